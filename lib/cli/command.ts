@@ -1,0 +1,125 @@
+// The shape every `peerstore <command>` module exports, and the argument
+// parsing they share. Unknown commands and flags are usage errors (exit 2).
+
+import minimist from 'minimist'
+
+export type FlagType = 'string' | 'number' | 'boolean'
+
+export interface FlagSpec {
+  name: string
+  type: FlagType
+  description: string
+  alias?: string
+  default?: string | number | boolean
+  /** Shown in help instead of the type, e.g. 'HOST:PORT,...'. */
+  value?: string
+}
+
+export interface CommandContext {
+  /** Where human-readable output goes; tests capture it by spawning the CLI. */
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  /** Resolved home directory for this node/client (flag, PEERSTORE_HOME, ~/.peerstore). */
+  home: string
+}
+
+export interface Command {
+  name: string
+  summary: string
+  /** Positional arguments as shown in help, e.g. 'DIR' or 'FILE'. */
+  positionals?: string
+  flags: FlagSpec[]
+  run(args: ParsedArgs, ctx: CommandContext): Promise<number>
+}
+
+export interface ParsedArgs {
+  positionals: string[]
+  flags: Record<string, string | number | boolean | undefined>
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/** Flags every command accepts. */
+export const GLOBAL_FLAGS: FlagSpec[] = [
+  {
+    name: 'home',
+    type: 'string',
+    value: 'DIR',
+    description: 'state directory (default $PEERSTORE_HOME or ~/.peerstore)'
+  },
+  { name: 'help', type: 'boolean', alias: 'h', description: 'show help for this command' }
+]
+
+export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
+  const all = [...GLOBAL_FLAGS, ...specs]
+  const known = new Set<string>()
+  for (const s of all) {
+    known.add(s.name)
+    if (s.alias) known.add(s.alias)
+  }
+  const unknown: string[] = []
+  const parsed = minimist(argv, {
+    string: all.filter((s) => s.type !== 'boolean').map((s) => s.name),
+    boolean: all.filter((s) => s.type === 'boolean').map((s) => s.name),
+    alias: Object.fromEntries(all.filter((s) => s.alias).map((s) => [s.name, s.alias!])),
+    unknown(arg) {
+      if (arg.startsWith('-') && !known.has(arg.replace(/^-+/, '').replace(/=.*$/, '').replace(/^no-/, ''))) {
+        unknown.push(arg)
+        return false
+      }
+      return true
+    }
+  })
+  if (unknown.length > 0) throw new UsageError(`unknown flag ${unknown[0]}`)
+
+  const flags: ParsedArgs['flags'] = {}
+  for (const spec of all) {
+    const raw = parsed[spec.name]
+    if (raw === undefined || raw === '') {
+      if (spec.type === 'boolean') flags[spec.name] = raw === true || (spec.default as boolean | undefined) === true
+      else flags[spec.name] = spec.default
+      if (raw === '' && spec.type !== 'boolean') throw new UsageError(`--${spec.name} needs a value`)
+      continue
+    }
+    if (Array.isArray(raw)) throw new UsageError(`--${spec.name} given more than once`)
+    if (spec.type === 'number') {
+      const n = Number(raw)
+      if (!Number.isFinite(n)) throw new UsageError(`--${spec.name} must be a number, got '${raw}'`)
+      flags[spec.name] = n
+    } else if (spec.type === 'boolean') {
+      flags[spec.name] = Boolean(raw)
+    } else {
+      flags[spec.name] = String(raw)
+    }
+  }
+  return { positionals: parsed._.map(String), flags }
+}
+
+export function formatHelp(cmd: Command): string {
+  const lines = [
+    `Usage: peerstore ${cmd.name}${cmd.positionals ? ` ${cmd.positionals}` : ''} [flags]`,
+    '',
+    cmd.summary,
+    ''
+  ]
+  const specs = [...cmd.flags, ...GLOBAL_FLAGS]
+  if (specs.length > 0) lines.push('Flags:')
+  const left = specs.map((s) => {
+    const alias = s.alias ? `-${s.alias}, ` : ''
+    const value = s.type === 'boolean' ? '' : ` ${s.value ?? s.type.toUpperCase()}`
+    return `  ${alias}--${s.name}${value}`
+  })
+  const width = Math.max(...left.map((l) => l.length)) + 2
+  specs.forEach((s, i) => {
+    const def = s.default !== undefined && s.type !== 'boolean' ? ` (default ${s.default})` : ''
+    lines.push(left[i].padEnd(width) + s.description + def)
+  })
+  return `${lines.join('\n')}\n`
+}
+
+export function requirePositionals(args: ParsedArgs, count: number, names: string): void {
+  if (args.positionals.length < count) throw new UsageError(`missing ${names}`)
+  if (args.positionals.length > count) throw new UsageError(`unexpected argument '${args.positionals[count]}'`)
+}

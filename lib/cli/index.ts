@@ -1,0 +1,56 @@
+// `peerstore <command>`: finds the command, parses its flags, runs it and
+// turns errors into messages and exit codes (2 for usage, 1 for failures).
+
+import { type Command, type CommandContext, formatHelp, parseArgs, UsageError } from './command'
+import { commands } from './commands'
+import { resolveHome } from './home'
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2
+  const lines = [
+    'Usage: peerstore <command> [flags]',
+    '',
+    'A peer-to-peer, end-to-end encrypted file store.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    "Run 'peerstore <command> --help' for a command's flags."
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+export async function runCli(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(mainHelp())
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version') {
+    io.stdout.write(`${require('../../../package.json').version}\n`)
+    return 0
+  }
+  const cmd: Command | undefined = commands.find((c) => c.name === name)
+  if (!cmd) {
+    io.stderr.write(`peerstore: unknown command '${name}'\n\n${mainHelp()}`)
+    return 2
+  }
+  try {
+    const args = parseArgs(rest, cmd.flags)
+    if (args.flags.help) {
+      io.stdout.write(formatHelp(cmd))
+      return 0
+    }
+    const ctx: CommandContext = { ...io, home: resolveHome(args.flags.home as string | undefined) }
+    return await cmd.run(args, ctx)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`peerstore ${cmd.name}: ${err.message}\n\n${formatHelp(cmd)}`)
+      return 2
+    }
+    const e = err as Error & { code?: string }
+    io.stderr.write(`peerstore ${cmd.name}: ${e.message}\n`)
+    if (process.env.PEERSTORE_DEBUG) io.stderr.write(`${e.stack}\n`)
+    return 1
+  }
+}

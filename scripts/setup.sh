@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything PeerStore needs on a fresh Debian machine: FUSE 2
+# (system packages, only where missing) and the npm dependencies, then builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse)
+ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || need_apt+=(libfuse2)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=''
+  [ "$(id -u)" -eq 0 ] || SUDO='sudo'
+  $SUDO apt-get update
+  $SUDO apt-get install -y "${need_apt[@]}"
+fi
+
+if [ -f package-lock.json ]; then npm ci; else npm install; fi
+npm run build
