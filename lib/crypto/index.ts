@@ -1,0 +1,4 @@
+export * from './aead'
+export * from './hash'
+export * from './keys'
+export * from './record'
