@@ -2,6 +2,9 @@
 // Each lives in its own file in this folder.
 
 import type { Command } from '../command'
+import { initCommand } from './init'
+import { inviteCommand } from './invite'
+import { joinCommand } from './join'
 import { simCommand } from './sim'
 
-export const commands: Command[] = [simCommand]
+export const commands: Command[] = [initCommand, inviteCommand, joinCommand, simCommand]
