@@ -1,0 +1,166 @@
+// The local control socket of a running node (`<home>/control.sock`, owner
+// only), the way the ipfs CLI talks to its daemon: commands such as `status`
+// and `block get` find the running node here. One JSON object per line each
+// way; binary values travel as base64 inside the handlers' own params.
+
+import fs from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+
+export type ControlHandler = (params: Record<string, unknown>) => Promise<unknown>
+
+interface ControlRequest {
+  id: number
+  method: string
+  params: Record<string, unknown>
+}
+
+interface ControlResponse {
+  id: number
+  result?: unknown
+  error?: { message: string; code?: string }
+}
+
+export function controlSocketPath(home: string): string {
+  return path.join(home, 'control.sock')
+}
+
+/** Splits a byte stream into lines and parses each as JSON. */
+function onJsonLines(socket: net.Socket, onMessage: (msg: unknown) => void): void {
+  let pending = ''
+  socket.setEncoding('utf8')
+  socket.on('data', (chunk: string) => {
+    pending += chunk
+    let nl = pending.indexOf('\n')
+    while (nl !== -1) {
+      const line = pending.slice(0, nl)
+      pending = pending.slice(nl + 1)
+      if (line.trim()) {
+        try {
+          onMessage(JSON.parse(line))
+        } catch {
+          socket.destroy()
+          return
+        }
+      }
+      nl = pending.indexOf('\n')
+    }
+  })
+}
+
+export class ControlServer {
+  readonly socketPath: string
+  private server: net.Server | null = null
+  private sockets = new Set<net.Socket>()
+
+  constructor(
+    home: string,
+    private handlers: Record<string, ControlHandler>
+  ) {
+    this.socketPath = controlSocketPath(home)
+  }
+
+  async ready(): Promise<void> {
+    await removeStaleSocket(this.socketPath)
+    const server = net.createServer((socket) => this.onConnection(socket))
+    this.server = server
+    const oldMask = process.umask(0o177)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(this.socketPath, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    } finally {
+      process.umask(oldMask)
+    }
+    fs.chmodSync(this.socketPath, 0o600)
+  }
+
+  private onConnection(socket: net.Socket): void {
+    this.sockets.add(socket)
+    socket.on('close', () => this.sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
+    onJsonLines(socket, async (msg) => {
+      const req = msg as ControlRequest
+      const reply: ControlResponse = { id: req.id }
+      const handler = Object.hasOwn(this.handlers, req.method) ? this.handlers[req.method] : undefined
+      if (!handler) {
+        reply.error = { message: `unknown control method '${req.method}'`, code: 'EINVAL' }
+      } else {
+        try {
+          reply.result = await handler(req.params ?? {})
+        } catch (err) {
+          const e = err as Error & { code?: string }
+          reply.error = { message: e.message, code: e.code }
+        }
+      }
+      if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`)
+    })
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy()
+    const server = this.server
+    this.server = null
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+    fs.rmSync(this.socketPath, { force: true })
+  }
+}
+
+/** A socket file left by a node that crashed would make listen() fail with EADDRINUSE. */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  if (!fs.existsSync(socketPath)) return
+  const client = await ControlClient.connect(socketPath)
+  if (client) {
+    client.close()
+    throw Object.assign(new Error(`a node is already running for this home (${socketPath})`), { code: 'EBUSY' })
+  }
+  fs.rmSync(socketPath, { force: true })
+}
+
+export class ControlClient {
+  private nextId = 1
+  private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+
+  private constructor(private socket: net.Socket) {
+    onJsonLines(socket, (msg) => {
+      const res = msg as ControlResponse
+      const w = this.waiting.get(res.id)
+      if (!w) return
+      this.waiting.delete(res.id)
+      if (res.error) w.reject(Object.assign(new Error(res.error.message), { code: res.error.code }))
+      else w.resolve(res.result)
+    })
+    socket.on('close', () => {
+      for (const w of this.waiting.values())
+        w.reject(Object.assign(new Error('the node went away'), { code: 'ECONNRESET' }))
+      this.waiting.clear()
+    })
+    socket.on('error', () => {})
+  }
+
+  /** Connects to a running node, or returns null when none is listening there. */
+  static connect(socketPath: string): Promise<ControlClient | null> {
+    return new Promise((resolve) => {
+      const socket = net.connect(socketPath)
+      socket.once('connect', () => resolve(new ControlClient(socket)))
+      socket.once('error', () => resolve(null))
+    })
+  }
+
+  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      this.socket.write(`${JSON.stringify({ id, method, params })}\n`)
+    })
+  }
+
+  close(): void {
+    this.socket.end()
+    this.socket.destroy()
+  }
+}
