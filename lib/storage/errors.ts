@@ -1,0 +1,38 @@
+// Errors the node store throws. Each carries a stable `code` so that the RPC
+// layer can send it across the wire (protomux-rpc keeps `cause.code`) and map
+// it to a reply without parsing messages.
+
+import type { SignedRecord } from '../crypto/record'
+
+export type StoreErrorCode =
+  /** Key is not 32 bytes, or an immutable value's key is not sha256(bytes). */
+  | 'EBADKEY'
+  /** Record bytes are not a canonical encoding of a SignedRecord. */
+  | 'EBADRECORD'
+  /** Record signature does not verify, or the record does not belong at the key. */
+  | 'EBADSIG'
+  /** Record version is not above the stored one (a rollback or an equivocation). */
+  | 'ESTALE'
+  /** Compare-and-swap failed: the stored version is not the expected one. */
+  | 'ECONFLICT'
+  /** Value larger than MAX_VALUE_BYTES. */
+  | 'ETOOBIG'
+  /** The operation does not apply to the kind of value stored at the key. */
+  | 'EKIND'
+  /** Byte range outside the value, or start > end. */
+  | 'ERANGE'
+  /** The store is closed (or was never opened successfully). */
+  | 'ECLOSED'
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode
+  /** For ESTALE and ECONFLICT: the record currently stored (null when none). */
+  readonly current?: { record: SignedRecord; bytes: Buffer } | null
+
+  constructor(code: StoreErrorCode, message: string, current?: { record: SignedRecord; bytes: Buffer } | null) {
+    super(message)
+    this.name = 'StoreError'
+    this.code = code
+    if (current !== undefined) this.current = current
+  }
+}

@@ -1,0 +1,357 @@
+// The durable store of the values one ring node holds: immutable chunks
+// (key = sha256(bytes)) and signed mutable records (lib/crypto/record.ts).
+//
+// Engine: LMDB (lmdb-js), chosen by measurement (docs/storage.md,
+// scripts/bench-storage.ts). Values live inside the engine, not as files: one
+// LMDB write transaction updates the value, its index entry and the stats
+// together, so a crash can never leave a value without its index entry, an
+// index entry without its value, or stats that disagree with either. LMDB is
+// copy-on-write with a two-phase meta page switch, so a SIGKILL or power cut
+// at any moment reopens to the last committed transaction, never to a half
+// written page.
+//
+// Layout (three named databases in one environment, `<dir>/lmdb/`):
+//   values: key(32) → value bytes
+//   index:  key(32) → IndexEntry (kind, size, record version), 13 bytes
+//   meta:   'stats' → { keys, bytes }
+
+import fs from 'node:fs'
+import path from 'node:path'
+import { type Database, open, type RootDatabase } from 'lmdb'
+import { HASH_BYTES, sha256 } from '../crypto/hash'
+import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto/record'
+import { StoreError } from './errors'
+import { decodeIndexEntry, encodeIndexEntry, type IndexEntry, type ValueKind } from './index-entry'
+import { type KeyRange, ringIntervalRanges } from './ring-interval'
+
+/** Hard cap on one value; the transport caps RPC bodies at the same 4 MiB. */
+export const MAX_VALUE_BYTES = 4 * 1024 * 1024
+
+/** Keys listed per read transaction in scan(), so a slow consumer never pins an old snapshot. */
+const SCAN_PAGE = 512
+
+const STATS_KEY = 'stats'
+
+export interface StoredValue {
+  kind: ValueKind
+  /** For records: the encoded SignedRecord. */
+  bytes: Buffer
+}
+
+export interface ScanItem {
+  key: Buffer
+  kind: ValueKind
+  size: number
+  /** Record version (0 for immutable values), so anti-entropy can compare without fetching. */
+  version: number
+}
+
+export interface StoreStats {
+  keys: number
+  bytes: number
+}
+
+export interface StoredRecord {
+  record: SignedRecord
+  bytes: Buffer
+}
+
+/** Outcome of a write transaction body; errors are returned, not thrown, so one
+ * caller's refusal never aborts other writes batched into the same transaction. */
+type TxnOutcome = { ok: true; changed: boolean } | { ok: false; error: StoreError }
+
+export class NodeStore {
+  readonly dir: string
+  private root: RootDatabase | null = null
+  private values: Database<Buffer, Buffer> | null = null
+  private index: Database<Buffer, Buffer> | null = null
+  private meta: Database<Buffer, string> | null = null
+  private opening: Promise<void> | null = null
+  private closing: Promise<void> | null = null
+
+  constructor(dir: string) {
+    this.dir = dir
+  }
+
+  ready(): Promise<void> {
+    if (!this.opening) this.opening = this.open()
+    return this.opening
+  }
+
+  private async open(): Promise<void> {
+    if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
+    await fs.promises.mkdir(path.join(this.dir, 'lmdb'), { recursive: true, mode: 0o700 })
+    // overlappingSync (the Linux default) lets the fsync of one commit overlap
+    // the next transaction; every write still awaits `flushed` before it
+    // resolves, so acknowledged means on disk.
+    const root = open({ path: path.join(this.dir, 'lmdb'), maxDbs: 4, overlappingSync: true })
+    this.root = root
+    this.values = root.openDB<Buffer, Buffer>({ name: 'values', keyEncoding: 'binary', encoding: 'binary' })
+    this.index = root.openDB<Buffer, Buffer>({ name: 'index', keyEncoding: 'binary', encoding: 'binary' })
+    this.meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' })
+  }
+
+  async close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        if (this.opening) await this.opening.catch(() => {})
+        const root = this.root
+        this.root = this.values = this.index = this.meta = null
+        if (root) await root.close()
+      })()
+    }
+    return this.closing
+  }
+
+  // ---- reads ---------------------------------------------------------------
+
+  async get(key: Buffer): Promise<StoredValue | null> {
+    const { values, index } = await this.dbs()
+    checkKey(key)
+    const raw = index.getBinary(key)
+    if (!raw) return null
+    const entry = decodeIndexEntry(raw)
+    const bytes = values.getBinary(key)
+    if (!bytes) throw new Error(`store corrupt: index entry without value for ${key.toString('hex')}`)
+    return { kind: entry.kind, bytes }
+  }
+
+  /** The index entry for `key` (kind, size, record version) without reading the value. */
+  async stat(key: Buffer): Promise<IndexEntry | null> {
+    const { index } = await this.dbs()
+    checkKey(key)
+    const raw = index.getBinary(key)
+    return raw ? decodeIndexEntry(raw) : null
+  }
+
+  /**
+   * Bytes [start, end) of the value at `key`, `end` clamped to its size. Only
+   * the range is copied: LMDB hands out large values as a view of its memory
+   * map, so a 128 KiB read of a 4 MiB chunk copies 128 KiB.
+   */
+  async read(key: Buffer, start: number, end: number): Promise<Buffer | null> {
+    const { values } = await this.dbs()
+    checkKey(key)
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+      throw new StoreError('ERANGE', `bad byte range [${start}, ${end})`)
+    }
+    // The view is only valid until the read transaction moves on, so copy
+    // synchronously, before any await.
+    const view = values.getBinaryFast(key)
+    if (!view) return null
+    const size = view.byteLength
+    return Buffer.from(view.subarray(Math.min(start, size), Math.min(end, size)))
+  }
+
+  /** The record stored at `key`, decoded, or null (also null for an immutable value). */
+  async getRecord(key: Buffer): Promise<StoredRecord | null> {
+    const stored = await this.get(key)
+    if (stored?.kind !== 'record') return null
+    return { record: decodeRecord(stored.bytes), bytes: stored.bytes }
+  }
+
+  /**
+   * Entries in the ring interval (fromExclusive, toInclusive], in ring order.
+   * from >= to wraps past the largest key; from == to is the whole ring.
+   */
+  async *scan(fromExclusive: Buffer, toInclusive: Buffer): AsyncGenerator<ScanItem> {
+    checkKey(fromExclusive)
+    checkKey(toInclusive)
+    for (const range of ringIntervalRanges(fromExclusive, toInclusive)) {
+      yield* this.scanRange(range)
+    }
+  }
+
+  private async *scanRange(range: KeyRange): AsyncGenerator<ScanItem> {
+    let after = range.after
+    while (true) {
+      const { index } = await this.dbs()
+      const page: ScanItem[] = []
+      for (const { key, value } of index.getRange({
+        start: after,
+        exclusiveStart: after !== undefined,
+        end: range.upTo,
+        inclusiveEnd: true,
+        limit: SCAN_PAGE
+      })) {
+        const entry = decodeIndexEntry(value)
+        page.push({ key: Buffer.from(key), ...entry })
+      }
+      for (const item of page) yield item
+      if (page.length < SCAN_PAGE) return
+      after = page[page.length - 1].key
+    }
+  }
+
+  async stats(): Promise<StoreStats> {
+    const { meta } = await this.dbs()
+    return decodeStats(meta.getBinary(STATS_KEY))
+  }
+
+  // ---- writes --------------------------------------------------------------
+
+  /** Stores an immutable value; idempotent. Refuses unless key = sha256(bytes). */
+  async putImmutable(key: Buffer, bytes: Buffer): Promise<void> {
+    checkKey(key)
+    checkSize(bytes)
+    if (!sha256(bytes).equals(key)) throw new StoreError('EBADKEY', 'key is not the sha256 of the value')
+    await this.write(() => {
+      const existing = this.entryInTxn(key)
+      if (existing?.kind === 'immutable') return { ok: true, changed: false }
+      if (existing) return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key') }
+      this.setInTxn(key, bytes, { kind: 'immutable', size: bytes.byteLength, version: 0 }, null)
+      return { ok: true, changed: true }
+    })
+  }
+
+  /**
+   * Stores a signed record (or tombstone) if it verifies for `key` and its
+   * version is above the stored one. With `expectedVersion`, compare-and-swap:
+   * the stored version must equal it (0 meaning "no record yet").
+   * Re-storing the identical record succeeds without change, so retries of a
+   * write that landed are harmless.
+   */
+  async putRecord(key: Buffer, recordBytes: Buffer, expectedVersion?: number): Promise<void> {
+    checkKey(key)
+    checkSize(recordBytes)
+    const record = decodeCanonicalRecord(recordBytes)
+    if (!verifyRecord(record, key)) throw new StoreError('EBADSIG', 'record signature or key does not verify')
+    await this.write(() => {
+      const existing = this.entryInTxn(key)
+      if (existing && existing.kind !== 'record') {
+        return { ok: false, error: new StoreError('EKIND', 'an immutable value is stored at this key') }
+      }
+      const currentBytes = existing ? this.values!.getBinary(key) : undefined
+      if (currentBytes?.equals(recordBytes)) return { ok: true, changed: false }
+      const current = currentBytes ? { record: decodeRecord(currentBytes), bytes: currentBytes } : null
+      if (expectedVersion !== undefined && (existing?.version ?? 0) !== expectedVersion) {
+        const held = existing ? `version ${existing.version}` : 'no record'
+        return {
+          ok: false,
+          error: new StoreError('ECONFLICT', `expected version ${expectedVersion}, store holds ${held}`, current)
+        }
+      }
+      if (existing && record.version <= existing.version) {
+        return {
+          ok: false,
+          error: new StoreError('ESTALE', `version ${record.version} is not above ${existing.version}`, current)
+        }
+      }
+      const entry: IndexEntry = { kind: 'record', size: recordBytes.byteLength, version: record.version }
+      this.setInTxn(key, recordBytes, entry, existing)
+      return { ok: true, changed: true }
+    })
+  }
+
+  /** Removes an immutable value (garbage collection, hand-off cleanup). Records are refused: delete those with a tombstone. */
+  async deleteImmutable(key: Buffer): Promise<boolean> {
+    checkKey(key)
+    return this.write(() => {
+      const existing = this.entryInTxn(key)
+      if (!existing) return { ok: true, changed: false }
+      if (existing.kind !== 'immutable') {
+        return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key; post a tombstone') }
+      }
+      this.removeInTxn(key, existing)
+      return { ok: true, changed: true }
+    })
+  }
+
+  /** Removes whatever is stored at `key`: for keys this node is no longer responsible for. */
+  async delete(key: Buffer): Promise<boolean> {
+    checkKey(key)
+    return this.write(() => {
+      const existing = this.entryInTxn(key)
+      if (!existing) return { ok: true, changed: false }
+      this.removeInTxn(key, existing)
+      return { ok: true, changed: true }
+    })
+  }
+
+  // ---- transaction plumbing ------------------------------------------------
+
+  /** Runs `body` in a write transaction and resolves once the commit is on disk. */
+  private async write(body: () => TxnOutcome): Promise<boolean> {
+    const { root } = await this.dbs()
+    const outcome = await root.transaction(body)
+    // Acknowledge only what is durable. `flushed` covers every commit so far,
+    // ours included, and waiting even when nothing changed means an
+    // idempotent retry never acks a concurrent write that is not yet synced.
+    await root.flushed
+    if (!outcome.ok) throw outcome.error
+    return outcome.changed
+  }
+
+  private entryInTxn(key: Buffer): IndexEntry | null {
+    const raw = this.index!.getBinary(key)
+    return raw ? decodeIndexEntry(raw) : null
+  }
+
+  private setInTxn(key: Buffer, bytes: Buffer, entry: IndexEntry, replaced: IndexEntry | null): void {
+    this.values!.putSync(key, bytes)
+    this.index!.putSync(key, encodeIndexEntry(entry))
+    const stats = decodeStats(this.meta!.getBinary(STATS_KEY))
+    if (replaced) stats.bytes -= replaced.size
+    else stats.keys++
+    stats.bytes += entry.size
+    this.meta!.putSync(STATS_KEY, encodeStats(stats))
+  }
+
+  private removeInTxn(key: Buffer, existing: IndexEntry): void {
+    this.values!.removeSync(key)
+    this.index!.removeSync(key)
+    const stats = decodeStats(this.meta!.getBinary(STATS_KEY))
+    stats.keys--
+    stats.bytes -= existing.size
+    this.meta!.putSync(STATS_KEY, encodeStats(stats))
+  }
+
+  private async dbs(): Promise<{
+    root: RootDatabase
+    values: Database<Buffer, Buffer>
+    index: Database<Buffer, Buffer>
+    meta: Database<Buffer, string>
+  }> {
+    if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
+    await this.ready()
+    if (!this.root || !this.values || !this.index || !this.meta) throw new StoreError('ECLOSED', 'store is closed')
+    return { root: this.root, values: this.values, index: this.index, meta: this.meta }
+  }
+}
+
+function checkKey(key: Buffer): void {
+  if (!Buffer.isBuffer(key) || key.byteLength !== HASH_BYTES) {
+    throw new StoreError('EBADKEY', `key must be ${HASH_BYTES} bytes`)
+  }
+}
+
+function checkSize(bytes: Buffer): void {
+  if (bytes.byteLength > MAX_VALUE_BYTES) {
+    throw new StoreError('ETOOBIG', `value of ${bytes.byteLength} bytes exceeds ${MAX_VALUE_BYTES}`)
+  }
+}
+
+/** Decodes a record and insists the bytes are its exact encoding, so no trailing junk is ever stored or served. */
+function decodeCanonicalRecord(bytes: Buffer): SignedRecord {
+  let record: SignedRecord
+  try {
+    record = decodeRecord(bytes)
+  } catch (err) {
+    throw new StoreError('EBADRECORD', `record does not decode: ${(err as Error).message}`)
+  }
+  if (!encodeRecord(record).equals(bytes)) throw new StoreError('EBADRECORD', 'record encoding is not canonical')
+  return record
+}
+
+function encodeStats(s: StoreStats): Buffer {
+  const b = Buffer.alloc(16)
+  b.writeDoubleBE(s.keys, 0)
+  b.writeDoubleBE(s.bytes, 8)
+  return b
+}
+
+function decodeStats(b: Uint8Array | undefined): StoreStats {
+  if (!b) return { keys: 0, bytes: 0 }
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+  return { keys: buf.readDoubleBE(0), bytes: buf.readDoubleBE(8) }
+}
