@@ -1,0 +1,5 @@
+export * from './capability'
+export * from './errors'
+export * from './messages'
+export * from './peer-network'
+export * from './protocol'
