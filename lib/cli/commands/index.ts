@@ -5,6 +5,8 @@ import type { Command } from '../command'
 import { initCommand } from './init'
 import { inviteCommand } from './invite'
 import { joinCommand } from './join'
+import { mountCommand } from './mount'
 import { simCommand } from './sim'
+import { unmountCommand } from './unmount'
 
-export const commands: Command[] = [initCommand, inviteCommand, joinCommand, simCommand]
+export const commands: Command[] = [initCommand, inviteCommand, joinCommand, mountCommand, unmountCommand, simCommand]

@@ -1,0 +1,94 @@
+// `peerstore mount DIR`: the product. Runs in the foreground with a one-line
+// status; Ctrl-C or SIGTERM (also what `peerstore unmount` sends) flushes and
+// unmounts; a stale mount from a crash is cleared first.
+
+import path from 'node:path'
+import { findMount, isMounted, registerMount, unregisterMount } from '../../fuse/mount-registry'
+import { checkFuse } from '../../fuse/prerequisites'
+import { openVolume } from '../../volume/open-volume'
+import { type Command, requirePositionals } from '../command'
+
+const MiB = 1024 * 1024
+
+export const mountCommand: Command = {
+  name: 'mount',
+  summary: 'mount your encrypted store as a directory (foreground; Ctrl-C unmounts)',
+  positionals: 'DIR',
+  flags: [
+    {
+      name: 'allow-other',
+      type: 'boolean',
+      description: 'let other local users in (allow_other + default_permissions; needs user_allow_other)'
+    },
+    { name: 'debug', type: 'boolean', description: 'print every FUSE request (libfuse debug)' }
+  ],
+  async run(args, ctx) {
+    requirePositionals(args, 1, 'DIR')
+    const mountpoint = path.resolve(args.positionals[0])
+    const problem = checkFuse()
+    if (problem) {
+      ctx.stderr.write(`peerstore mount: ${problem}\n`)
+      return 1
+    }
+    const running = findMount(mountpoint)
+    if (running && running.pid !== process.pid && isMounted(mountpoint)) {
+      ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted by pid ${running.pid}\n`)
+      return 1
+    }
+    // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
+    const { PeerstoreMount } = await import('../../fuse/mount')
+    const opened = await openVolume(ctx.home, {
+      onError: (err) => ctx.stderr.write(`\npeerstore mount: background flush: ${err.message}\n`)
+    })
+    const mount = new PeerstoreMount(mountpoint, opened.volume, {
+      allowOther: Boolean(args.flags['allow-other']),
+      debug: Boolean(args.flags.debug),
+      log: (line) => ctx.stderr.write(`${line}\n`)
+    })
+    try {
+      await mount.ready()
+    } catch (err) {
+      await opened.close()
+      throw err
+    }
+    registerMount({ pid: process.pid, mountpoint, home: ctx.home })
+
+    const tty = (ctx.stdout as NodeJS.WriteStream).isTTY === true
+    const statusLine = () => {
+      const s = opened.volume.status()
+      const upload =
+        s.pendingChunks > 0
+          ? `uploading ${s.pendingChunks} chunks (${(s.pendingBytes / MiB).toFixed(1)} MiB)`
+          : 'all uploaded'
+      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload} · Ctrl-C to unmount`
+    }
+    ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
+
+    const reason = await new Promise<string>((resolve) => {
+      const timer = setInterval(() => {
+        if (!isMounted(mountpoint)) return resolve('unmounted from outside')
+        if (tty) ctx.stdout.write(`\r\x1b[K${statusLine()}`)
+      }, 1000)
+      const onSignal = (sig: string) => {
+        clearInterval(timer)
+        resolve(sig)
+        // A second signal means "now": exit without waiting for the flush.
+        const force = () => process.exit(1)
+        process.once('SIGINT', force)
+        process.once('SIGTERM', force)
+      }
+      process.once('SIGINT', () => onSignal('SIGINT'))
+      process.once('SIGTERM', () => onSignal('SIGTERM'))
+    })
+    if (tty) ctx.stdout.write('\n')
+    ctx.stdout.write(`peerstore: ${reason}: flushing and unmounting ${mountpoint}\n`)
+    try {
+      await mount.close()
+      await opened.close()
+    } finally {
+      unregisterMount(mountpoint)
+    }
+    ctx.stdout.write('peerstore: unmounted\n')
+    return 0
+  }
+}

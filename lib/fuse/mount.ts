@@ -1,0 +1,83 @@
+// One mounted volume: the fuse-native instance with PeerStore's options, and
+// the clean shutdown order (flush the volume, then unmount, so nothing a
+// program wrote is still only in memory when the kernel lets go).
+
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Volume } from '../volume/volume'
+import { HandleTable } from './handles'
+import { makeOps } from './ops'
+import { TunedFuse } from './tuned-fuse'
+
+export interface MountOptions {
+  allowOther?: boolean
+  debug?: boolean
+  log?: (line: string) => void
+}
+
+export class PeerstoreMount {
+  readonly mountpoint: string
+  readonly volume: Volume
+  readonly handles = new HandleTable()
+  private fuse: TunedFuse | null = null
+  private readonly opts: MountOptions
+
+  constructor(mountpoint: string, volume: Volume, opts: MountOptions = {}) {
+    this.mountpoint = path.resolve(mountpoint)
+    this.volume = volume
+    this.opts = opts
+  }
+
+  async ready(): Promise<void> {
+    const ops = makeOps(this.volume, this.handles, { log: this.opts.log })
+    const fuse = new TunedFuse(this.mountpoint, ops, {
+      // A stale mount left by a crash (ENOTCONN) is lazily unmounted first.
+      force: true,
+      mkdir: true,
+      // libfuse's watchdog removes the mount even after SIGKILL.
+      autoUnmount: true,
+      // Invalidate the page cache when size or mtime changed at open; no kernel_cache (stale reads).
+      autoCache: true,
+      allowOther: this.opts.allowOther,
+      // With other users in, let the kernel enforce the stored modes and owners.
+      defaultPermissions: this.opts.allowOther,
+      // Attributes and entries may be cached for 1 s: this mount is the only writer of its view.
+      attrTimeout: 1,
+      entryTimeout: 1,
+      debug: this.opts.debug,
+      // Above the store's own timeouts, so the volume gives up first with a real errno.
+      timeout: { default: 30_000, read: 60_000, write: 60_000, fsync: 120_000, flush: 120_000, release: 120_000 }
+    })
+    await assertMountable(this.mountpoint)
+    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())))
+    this.fuse = fuse
+  }
+
+  /** Flushes the volume to the store, then unmounts. */
+  async close(): Promise<void> {
+    const fuse = this.fuse
+    if (!fuse) return
+    await this.volume.sync()
+    this.fuse = null
+    await new Promise<void>((resolve) =>
+      fuse.unmount(() => {
+        // An error here means someone already ran fusermount -u: nothing left to do.
+        resolve()
+      })
+    )
+  }
+}
+
+/** A non-empty plain directory would fail with libfuse's opaque "fuse failed". */
+async function assertMountable(dir: string): Promise<void> {
+  let names: string[]
+  try {
+    names = await fs.promises.readdir(dir)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    // ENOTCONN: a stale mount, which `force` clears; ENOENT: `mkdir` creates it.
+    if (code === 'ENOTCONN' || code === 'ENOENT' || code === 'ENXIO') return
+    throw err
+  }
+  if (names.length > 0) throw Object.assign(new Error(`mountpoint ${dir} is not empty`), { code: 'ENOTEMPTY' })
+}

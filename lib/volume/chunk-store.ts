@@ -1,0 +1,349 @@
+// Chunks between the Volume and the ValueStore: sealing (encrypt, hash),
+// background upload with bounded memory, the write-back spool (ciphertext of
+// chunks that a close() confirmed before their upload finished), the on-disk
+// read cache (ciphertext only) and a small in-memory cache of opened chunks,
+// because FUSE reads 128 KiB at a time out of 1 MiB chunks.
+
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { decrypt, encrypt } from '../crypto/aead'
+import { sha256 } from '../crypto/hash'
+import { fsyncDir, readFileOrNull, writeFileDurable } from './durable-file'
+import { VolumeError } from './errors'
+import type { ValueStore } from './value-store'
+
+export interface ChunkStoreOptions {
+  store: ValueStore
+  /** <home>/cache: holds spool/ and chunks/ (ciphertext only). */
+  cacheDir: string
+  /** Ciphertext bytes sealed but not yet uploaded before writers wait. */
+  maxPendingBytes?: number
+  uploadConcurrency?: number
+  /** Budget of the on-disk read cache; 0 turns it off (a local store needs none). */
+  readCacheBytes?: number
+  /** Budget of opened (plaintext) chunks kept in memory. */
+  memoryCacheBytes?: number
+}
+
+interface PendingUpload {
+  ciphertext: Buffer
+  done: Promise<void>
+  /** In the spool on disk (or being written there): survives SIGKILL. */
+  spooled: boolean
+  spooling: Promise<void> | null
+}
+
+/** Associated data binding a chunk to its file and position, so chunks cannot be swapped. */
+export function chunkAd(fileId: Buffer, index: number): Buffer {
+  const ad = Buffer.alloc(fileId.byteLength + 8)
+  fileId.copy(ad)
+  ad.writeBigUInt64BE(BigInt(index), fileId.byteLength)
+  return ad
+}
+
+export class ChunkStore {
+  readonly store: ValueStore
+  private readonly spoolDir: string
+  private readonly readCacheDir: string
+  private readonly maxPendingBytes: number
+  private readonly uploadConcurrency: number
+  private readonly readCacheBytes: number
+  private readonly memoryCacheBytes: number
+
+  private pending = new Map<string, PendingUpload>()
+  private pendingBytes = 0
+  private queue: string[] = []
+  private activeUploads = 0
+  private roomWaiters: (() => void)[] = []
+  private uploadResolvers = new Map<string, () => void>()
+  private fetches = new Map<string, Promise<Buffer>>()
+  private memoryCache = new Map<string, Buffer>()
+  private memoryCacheSize = 0
+  private readCache = new Map<string, number>()
+  private readCacheSize = 0
+  private closing = false
+  /** Counters for the status line and tests. */
+  stats = { uploaded: 0, uploadedBytes: 0, fetched: 0, uploadErrors: 0 }
+
+  constructor(opts: ChunkStoreOptions) {
+    this.store = opts.store
+    this.spoolDir = path.join(opts.cacheDir, 'spool')
+    this.readCacheDir = path.join(opts.cacheDir, 'chunks')
+    this.maxPendingBytes = opts.maxPendingBytes ?? 32 * 1024 * 1024
+    this.uploadConcurrency = opts.uploadConcurrency ?? 4
+    this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
+    this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
+  }
+
+  async ready(): Promise<void> {
+    await fsp.mkdir(this.spoolDir, { recursive: true, mode: 0o700 })
+    if (this.readCacheBytes > 0) {
+      await fsp.mkdir(this.readCacheDir, { recursive: true, mode: 0o700 })
+      const names = await fsp.readdir(this.readCacheDir)
+      for (const name of names) {
+        const st = await fsp.stat(path.join(this.readCacheDir, name)).catch(() => null)
+        if (!st) continue
+        this.readCache.set(name, st.size)
+        this.readCacheSize += st.size
+      }
+    }
+    // Chunks a previous mount confirmed to a close() but never uploaded.
+    for (const name of await fsp.readdir(this.spoolDir)) {
+      if (!/^[0-9a-f]{64}$/.test(name)) {
+        await fsp.rm(path.join(this.spoolDir, name), { force: true })
+        continue
+      }
+      const bytes = await fsp.readFile(path.join(this.spoolDir, name))
+      if (sha256(bytes).toString('hex') !== name) {
+        await fsp.rm(path.join(this.spoolDir, name), { force: true })
+        continue
+      }
+      this.enqueue(name, bytes, true)
+    }
+  }
+
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  get pendingByteCount(): number {
+    return this.pendingBytes
+  }
+
+  isPending(key: Buffer): boolean {
+    return this.pending.has(key.toString('hex'))
+  }
+
+  /** Encrypts one chunk, starts its upload and returns its key (sha256 of the ciphertext). */
+  seal(fileId: Buffer, fileKey: Buffer, index: number, plaintext: Buffer): Buffer {
+    const ciphertext = encrypt(plaintext, fileKey, chunkAd(fileId, index))
+    const key = sha256(ciphertext)
+    const hex = key.toString('hex')
+    this.remember(hex, Buffer.from(plaintext))
+    this.enqueue(hex, ciphertext, false)
+    return key
+  }
+
+  /** Adds an already sealed chunk (from the journal) to the upload queue. */
+  adopt(ciphertext: Buffer): Buffer {
+    const key = sha256(ciphertext)
+    this.enqueue(key.toString('hex'), ciphertext, false)
+    return key
+  }
+
+  private enqueue(hex: string, ciphertext: Buffer, spooled: boolean): void {
+    if (this.pending.has(hex)) return
+    const done = new Promise<void>((resolve) => this.uploadResolvers.set(hex, resolve))
+    this.pending.set(hex, { ciphertext, done, spooled, spooling: null })
+    this.pendingBytes += ciphertext.byteLength
+    this.queue.push(hex)
+    this.pump()
+  }
+
+  /** Resolves when writers may seal more: bounds memory whatever the file size. */
+  async waitForRoom(): Promise<void> {
+    while (this.pendingBytes > this.maxPendingBytes) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve))
+    }
+  }
+
+  private pump(): void {
+    while (this.activeUploads < this.uploadConcurrency && this.queue.length > 0 && !this.closing) {
+      const hex = this.queue.shift()!
+      this.activeUploads++
+      this.upload(hex).finally(() => {
+        this.activeUploads--
+        this.pump()
+      })
+    }
+  }
+
+  private async upload(hex: string): Promise<void> {
+    const entry = this.pending.get(hex)
+    if (!entry) return
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.putImmutable(entry.ciphertext)
+        break
+      } catch (err) {
+        this.stats.uploadErrors++
+        if (this.closing) return
+        // The chunk stays pending (and spooled if a close confirmed it): retry with backoff.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)))
+        if (process.env.PEERSTORE_DEBUG) process.stderr.write(`upload ${hex} failed: ${(err as Error).message}\n`)
+      }
+    }
+    this.stats.uploaded++
+    this.stats.uploadedBytes += entry.ciphertext.byteLength
+    this.pending.delete(hex)
+    this.pendingBytes -= entry.ciphertext.byteLength
+    if (entry.spooling) await entry.spooling.catch(() => {})
+    if (entry.spooled) await fsp.rm(path.join(this.spoolDir, hex), { force: true })
+    this.uploadResolvers.get(hex)?.()
+    this.uploadResolvers.delete(hex)
+    if (this.pendingBytes <= this.maxPendingBytes) {
+      const waiters = this.roomWaiters
+      this.roomWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+
+  /** Resolves once every given chunk is durable in the ValueStore. */
+  async whenUploaded(keys: Iterable<Buffer | null>): Promise<void> {
+    const waits: Promise<void>[] = []
+    for (const k of keys) {
+      if (!k) continue
+      const p = this.pending.get(k.toString('hex'))
+      if (p) waits.push(p.done)
+    }
+    await Promise.all(waits)
+  }
+
+  async whenAllUploaded(): Promise<void> {
+    await Promise.all([...this.pending.values()].map((p) => p.done))
+  }
+
+  /**
+   * Starts writing still-pending chunks among `keys` that are bigger than
+   * `inlineLimit` to the spool, so that they survive a crash of this process.
+   */
+  async spoolLarge(keys: Iterable<Buffer | null>, inlineLimit: number): Promise<void> {
+    const writes: Promise<void>[] = []
+    for (const k of keys) {
+      if (!k) continue
+      const hex = k.toString('hex')
+      const p = this.pending.get(hex)
+      if (!p || p.ciphertext.byteLength <= inlineLimit) continue
+      if (!p.spooling) {
+        p.spooling = writeFileDurable(path.join(this.spoolDir, hex), p.ciphertext, { syncDir: false }).then(() =>
+          fsyncDir(this.spoolDir)
+        )
+        p.spooled = true
+      }
+      writes.push(p.spooling)
+    }
+    await Promise.all(writes)
+  }
+
+  /**
+   * For a journal entry about to be written: the ciphertext of every pending
+   * chunk among `keys` that is not in the spool (to go into the entry), and
+   * the spool writes still under way (to await before the entry counts as
+   * durable). Synchronous, so the caller can snapshot state in the same tick.
+   */
+  durability(keys: Iterable<Buffer | null>): { inline: Buffer[]; waits: Promise<void>[] } {
+    const inline: Buffer[] = []
+    const waits: Promise<void>[] = []
+    for (const k of keys) {
+      if (!k) continue
+      const p = this.pending.get(k.toString('hex'))
+      if (!p) continue
+      if (p.spooling) waits.push(p.spooling)
+      else if (!p.spooled) inline.push(p.ciphertext)
+    }
+    return { inline, waits }
+  }
+
+  /** The plaintext of one chunk, verified (hash) and authenticated (AEAD). */
+  async open(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): Promise<Buffer> {
+    const hex = key.toString('hex')
+    const cached = this.memoryCache.get(hex)
+    if (cached) {
+      this.memoryCache.delete(hex)
+      this.memoryCache.set(hex, cached)
+      return cached
+    }
+    const ciphertext = await this.fetch(hex)
+    let plaintext: Buffer
+    try {
+      plaintext = decrypt(ciphertext, fileKey, chunkAd(fileId, index))
+    } catch {
+      throw new VolumeError('EIO', `chunk ${hex} does not decrypt for its file`)
+    }
+    this.remember(hex, plaintext)
+    return plaintext
+  }
+
+  /** Starts fetching a chunk a sequential reader will want next. */
+  prefetch(key: Buffer): void {
+    const hex = key.toString('hex')
+    if (this.memoryCache.has(hex) || this.pending.has(hex)) return
+    this.fetch(hex).catch(() => {})
+  }
+
+  private fetch(hex: string): Promise<Buffer> {
+    const p = this.pending.get(hex)
+    if (p) return Promise.resolve(p.ciphertext)
+    let f = this.fetches.get(hex)
+    if (!f) {
+      f = this.fetchFromDisk(hex).finally(() => this.fetches.delete(hex))
+      this.fetches.set(hex, f)
+    }
+    return f
+  }
+
+  private async fetchFromDisk(hex: string): Promise<Buffer> {
+    if (this.readCache.has(hex)) {
+      const bytes = await readFileOrNull(path.join(this.readCacheDir, hex))
+      if (bytes && sha256(bytes).toString('hex') === hex) return bytes
+      this.dropFromReadCache(hex)
+    }
+    const spooled = await readFileOrNull(path.join(this.spoolDir, hex))
+    if (spooled && sha256(spooled).toString('hex') === hex) return spooled
+    let bytes: Buffer
+    try {
+      bytes = await this.store.getImmutable(Buffer.from(hex, 'hex'))
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') throw new VolumeError('EIO', `chunk ${hex} is missing`)
+      throw err
+    }
+    if (sha256(bytes).toString('hex') !== hex) throw new VolumeError('EIO', `chunk ${hex} failed its hash check`)
+    this.stats.fetched++
+    if (this.readCacheBytes > 0) await this.addToReadCache(hex, bytes)
+    return bytes
+  }
+
+  private async addToReadCache(hex: string, bytes: Buffer): Promise<void> {
+    try {
+      // A cache needs no fsync: a torn file fails its hash check and is refetched.
+      await fsp.writeFile(path.join(this.readCacheDir, hex), bytes, { mode: 0o600 })
+    } catch {
+      return
+    }
+    this.readCache.set(hex, bytes.byteLength)
+    this.readCacheSize += bytes.byteLength
+    for (const [old] of this.readCache) {
+      if (this.readCacheSize <= this.readCacheBytes) break
+      this.dropFromReadCache(old)
+    }
+  }
+
+  private dropFromReadCache(hex: string): void {
+    const size = this.readCache.get(hex)
+    if (size === undefined) return
+    this.readCache.delete(hex)
+    this.readCacheSize -= size
+    fs.rm(path.join(this.readCacheDir, hex), { force: true }, () => {})
+  }
+
+  private remember(hex: string, plaintext: Buffer): void {
+    if (plaintext.byteLength > this.memoryCacheBytes) return
+    const old = this.memoryCache.get(hex)
+    if (old) this.memoryCacheSize -= old.byteLength
+    this.memoryCache.set(hex, plaintext)
+    this.memoryCacheSize += plaintext.byteLength
+    for (const [k, v] of this.memoryCache) {
+      if (this.memoryCacheSize <= this.memoryCacheBytes) break
+      this.memoryCache.delete(k)
+      this.memoryCacheSize -= v.byteLength
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.whenAllUploaded()
+    this.closing = true
+    this.memoryCache.clear()
+    this.memoryCacheSize = 0
+  }
+}

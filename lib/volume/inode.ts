@@ -1,0 +1,126 @@
+// What one inode record holds once decrypted, and its wire form. The whole
+// value is encrypted (names included), under a key derived for this inode,
+// with the inode id as associated data so a value cannot be moved to another
+// inode's record.
+
+import { decrypt, encrypt } from '../crypto/aead'
+import type { FileContent } from './file-data'
+
+export type InodeType = 'file' | 'dir' | 'symlink'
+
+export interface DirEntry {
+  id: Buffer
+  type: InodeType
+}
+
+export interface InodeAttrs {
+  mode: number
+  uid: number
+  gid: number
+  /** Milliseconds since the epoch. */
+  atime: number
+  mtime: number
+  ctime: number
+  /** user.* extended attributes. */
+  xattrs: Map<string, Buffer>
+}
+
+export interface InodeState extends InodeAttrs {
+  type: InodeType
+  file?: FileContent
+  entries?: Map<string, DirEntry>
+  target?: string
+}
+
+const TYPE_CODE: Record<InodeType, string> = { file: 'f', dir: 'd', symlink: 'l' }
+const CODE_TYPE: Record<string, InodeType> = { f: 'file', d: 'dir', l: 'symlink' }
+const ZERO_KEY = Buffer.alloc(32)
+
+interface WireState {
+  t: string
+  m: number
+  u: number
+  g: number
+  at: number
+  mt: number
+  ct: number
+  x?: Record<string, string>
+  s?: number
+  fid?: string
+  fk?: string
+  cs?: number
+  ch?: string
+  e?: Record<string, [string, string]>
+  l?: string
+}
+
+/** Plain JSON form; `withEntries: false` leaves a directory's entries out (the journal logs them as deltas). */
+export function stateToWire(s: InodeState, withEntries = true): WireState {
+  const w: WireState = { t: TYPE_CODE[s.type], m: s.mode, u: s.uid, g: s.gid, at: s.atime, mt: s.mtime, ct: s.ctime }
+  if (s.xattrs.size > 0) w.x = Object.fromEntries([...s.xattrs].map(([k, v]) => [k, v.toString('base64')]))
+  if (s.file) {
+    w.s = s.file.size
+    w.fid = s.file.fileId.toString('hex')
+    w.fk = s.file.fileKey.toString('base64')
+    w.cs = s.file.chunkSize
+    w.ch = Buffer.concat(s.file.chunks.map((k) => k ?? ZERO_KEY)).toString('base64')
+  }
+  if (s.entries && withEntries) {
+    const e: Record<string, [string, string]> = {}
+    for (const [name, d] of s.entries) {
+      // Unlinked-but-open files live under these names until release: never publish them.
+      if (name.startsWith('.fuse_hidden')) continue
+      e[name] = [d.id.toString('hex'), TYPE_CODE[d.type]]
+    }
+    w.e = e
+  }
+  if (s.target !== undefined) w.l = s.target
+  return w
+}
+
+export function stateFromWire(w: WireState): InodeState {
+  const type = CODE_TYPE[w.t]
+  if (!type) throw new Error(`unknown inode type ${w.t}`)
+  const s: InodeState = {
+    type,
+    mode: w.m,
+    uid: w.u,
+    gid: w.g,
+    atime: w.at,
+    mtime: w.mt,
+    ctime: w.ct,
+    xattrs: new Map(Object.entries(w.x ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
+  }
+  if (type === 'file') {
+    const raw = Buffer.from(w.ch ?? '', 'base64')
+    const chunks: (Buffer | null)[] = []
+    for (let i = 0; i + 32 <= raw.byteLength; i += 32) {
+      const k = raw.subarray(i, i + 32)
+      chunks.push(k.equals(ZERO_KEY) ? null : Buffer.from(k))
+    }
+    s.file = {
+      size: w.s ?? 0,
+      fileId: Buffer.from(w.fid ?? '', 'hex'),
+      fileKey: Buffer.from(w.fk ?? '', 'base64'),
+      chunkSize: w.cs ?? 0,
+      chunks
+    }
+  }
+  if (type === 'dir' && w.e) {
+    s.entries = new Map(
+      Object.entries(w.e).map(([name, [id, t]]) => [name, { id: Buffer.from(id, 'hex'), type: CODE_TYPE[t] }])
+    )
+  }
+  if (w.l !== undefined) s.target = w.l
+  return s
+}
+
+export function encryptState(s: InodeState, inodeId: Buffer, key: Buffer): Buffer {
+  return encrypt(Buffer.from(JSON.stringify(stateToWire(s))), key, inodeId)
+}
+
+export function decryptState(value: Buffer, inodeId: Buffer, key: Buffer): InodeState {
+  const s = stateFromWire(JSON.parse(decrypt(value, key, inodeId).toString()))
+  if (s.type === 'dir' && !s.entries) s.entries = new Map()
+  return s
+}

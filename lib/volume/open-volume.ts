@@ -1,0 +1,40 @@
+// A ready Volume on the store openValueStore picks: what `mount`, `backup`,
+// `get` and `ls` all start from.
+
+import { openValueStore } from './open-value-store'
+import { Volume, type VolumeOptions } from './volume'
+
+export interface OpenedVolume {
+  volume: Volume
+  close(): Promise<void>
+}
+
+export async function openVolume(
+  home: string,
+  opts: Partial<Omit<VolumeOptions, 'home' | 'store'>> = {}
+): Promise<OpenedVolume> {
+  const opened = await openValueStore(home)
+  const volume = new Volume({
+    home,
+    store: opened.store,
+    readCacheBytes: opened.local ? 0 : undefined,
+    capacity: opened.capacity,
+    ...opts
+  })
+  try {
+    await volume.ready()
+  } catch (err) {
+    await opened.close()
+    throw err
+  }
+  return {
+    volume,
+    async close() {
+      try {
+        await volume.close()
+      } finally {
+        await opened.close()
+      }
+    }
+  }
+}

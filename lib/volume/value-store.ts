@@ -1,0 +1,49 @@
+// The one interface the Volume needs from whatever holds the values: the
+// Chord ring client later, a local directory (LocalValueStore) today. Both
+// kinds of value are self-certifying, so the Volume trusts no store: an
+// immutable value must hash to its key, a record must verify at its key.
+
+import type { SignedRecord } from '../crypto/record'
+
+export interface ValueStore {
+  /** Throws code 'ENOENT' if absent; the caller verifies sha256(bytes) == key. */
+  getImmutable(key: Buffer): Promise<Buffer>
+  /** Returns key = sha256(bytes); resolves once durable on k replicas. */
+  putImmutable(bytes: Buffer): Promise<Buffer>
+  /** Verified by the caller with verifyRecord(r, key). */
+  getRecord(key: Buffer): Promise<SignedRecord | null>
+  /**
+   * Compare-and-swap: the stored version must equal expectedVersion (0 = none
+   * stored), else throws code 'ECONFLICT' with err.current (the stored SignedRecord,
+   * or null when nothing is stored and expectedVersion was not 0).
+   */
+  putRecord(record: SignedRecord, expectedVersion: number): Promise<void>
+  /** Optional garbage collection. */
+  deleteImmutable?(key: Buffer): Promise<void>
+  replicaStatus?(key: Buffer): Promise<{ live: number; target: number }>
+}
+
+export class ValueStoreError extends Error {
+  code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+export class RecordConflictError extends ValueStoreError {
+  /** What the store holds now; null when it holds nothing at that key. */
+  current: SignedRecord | null
+  constructor(current: SignedRecord | null, message = 'record version conflict') {
+    super('ECONFLICT', message)
+    this.current = current
+  }
+}
+
+export function isConflict(err: unknown): err is RecordConflictError {
+  return (err as { code?: string })?.code === 'ECONFLICT'
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'ENOENT'
+}

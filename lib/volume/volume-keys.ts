@@ -1,0 +1,51 @@
+// The secrets of one user's volume, all derived from the Ed25519 seed in
+// <home>/user.seed: the signing key pair (records), and a master key from
+// which every encryption key is derived with keyed BLAKE2b and a namespace,
+// so that no two purposes ever share a key.
+
+import path from 'node:path'
+import { blake2b, namespace } from '../crypto/hash'
+import { type KeyPair, keyPairFromSeed, loadOrCreateSeed } from '../crypto/keys'
+
+const NS_MASTER = namespace('volume/master-key')
+const NS_INODE_KEY = namespace('volume/inode-key')
+const NS_ROOT_POINTER = namespace('volume/root-pointer')
+const NS_ROOT_POINTER_KEY = namespace('volume/root-pointer-key')
+const NS_JOURNAL_KEY = namespace('volume/journal-key')
+
+export class VolumeKeys {
+  readonly keyPair: KeyPair
+  private readonly master: Buffer
+
+  constructor(seed: Buffer) {
+    this.keyPair = keyPairFromSeed(seed)
+    this.master = blake2b([NS_MASTER], seed)
+  }
+
+  static fromHome(home: string): VolumeKeys {
+    return new VolumeKeys(loadOrCreateSeed(path.join(home, 'user.seed')))
+  }
+
+  get publicKey(): Buffer {
+    return this.keyPair.publicKey
+  }
+
+  /** Encrypts one inode record's value; one key per inode so a share can hand out exactly one. */
+  inodeKey(inodeId: Buffer): Buffer {
+    return blake2b([NS_INODE_KEY, inodeId], this.master)
+  }
+
+  /** The record name of the root pointer: fixed per user, unguessable without the seed. */
+  get rootPointerName(): Buffer {
+    return blake2b([NS_ROOT_POINTER], this.master)
+  }
+
+  get rootPointerKey(): Buffer {
+    return blake2b([NS_ROOT_POINTER_KEY], this.master)
+  }
+
+  /** Encrypts the local metadata journal, so that the cache dir holds ciphertext only. */
+  get journalKey(): Buffer {
+    return blake2b([NS_JOURNAL_KEY], this.master)
+  }
+}

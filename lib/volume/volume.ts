@@ -1,0 +1,848 @@
+// One user's tree of directories, files and symlinks, kept in a ValueStore as
+// signed, encrypted inode records and encrypted chunks. Path-based calls for
+// the FUSE adapter and the CLI; file handles hold Inode objects, so renamed
+// and unlinked open files keep working.
+//
+// Write-back: changes live in memory and in the local journal first (a close
+// or fsync makes them durable there), and a background flusher writes dirty
+// records to the store by compare-and-swap. fsync additionally waits until the
+// file's chunks and record are in the store. See docs/volume.md.
+
+import path from 'node:path'
+import { decrypt, encrypt } from '../crypto/aead'
+import { randomBytes } from '../crypto/keys'
+import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
+import { ChunkStore } from './chunk-store'
+import { fail, VolumeError } from './errors'
+import { FileData } from './file-data'
+import { HomeLock } from './home-lock'
+import {
+  type DirEntry,
+  decryptState,
+  encryptState,
+  type InodeState,
+  type InodeType,
+  stateFromWire,
+  stateToWire
+} from './inode'
+import { Journal, type JournalOp } from './journal'
+import { conflictName, mergeEntries } from './merge'
+import { Mutex } from './mutex'
+import { isConflict, type ValueStore } from './value-store'
+import { VolumeKeys } from './volume-keys'
+
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024
+const S_IFMT = 0o170000
+const TYPE_BITS: Record<InodeType, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 }
+/** Pending chunks up to this size travel inside the journal entry instead of the spool. */
+const INLINE_CHUNK_LIMIT = 64 * 1024
+const MAX_CONFLICT_RETRIES = 16
+const MAX_NAME_BYTES = 255
+export const STATUS_XATTR = 'user.peerstore.status'
+
+export interface VolumeOptions {
+  home: string
+  store: ValueStore
+  keys?: VolumeKeys
+  chunkSize?: number
+  /** On-disk read cache budget; 0 when the store is local anyway. */
+  readCacheBytes?: number
+  flushIntervalMs?: number
+  /** Plaintext being written, across files, before writers seal early. */
+  maxDirtyBytes?: number
+  capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
+  /** Called with errors of the background flusher (which retries). */
+  onError?: (err: Error) => void
+}
+
+export interface Stat {
+  mode: number
+  uid: number
+  gid: number
+  size: number
+  nlink: number
+  atime: number
+  mtime: number
+  ctime: number
+  blocks: number
+  blksize: number
+}
+
+export interface ReplicaReport {
+  live: number | null
+  target: number | null
+  pendingUpload: boolean
+  pendingChunks: number
+}
+
+export class Inode {
+  readonly id: Buffer
+  readonly hex: string
+  /** Version of the record in the store; 0 when never stored. */
+  version = 0
+  state: InodeState
+  data: FileData | null = null
+  /** Directory entries as last stored: the base of a three-way merge. */
+  base: Map<string, DirEntry> | null = null
+  /** Bumped by every change; the record is clean when flushedGen catches up. */
+  gen = 0
+  flushedGen = 0
+  deleted = false
+  parent: Inode | null = null
+  name = ''
+  readonly flushLock = new Mutex()
+
+  constructor(id: Buffer, state: InodeState) {
+    this.id = id
+    this.hex = id.toString('hex')
+    this.state = state
+  }
+
+  get type(): InodeType {
+    return this.state.type
+  }
+
+  get entries(): Map<string, DirEntry> {
+    if (!this.state.entries) throw new VolumeError('ENOTDIR')
+    return this.state.entries
+  }
+
+  get size(): number {
+    if (this.data) return this.data.size
+    if (this.type === 'symlink') return Buffer.byteLength(this.state.target ?? '')
+    return 4096
+  }
+}
+
+export class Volume {
+  readonly home: string
+  readonly store: ValueStore
+  readonly keys: VolumeKeys
+  readonly chunks: ChunkStore
+  readonly chunkSize: number
+  private readonly journal: Journal
+  private readonly lock: HomeLock
+  private readonly flushIntervalMs: number
+  private readonly maxDirtyBytes: number
+  private readonly capacityFn?: VolumeOptions['capacity']
+  private readonly onError: (err: Error) => void
+
+  private inodes = new Map<string, Inode>()
+  private loading = new Map<string, Promise<Inode>>()
+  private dirty = new Set<Inode>()
+  private journalDirty = new Set<Inode>()
+  private dirtyBytes = 0
+  private flushing: Promise<void> | null = null
+  private flushAgain = false
+  private timer: NodeJS.Timeout | null = null
+  private closed = false
+  root!: Inode
+  readonly uid = process.getuid?.() ?? 0
+  readonly gid = process.getgid?.() ?? 0
+
+  constructor(opts: VolumeOptions) {
+    this.home = path.resolve(opts.home)
+    this.store = opts.store
+    this.keys = opts.keys ?? VolumeKeys.fromHome(this.home)
+    this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
+    const cacheDir = path.join(this.home, 'cache')
+    this.chunks = new ChunkStore({ store: this.store, cacheDir, readCacheBytes: opts.readCacheBytes })
+    this.journal = new Journal(path.join(cacheDir, 'journal'), this.keys.journalKey)
+    this.lock = new HomeLock(this.home)
+    this.flushIntervalMs = opts.flushIntervalMs ?? 1000
+    this.maxDirtyBytes = opts.maxDirtyBytes ?? 64 * 1024 * 1024
+    this.capacityFn = opts.capacity
+    this.onError = opts.onError ?? ((err) => process.stderr.write(`peerstore: background flush: ${err.message}\n`))
+  }
+
+  async ready(): Promise<void> {
+    this.lock.acquire()
+    try {
+      await this.journal.ready()
+      await this.chunks.ready()
+      this.root = await this.loadRoot()
+      await this.replay()
+    } catch (err) {
+      this.lock.release()
+      throw err
+    }
+    this.timer = setInterval(() => {
+      if (this.dirty.size > 0 || this.journal.hasBuffered) this.flush().catch((err) => this.onError(err))
+    }, this.flushIntervalMs)
+    this.timer.unref()
+  }
+
+  /** Writes everything to the store, then releases the home. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    try {
+      await this.sync()
+      await this.chunks.close()
+      await this.journal.close()
+    } finally {
+      this.lock.release()
+    }
+  }
+
+  /** Seals every file being written and flushes all records to the store. */
+  async sync(): Promise<void> {
+    for (const inode of this.inodes.values()) if (inode.data?.hasDirty) await inode.data.seal()
+    for (let i = 0; i < 5 && (this.dirty.size > 0 || this.journal.hasBuffered); i++) await this.flush()
+    await this.chunks.whenAllUploaded()
+  }
+
+  // ---- records ------------------------------------------------------------
+
+  private recordKeyOf(id: Buffer): Buffer {
+    return recordKey(this.keys.publicKey, id)
+  }
+
+  private async fetchRecord(id: Buffer): Promise<SignedRecord | null> {
+    const key = this.recordKeyOf(id)
+    const rec = await this.store.getRecord(key)
+    if (!rec) return null
+    if (!verifyRecord(rec, key)) throw new VolumeError('EIO', `record ${key.toString('hex')} does not verify`)
+    return rec
+  }
+
+  private async loadRoot(): Promise<Inode> {
+    const name = this.keys.rootPointerName
+    for (;;) {
+      const pointer = await this.fetchRecord(name)
+      if (pointer && !pointer.deleted) {
+        const rootId = decrypt(pointer.value, this.keys.rootPointerKey, name)
+        const root = await this.getInode(rootId)
+        root.name = '/'
+        return root
+      }
+      // First mount of this identity: a root directory, then the pointer to it.
+      const root = this.newInode('dir', 0o755)
+      this.inodes.set(root.hex, root)
+      await this.flushInode(root)
+      const value = encrypt(root.id, this.keys.rootPointerKey, name)
+      const version = pointer ? pointer.version + 1 : 1
+      try {
+        await this.store.putRecord(createRecord(this.keys.keyPair, name, version, value), pointer?.version ?? 0)
+        root.name = '/'
+        return root
+      } catch (err) {
+        // Another device created the root at the same time: use theirs.
+        if (!isConflict(err)) throw err
+        this.inodes.delete(root.hex)
+      }
+    }
+  }
+
+  /** The inode with this id, from memory or the store. */
+  async getInode(id: Buffer): Promise<Inode> {
+    const hex = id.toString('hex')
+    const cached = this.inodes.get(hex)
+    if (cached) return cached
+    let p = this.loading.get(hex)
+    if (!p) {
+      p = this.loadInode(id).finally(() => this.loading.delete(hex))
+      this.loading.set(hex, p)
+    }
+    return p
+  }
+
+  private async loadInode(id: Buffer): Promise<Inode> {
+    const rec = await this.fetchRecord(id)
+    if (!rec || rec.deleted) throw new VolumeError('ENOENT', `inode ${id.toString('hex')} is not in the store`)
+    const inode = this.inodeFromRecord(id, rec)
+    const raced = this.inodes.get(inode.hex)
+    if (raced) return raced
+    this.inodes.set(inode.hex, inode)
+    return inode
+  }
+
+  private inodeFromRecord(id: Buffer, rec: SignedRecord): Inode {
+    const state = decryptState(rec.value, id, this.keys.inodeKey(id))
+    const inode = new Inode(id, state)
+    inode.version = rec.version
+    this.attachData(inode)
+    if (state.entries) inode.base = new Map(state.entries)
+    return inode
+  }
+
+  private attachData(inode: Inode): void {
+    if (inode.state.type !== 'file' || !inode.state.file) return
+    inode.data = new FileData(inode.state.file, this.chunks)
+    inode.data.onDirty = (delta) => {
+      this.dirtyBytes += delta
+    }
+  }
+
+  private newInode(type: InodeType, mode: number): Inode {
+    const now = Date.now()
+    const state: InodeState = {
+      type,
+      mode: TYPE_BITS[type] | (mode & 0o7777),
+      uid: this.uid,
+      gid: this.gid,
+      atime: now,
+      mtime: now,
+      ctime: now,
+      xattrs: new Map()
+    }
+    if (type === 'dir') state.entries = new Map()
+    if (type === 'file') {
+      state.file = { fileId: randomBytes(32), fileKey: randomBytes(32), chunkSize: this.chunkSize, size: 0, chunks: [] }
+    }
+    const inode = new Inode(randomBytes(32), state)
+    this.attachData(inode)
+    return inode
+  }
+
+  private snapshotState(inode: Inode): InodeState {
+    if (inode.data) return { ...inode.state, file: inode.data.snapshot() }
+    if (inode.state.entries) return { ...inode.state, entries: new Map(inode.state.entries) }
+    return { ...inode.state }
+  }
+
+  /** Records a change: the inode goes to the journal at the next commit and to the store at the next flush. */
+  private touch(inode: Inode): void {
+    inode.gen++
+    this.dirty.add(inode)
+    if (!inode.deleted) this.journalDirty.add(inode)
+  }
+
+  // ---- journal and flush ----------------------------------------------------
+
+  /**
+   * Makes every change so far durable in the local journal: what close()
+   * confirms. Chunks not yet uploaded go to the spool (or, when small, into
+   * the journal entry). The background flusher passes `spool: false`: it
+   * leaves out files whose chunks are still uploading rather than write them
+   * twice, since it puts their records only after the upload anyway.
+   */
+  async commit(opts: { spool?: boolean } = {}): Promise<void> {
+    const spool = opts.spool !== false
+    if (spool) {
+      const fileKeys: (Buffer | null)[] = []
+      for (const inode of this.journalDirty) if (inode.data) fileKeys.push(...inode.data.chunks)
+      await this.chunks.spoolLarge(fileKeys, INLINE_CHUNK_LIMIT)
+    }
+    // From here to journal.append nothing awaits: the snapshot and the chunk
+    // check describe one instant.
+    const ops: JournalOp[] = []
+    const waits: Promise<void>[] = []
+    for (const inode of [...this.journalDirty]) {
+      if (inode.deleted) {
+        this.journalDirty.delete(inode)
+        continue
+      }
+      const state = this.snapshotState(inode)
+      if (state.file) {
+        const d = this.chunks.durability(state.file.chunks)
+        if (!spool && d.inline.some((b) => b.byteLength > INLINE_CHUNK_LIMIT)) continue
+        for (const b of d.inline) ops.push({ o: 'k', b: b.toString('base64') })
+        waits.push(...d.waits)
+      }
+      ops.push({ o: 's', id: inode.hex, w: stateToWire(state, false) })
+      this.journalDirty.delete(inode)
+    }
+    this.journal.append(ops)
+    await Promise.all(waits)
+    await this.journal.commit()
+  }
+
+  /** Writes every dirty record to the store; then the journal before it can go. */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true
+      return this.flushing
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.flushAgain = false
+          await this.flushOnce()
+        } while (this.flushAgain)
+      } finally {
+        this.flushing = null
+      }
+    })()
+    return this.flushing
+  }
+
+  private async flushOnce(): Promise<void> {
+    await this.commit({ spool: false })
+    const segments = await this.journal.rotate()
+    const batch = [...this.dirty]
+    const rank = (i: Inode) => (i.deleted ? 2 : i.type === 'dir' ? 1 : 0)
+    batch.sort((a, b) => rank(a) - rank(b))
+    // Children before parents before tombstones, so a reader of the store never
+    // finds an entry whose inode is missing.
+    for (const r of [0, 1, 2]) {
+      const group = batch.filter((i) => rank(i) === r)
+      await runLimited(group, 8, (inode) => this.flushInode(inode))
+    }
+    await this.journal.discard(segments)
+  }
+
+  /** Writes one inode's record by compare-and-swap, merging on conflict. */
+  async flushInode(inode: Inode): Promise<void> {
+    await inode.flushLock.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const gen = inode.gen
+        if (inode.deleted) {
+          if (inode.version === 0) break
+          const tomb = createRecord(this.keys.keyPair, inode.id, inode.version + 1, Buffer.alloc(0), true)
+          try {
+            await this.store.putRecord(tomb, inode.version)
+            inode.version++
+            break
+          } catch (err) {
+            if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err
+            const current = (err as { current: SignedRecord | null }).current
+            if (current?.deleted) {
+              inode.version = current.version
+              break
+            }
+            inode.version = current?.version ?? 0
+            continue
+          }
+        }
+        const state = this.snapshotState(inode)
+        if (state.file) await this.chunks.whenUploaded(state.file.chunks)
+        const value = encryptState(state, inode.id, this.keys.inodeKey(inode.id))
+        const record = createRecord(this.keys.keyPair, inode.id, inode.version + 1, value)
+        try {
+          await this.store.putRecord(record, inode.version)
+        } catch (err) {
+          if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err
+          await this.resolveConflict(inode, (err as { current: SignedRecord | null }).current)
+          continue
+        }
+        inode.version = record.version
+        if (state.entries) inode.base = state.entries
+        if (inode.gen === gen) inode.flushedGen = gen
+        break
+      }
+      if (inode.flushedGen === inode.gen || inode.deleted) this.dirty.delete(inode)
+      if (inode.deleted) this.inodes.delete(inode.hex)
+    })
+  }
+
+  private async resolveConflict(inode: Inode, current: SignedRecord | null): Promise<void> {
+    if (!current || current.deleted) {
+      // Deleted (or never stored) elsewhere, changed here: ours stays.
+      inode.version = current?.version ?? 0
+      return
+    }
+    if (!verifyRecord(current, this.recordKeyOf(inode.id))) throw new VolumeError('EIO', 'conflicting record is forged')
+    const theirs = decryptState(current.value, inode.id, this.keys.inodeKey(inode.id))
+    if (inode.type === 'dir' && theirs.entries) {
+      const merged = mergeEntries(inode.base ?? new Map(), inode.entries, theirs.entries)
+      for (const [oldName, newName] of merged.renamed) {
+        const e = merged.entries.get(newName)
+        const child = e && this.inodes.get(e.id.toString('hex'))
+        if (child) child.name = newName
+        this.journal.append([{ o: 'e', d: inode.hex, n: newName, c: e!.id.toString('hex'), t: e!.type }])
+        void oldName
+      }
+      inode.state.entries = merged.entries
+      inode.base = theirs.entries
+      inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
+    } else {
+      // Files and symlinks keep both: ours stays here, theirs becomes a conflict copy beside it.
+      const copy = new Inode(randomBytes(32), theirs)
+      this.attachData(copy)
+      this.inodes.set(copy.hex, copy)
+      const parent = inode.parent ?? this.root
+      const name = conflictName(inode.name || 'file', (n) => parent.entries.has(n))
+      this.link(parent, name, copy)
+      this.touch(copy)
+      this.touch(parent)
+    }
+    inode.version = current.version
+  }
+
+  // ---- replay after a crash ------------------------------------------------------
+
+  private async replay(): Promise<void> {
+    const { segments, entries } = await this.journal.readAll()
+    if (segments.length === 0) return
+    const ops = entries.flat()
+    // States and deletions first (each inode ends in its last state), then
+    // entries, which may name directories whose state came in a later entry.
+    for (const op of ops) {
+      if (op.o === 'k') {
+        this.chunks.adopt(Buffer.from(op.b, 'base64'))
+      } else if (op.o === 's') {
+        const state = stateFromWire(op.w as Parameters<typeof stateFromWire>[0])
+        const inode = await this.getInode(Buffer.from(op.id, 'hex')).catch(() => null)
+        if (inode) {
+          if (inode.type === 'dir') state.entries = inode.state.entries
+          inode.state = state
+          inode.data = null
+          this.attachData(inode)
+          this.touch(inode)
+        } else {
+          if (state.type === 'dir') state.entries = new Map()
+          const fresh = new Inode(Buffer.from(op.id, 'hex'), state)
+          this.attachData(fresh)
+          this.inodes.set(fresh.hex, fresh)
+          this.touch(fresh)
+        }
+      } else if (op.o === 'x') {
+        const inode = await this.getInode(Buffer.from(op.id, 'hex')).catch(() => null)
+        if (inode) {
+          inode.deleted = true
+          this.touch(inode)
+        }
+      }
+    }
+    for (const op of ops) {
+      if (op.o !== 'e') continue
+      const dir = await this.getInode(Buffer.from(op.d, 'hex')).catch(() => null)
+      if (dir?.type !== 'dir') continue
+      if (op.c === null) dir.entries.delete(op.n)
+      else dir.entries.set(op.n, { id: Buffer.from(op.c, 'hex'), type: codeType(op.t) })
+      this.touch(dir)
+    }
+    this.journalDirty.clear()
+    await this.flush()
+    await this.journal.discard(segments)
+  }
+
+  // ---- paths ----------------------------------------------------------------
+
+  async resolve(p: string): Promise<Inode> {
+    let node = this.root
+    for (const name of splitPath(p)) node = await this.child(node, name)
+    return node
+  }
+
+  private async child(dir: Inode, name: string): Promise<Inode> {
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    const e = dir.entries.get(name)
+    if (!e) fail('ENOENT')
+    const inode = await this.getInode(e!.id)
+    inode.parent = dir
+    inode.name = name
+    return inode
+  }
+
+  private async parentOf(p: string): Promise<{ dir: Inode; name: string }> {
+    const parts = splitPath(p)
+    const name = parts.pop()
+    if (name === undefined) fail('EBUSY', 'the root has no parent')
+    if (Buffer.byteLength(name!) > MAX_NAME_BYTES) fail('ENAMETOOLONG')
+    let dir = this.root
+    for (const part of parts) dir = await this.child(dir, part)
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    return { dir, name: name! }
+  }
+
+  private link(dir: Inode, name: string, child: Inode): void {
+    dir.entries.set(name, { id: child.id, type: child.type })
+    child.parent = dir
+    child.name = name
+    this.journal.append([{ o: 'e', d: dir.hex, n: name, c: child.hex, t: typeCode(child.type) }])
+  }
+
+  private changed(inode: Inode, now = Date.now()): void {
+    inode.state.mtime = now
+    inode.state.ctime = now
+    this.touch(inode)
+  }
+
+  private deleteInode(inode: Inode): void {
+    inode.deleted = true
+    this.journalDirty.delete(inode)
+    this.journal.append([{ o: 'x', id: inode.hex }])
+    this.touch(inode)
+  }
+
+  // ---- operations -------------------------------------------------------------
+
+  stat(inode: Inode): Stat {
+    const s = inode.state
+    const size = inode.size
+    let nlink = 1
+    if (s.entries) {
+      nlink = 2
+      for (const e of s.entries.values()) if (e.type === 'dir') nlink++
+    }
+    return {
+      mode: TYPE_BITS[s.type] | (s.mode & 0o7777),
+      uid: s.uid,
+      gid: s.gid,
+      size,
+      nlink,
+      atime: s.atime,
+      mtime: s.mtime,
+      ctime: s.ctime,
+      blocks: Math.ceil(size / 512),
+      blksize: 4096
+    }
+  }
+
+  async readdir(p: string): Promise<string[]> {
+    const dir = await this.resolve(p)
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    return [...dir.entries.keys()]
+  }
+
+  /** Entries with their inodes, for `peerstore ls` and `get`. */
+  async list(p: string): Promise<{ name: string; inode: Inode }[]> {
+    const dir = await this.resolve(p)
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    const out: { name: string; inode: Inode }[] = []
+    for (const name of dir.entries.keys()) out.push({ name, inode: await this.child(dir, name) })
+    return out
+  }
+
+  async create(p: string, mode: number): Promise<Inode> {
+    const { dir, name } = await this.parentOf(p)
+    if (dir.entries.has(name)) fail('EEXIST')
+    const inode = this.newInode('file', mode)
+    this.inodes.set(inode.hex, inode)
+    this.link(dir, name, inode)
+    this.touch(inode)
+    this.changed(dir, inode.state.ctime)
+    return inode
+  }
+
+  async mkdir(p: string, mode: number): Promise<Inode> {
+    const { dir, name } = await this.parentOf(p)
+    if (dir.entries.has(name)) fail('EEXIST')
+    const inode = this.newInode('dir', mode)
+    this.inodes.set(inode.hex, inode)
+    this.link(dir, name, inode)
+    this.touch(inode)
+    this.changed(dir, inode.state.ctime)
+    return inode
+  }
+
+  async symlink(target: string, p: string): Promise<Inode> {
+    const { dir, name } = await this.parentOf(p)
+    if (dir.entries.has(name)) fail('EEXIST')
+    const inode = this.newInode('symlink', 0o777)
+    inode.state.target = target
+    this.inodes.set(inode.hex, inode)
+    this.link(dir, name, inode)
+    this.touch(inode)
+    this.changed(dir, inode.state.ctime)
+    return inode
+  }
+
+  async readlink(p: string): Promise<string> {
+    const inode = await this.resolve(p)
+    if (inode.type !== 'symlink') fail('EINVAL')
+    return inode.state.target ?? ''
+  }
+
+  async unlink(p: string): Promise<void> {
+    const { dir, name } = await this.parentOf(p)
+    const inode = await this.child(dir, name)
+    if (inode.type === 'dir') fail('EISDIR')
+    dir.entries.delete(name)
+    this.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
+    this.deleteInode(inode)
+    this.changed(dir)
+  }
+
+  async rmdir(p: string): Promise<void> {
+    const { dir, name } = await this.parentOf(p)
+    const inode = await this.child(dir, name)
+    if (inode.type !== 'dir') fail('ENOTDIR')
+    if (inode.entries.size > 0) fail('ENOTEMPTY')
+    dir.entries.delete(name)
+    this.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
+    this.deleteInode(inode)
+    this.changed(dir)
+  }
+
+  /** Atomic: one journal entry moves the name, replacing a file or an empty directory at the target. */
+  async rename(from: string, to: string): Promise<void> {
+    const src = await this.parentOf(from)
+    const dst = await this.parentOf(to)
+    const inode = await this.child(src.dir, src.name)
+    if (src.dir === dst.dir && src.name === dst.name) return
+    if (inode.type === 'dir') {
+      for (let d: Inode | null = dst.dir; d; d = d.parent) {
+        if (d === inode) fail('EINVAL', 'cannot move a directory into itself')
+        if (d === this.root) break
+      }
+    }
+    const existing = dst.dir.entries.get(dst.name)
+    let replaced: Inode | null = null
+    if (existing) {
+      replaced = await this.child(dst.dir, dst.name)
+      if (replaced === inode) return
+      if (inode.type === 'dir' && replaced.type !== 'dir') fail('ENOTDIR')
+      if (inode.type !== 'dir' && replaced.type === 'dir') fail('EISDIR')
+      if (replaced.type === 'dir' && replaced.entries.size > 0) fail('ENOTEMPTY')
+    }
+    src.dir.entries.delete(src.name)
+    dst.dir.entries.set(dst.name, { id: inode.id, type: inode.type })
+    inode.parent = dst.dir
+    inode.name = dst.name
+    const ops: JournalOp[] = [
+      { o: 'e', d: src.dir.hex, n: src.name, c: null },
+      { o: 'e', d: dst.dir.hex, n: dst.name, c: inode.hex, t: typeCode(inode.type) }
+    ]
+    if (replaced) {
+      replaced.deleted = true
+      this.journalDirty.delete(replaced)
+      ops.push({ o: 'x', id: replaced.hex })
+      this.touch(replaced)
+    }
+    this.journal.append(ops)
+    const now = Date.now()
+    this.changed(src.dir, now)
+    if (dst.dir !== src.dir) this.changed(dst.dir, now)
+    inode.state.ctime = now
+    this.touch(inode)
+  }
+
+  async read(inode: Inode, out: Buffer, len: number, pos: number): Promise<number> {
+    if (!inode.data) fail(inode.type === 'dir' ? 'EISDIR' : 'EINVAL')
+    return inode.data!.read(out, len, pos)
+  }
+
+  async write(inode: Inode, data: Buffer, pos: number): Promise<number> {
+    if (!inode.data) fail(inode.type === 'dir' ? 'EISDIR' : 'EINVAL')
+    const n = await inode.data!.write(data, pos)
+    this.changed(inode)
+    if (this.dirtyBytes > this.maxDirtyBytes) await inode.data!.seal()
+    return n
+  }
+
+  async truncate(inode: Inode, size: number): Promise<void> {
+    if (!inode.data) fail(inode.type === 'dir' ? 'EISDIR' : 'EINVAL')
+    if (size < 0 || !Number.isSafeInteger(size)) fail('EINVAL')
+    await inode.data!.truncate(size)
+    this.changed(inode)
+  }
+
+  /** close(): the file's data and all metadata so far are durable locally (journal + spool). */
+  async closeFile(inode: Inode): Promise<void> {
+    if (inode.data?.hasDirty) await inode.data.seal()
+    await this.commit()
+  }
+
+  /** fsync(): the file's data and record are durable in the ValueStore. */
+  async fsync(inode: Inode): Promise<void> {
+    if (inode.data?.hasDirty) await inode.data.seal()
+    await this.commit()
+    if (!inode.deleted && inode.gen !== inode.flushedGen) await this.flushInode(inode)
+    else if (inode.data) await this.chunks.whenUploaded(inode.data.chunks)
+  }
+
+  chmod(inode: Inode, mode: number): void {
+    inode.state.mode = TYPE_BITS[inode.type] | (mode & 0o7777)
+    inode.state.ctime = Date.now()
+    this.touch(inode)
+  }
+
+  chown(inode: Inode, uid: number, gid: number): void {
+    // -1 (as uint32) leaves the id unchanged, as chown(2) does.
+    if (uid !== -1 && uid !== 0xffffffff) inode.state.uid = uid
+    if (gid !== -1 && gid !== 0xffffffff) inode.state.gid = gid
+    inode.state.ctime = Date.now()
+    this.touch(inode)
+  }
+
+  utimens(inode: Inode, atime: number, mtime: number): void {
+    inode.state.atime = atime
+    inode.state.mtime = mtime
+    inode.state.ctime = Date.now()
+    this.touch(inode)
+  }
+
+  getxattr(inode: Inode, name: string): Buffer | null {
+    return inode.state.xattrs.get(name) ?? null
+  }
+
+  listxattr(inode: Inode): string[] {
+    return [...inode.state.xattrs.keys()]
+  }
+
+  setxattr(inode: Inode, name: string, value: Buffer, flags: number): void {
+    if (!name.startsWith('user.') || name === STATUS_XATTR) fail('ENOTSUP')
+    const exists = inode.state.xattrs.has(name)
+    if (flags & 1 && exists) fail('EEXIST')
+    if (flags & 2 && !exists) fail('ENODATA')
+    inode.state.xattrs.set(name, Buffer.from(value))
+    inode.state.ctime = Date.now()
+    this.touch(inode)
+  }
+
+  removexattr(inode: Inode, name: string): void {
+    if (!inode.state.xattrs.delete(name)) fail('ENODATA')
+    inode.state.ctime = Date.now()
+    this.touch(inode)
+  }
+
+  /** Replicas of the inode's record and data against the target, and whether an upload is pending. */
+  async replicaReport(inode: Inode): Promise<ReplicaReport> {
+    const chunkKeys = (inode.data?.chunks ?? []).filter((k): k is Buffer => k !== null)
+    const pendingChunks = chunkKeys.filter((k) => this.chunks.isPending(k)).length
+    const pendingUpload =
+      pendingChunks > 0 || (inode.data?.hasDirty ?? false) || inode.gen !== inode.flushedGen || inode.version === 0
+    let live: number | null = null
+    let target: number | null = null
+    if (this.store.replicaStatus) {
+      const keys = [this.recordKeyOf(inode.id), ...chunkKeys]
+      for (const k of keys) {
+        const r = await this.store.replicaStatus(k)
+        live = live === null ? r.live : Math.min(live, r.live)
+        target = target === null ? r.target : Math.max(target, r.target)
+      }
+    }
+    return { live, target, pendingUpload, pendingChunks }
+  }
+
+  async statfs(): Promise<{ totalBytes: number; freeBytes: number; files: number }> {
+    const cap = this.capacityFn ? await this.capacityFn() : { totalBytes: 2 ** 50, freeBytes: 2 ** 49 }
+    return { ...cap, files: this.inodes.size }
+  }
+
+  /** Counters for the status line. */
+  status(): { inodes: number; dirty: number; pendingChunks: number; pendingBytes: number; uploaded: number } {
+    return {
+      inodes: this.inodes.size,
+      dirty: this.dirty.size,
+      pendingChunks: this.chunks.pendingCount,
+      pendingBytes: this.chunks.pendingByteCount,
+      uploaded: this.chunks.stats.uploaded
+    }
+  }
+}
+
+export function splitPath(p: string): string[] {
+  return p.split('/').filter((s) => s.length > 0 && s !== '.')
+}
+
+function typeCode(t: InodeType): string {
+  return t === 'file' ? 'f' : t === 'dir' ? 'd' : 'l'
+}
+
+function codeType(c: string | undefined): InodeType {
+  return c === 'd' ? 'dir' : c === 'l' ? 'symlink' : 'file'
+}
+
+async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let firstError: unknown = null
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]
+      try {
+        await fn(item)
+      } catch (err) {
+        firstError ??= err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (firstError) throw firstError
+}
+
+export { S_IFMT }

@@ -1,0 +1,166 @@
+// POSIX semantics programs rely on, checked against a real mount.
+
+import fs from 'node:fs'
+import path from 'node:path'
+import test from 'brittle'
+import { sh, startMount } from '../helpers/mount'
+
+test('posix semantics', { timeout: 120_000 }, async (t) => {
+  const m = await startMount(t)
+  const p = (name: string) => path.join(m.dir, name)
+
+  await t.test('O_EXCL refuses an existing file', (t) => {
+    fs.writeFileSync(p('excl'), 'a')
+    t.exception(
+      () => fs.openSync(p('excl'), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY),
+      /EEXIST/
+    )
+  })
+
+  await t.test('O_APPEND writes at the end', (t) => {
+    fs.writeFileSync(p('append'), 'hello')
+    const fd = fs.openSync(p('append'), 'a')
+    fs.writeSync(fd, ' world')
+    fs.writeSync(fd, '!', 0)
+    fs.closeSync(fd)
+    fs.appendFileSync(p('append'), '?')
+    t.is(fs.readFileSync(p('append'), 'utf8'), 'hello world!?')
+  })
+
+  await t.test('O_TRUNC empties the file', (t) => {
+    fs.writeFileSync(p('trunc'), 'long content here')
+    fs.writeFileSync(p('trunc'), 'x')
+    t.is(fs.readFileSync(p('trunc'), 'utf8'), 'x')
+  })
+
+  await t.test('reads past EOF return 0 bytes, short reads at EOF', (t) => {
+    fs.writeFileSync(p('eof'), 'abc')
+    const fd = fs.openSync(p('eof'), 'r')
+    const buf = Buffer.alloc(10)
+    t.is(fs.readSync(fd, buf, 0, 10, 100), 0)
+    t.is(fs.readSync(fd, buf, 0, 10, 1), 2)
+    fs.closeSync(fd)
+  })
+
+  await t.test('sparse writes read as zeros; random offsets', (t) => {
+    const fd = fs.openSync(p('sparse'), 'w+')
+    fs.writeSync(fd, Buffer.from('end'), 0, 3, 3 * 1024 * 1024 + 17)
+    fs.writeSync(fd, Buffer.from('mid'), 0, 3, 1024 * 1024 - 1)
+    fs.closeSync(fd)
+    const data = fs.readFileSync(p('sparse'))
+    t.is(data.length, 3 * 1024 * 1024 + 20)
+    t.is(data.subarray(1024 * 1024 - 1, 1024 * 1024 + 2).toString(), 'mid')
+    t.is(data.subarray(data.length - 3).toString(), 'end')
+    t.is(
+      data.subarray(0, 1024 * 1024 - 1).every((b) => b === 0),
+      true
+    )
+    t.is(
+      data.subarray(1024 * 1024 + 2, data.length - 3).every((b) => b === 0),
+      true
+    )
+  })
+
+  await t.test('truncate down then up shows zeros, not old bytes', (t) => {
+    fs.writeFileSync(p('shrink'), Buffer.alloc(5000, 7))
+    fs.truncateSync(p('shrink'), 10)
+    fs.truncateSync(p('shrink'), 100)
+    const d = fs.readFileSync(p('shrink'))
+    t.is(d.length, 100)
+    t.is(
+      d.subarray(0, 10).every((b) => b === 7),
+      true
+    )
+    t.is(
+      d.subarray(10).every((b) => b === 0),
+      true
+    )
+    const fd = fs.openSync(p('shrink'), 'r+')
+    fs.ftruncateSync(fd, 3)
+    fs.closeSync(fd)
+    t.is(fs.statSync(p('shrink')).size, 3)
+  })
+
+  await t.test('rename over an existing file and an empty dir; not over a full dir', (t) => {
+    fs.writeFileSync(p('r1'), 'one')
+    fs.writeFileSync(p('r2'), 'two')
+    fs.renameSync(p('r1'), p('r2'))
+    t.is(fs.readFileSync(p('r2'), 'utf8'), 'one')
+    t.absent(fs.existsSync(p('r1')))
+    fs.mkdirSync(p('d1'))
+    fs.writeFileSync(p('d1/f'), 'f')
+    fs.mkdirSync(p('d2'))
+    fs.renameSync(p('d1'), p('d2'))
+    t.is(fs.readFileSync(p('d2/f'), 'utf8'), 'f')
+    fs.mkdirSync(p('d3'))
+    t.exception(() => fs.renameSync(p('d3'), p('d2')), /ENOTEMPTY/)
+    t.exception(() => fs.renameSync(p('d2'), p('d2/inside')), /EINVAL/)
+    t.exception(() => fs.rmdirSync(p('d2')), /ENOTEMPTY/)
+  })
+
+  await t.test('renamed and unlinked open files keep working', (t) => {
+    const fd = fs.openSync(p('open1'), 'w+')
+    fs.writeSync(fd, 'before')
+    fs.renameSync(p('open1'), p('open2'))
+    fs.writeSync(fd, '-after')
+    fs.unlinkSync(p('open2'))
+    t.absent(fs.existsSync(p('open2')))
+    fs.writeSync(fd, '-gone')
+    const buf = Buffer.alloc(100)
+    const n = fs.readSync(fd, buf, 0, 100, 0)
+    t.is(buf.subarray(0, n).toString(), 'before-after-gone')
+    t.is(fs.fstatSync(fd).size, 17)
+    fs.closeSync(fd)
+    t.absent(
+      fs.readdirSync(m.dir).some((n) => n.startsWith('.fuse_hidden')),
+      'hidden file gone after close'
+    )
+  })
+
+  await t.test('modes, owners, times and symlinks', (t) => {
+    fs.writeFileSync(p('m'), 'x')
+    fs.chmodSync(p('m'), 0o640)
+    t.is(fs.statSync(p('m')).mode & 0o7777, 0o640)
+    fs.chownSync(p('m'), 1234, 5678)
+    t.is(fs.statSync(p('m')).uid, 1234)
+    t.is(fs.statSync(p('m')).gid, 5678)
+    const when = new Date('2020-01-02T03:04:05Z')
+    fs.utimesSync(p('m'), when, when)
+    t.is(fs.statSync(p('m')).mtime.getTime(), when.getTime())
+    fs.symlinkSync('m', p('link'))
+    t.is(fs.readlinkSync(p('link')), 'm')
+    t.is(fs.readFileSync(p('link'), 'utf8'), 'x')
+    t.ok(fs.lstatSync(p('link')).isSymbolicLink())
+    t.exception(() => fs.linkSync(p('m'), p('hard')), /EPERM/)
+    const before = Date.now() - 2000
+    fs.writeFileSync(p('fresh'), 'abc')
+    const st = fs.statSync(p('fresh'))
+    t.is(st.size, 3)
+    t.ok(st.mtimeMs >= before, 'mtime right after a write')
+  })
+
+  await t.test('xattrs: user.* stored, peerstore status reported, others refused', (t) => {
+    fs.writeFileSync(p('x'), 'data')
+    const status = sh(`python3 -c "import os;print(os.getxattr('${p('x')}','user.peerstore.status').decode())"`)
+    t.ok(/replicas=(\d+\/\d+|unknown) upload-pending=/.test(status), status.trim())
+    sh(`python3 -c "import os;os.setxattr('${p('x')}','user.color',b'blue')"`)
+    t.is(sh(`python3 -c "import os;print(os.getxattr('${p('x')}','user.color').decode())"`).trim(), 'blue')
+    const names = sh(`python3 -c "import os;print(sorted(os.listxattr('${p('x')}')))"`)
+    t.ok(names.includes('user.color') && names.includes('user.peerstore.status'), names.trim())
+    sh(`python3 -c "import os;os.removexattr('${p('x')}','user.color')"`)
+    t.exception(() => sh(`python3 -c "import os;os.getxattr('${p('x')}','user.color')"`), /No data|ENODATA/)
+    t.exception(
+      () => sh(`python3 -c "import os;os.setxattr('${p('x')}','trusted.x',b'1')"`),
+      /not supported|EOPNOTSUPP|ENOTSUP|Operation/
+    )
+  })
+
+  await t.test('statfs answers', (t) => {
+    const out = sh(`df -P ${m.dir} | tail -1`)
+    t.ok(out.includes('peerstore'), out.trim())
+  })
+
+  await t.test('mkfifo is refused with EPERM, never EIO', (t) => {
+    t.ok(sh(`mkfifo ${p('fifo')} 2>&1 || true`).includes('Operation not permitted'))
+  })
+})

@@ -1,0 +1,40 @@
+// cp/cat/sha256sum round trips through a real mount, then a remount that
+// reads everything back from the store.
+
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import test from 'brittle'
+import { sh, startMount, tmpDir } from '../helpers/mount'
+
+const MiB = 1024 * 1024
+const BIG_MIB = Number(process.env.PEERSTORE_TEST_BIG_MIB || 100)
+
+test('round trips of edge-size and big files survive a remount', { timeout: 180_000 }, async (t) => {
+  const src = tmpDir('src')
+  const sizes: Record<string, number> = {
+    empty: 0,
+    'one-byte': 1,
+    'chunk-minus-1': MiB - 1,
+    chunk: MiB,
+    'chunk-plus-1': MiB + 1,
+    'two-chunks-plus-1': 2 * MiB + 1
+  }
+  for (const [name, size] of Object.entries(sizes)) fs.writeFileSync(path.join(src, name), randomBytes(size))
+  sh(`dd if=/dev/urandom of=${src}/big bs=1M count=${BIG_MIB} status=none`)
+  t.teardown(() => fs.rmSync(src, { recursive: true, force: true }))
+  const expected = sh(`cd ${src} && sha256sum * | sort`)
+
+  const m1 = await startMount(t)
+  sh(`cp ${src}/* ${m1.dir}/`)
+  t.is(sh(`cd ${m1.dir} && sha256sum * | sort`), expected, 'read back through the same mount')
+  const ls = sh(`ls -l ${m1.dir}/chunk-plus-1`)
+  t.ok(ls.includes(` ${MiB + 1} `), 'ls -l shows the size right after the write')
+  t.is(await m1.stop(), 0, 'SIGTERM flushes and exits 0')
+
+  const m2 = await startMount(t, { home: m1.home, dir: m1.dir })
+  t.is(sh(`cd ${m2.dir} && sha256sum * | sort`), expected, 'read back after remount')
+  for (const [name, size] of Object.entries(sizes))
+    t.is(fs.statSync(path.join(m2.dir, name)).size, size, `${name} size`)
+  t.is(await m2.stop(), 0)
+})

@@ -1,0 +1,113 @@
+// A real `peerstore mount` child process on a fresh mountpoint under /tmp,
+// driven from the test process (never from inside the mount process, which
+// must not fork: children would inherit /dev/fuse). Teardown always leaves
+// nothing mounted: SIGTERM (flush + unmount), then SIGKILL and `fusermount -uz`.
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Test } from 'brittle'
+import { PEERSTORE_BIN } from './cli'
+
+export interface Mount {
+  dir: string
+  home: string
+  child: ChildProcess
+  output: () => string
+  /** Flush and unmount the way Ctrl-C does; resolves with the exit code. */
+  stop(): Promise<number | null>
+  /** SIGKILL, as a crash; the mount is then cleared by fusermount. */
+  kill(): Promise<void>
+}
+
+export function isMounted(dir: string): boolean {
+  const text = fs.readFileSync('/proc/self/mountinfo', 'utf8')
+  return text.split('\n').some((l) => l.split(' ')[4] === dir)
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+}
+
+function forceUnmount(dir: string): void {
+  if (isMounted(dir)) spawnSync('fusermount', ['-uz', dir])
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+/** Starts `peerstore mount` on `dir` (a fresh one by default) with `home`, registering teardown on `t`. */
+export async function startMount(t: Test, opts: { home?: string; dir?: string; args?: string[] } = {}): Promise<Mount> {
+  const home = opts.home ?? tmpDir('home')
+  const dir = opts.dir ?? path.join(tmpDir('mnt'), 'mnt')
+  fs.mkdirSync(dir, { recursive: true })
+  const child = spawn(process.execPath, [PEERSTORE_BIN, 'mount', dir, '--home', home, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
+  const mount: Mount = {
+    dir,
+    home,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        forceUnmount(dir)
+        return child.exitCode
+      }
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+      const code = await exited(child)
+      clearTimeout(timer)
+      forceUnmount(dir)
+      return code
+    },
+    async kill() {
+      child.kill('SIGKILL')
+      await exited(child)
+      // libfuse's auto_unmount watchdog usually clears it; make sure.
+      await waitFor(() => !isMounted(dir), 5000, 'auto_unmount').catch(() => forceUnmount(dir))
+      forceUnmount(dir)
+    }
+  }
+  t.teardown(async () => {
+    await mount.stop()
+  })
+  try {
+    await waitFor(() => isMounted(dir) && out.includes('mounted'), 20_000, `mount of ${dir}`)
+  } catch (err) {
+    child.kill('SIGKILL')
+    forceUnmount(dir)
+    throw new Error(`${(err as Error).message}; output:\n${out}`)
+  }
+  return mount
+}
+
+/** Runs a shell command from the test process (outside the mount process). */
+export function sh(cmd: string, opts: { cwd?: string; input?: string } = {}): string {
+  const res = spawnSync('bash', ['-c', cmd], {
+    cwd: opts.cwd,
+    input: opts.input,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20
+  })
+  if (res.status !== 0) throw new Error(`'${cmd}' exited ${res.status}: ${res.stderr}`)
+  return res.stdout
+}
