@@ -1,0 +1,83 @@
+// Zave's invariants, checked from outside over a snapshot of every member's
+// ring state and an oracle of which machines are alive. Used by the simulator
+// after every round and by the tests after every event.
+//
+//   OneLiveSuccessor  every member has a live entry in its successor list
+//                     (unless it is the only live member of the world)
+//   ValidLists        lists are ordered from their owner, without self or duplicates
+//   OneOrderedRing    following each member's first live successor there is
+//                     exactly one cycle, and it goes around the ring exactly once
+//                     (members off the cycle are Zave's "appendages": joining
+//                     nodes not yet adopted by their predecessor)
+
+import { type Id, RING_SIZE } from './id'
+import { distance } from './interval'
+import type { NodeRef } from './messages'
+import { listProblem } from './successor-list'
+
+export interface MemberState {
+  ref: NodeRef
+  predecessor: NodeRef | null
+  successors: readonly NodeRef[]
+}
+
+export interface InvariantReport {
+  violations: string[]
+  /** Cycles formed by first live successors: 1 in a healthy ring. */
+  rings: number
+}
+
+export function checkInvariants(
+  members: readonly MemberState[],
+  isAlive: (address: string) => boolean
+): InvariantReport {
+  const violations: string[] = []
+  const byId = new Map<Id, MemberState>()
+  for (const m of members) byId.set(m.ref.id, m)
+  const next = new Map<Id, Id>()
+  for (const m of members) {
+    const problem = listProblem(m.ref.id, m.successors)
+    if (problem) violations.push(`ValidLists: ${hex(m.ref.id)} ${problem}`)
+    const live = m.successors.find((s) => isAlive(s.address) && byId.has(s.id))
+    if (live) next.set(m.ref.id, live.id)
+    else if (members.length > 1) violations.push(`OneLiveSuccessor: ${hex(m.ref.id)} has no live successor`)
+  }
+  if (members.length === 1) return { violations, rings: 1 }
+  const rings = countOrderedCycles(next, violations)
+  if (rings !== 1 && members.length > 1) violations.push(`OneOrderedRing: ${rings} rings`)
+  return { violations, rings }
+}
+
+/** Counts cycles of the successor function; records cycles that wind around more than once. */
+function countOrderedCycles(next: Map<Id, Id>, violations: string[]): number {
+  const state = new Map<Id, number>() // 1 = on current path, 2 = done
+  let cycles = 0
+  for (const start of next.keys()) {
+    if (state.has(start)) continue
+    const path: Id[] = []
+    let x: Id | undefined = start
+    while (x !== undefined && !state.has(x)) {
+      state.set(x, 1)
+      path.push(x)
+      x = next.get(x)
+    }
+    if (x !== undefined && state.get(x) === 1) {
+      cycles++
+      let total = 0n
+      let y = x
+      do {
+        const z = next.get(y)!
+        total += distance(y, z)
+        y = z
+      } while (y !== x)
+      if (total !== RING_SIZE)
+        violations.push(`OneOrderedRing: a cycle winds ${Number(total / (RING_SIZE >> 10n)) / 1024} times`)
+    }
+    for (const p of path) state.set(p, 2)
+  }
+  return cycles
+}
+
+function hex(id: Id): string {
+  return id.toString(16).padStart(64, '0').slice(0, 8)
+}

@@ -1,0 +1,873 @@
+// One machine in the Chord ring. It hosts `virtualNodes` points of the ring
+// (for load balance), runs Zave's ring-maintenance rules for each of them,
+// and routes lookups with one routing table shared by all of them.
+//
+// Protocol, in the words of docs/chord.md:
+//   join      lookup(v) through any member gives v's successor s; v copies s's
+//             list (reconcile) and only then is a member, and notifies s.
+//   stabilize ask the first successor for (predecessor, list), dropping dead
+//             successors from the head of the list; adopt the predecessor p if
+//             p ∈ (v, s) and p answers; reconcile the list; notify (piggybacked).
+//   rectify   on notify from n: adopt n as predecessor if there is none, if
+//             n ∈ (pred, v), or if the current predecessor is found dead.
+//   fingers   refreshed by lookups, only the levels that route anywhere useful.
+//   heal      look ourselves up through a remembered peer; a closer successor
+//             in another ring is adopted, which merges rings after a partition.
+//
+// The node never touches sockets or clocks: it talks through a Transport and
+// schedules through Timers (transport.ts), so the same code runs in the
+// simulator and over hyperswarm.
+
+import { randomInt } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { type ChordConfig, DEFAULT_CONFIG } from './config'
+import { type Id, type KeyLike, RING_MASK, RING_SIZE, toId, virtualNodeId } from './id'
+import { distance, inHalfOpen, inOpen } from './interval'
+import type {
+  ChordRequest,
+  ChordResponse,
+  HintRequest,
+  LeaveRequest,
+  LookupResponse,
+  NodeRef,
+  ResponseOf,
+  StateRequest,
+  StateResponse
+} from './messages'
+import { RoutingTable } from './routing-table'
+import { mergeLists, reconcile, sameList, withoutAddress } from './successor-list'
+import { RpcError, type TimerHandle, type Timers, type Transport, systemTimers } from './transport'
+import { VirtualNode } from './virtual-node'
+
+export interface ChordNodeOptions extends Partial<ChordConfig> {
+  /** The machine's 32-byte public key; ring ids derive from it. */
+  publicKey: Uint8Array
+  transport: Transport
+  timers?: Timers
+  /** Uniform [0, 1), for timer jitter and peer choice. Seeded in the simulator. */
+  random?: () => number
+  /** Addresses to join through, remembered for healing partitions. */
+  bootstrap?: string[]
+}
+
+export interface LookupOptions {
+  /** Start at this machine instead of our own routing table (healing, joining). */
+  via?: string
+  /** Contact the owner before answering, skipping dead ones (costs one hop). */
+  confirm?: boolean
+}
+
+export interface LookupResult {
+  /** The key's owner (its successor on the ring). */
+  node: NodeRef
+  /** The owner and the nodes after it, as known by the answering node. */
+  successors: NodeRef[]
+  /** Remote machines contacted; the origin does not count. */
+  hops: number
+}
+
+export type RangeChangeReason = 'join' | 'leave' | 'failure' | 'repair'
+
+/** A virtual node's range (predecessor, vnode] changed: keys must move. */
+export interface RangeChange {
+  vnode: NodeRef
+  oldPredecessor: NodeRef | null
+  newPredecessor: NodeRef | null
+  /**
+   * 'join': the new predecessor lies in (old, vnode]: keys in (old, new] now
+   * belong to it. Otherwise the range grew and this vnode now owns
+   * (new, old]; it should fetch those keys from its successors' replicas.
+   */
+  reason: RangeChangeReason
+}
+
+export interface SuccessorsChange {
+  vnode: NodeRef
+  successors: NodeRef[]
+}
+
+/** Emitted by a leaving machine, per virtual node: hand keys in (predecessor, vnode] to successor. */
+export interface Handoff {
+  vnode: NodeRef
+  predecessor: NodeRef | null
+  successor: NodeRef | null
+}
+
+const LOOKUP_FANOUT = 3
+/** Predecessor pointers followed per stabilize round (and per join). */
+const WALK_STEPS = 8
+
+export class ChordNode extends EventEmitter {
+  readonly config: ChordConfig
+  readonly publicKey: Uint8Array
+  readonly transport: Transport
+  readonly timers: Timers
+  readonly vnodes: VirtualNode[]
+  /** Set before leave() contacts neighbours; awaited so storage can hand keys off first. */
+  beforeLeave: ((handoffs: Handoff[]) => Promise<void>) | null = null
+  /** Start time of the last complete finger refresh (-1: none yet). */
+  fingersRefreshedAt = -1
+
+  private readonly byId = new Map<Id, VirtualNode>()
+  /** Own virtual nodes sorted by id, for "closest own vnode preceding a key". */
+  private readonly sorted: VirtualNode[]
+  private readonly routing: RoutingTable
+  private readonly random: () => number
+  private readonly bootstrap: string[]
+  private readonly remembered: string[] = []
+  private timerHandles = new Set<TimerHandle>()
+  private stabilizing = false
+  private refreshingFingers = false
+  private healing = false
+  private started = false
+  private closed = false
+
+  constructor(opts: ChordNodeOptions) {
+    super()
+    const { publicKey, transport, timers, random, bootstrap, ...config } = opts
+    this.config = { ...DEFAULT_CONFIG, ...stripUndefined(config) }
+    if (this.config.virtualNodes < 1) throw new RangeError('virtualNodes must be ≥ 1')
+    if (this.config.successors < 1) throw new RangeError('successors must be ≥ 1')
+    this.publicKey = publicKey
+    this.transport = transport
+    this.timers = timers ?? systemTimers
+    this.random = random ?? (() => randomInt(2 ** 32) / 2 ** 32)
+    this.bootstrap = (bootstrap ?? []).filter((a) => a !== transport.address)
+    this.vnodes = []
+    for (let i = 0; i < this.config.virtualNodes; i++) {
+      const v = new VirtualNode(virtualNodeId(publicKey, i), transport.address, i)
+      if (this.byId.has(v.id)) continue
+      this.vnodes.push(v)
+      this.byId.set(v.id, v)
+    }
+    this.sorted = [...this.vnodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    this.routing = new RoutingTable(transport.address, () => this.routeEntries())
+    transport.setRequestHandler((from, req) => this.handleRequest(from, req))
+  }
+
+  get address(): string {
+    return this.transport.address
+  }
+
+  /** The machine's primary id: SHA-256 of its public key (virtual node 0). */
+  get id(): Id {
+    return this.vnodes[0].id
+  }
+
+  get isMember(): boolean {
+    return this.vnodes.some((v) => v.member)
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Starts a new ring made of this machine alone. */
+  async create(): Promise<void> {
+    this.assertOpen()
+    const n = this.sorted.length
+    for (let i = 0; i < n; i++) {
+      const v = this.sorted[i]
+      const list: NodeRef[] = []
+      for (let j = 1; j < n && list.length < this.config.successors; j++) list.push(this.sorted[(i + j) % n].ref)
+      v.member = true
+      this.setSuccessors(v, list)
+      if (n > 1) this.setPredecessor(v, this.sorted[(i - 1 + n) % n].ref, 'join')
+    }
+    this.start()
+  }
+
+  /**
+   * Joins the ring through any member among `bootstrap` (or the constructor's).
+   * Each virtual node looks up its own successor through that member and
+   * becomes a member once it has copied the successor's list.
+   */
+  async join(bootstrap: string[] = this.bootstrap): Promise<void> {
+    this.assertOpen()
+    for (const a of bootstrap) if (a !== this.address && !this.bootstrap.includes(a)) this.bootstrap.push(a)
+    if (this.isMember) {
+      // Already in a ring (e.g. one we created alone): joining another ring
+      // is the partition-merge case, done by looking ourselves up through it.
+      for (const via of bootstrap) if (via !== this.address && (await this.healThrough(via))) return
+      throw new RpcError('EPEERUNREACHABLE', 'no bootstrap peer answered with another ring')
+    }
+    let lastErr: unknown = new RpcError('EPEERUNREACHABLE', 'no bootstrap peer')
+    for (const via of bootstrap) {
+      if (via === this.address) continue
+      try {
+        // The first virtual node proves the peer is a member; the others may
+        // then route through our own table, which now knows part of the ring.
+        await this.joinVnode(this.vnodes[0], via)
+        const rest = await Promise.allSettled(this.vnodes.slice(1).map((v) => this.joinVnode(v, via)))
+        for (const r of rest) if (r.status === 'rejected') lastErr = r.reason
+        this.start()
+        this.emit('joined')
+        return
+      } catch (err) {
+        lastErr = err
+      }
+    }
+    throw lastErr
+  }
+
+  /** Graceful leave: tells each neighbour, after the hand-off hook ran. Then closes. */
+  async leave(): Promise<void> {
+    if (this.closed) return
+    this.stopTimers()
+    const plan: { v: VirtualNode; pred: NodeRef | null; succs: NodeRef[] }[] = []
+    const handoffs: Handoff[] = []
+    for (const v of this.vnodes) {
+      if (!v.member) continue
+      const succs = withoutAddress(v.successors, this.address)
+      const pred = this.externalPredecessor(v)
+      plan.push({ v, pred, succs })
+      handoffs.push({ vnode: v.ref, predecessor: pred, successor: succs[0] ?? null })
+    }
+    for (const h of handoffs) this.emit('leaving', h)
+    if (this.beforeLeave) await this.beforeLeave(handoffs)
+    const sends: Promise<unknown>[] = []
+    for (const { v, pred, succs } of plan) {
+      const s = succs[0]
+      if (s) {
+        sends.push(this.rpc(s.address, { type: 'leave', to: s.id, leaving: v.ref, predecessor: pred, successors: [] }))
+      }
+      if (pred) {
+        sends.push(
+          this.rpc(pred.address, { type: 'leave', to: pred.id, leaving: v.ref, predecessor: null, successors: succs })
+        )
+      }
+    }
+    await Promise.allSettled(sends)
+    this.close()
+  }
+
+  /** Stops at once, without telling anyone (a crash, as far as the ring can tell). */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.stopTimers()
+    for (const v of this.vnodes) v.member = false
+    this.emit('close')
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  /**
+   * Iterative lookup of key's owner. Each step asks the closest preceding
+   * machine known so far; unreachable machines are excluded and the lookup
+   * backs up to the next candidate, so it routes around failures.
+   */
+  async findSuccessor(key: KeyLike, opts: LookupOptions = {}): Promise<LookupResult> {
+    const k = toId(key)
+    const dead = new Set<string>()
+    const stack: NodeRef[][] = []
+    let hops = 0
+    let restarts = 0
+    let step: { done: boolean; nodes: NodeRef[] }
+    if (opts.via && opts.via !== this.address) {
+      step = { done: false, nodes: [] }
+      stack.push([{ id: k, address: opts.via }])
+    } else {
+      step = this.routeStep(k, dead)
+    }
+    for (let i = 0; i < this.config.maxLookupSteps; i++) {
+      if (step.done) {
+        let nodes = step.nodes.filter((n) => !dead.has(n.address))
+        if (opts.confirm) {
+          const confirmed = await this.confirmOwner(nodes, dead)
+          hops += confirmed.contacts
+          nodes = confirmed.nodes
+        }
+        if (nodes.length > 0) return { node: nodes[0], successors: nodes, hops }
+      } else if (step.nodes.length > 0) {
+        stack.push(step.nodes.slice())
+      }
+      const next = popCandidate(stack, dead)
+      if (!next) {
+        // Every candidate so far failed: start again from what we know now.
+        if (++restarts > 3 || opts.via) break
+        step = this.routeStep(k, dead)
+        if (!step.done && step.nodes.length === 0) break
+        continue
+      }
+      hops++
+      try {
+        // Two attempts: one lost message must not make a live owner look dead.
+        step = await this.rpc(next.address, { type: 'lookup', key: k, exclude: [...dead] }, 2)
+      } catch (err) {
+        dead.add(next.address)
+        this.onRpcFailure(next.address, err)
+        step = { done: false, nodes: [] }
+      }
+    }
+    throw new RpcError('ETIMEDOUT', `lookup of ${k.toString(16).slice(0, 8)} failed after ${hops} hops`)
+  }
+
+  /**
+   * The machines responsible for key: its owner then the next machines on
+   * the ring, k distinct machines in all (fewer when the ring is smaller).
+   */
+  async responsibleNodes(key: KeyLike, k = 3, opts: LookupOptions = {}): Promise<NodeRef[]> {
+    const res = await this.findSuccessor(key, opts)
+    return distinctMachines(res.successors, k)
+  }
+
+  /** The answer to one lookup step, from this machine's own state. */
+  routeStep(key: Id, exclude: ReadonlySet<string>): LookupResponse {
+    const u = this.closestOwnMember(key)
+    if (!u) {
+      return {
+        type: 'lookup',
+        done: false,
+        nodes: this.routing.closestPreceding(key, RING_SIZE, LOOKUP_FANOUT, exclude)
+      }
+    }
+    const r = this.config.successors
+    if (u.id === key) return { type: 'lookup', done: true, nodes: [u.ref, ...u.successors].slice(0, r) }
+    const live = exclude.size === 0 ? u.successors : u.successors.filter((s) => !exclude.has(s.address))
+    if (u.successors.length === 0) return { type: 'lookup', done: true, nodes: [u.ref] }
+    if (live.length > 0 && inHalfOpen(key, u.id, live[0].id)) return { type: 'lookup', done: true, nodes: live.slice() }
+    const nodes = this.routing.closestPreceding(key, distance(u.id, key), LOOKUP_FANOUT, exclude)
+    if (nodes.length === 0 && live.length > 0) nodes.push(live[0])
+    return { type: 'lookup', done: false, nodes }
+  }
+
+  // ------------------------------------------------------- request handling
+
+  /** Answers a request from the machine at `from`. Wire this to the transport. */
+  async handleRequest(_from: string, req: ChordRequest): Promise<ChordResponse> {
+    if (this.closed) throw new RpcError('ECLOSED', 'node closed')
+    switch (req.type) {
+      case 'state':
+        return this.onState(req)
+      case 'lookup':
+        return this.routeStep(req.key, req.exclude.length > 0 ? new Set(req.exclude) : EMPTY_SET)
+      case 'leave':
+        return this.onLeave(req)
+      case 'hint':
+        return this.onHint(req)
+      default:
+        throw new RpcError('EBADMESSAGE', `unknown request type ${(req as { type: string }).type}`)
+    }
+  }
+
+  private onState(req: StateRequest): StateResponse {
+    const v = this.byId.get(req.to)
+    if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
+    if (req.notify) this.rectify(v, req.notify)
+    return { type: 'state', predecessor: v.predecessor, successors: v.successors }
+  }
+
+  private onLeave(req: LeaveRequest): ResponseOf['leave'] {
+    const v = this.byId.get(req.to)
+    if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
+    const gone = req.leaving.address
+    if (v.predecessor && v.predecessor.address === gone) {
+      const next = req.predecessor && req.predecessor.id !== v.id ? req.predecessor : null
+      this.setPredecessor(v, next, 'leave')
+    }
+    const kept = withoutAddress(v.successors, gone)
+    const offered = withoutAddress(req.successors, gone)
+    if (kept.length !== v.successors.length || offered.length > 0) {
+      this.setSuccessors(v, mergeLists(v.id, kept, offered, this.config.successors))
+    }
+    this.forgetAddress(gone)
+    return { type: 'ack' }
+  }
+
+  private onHint(req: HintRequest): ResponseOf['hint'] {
+    const v = this.byId.get(req.to)
+    if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
+    const s = v.successors[0]
+    if (v.member && req.node.id !== v.id && (!s || inOpen(req.node.id, v.id, s.id))) {
+      this.adoptSuccessor(v, req.node).catch(() => {})
+    }
+    return { type: 'ack' }
+  }
+
+  /** Zave's rectify: the notifier n becomes our predecessor if it is a better one or ours is dead. */
+  private rectify(v: VirtualNode, n: NodeRef): void {
+    if (n.id === v.id) return
+    const p = v.predecessor
+    if (!p) {
+      this.setPredecessor(v, n, 'repair')
+      return
+    }
+    if (p.id === n.id) {
+      v.predecessorSeenAt = this.timers.now()
+      return
+    }
+    if (inOpen(n.id, p.id, v.id)) {
+      this.setPredecessor(v, n, 'join')
+      return
+    }
+    // n precedes our predecessor: fine while the predecessor is alive, which
+    // we only doubt once it has missed stabilizing with us for two rounds.
+    if (this.timers.now() - v.predecessorSeenAt > 2 * this.config.stabilizeMs) this.checkPredecessor(v, n)
+  }
+
+  private checkPredecessor(v: VirtualNode, candidate: NodeRef): void {
+    const pending = v.pendingPredecessor
+    if (!pending || inOpen(candidate.id, pending.id, v.id)) v.pendingPredecessor = candidate
+    if (v.checkingPredecessor) return
+    const p = v.predecessor!
+    v.checkingPredecessor = true
+    this.rpc(p.address, { type: 'state', to: p.id, notify: null }).then(
+      () => {
+        v.checkingPredecessor = false
+        v.pendingPredecessor = null
+        if (v.predecessor?.id === p.id) v.predecessorSeenAt = this.timers.now()
+      },
+      (err) => {
+        v.checkingPredecessor = false
+        const next = v.pendingPredecessor
+        v.pendingPredecessor = null
+        this.onRpcFailure(p.address, err)
+        if (v.predecessor?.id === p.id && !this.closed) this.setPredecessor(v, next, 'failure')
+      }
+    )
+  }
+
+  // ------------------------------------------------------------ maintenance
+
+  /** One stabilization round for every member virtual node. */
+  async stabilize(): Promise<void> {
+    if (this.closed) return
+    await Promise.all(this.vnodes.filter((v) => v.member).map((v) => this.stabilizeVnode(v)))
+  }
+
+  private async stabilizeVnode(v: VirtualNode): Promise<void> {
+    let s: NodeRef | null = null
+    let res: StateResponse | null = null
+    while (v.successors.length > 0 && !this.closed) {
+      s = v.successors[0]
+      try {
+        res = await this.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2)
+        break
+      } catch (err) {
+        this.onRpcFailure(s.address, err)
+        // Zave: a dead first successor is dropped and the next one tried.
+        if (v.successors[0]?.id === s.id) this.setSuccessors(v, v.successors.slice(1))
+        s = null
+      }
+    }
+    if (this.closed) return
+    if (!s || !res) return this.repairEmptyList(v)
+    // Adopt the successor's predecessor while it lies between us; walking
+    // several steps per round lets a node catch up with a burst of joins.
+    for (let step = 0; step < WALK_STEPS; step++) {
+      const p: NodeRef | null = res.predecessor
+      if (!p || p.id === v.id || !inOpen(p.id, v.id, s.id)) break
+      try {
+        const pres: StateResponse = await this.rpc(p.address, { type: 'state', to: p.id, notify: v.ref }, 2)
+        if (this.closed) return
+        s = p
+        res = pres
+      } catch (err) {
+        this.onRpcFailure(p.address, err)
+        break
+      }
+    }
+    const head = v.successors[0]
+    if (!head || head.id === s.id || inOpen(s.id, v.id, head.id)) {
+      this.setSuccessors(v, reconcile(v.id, s, res.successors, this.config.successors))
+    }
+  }
+
+  /**
+   * A member whose successor list ran empty: alone in the ring, or every
+   * successor died. Alone, it adopts whoever notified it; otherwise it looks
+   * for its successor like a joining node, through anything it still knows.
+   */
+  private async repairEmptyList(v: VirtualNode): Promise<void> {
+    const p = v.predecessor
+    if (p && p.id !== v.id) {
+      try {
+        const res = await this.rpc(p.address, { type: 'state', to: p.id, notify: v.ref }, 2)
+        if (v.successors.length === 0) this.setSuccessors(v, reconcile(v.id, p, res.successors, this.config.successors))
+        return
+      } catch (err) {
+        this.onRpcFailure(p.address, err)
+        if (v.predecessor?.id === p.id) this.setPredecessor(v, null, 'failure')
+      }
+    }
+    if (this.routing.size === 0 && this.allPeers().length === 0) return
+    try {
+      const res = await this.findSuccessor((v.id + 1n) & RING_MASK)
+      if (v.successors.length === 0 && res.node.id !== v.id) await this.adoptSuccessor(v, res.node)
+    } catch {
+      // Nothing reachable now; the heal timer retries through remembered peers.
+    }
+  }
+
+  /** Makes `s` the first successor of v if it answers, copying its list. */
+  private async adoptSuccessor(v: VirtualNode, s: NodeRef): Promise<boolean> {
+    try {
+      const res = await this.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2)
+      const current = v.successors[0]
+      if (!current || inOpen(s.id, v.id, current.id)) {
+        this.setSuccessors(v, reconcile(v.id, s, res.successors, this.config.successors))
+        return true
+      }
+    } catch (err) {
+      this.onRpcFailure(s.address, err)
+    }
+    return false
+  }
+
+  private async joinVnode(v: VirtualNode, via: string): Promise<void> {
+    const res = await this.findSuccessor(v.id, { via: this.isMember ? undefined : via })
+    let s = res.node
+    let tail = res.successors.slice(1)
+    if (s.id === v.id) {
+      // Our id is already in the ring (we are rejoining): our successor follows it.
+      if (tail.length === 0) throw new RpcError('ENOTMEMBER', 'ring holds only our own id')
+      s = tail[0]
+      tail = tail.slice(1)
+    }
+    // Walk back to the closest successor (others may have joined in front
+    // of s meanwhile), then copy its list before becoming a member (Zave).
+    let state = await this.rpc(s.address, { type: 'state', to: s.id, notify: null }, 2)
+    for (let step = 0; step < WALK_STEPS; step++) {
+      const p = state.predecessor
+      if (!p || p.id === v.id || !inOpen(p.id, v.id, s.id)) break
+      try {
+        state = await this.rpc(p.address, { type: 'state', to: p.id, notify: null }, 2)
+        s = p
+        tail = []
+      } catch {
+        break
+      }
+    }
+    const list = reconcile(v.id, s, state.successors.length > 0 ? state.successors : tail, this.config.successors)
+    if (list.length === 0) throw new RpcError('ENOTMEMBER', 'no successor found')
+    v.member = true
+    this.setSuccessors(v, list)
+    // Announce ourselves to the successor now (notify) and to the
+    // predecessor (hint), rather than waiting for their next rounds.
+    const after = await this.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2).catch(() => null)
+    const p = after?.predecessor
+    if (p && p.id !== v.id && !inOpen(p.id, v.id, s.id)) {
+      this.rpc(p.address, { type: 'hint', to: p.id, node: v.ref }).catch(() => {})
+    }
+  }
+
+  /** Refreshes the fingers of every member virtual node, `concurrency` lookups at a time. */
+  async refreshFingers(concurrency = this.config.fingerConcurrency): Promise<void> {
+    if (this.refreshingFingers || this.closed) return
+    this.refreshingFingers = true
+    const startedAt = this.timers.now()
+    try {
+      const queue = this.vnodes.filter((v) => v.member)
+      const worker = async () => {
+        for (let v = queue.shift(); v && !this.closed; v = queue.shift()) await this.refreshVnodeFingers(v)
+      }
+      await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker))
+      if (!this.closed) this.fingersRefreshedAt = startedAt
+    } finally {
+      this.refreshingFingers = false
+    }
+  }
+
+  /**
+   * The finger levels worth keeping for v: those beyond its successor list's
+   * reach (closer ones are in the list) and not far beyond the machine's next
+   * own virtual node (farther ones are beaten by that vnode's own fingers).
+   */
+  fingerLevels(v: VirtualNode): [number, number] {
+    const low = bitLength(v.successorReach())
+    const next = this.nextOwnVnode(v)
+    const gap = next ? distance(v.id, next.id) : RING_SIZE
+    const high = Math.min(255, bitLength(gap))
+    return [low, high]
+  }
+
+  private async refreshVnodeFingers(v: VirtualNode): Promise<void> {
+    const [low, high] = this.fingerLevels(v)
+    let known: NodeRef | null = null
+    for (let k = low; k <= high && v.member && !this.closed; k++) {
+      const start = v.fingerStart(k)
+      let found: NodeRef | null = null
+      if (known && inHalfOpen(start, v.fingerStart(k - 1), known.id)) {
+        found = known
+      } else {
+        try {
+          found = (await this.findSuccessor(start)).node
+        } catch {
+          continue
+        }
+      }
+      known = found
+      if (found.id === v.id) continue
+      const old = v.fingers[k]
+      if (!old || old.id !== found.id) {
+        v.fingers[k] = found
+        this.routing.invalidate()
+      }
+    }
+  }
+
+  /**
+   * Looks one of our virtual nodes up through a remembered peer. If that peer
+   * is in another ring (a healed partition) the answer is a closer successor,
+   * which we adopt; then we do the same for every virtual node at once.
+   */
+  async heal(): Promise<boolean> {
+    const peers = this.allPeers()
+    if (peers.length === 0) return false
+    return this.healThrough(peers[Math.floor(this.random() * peers.length)])
+  }
+
+  /**
+   * A peer address learned from outside the ring (discovery, a new
+   * connection): remembered for healing, and looked through once soon, which
+   * merges our ring with its ring if they differ.
+   */
+  addPeer(address: string): void {
+    if (address === this.address || this.closed) return
+    this.remember(address, true)
+    if (this.started)
+      this.after(this.config.rpcTimeoutMs * this.random(), () => this.healThrough(address).catch(() => {}))
+  }
+
+  private async healThrough(via: string): Promise<boolean> {
+    const members = this.vnodes.filter((v) => v.member)
+    if (this.healing || this.closed || members.length === 0) return false
+    this.healing = true
+    try {
+      const first = members[Math.floor(this.random() * members.length)]
+      if (!(await this.healVnode(first, via))) return false
+      await Promise.all(members.filter((v) => v !== first).map((v) => this.healVnode(v, via)))
+      return true
+    } finally {
+      this.healing = false
+    }
+  }
+
+  private async healVnode(v: VirtualNode, via: string): Promise<boolean> {
+    try {
+      const res = await this.findSuccessor((v.id + 1n) & RING_MASK, { via })
+      const s = res.node
+      if (s.id === v.id || !v.member) return false
+      const current = v.successors[0]
+      if (current && !inOpen(s.id, v.id, current.id)) return false
+      return await this.adoptSuccessor(v, s)
+    } catch {
+      return false
+    }
+  }
+
+  // --------------------------------------------------------------- timers
+
+  private start(): void {
+    if (this.started) return
+    this.started = true
+    const { stabilizeMs, fingerRefreshMs, healMs } = this.config
+    this.every(stabilizeMs, () => {
+      if (this.stabilizing) return
+      this.stabilizing = true
+      this.stabilize().finally(() => {
+        this.stabilizing = false
+      })
+    })
+    this.after(0, () => this.refreshFingers(2 * this.config.fingerConcurrency).catch(() => {}))
+    this.every(fingerRefreshMs, () => {
+      this.refreshFingers().catch(() => {})
+    })
+    if (healMs > 0) {
+      this.every(healMs, () => {
+        this.heal().catch(() => {})
+      })
+    }
+  }
+
+  /** Runs fn about every `ms` (±10% jitter so machines do not act in lock-step). */
+  private every(ms: number, fn: () => void): void {
+    const schedule = (delay: number) => {
+      const h = this.timers.setTimeout(() => {
+        this.timerHandles.delete(h)
+        if (this.closed) return
+        fn()
+        schedule(ms * (0.9 + 0.2 * this.random()))
+      }, delay)
+      this.timerHandles.add(h)
+    }
+    schedule(ms * this.random())
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const h = this.timers.setTimeout(() => {
+      this.timerHandles.delete(h)
+      if (!this.closed) fn()
+    }, ms)
+    this.timerHandles.add(h)
+  }
+
+  private stopTimers(): void {
+    for (const h of this.timerHandles) this.timers.clearTimeout(h)
+    this.timerHandles.clear()
+  }
+
+  // ---------------------------------------------------------------- state
+
+  private setSuccessors(v: VirtualNode, list: NodeRef[]): void {
+    if (sameList(v.successors, list)) return
+    const oldHead = v.successors[0]
+    v.successors = list
+    this.routing.invalidate()
+    if (list[0] && list[0].address !== oldHead?.address) this.remember(list[0].address)
+    this.emit('successors-changed', { vnode: v.ref, successors: list } satisfies SuccessorsChange)
+  }
+
+  private setPredecessor(v: VirtualNode, n: NodeRef | null, reason: RangeChangeReason): void {
+    const old = v.predecessor
+    v.predecessor = n
+    v.predecessorSeenAt = this.timers.now()
+    this.routing.invalidate()
+    if (n) this.remember(n.address)
+    if (old?.id === n?.id) return
+    this.emit('range-changed', { vnode: v.ref, oldPredecessor: old, newPredecessor: n, reason } satisfies RangeChange)
+  }
+
+  private onRpcFailure(address: string, err: unknown): void {
+    const code = (err as { code?: string }).code
+    if (code === 'ENOTMEMBER') return
+    this.forgetAddress(address)
+  }
+
+  /** Drops fingers into a machine found dead; lists are repaired by stabilize. */
+  private forgetAddress(address: string): void {
+    let changed = false
+    for (const v of this.vnodes) {
+      for (let k = 0; k < v.fingers.length; k++) {
+        if (v.fingers[k]?.address === address) {
+          v.fingers[k] = undefined
+          changed = true
+        }
+      }
+    }
+    if (changed) this.routing.invalidate()
+  }
+
+  private remember(address: string, always = false): void {
+    if (address === this.address || this.bootstrap.includes(address) || this.remembered.includes(address)) return
+    if (this.remembered.length < this.config.rememberedPeers) this.remembered.push(address)
+    else if (always || this.random() < 0.1)
+      this.remembered[Math.floor(this.random() * this.remembered.length)] = address
+  }
+
+  private allPeers(): string[] {
+    return [...this.bootstrap, ...this.remembered]
+  }
+
+  private *routeEntries(): Iterable<NodeRef> {
+    for (const v of this.vnodes) {
+      if (!v.member) continue
+      yield* v.successors
+      if (v.predecessor) yield v.predecessor
+      for (const f of v.fingers) if (f) yield f
+    }
+  }
+
+  /** The member vnode of ours closest before key (or at key). */
+  private closestOwnMember(key: Id): VirtualNode | null {
+    let best: VirtualNode | null = null
+    let bestD = RING_SIZE
+    for (const v of this.sorted) {
+      if (!v.member) continue
+      const d = distance(v.id, key)
+      if (d < bestD) {
+        bestD = d
+        best = v
+      }
+    }
+    return best
+  }
+
+  private nextOwnVnode(v: VirtualNode): VirtualNode | null {
+    const n = this.sorted.length
+    if (n < 2) return null
+    const i = this.sorted.indexOf(v)
+    return this.sorted[(i + 1) % n]
+  }
+
+  /** v's predecessor, skipping our own virtual nodes (for leave). */
+  private externalPredecessor(v: VirtualNode): NodeRef | null {
+    let p = v.predecessor
+    for (let i = 0; p && p.address === this.address && i < this.vnodes.length; i++) {
+      p = this.byId.get(p.id)?.predecessor ?? null
+    }
+    return p && p.address !== this.address ? p : null
+  }
+
+  private async confirmOwner(nodes: NodeRef[], dead: Set<string>): Promise<{ nodes: NodeRef[]; contacts: number }> {
+    let contacts = 0
+    for (let i = 0; i < nodes.length; i++) {
+      const c = nodes[i]
+      if (c.address === this.address) return { nodes: nodes.slice(i), contacts }
+      contacts++
+      try {
+        await this.rpc(c.address, { type: 'state', to: c.id, notify: null }, 2)
+        return { nodes: nodes.slice(i), contacts }
+      } catch (err) {
+        dead.add(c.address)
+        this.onRpcFailure(c.address, err)
+      }
+    }
+    return { nodes: [], contacts }
+  }
+
+  /** A request to a machine; our own machine is answered locally, without the network. */
+  private async rpc<T extends ChordRequest>(address: string, req: T, attempts = 1): Promise<ResponseOf[T['type']]> {
+    if (this.closed) throw new RpcError('ECLOSED', 'node closed')
+    if (address === this.address) return (await this.handleRequest(address, req)) as ResponseOf[T['type']]
+    for (let i = 1; ; i++) {
+      try {
+        return (await this.transport.request(address, req, this.config.rpcTimeoutMs)) as ResponseOf[T['type']]
+      } catch (err) {
+        const code = (err as { code?: string }).code
+        if (i >= attempts || code === 'ENOTMEMBER' || code === 'ECLOSED' || this.closed) throw err
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RpcError('ECLOSED', 'node closed')
+  }
+}
+
+const EMPTY_SET: ReadonlySet<string> = new Set()
+
+function popCandidate(stack: NodeRef[][], dead: ReadonlySet<string>): NodeRef | undefined {
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]
+    while (top.length > 0) {
+      const c = top.shift()!
+      if (!dead.has(c.address)) return c
+    }
+    stack.pop()
+  }
+  return undefined
+}
+
+/** The first k entries on distinct machines. */
+export function distinctMachines(list: readonly NodeRef[], k: number): NodeRef[] {
+  const seen = new Set<string>()
+  const out: NodeRef[] = []
+  for (const n of list) {
+    if (out.length >= k) break
+    if (seen.has(n.address)) continue
+    seen.add(n.address)
+    out.push(n)
+  }
+  return out
+}
+
+function bitLength(x: bigint): number {
+  if (x === 0n) return 0
+  return x.toString(16).length * 4 - (Math.clz32(Number.parseInt(x.toString(16)[0], 16)) - 28)
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}

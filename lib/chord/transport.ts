@@ -1,0 +1,57 @@
+// What lib/chord needs from the world: a way to send a request to a machine
+// and get its answer (Transport), and time (Timers). The simulator provides
+// both in virtual time; the real network provides them over hyperswarm and
+// the system clock. Nothing else in lib/chord touches sockets or timers.
+
+import type { ChordRequest, ChordResponse } from './messages'
+
+/** Handles a request from the machine at `from`; the node's `handleRequest`. */
+export type RequestHandler = (from: string, req: ChordRequest) => Promise<ChordResponse>
+
+export interface Transport {
+  /** This machine's own address (opaque; the hex public key in the real network). */
+  readonly address: string
+  /**
+   * Sends `req` to the machine at `to` and resolves with its response.
+   * Rejects with an RpcError (or any Error with a `code`) when the peer does
+   * not answer within `timeoutMs` ('ETIMEDOUT'), cannot be reached
+   * ('EPEERUNREACHABLE'), or answers with an error ('ENOTMEMBER', ...).
+   */
+  request(to: string, req: ChordRequest, timeoutMs: number): Promise<ChordResponse>
+  /** Installs the handler incoming requests are passed to (one per transport). */
+  setRequestHandler(handler: RequestHandler): void
+}
+
+export type TimerHandle = unknown
+
+export interface Timers {
+  /** Milliseconds, monotonic. */
+  now(): number
+  setTimeout(fn: () => void, ms: number): TimerHandle
+  clearTimeout(handle: TimerHandle): void
+}
+
+export type RpcErrorCode = 'ETIMEDOUT' | 'EPEERUNREACHABLE' | 'ENOTMEMBER' | 'ECLOSED' | 'EBADMESSAGE'
+
+export class RpcError extends Error {
+  override name = 'RpcError'
+  constructor(
+    readonly code: RpcErrorCode,
+    message: string = code
+  ) {
+    super(message)
+  }
+}
+
+/** Real time, for running over a real network. Timers do not keep the process alive. */
+export const systemTimers: Timers = {
+  now: () => performance.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms)
+    t.unref()
+    return t
+  },
+  clearTimeout(handle) {
+    clearTimeout(handle as NodeJS.Timeout)
+  }
+}

@@ -1,0 +1,458 @@
+// The `peerstore sim` scenario: N machines running the real lib/chord code
+// over the simulated network, in virtual time, from one seed.
+//
+//   build      machine 0 creates the ring; the others join one after another
+//              (a few ms apart, so many joins overlap), each through a random member
+//   settle     stabilization rounds until every pointer is the true one and
+//              every machine has refreshed its fingers since the last join
+//   --fail F   F of the machines crash at once; lookups run during repair,
+//              then the ring settles again
+//   --churn R  R joins and R crashes per stabilization interval while lookups run
+//   --partition  the network splits in two halves for a while, then heals
+//   measure    10,000 lookups from random machines for random keys, judged
+//              against the oracle; 100,000 random keys for load balance
+//
+// Invariants (lib/chord/invariants.ts) are checked after every stabilization
+// round, except while the network is partitioned.
+
+import { ChordNode } from '../chord/node'
+import type { NodeRef } from '../chord/messages'
+import { checkInvariants, type MemberState } from '../chord/invariants'
+import { type NetworkOptions, SimNetwork } from './network'
+import { Oracle } from './oracle'
+import { Prng } from './prng'
+import { Scheduler } from './scheduler'
+import { mean, percentile, round } from './stats'
+
+export interface SimOptions {
+  nodes: number
+  seed: number
+  /** Fraction of machines crashing at once after the ring settled. */
+  fail: number
+  /** Joins and crashes (each) per stabilization interval during the lookups. */
+  churn: number
+  partition: boolean
+  successors: number
+  vnodes: number
+  lookups: number
+  keys: number
+  stabilizeMs: number
+  rpcTimeoutMs: number
+  fingerRefreshMs: number
+  healMs: number
+  /** Lookups contact the owner before answering (one more hop, but correct during repair). */
+  confirm: boolean
+  /** Give up waiting for a consistent ring after this many rounds. */
+  maxRounds: number
+  partitionRounds: number
+  network: Partial<NetworkOptions>
+  /** Lines of progress for humans. */
+  log: (line: string) => void
+}
+
+export const DEFAULT_SIM: Omit<SimOptions, 'nodes' | 'seed'> = {
+  fail: 0,
+  churn: 0,
+  partition: false,
+  successors: 8,
+  vnodes: 16,
+  lookups: 10_000,
+  keys: 100_000,
+  stabilizeMs: 1000,
+  rpcTimeoutMs: 500,
+  fingerRefreshMs: 10_000,
+  healMs: 2000,
+  confirm: true,
+  maxRounds: 300,
+  partitionRounds: 30,
+  network: {},
+  log: () => {}
+}
+
+export interface LookupFigures {
+  lookups: number
+  lookupSuccess: number
+  meanHops: number
+  p50Hops: number
+  p99Hops: number
+  maxHops: number
+  lookupFailures: number
+}
+
+export interface SimResult extends LookupFigures {
+  nodes: number
+  seed: number
+  vnodes: number
+  successors: number
+  ringConsistent: boolean
+  p99KeysPerMachineRatio: number
+  maxKeysPerMachineRatio: number
+  invariantViolations: number
+  firstViolation: string | null
+  stabilizeRounds: number
+  virtualSeconds: number
+  messages: number
+  events: number
+  wallMs: number
+  [extra: string]: unknown
+}
+
+export async function runSimulation(
+  options: Partial<SimOptions> & { nodes: number; seed: number }
+): Promise<SimResult> {
+  const sim = new Simulation({ ...DEFAULT_SIM, ...options })
+  return sim.run()
+}
+
+export class Simulation {
+  readonly opts: SimOptions
+  readonly prng: Prng
+  readonly scheduler = new Scheduler()
+  readonly network: SimNetwork
+  readonly oracle = new Oracle()
+  /** Live machines, joined or joining, in creation order. */
+  live = new Map<string, ChordNode>()
+  /** Live machines that finished joining: bootstrap peers and lookup origins. */
+  private members: ChordNode[] = []
+  private memberIndex = new Map<string, number>()
+  private created = 0
+  private oracleDirty = true
+  private violations = 0
+  private firstViolation: string | null = null
+  private checking = true
+  private extra: Record<string, unknown> = {}
+
+  constructor(opts: SimOptions) {
+    this.opts = opts
+    this.prng = new Prng(opts.seed)
+    this.network = new SimNetwork(this.scheduler, this.prng.fork(), opts.network)
+  }
+
+  async run(): Promise<SimResult> {
+    const started = Date.now()
+    const o = this.opts
+    const log = o.log
+    await this.build()
+    log(`built: ${this.members.length} machines joined by t=${this.seconds()} s`)
+    const settle = await this.settle(this.scheduler.now())
+    log(`settled: consistent after ${settle.rounds} rounds${settle.consistent ? '' : ' (NOT consistent)'}`)
+
+    let main: LookupFigures
+    if (o.fail > 0) {
+      const crashAt = this.scheduler.now()
+      const victims = this.prng.shuffle([...this.members]).slice(0, Math.floor(o.fail * this.members.length))
+      for (const n of victims) this.crash(n)
+      log(`crashed ${victims.length} machines at once`)
+      const during = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+      const repair = await this.settle(crashAt)
+      log(`repaired: consistent after ${repair.rounds} rounds${repair.consistent ? '' : ' (NOT consistent)'}`)
+      this.extra.failed = victims.length
+      this.extra.lookupSuccessDuringRepair = during.lookupSuccess
+      this.extra.meanHopsDuringRepair = during.meanHops
+      this.extra.lookupFailuresDuringRepair = during.lookupFailures
+      this.extra.repairRounds = repair.rounds
+      main = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+    } else if (o.churn > 0) {
+      const churn = this.startChurn()
+      main = await this.lookups(o.lookups, 20 * o.stabilizeMs)
+      churn.stop()
+      log(`churn: ${churn.joins} joins and ${churn.crashes} crashes during the lookups`)
+      const after = await this.settle(this.scheduler.now())
+      log(`after churn: consistent after ${after.rounds} rounds${after.consistent ? '' : ' (NOT consistent)'}`)
+      this.extra.churnJoins = churn.joins
+      this.extra.churnCrashes = churn.crashes
+      this.extra.roundsToConsistentAfterChurn = after.rounds
+    } else if (o.partition) {
+      const part = await this.partitionAndHeal()
+      Object.assign(this.extra, part)
+      main = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+    } else {
+      main = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+    }
+    this.refreshOracle()
+    const ringConsistent = this.oracle.consistent(this.live.values())
+    const load = this.loadFigures()
+    return {
+      nodes: o.nodes,
+      seed: o.seed,
+      vnodes: o.vnodes,
+      successors: o.successors,
+      machinesAlive: this.live.size,
+      ...main,
+      ringConsistent,
+      ...load,
+      invariantViolations: this.violations,
+      firstViolation: this.firstViolation,
+      stabilizeRounds: settle.rounds,
+      ...this.extra,
+      virtualSeconds: this.seconds(),
+      messages: this.network.messages,
+      events: this.scheduler.events,
+      wallMs: Date.now() - started
+    }
+  }
+
+  // ------------------------------------------------------------- phases
+
+  private async build(): Promise<void> {
+    const { nodes } = this.opts
+    const first = this.newMachine([])
+    await first.create()
+    this.addMember(first)
+    // Joins start a few ms apart: the ring grows by successive joins, many
+    // of them concurrent, within about 20 stabilization intervals.
+    const gap = Math.max(1, Math.min(50, Math.floor((20 * this.opts.stabilizeMs) / nodes)))
+    for (let i = 1; i < nodes; i++) this.scheduler.at(i * gap, () => this.startJoin())
+    while (this.members.length < nodes && this.scheduler.now() < nodes * gap + 600_000) {
+      await this.round()
+    }
+  }
+
+  /** Rounds until the ring is consistent and fingers were refreshed after `since`. */
+  private async settle(since: number): Promise<{ rounds: number; consistent: boolean }> {
+    let rounds = 0
+    let consistentAt = -1
+    for (; rounds < this.opts.maxRounds; ) {
+      this.refreshOracle()
+      const consistent = this.oracle.consistent(this.live.values())
+      if (consistent && consistentAt < 0) consistentAt = rounds
+      if (!consistent) consistentAt = -1
+      const fingersFresh = [...this.live.values()].every((n) => n.fingersRefreshedAt >= since)
+      if (consistentAt >= 0 && fingersFresh) break
+      await this.round()
+      rounds++
+    }
+    return { rounds: consistentAt >= 0 ? consistentAt : rounds, consistent: consistentAt >= 0 }
+  }
+
+  private async partitionAndHeal(): Promise<Record<string, unknown>> {
+    const o = this.opts
+    const machines = this.prng.shuffle([...this.live.keys()])
+    const groups = new Map<string, number>()
+    for (let i = 0; i < machines.length; i++) groups.set(machines[i], i < machines.length / 2 ? 0 : 1)
+    this.network.partition(groups)
+    this.checking = false
+    o.log(`partitioned into two halves of ${Math.ceil(machines.length / 2)} and ${Math.floor(machines.length / 2)}`)
+    for (let i = 0; i < o.partitionRounds; i++) await this.round()
+    let rings = 0
+    for (const g of [0, 1]) {
+      const members = this.memberStates([...this.live.values()].filter((n) => groups.get(n.address) === g))
+      rings += checkInvariants(members, (a) => this.network.isUp(a) && groups.get(a) === g).rings
+    }
+    o.log(`after ${o.partitionRounds} rounds apart: ${rings} rings; healing`)
+    this.network.partition(null)
+    this.checking = true
+    const healedAt = this.scheduler.now()
+    const heal = await this.settle(healedAt)
+    o.log(`healed: one consistent ring after ${heal.rounds} rounds${heal.consistent ? '' : ' (NOT consistent)'}`)
+    return { partitionRounds: o.partitionRounds, ringsDuringPartition: rings, healRounds: heal.rounds }
+  }
+
+  private startChurn() {
+    const interval = this.opts.stabilizeMs / this.opts.churn
+    const state = { joins: 0, crashes: 0, stopped: false, stop: () => {} }
+    const tick = () => {
+      if (state.stopped) return
+      if (this.members.length > 1) {
+        this.crash(this.members[this.prng.int(this.members.length)])
+        state.crashes++
+      }
+      this.startJoin()
+      state.joins++
+      this.scheduler.setTimeout(tick, interval * (0.5 + this.prng.float()))
+    }
+    this.scheduler.setTimeout(tick, interval * this.prng.float())
+    state.stop = () => {
+      state.stopped = true
+    }
+    return state
+  }
+
+  /** `count` lookups spread over `spreadMs`, each from a random live member, judged by the oracle. */
+  private async lookups(count: number, spreadMs: number): Promise<LookupFigures> {
+    const hops: number[] = []
+    let ok = 0
+    let failed = 0
+    let pending = 0
+    const start = this.scheduler.now()
+    for (let i = 0; i < count; i++) {
+      this.scheduler.at(start + (i * spreadMs) / count, () => {
+        const origin = this.members[this.prng.int(this.members.length)]
+        const key = this.prng.id256()
+        this.refreshOracle()
+        const before = this.oracle.successor(key)
+        pending++
+        this.lookupWithRetries(origin, key).then(
+          (res) => {
+            pending--
+            if (!res) return void failed++
+            this.refreshOracle()
+            const after = this.oracle.successor(key)
+            if (res.node.id === after?.id || res.node.id === before?.id) ok++
+            hops.push(res.hops)
+          },
+          () => {
+            pending--
+            failed++
+          }
+        )
+      })
+    }
+    await this.scheduler.runUntil(start + spreadMs)
+    // Wait for the stragglers; a lookup whose origin crashed never settles.
+    for (let i = 0; i < 60 && pending > 0; i++) {
+      await this.round()
+      pending = Math.min(pending, this.countPendingLive())
+    }
+    const judged = ok + (hops.length - ok) + failed
+    return {
+      lookups: judged,
+      lookupSuccess: judged === 0 ? 0 : round(ok / judged, 5),
+      meanHops: round(mean(hops)),
+      p50Hops: percentile(hops, 50),
+      p99Hops: percentile(hops, 99),
+      maxHops: percentile(hops, 100),
+      lookupFailures: failed
+    }
+  }
+
+  private pendingByOrigin = new Map<string, number>()
+
+  private countPendingLive(): number {
+    let n = 0
+    for (const [addr, c] of this.pendingByOrigin) if (this.live.has(addr)) n += c
+    return n
+  }
+
+  /** One lookup, retried twice from the same origin if it fails outright. */
+  private async lookupWithRetries(origin: ChordNode, key: bigint): Promise<{ node: NodeRef; hops: number } | null> {
+    const addr = origin.address
+    this.pendingByOrigin.set(addr, (this.pendingByOrigin.get(addr) ?? 0) + 1)
+    try {
+      let hops = 0
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const res = await origin.findSuccessor(key, { confirm: this.opts.confirm })
+          return { node: res.node, hops: hops + res.hops }
+        } catch {
+          hops += 0
+        }
+      }
+      return null
+    } finally {
+      this.pendingByOrigin.set(addr, this.pendingByOrigin.get(addr)! - 1)
+    }
+  }
+
+  private loadFigures() {
+    this.refreshOracle()
+    const counts = new Map<string, number>()
+    for (const a of this.live.keys()) counts.set(a, 0)
+    const keyRandom = new Prng(this.opts.seed ^ 0x5eed)
+    for (let i = 0; i < this.opts.keys; i++) {
+      const owner = this.oracle.successor(keyRandom.id256())
+      if (owner) counts.set(owner.address, (counts.get(owner.address) ?? 0) + 1)
+    }
+    const values = [...counts.values()]
+    const avg = this.opts.keys / Math.max(1, values.length)
+    return {
+      p99KeysPerMachineRatio: round(percentile(values, 99) / avg),
+      maxKeysPerMachineRatio: round(percentile(values, 100) / avg)
+    }
+  }
+
+  // ------------------------------------------------------------ machinery
+
+  private newMachine(bootstrap: string[]): ChordNode {
+    const o = this.opts
+    const address = `m${this.created++}`
+    const publicKey = this.prng.bytes(32)
+    const random = this.prng.fork()
+    const node = new ChordNode({
+      publicKey,
+      transport: this.network.transport(address),
+      timers: this.scheduler,
+      random: () => random.float(),
+      bootstrap,
+      virtualNodes: o.vnodes,
+      successors: o.successors,
+      stabilizeMs: o.stabilizeMs,
+      rpcTimeoutMs: o.rpcTimeoutMs,
+      fingerRefreshMs: o.fingerRefreshMs,
+      healMs: o.healMs
+    })
+    this.live.set(address, node)
+    return node
+  }
+
+  private startJoin(attempt = 0, node?: ChordNode): void {
+    if (this.members.length === 0) return
+    const via = this.members[this.prng.int(this.members.length)].address
+    const n = node ?? this.newMachine([via])
+    const markDirty = () => {
+      this.oracleDirty = true
+    }
+    n.on('successors-changed', markDirty)
+    n.join([via]).then(
+      () => {
+        n.off('successors-changed', markDirty)
+        if (!this.live.has(n.address)) return
+        this.addMember(n)
+      },
+      () => {
+        n.off('successors-changed', markDirty)
+        if (!this.live.has(n.address) || n.isMember || attempt >= 5) return
+        this.scheduler.setTimeout(() => this.startJoin(attempt + 1, n), this.opts.stabilizeMs)
+      }
+    )
+  }
+
+  private addMember(n: ChordNode): void {
+    this.memberIndex.set(n.address, this.members.length)
+    this.members.push(n)
+    this.oracleDirty = true
+  }
+
+  private crash(n: ChordNode): void {
+    n.close()
+    this.network.crash(n.address)
+    this.live.delete(n.address)
+    const i = this.memberIndex.get(n.address)
+    if (i !== undefined) {
+      const last = this.members.pop()!
+      if (last !== n) {
+        this.members[i] = last
+        this.memberIndex.set(last.address, i)
+      }
+      this.memberIndex.delete(n.address)
+    }
+    this.oracleDirty = true
+  }
+
+  /** Advances one stabilization interval and checks the invariants. */
+  private async round(): Promise<void> {
+    await this.scheduler.runFor(this.opts.stabilizeMs)
+    if (!this.checking) return
+    const report = checkInvariants(this.memberStates(this.live.values()), (a) => this.network.isUp(a))
+    this.violations += report.violations.length
+    if (!this.firstViolation && report.violations.length > 0) {
+      this.firstViolation = `t=${this.seconds()}s ${report.violations[0]}`
+    }
+  }
+
+  private memberStates(nodes: Iterable<ChordNode>): MemberState[] {
+    const out: MemberState[] = []
+    for (const n of nodes) for (const v of n.vnodes) if (v.member) out.push(v)
+    return out
+  }
+
+  private refreshOracle(): void {
+    if (!this.oracleDirty) return
+    this.oracle.rebuild(this.live.values())
+    this.oracleDirty = false
+  }
+
+  private seconds(): number {
+    return round(this.scheduler.now() / 1000, 1)
+  }
+}
