@@ -55,6 +55,8 @@ declare module 'hyperdht' {
   export default class HyperDHT extends EventEmitter {
     constructor(opts?: DHTOptions)
     static keyPair(seed?: Buffer): KeyPair
+    /** A non-ephemeral node at a fixed port: the bootstrap of a private network. */
+    static bootstrapper(port: number, host: string, opts?: DHTOptions): HyperDHT
     readonly defaultKeyPair: KeyPair
     readonly online: boolean
     readonly destroyed: boolean

@@ -2,11 +2,26 @@
 // Each lives in its own file in this folder.
 
 import type { Command } from '../command'
+import { blockCommand } from './block'
+import { bootstrapCommand } from './bootstrap'
 import { initCommand } from './init'
 import { inviteCommand } from './invite'
 import { joinCommand } from './join'
 import { mountCommand } from './mount'
+import { serveCommand } from './serve'
 import { simCommand } from './sim'
+import { statusCommand } from './status'
 import { unmountCommand } from './unmount'
 
-export const commands: Command[] = [initCommand, inviteCommand, joinCommand, mountCommand, unmountCommand, simCommand]
+export const commands: Command[] = [
+  mountCommand,
+  unmountCommand,
+  serveCommand,
+  statusCommand,
+  blockCommand,
+  initCommand,
+  inviteCommand,
+  joinCommand,
+  bootstrapCommand,
+  simCommand
+]

@@ -1,0 +1,36 @@
+import { startBootstrapNode } from '../../net/bootstrap-node'
+import { type Command, requirePositionals, UsageError } from '../command'
+import { untilSignal } from '../node-flags'
+
+export const bootstrapCommand: Command = {
+  name: 'bootstrap',
+  summary: 'run a DHT bootstrap node for a private or offline network',
+  flags: [
+    { name: 'port', type: 'number', value: 'PORT', description: 'UDP port to listen on (required)' },
+    {
+      name: 'host',
+      type: 'string',
+      value: 'ADDR',
+      description: 'IPv4 address to bind and announce',
+      default: '127.0.0.1'
+    }
+  ],
+  async run(args, ctx) {
+    requirePositionals(args, 0, '')
+    const port = args.flags.port as number | undefined
+    if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new UsageError('--port must be a UDP port from 1 to 65535')
+    }
+    const host = String(args.flags.host)
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host === '0.0.0.0') {
+      throw new UsageError('--host must be a specific IPv4 address')
+    }
+    const node = await startBootstrapNode(port, host)
+    const addr = node.address()
+    ctx.stdout.write(`bootstrap node listening on ${addr.host}:${addr.port}\n`)
+    ctx.stdout.write(`give other nodes: --bootstrap ${addr.host}:${addr.port}\n`)
+    await untilSignal()
+    await node.close()
+    return 0
+  }
+}

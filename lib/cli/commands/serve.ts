@@ -1,0 +1,46 @@
+import { formatHostPort } from '../../node/config'
+import { controlServerFor } from '../../node/node-api'
+import { RingNode } from '../../node/ring-node'
+import { type Command, requirePositionals } from '../command'
+import { configFromFlags, NETWORK_FLAGS, untilSignal } from '../node-flags'
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run a headless storage node: stores and routes, no mount (Ctrl-C leaves gracefully)',
+  flags: [
+    ...NETWORK_FLAGS,
+    { name: 'port', type: 'number', value: 'PORT', description: 'UDP port of the DHT socket (default: any)' },
+    { name: 'repair-interval', type: 'number', value: 'MS', description: 'anti-entropy period', default: 10_000 }
+  ],
+  async run(args, ctx) {
+    requirePositionals(args, 0, '')
+    const config = configFromFlags(ctx.home, args)
+    const log = (line: string) => ctx.stdout.write(`${new Date().toISOString()} ${line}\n`)
+    const node = new RingNode({
+      home: ctx.home,
+      config,
+      host: args.flags.host as string | undefined,
+      port: args.flags.port as number | undefined,
+      repairIntervalMs: args.flags['repair-interval'] as number,
+      log
+    })
+    node.on('peer-add', (a: string) => log(`peer connected ${a.slice(0, 16)}`))
+    node.on('peer-remove', (a: string) => log(`peer gone ${a.slice(0, 16)}`))
+    node.chord.on('range-changed', (c: { reason: string }) => log(`range changed (${c.reason})`))
+    const control = controlServerFor(node)
+    await control.ready()
+    try {
+      await node.ready()
+      const addr = node.network.address()
+      log(
+        `serving node ${node.publicKey.toString('hex')} dht ${addr ? formatHostPort(addr) : '-'} replicas ${config.replicas}`
+      )
+      const sig = await untilSignal()
+      log(`${sig}: leaving the ring`)
+    } finally {
+      await control.close()
+      await node.close()
+    }
+    return 0
+  }
+}

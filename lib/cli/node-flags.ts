@@ -1,0 +1,43 @@
+// Flags shared by every command that runs or reaches a node.
+
+import type { FlagSpec, ParsedArgs } from './command'
+import { effectiveConfig, type NodeConfig } from '../node/config'
+
+export const NETWORK_FLAGS: FlagSpec[] = [
+  { name: 'network', type: 'string', value: 'KEY', description: 'network key, 64 hex (default: from config.json)' },
+  {
+    name: 'bootstrap',
+    type: 'string',
+    value: 'HOST:PORT,...',
+    description: 'DHT bootstrap nodes (default: from config.json)'
+  },
+  {
+    name: 'host',
+    type: 'string',
+    value: 'ADDR',
+    description: 'bind the DHT socket to ADDR (default 127.0.0.1 when every bootstrap is loopback)'
+  },
+  { name: 'replicas', type: 'number', value: 'K', description: 'copies of each value (default: from config.json, 3)' }
+]
+
+export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {
+  return effectiveConfig(home, {
+    network: args.flags.network as string | undefined,
+    bootstrap: args.flags.bootstrap as string | undefined,
+    replicas: args.flags.replicas as number | undefined
+  })
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (seen) process.exit(130)
+      seen = true
+      resolve(sig)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}

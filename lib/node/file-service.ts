@@ -1,0 +1,164 @@
+// The four file RPCs as one node serves them. A write goes to the key's
+// owner (the first responsible machine a client reaches), which stores it,
+// then copies it to the other k−1 responsible machines and acknowledges only
+// when they hold it too. Every node verifies what it stores: immutable values
+// by hash, records by signature and version (lib/storage does both).
+
+import { decodeRecord, type SignedRecord, verifyRecord } from '../crypto'
+import {
+  DeleteFileRequest,
+  DeleteFileResponse,
+  FileKind,
+  GetFileRequest,
+  GetFileResponse,
+  METHODS,
+  type OkResponse,
+  PatchFileRequest,
+  PatchFileResponse,
+  type PeerNetwork,
+  PostFileRequest,
+  PostFileResponse
+} from '../net'
+import type { NodeStore } from '../storage'
+import { nodeKey, type Router } from './router'
+
+/** Largest piece of a value one GetFile answers with; larger values are read in ranges. */
+export const PIECE_BYTES = 1024 * 1024
+
+export interface FileServiceOptions {
+  network: PeerNetwork
+  store: NodeStore
+  router: Router
+  replicas: number
+  requestTimeoutMs?: number
+}
+
+function codedError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code })
+}
+
+export class FileService {
+  readonly network: PeerNetwork
+  readonly store: NodeStore
+  private readonly router: Router
+  private readonly replicas: number
+  private readonly timeoutMs: number
+
+  constructor(opts: FileServiceOptions) {
+    this.network = opts.network
+    this.store = opts.store
+    this.router = opts.router
+    this.replicas = opts.replicas
+    this.timeoutMs = opts.requestTimeoutMs ?? 10_000
+    const net = this.network
+    net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
+    net.respond(METHODS.PostFile, PostFileRequest, PostFileResponse, (req) => this.post(req))
+    net.respond(METHODS.PatchFile, PatchFileRequest, PatchFileResponse, (req) => this.patch(req))
+    net.respond(METHODS.DeleteFile, DeleteFileRequest, DeleteFileResponse, (req) => this.delete(req))
+  }
+
+  async get(req: GetFileRequest): Promise<GetFileResponse> {
+    const entry = await this.store.stat(req.key)
+    if (!entry) return { found: false, kind: FileKind.Immutable, totalSize: 0, bytes: Buffer.alloc(0) }
+    const start = Math.min(req.start ?? 0, entry.size)
+    const end = Math.min(req.end ?? entry.size, entry.size, start + PIECE_BYTES)
+    const bytes = (await this.store.read(req.key, start, end)) ?? Buffer.alloc(0)
+    const kind = entry.kind === 'record' ? FileKind.Record : FileKind.Immutable
+    return { found: true, kind, totalSize: entry.size, bytes }
+  }
+
+  async post(req: PostFileRequest): Promise<OkResponse> {
+    await this.storeLocally(req.key, req.kind, req.bytes)
+    if (req.replicate) await this.replicate(req.key, req.kind, req.bytes)
+    return { ok: true }
+  }
+
+  /** Compare-and-swap at the owner, then the new record goes to the replicas. */
+  async patch(req: PatchFileRequest): Promise<PatchFileResponse> {
+    try {
+      await this.store.putRecord(req.key, req.record, req.expectedVersion)
+    } catch (err) {
+      const e = err as { code?: string; current?: { bytes?: Buffer } | SignedRecord }
+      if (e.code === 'ECONFLICT') {
+        const current = await this.store.getRecord(req.key)
+        return { ok: false, current: current?.bytes }
+      }
+      throw err
+    }
+    await this.replicate(req.key, FileKind.Record, req.record)
+    return { ok: true }
+  }
+
+  /**
+   * Deletes on this node only; the client sends DeleteFile to every
+   * responsible machine itself. A record is deleted by a signed tombstone,
+   * which then wins over every older version. An immutable value (empty
+   * proof) may be deleted by any member of the network: members already
+   * decide what they keep, and contents are encrypted (docs/ring-node.md).
+   */
+  async delete(req: DeleteFileRequest): Promise<OkResponse> {
+    if (req.proof.byteLength === 0) {
+      const entry = await this.store.stat(req.key)
+      if (entry?.kind === 'record') throw codedError('EKIND', 'a record is deleted with a signed tombstone')
+      await this.store.deleteImmutable(req.key)
+      return { ok: true }
+    }
+    let tombstone: SignedRecord
+    try {
+      tombstone = decodeRecord(req.proof)
+    } catch {
+      throw codedError('EBADRECORD', 'the delete proof is not a signed record')
+    }
+    if (!tombstone.deleted) throw codedError('EBADRECORD', 'the delete proof is not a tombstone')
+    if (!verifyRecord(tombstone, req.key)) throw codedError('EBADSIG', 'the tombstone is not signed by the owner')
+    await this.storeLocally(req.key, FileKind.Record, req.proof)
+    return { ok: true }
+  }
+
+  async storeLocally(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
+    if (kind === FileKind.Immutable) {
+      await this.store.putImmutable(key, bytes)
+      return
+    }
+    try {
+      await this.store.putRecord(key, bytes)
+    } catch (err) {
+      // A replica that already holds this version (or a newer one) has nothing to do.
+      if ((err as { code?: string }).code !== 'ESTALE') throw err
+    }
+  }
+
+  /**
+   * Copies a value this node just stored to the other responsible machines.
+   * Resolves when all of them hold it; a machine that fails is looked up
+   * again once (Chord drops dead machines), so the ack means k live copies,
+   * or every machine of a ring smaller than k.
+   */
+  async replicate(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
+    const self = this.network.publicKey.toString('hex')
+    const done = new Set<string>([self])
+    let lastError: unknown = null
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const targets = (await this.router.responsible(key, this.replicas)).filter((n) => !done.has(n.address))
+      if (targets.length === 0) return
+      const results = await Promise.allSettled(
+        targets.map((n) =>
+          this.network.request(
+            nodeKey(n),
+            METHODS.PostFile,
+            { key, kind, bytes, replicate: false },
+            PostFileRequest,
+            PostFileResponse,
+            { timeoutMs: this.timeoutMs }
+          )
+        )
+      )
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') done.add(targets[i].address)
+        else lastError = r.reason
+      })
+      if (results.every((r) => r.status === 'fulfilled')) return
+    }
+    throw codedError('EREPLICAS', `could not reach every replica: ${(lastError as Error)?.message ?? 'unknown error'}`)
+  }
+}

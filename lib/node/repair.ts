@@ -1,0 +1,194 @@
+// Anti-entropy: every round, for each key range this machine owns (each
+// member virtual node's (predecessor, vnode]), the owner compares the keys it
+// holds with each of its k−1 replica machines (SyncKeys), pushes what they
+// lack and pulls what it lacks. That one exchange covers every case:
+//   - a replica crashed: the next machine in the successor list is now a
+//     replica and receives the range;
+//   - the owner crashed: its successor owns the range now, already holds a
+//     replica, and pulls anything it missed from the others;
+//   - a node joined: it owns part of its successor's range and pulls it.
+// Keys a machine holds outside its ranges are left in place (see docs/ring-node.md).
+
+import { type ChordNode, distinctMachines, idToBuffer, type NodeRef } from '../chord'
+import { FileKind, METHODS, type PeerNetwork, PostFileRequest, PostFileResponse } from '../net'
+import {
+  type KeyVersion,
+  SYNC_BATCH,
+  SYNC_KEYS_METHOD,
+  SyncKeysRequest,
+  SyncKeysResponse
+} from '../net/repair-messages'
+import type { NodeStore } from '../storage'
+import type { FileService } from './file-service'
+import type { RingClient } from './ring-client'
+import { nodeKey } from './router'
+
+export interface RepairStats {
+  rounds: number
+  /** Keys found missing or stale on a replica in the last complete round. */
+  underReplicated: number
+  pushed: number
+  pulled: number
+  lastRoundAt: number
+}
+
+export interface RepairOptions {
+  chord: ChordNode
+  network: PeerNetwork
+  store: NodeStore
+  files: FileService
+  client: RingClient
+  replicas: number
+  intervalMs: number
+  log?: (line: string) => void
+}
+
+export class Repairer {
+  readonly stats: RepairStats = { rounds: 0, underReplicated: 0, pushed: 0, pulled: 0, lastRoundAt: 0 }
+  private timer: NodeJS.Timeout | null = null
+  private running: Promise<void> | null = null
+  private again = false
+  private closed = false
+
+  constructor(private readonly opts: RepairOptions) {
+    opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req) => this.onSyncKeys(req))
+  }
+
+  start(): void {
+    this.schedule(this.opts.intervalMs)
+  }
+
+  /** Runs a round soon, e.g. when the ring around us changed. */
+  trigger(): void {
+    this.schedule(100)
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.runRound().finally(() => this.schedule(this.opts.intervalMs))
+    }, ms)
+    this.timer.unref()
+  }
+
+  /** One full round; concurrent calls share it, and a call during a round queues one more. */
+  runRound(): Promise<void> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    this.running = this.round().finally(() => {
+      this.running = null
+      if (this.again && !this.closed) {
+        this.again = false
+        this.trigger()
+      }
+    })
+    return this.running
+  }
+
+  private async round(): Promise<void> {
+    const { chord, replicas } = this.opts
+    let under = 0
+    for (const v of chord.vnodes) {
+      if (this.closed || !v.member || !v.predecessor) continue
+      const others = distinctMachines(
+        v.successors.filter((s) => s.address !== chord.address),
+        replicas - 1
+      )
+      const from = idToBuffer(v.predecessor.id)
+      const to = idToBuffer(v.id)
+      for (const replica of others) {
+        try {
+          under += await this.syncRange(replica, from, to)
+        } catch (err) {
+          this.opts.log?.(`repair: ${replica.address.slice(0, 8)} unreachable: ${(err as Error).message}`)
+        }
+      }
+    }
+    this.stats.rounds++
+    this.stats.underReplicated = under
+    this.stats.lastRoundAt = Date.now()
+  }
+
+  /** Syncs (from, to] with one replica in batches; returns how many keys it lacked. */
+  private async syncRange(replica: NodeRef, from: Buffer, to: Buffer): Promise<number> {
+    let lacked = 0
+    let batch: KeyVersion[] = []
+    let batchFrom = from
+    const flush = async (batchTo: Buffer) => {
+      lacked += await this.syncBatch(replica, batchFrom, batchTo, batch)
+      batch = []
+      batchFrom = batchTo
+    }
+    for await (const item of this.opts.store.scan(from, to)) {
+      batch.push({ key: item.key, version: item.version ?? 0 })
+      if (batch.length >= SYNC_BATCH) await flush(item.key)
+    }
+    if (!batchFrom.equals(to) || batch.length > 0) await flush(to)
+    return lacked
+  }
+
+  private async syncBatch(replica: NodeRef, from: Buffer, to: Buffer, keys: KeyVersion[]): Promise<number> {
+    const { network, store, files, client } = this.opts
+    const res = await network.request(
+      nodeKey(replica),
+      SYNC_KEYS_METHOD,
+      { from, to, keys },
+      SyncKeysRequest,
+      SyncKeysResponse
+    )
+    for (const i of res.missing) {
+      const kv = keys[i]
+      if (!kv) continue
+      const value = await store.get(kv.key)
+      if (!value) continue
+      const kind = value.kind === 'record' ? FileKind.Record : FileKind.Immutable
+      await network.request(
+        nodeKey(replica),
+        METHODS.PostFile,
+        { key: kv.key, kind, bytes: value.bytes, replicate: false },
+        PostFileRequest,
+        PostFileResponse
+      )
+      this.stats.pushed++
+    }
+    for (const kv of res.extra) {
+      const value = await client.get(kv.key).catch(() => null)
+      if (!value) continue
+      await files.storeLocally(kv.key, value.kind, value.bytes)
+      this.stats.pulled++
+    }
+    return res.missing.length
+  }
+
+  /** The replica side: which of the owner's keys do we lack, which does the owner lack. */
+  private async onSyncKeys(req: SyncKeysRequest): Promise<SyncKeysResponse> {
+    const { store } = this.opts
+    const theirs = new Map<string, number>()
+    const missing: number[] = []
+    for (let i = 0; i < req.keys.length; i++) {
+      const kv = req.keys[i]
+      theirs.set(kv.key.toString('hex'), kv.version)
+      const mine = await store.stat(kv.key)
+      if (!mine || (mine.version ?? 0) < kv.version) missing.push(i)
+    }
+    const extra: KeyVersion[] = []
+    for await (const item of store.scan(req.from, req.to)) {
+      const version = item.version ?? 0
+      const known = theirs.get(item.key.toString('hex'))
+      if (known === undefined || known < version) extra.push({ key: item.key, version })
+      if (extra.length >= SYNC_BATCH) break
+    }
+    return { missing, extra }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    await this.running?.catch(() => {})
+  }
+}

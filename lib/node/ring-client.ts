@@ -1,0 +1,165 @@
+// Reads and writes values in the ring on behalf of a user: finds the
+// responsible machines, sends writes to the first that answers (it
+// coordinates replication), reads from the first that holds the value and
+// verifies what it gets, falling back to the next replica on a miss, an
+// error or a value that fails verification.
+
+import { decodeRecord, encodeRecord, type SignedRecord, sha256, verifyRecord } from '../crypto'
+import {
+  DeleteFileRequest,
+  DeleteFileResponse,
+  FileKind,
+  GetFileRequest,
+  GetFileResponse,
+  METHODS,
+  PatchFileRequest,
+  PatchFileResponse,
+  type Encoding,
+  type PeerNetwork,
+  PostFileRequest,
+  PostFileResponse
+} from '../net'
+import type { NodeRef } from '../chord'
+import { nodeKey, type Router } from './router'
+
+export interface RingValue {
+  kind: FileKind
+  bytes: Buffer
+}
+
+function codedError(code: string, message: string, extra: object = {}): Error & { code: string } {
+  return Object.assign(new Error(message), { code }, extra)
+}
+
+export class RingClient {
+  constructor(
+    private readonly network: PeerNetwork,
+    private readonly router: Router,
+    private readonly replicas: number,
+    private readonly timeoutMs = 10_000
+  ) {}
+
+  /** The machines to try for a key, owner first. */
+  responsible(key: Buffer): Promise<NodeRef[]> {
+    return this.router.responsible(key, this.replicas)
+  }
+
+  /** A whole value, verified; null when no responsible machine holds it. */
+  async get(key: Buffer): Promise<RingValue | null> {
+    const targets = await this.responsible(key)
+    let lastError: unknown = null
+    for (const target of targets) {
+      try {
+        const value = await this.fetchFrom(target, key)
+        if (!value) continue
+        if (this.verifies(key, value)) return value
+        lastError = codedError('EBADMSG', `a replica returned a corrupt value for ${key.toString('hex')}`)
+      } catch (err) {
+        lastError = err
+      }
+    }
+    if (lastError) throw lastError
+    return null
+  }
+
+  /** Reads one value from one machine in pieces of at most PIECE_BYTES. */
+  private async fetchFrom(target: NodeRef, key: Buffer): Promise<RingValue | null> {
+    const first = await this.request(target, METHODS.GetFile, { key, start: 0 }, GetFileRequest, GetFileResponse)
+    if (!first.found) return null
+    if (first.bytes.byteLength === first.totalSize) return { kind: first.kind, bytes: first.bytes }
+    const pieces: Buffer[] = [first.bytes]
+    for (let at = first.bytes.byteLength; at < first.totalSize; ) {
+      const res = await this.request(target, METHODS.GetFile, { key, start: at }, GetFileRequest, GetFileResponse)
+      if (!res.found || res.bytes.byteLength === 0) return null
+      pieces.push(res.bytes)
+      at += res.bytes.byteLength
+    }
+    return { kind: first.kind, bytes: Buffer.concat(pieces) }
+  }
+
+  private verifies(key: Buffer, value: RingValue): boolean {
+    if (value.kind === FileKind.Immutable) return sha256(value.bytes).equals(key)
+    try {
+      return verifyRecord(decodeRecord(value.bytes), key)
+    } catch {
+      return false
+    }
+  }
+
+  async putImmutable(bytes: Buffer): Promise<Buffer> {
+    const key = sha256(bytes)
+    await this.post(key, FileKind.Immutable, bytes)
+    return key
+  }
+
+  /** Sends a value to the first responsible machine that takes it; it replicates before answering. */
+  async post(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
+    await this.toOwner(key, (target) =>
+      this.request(target, METHODS.PostFile, { key, kind, bytes, replicate: true }, PostFileRequest, PostFileResponse)
+    )
+  }
+
+  async getRecord(key: Buffer): Promise<SignedRecord | null> {
+    const value = await this.get(key)
+    if (!value) return null
+    if (value.kind !== FileKind.Record) throw codedError('EKIND', 'that key holds an immutable value, not a record')
+    return decodeRecord(value.bytes)
+  }
+
+  /** Compare-and-swap at the record's owner; ECONFLICT carries the current record. */
+  async putRecord(record: SignedRecord, expectedVersion: number, key: Buffer): Promise<void> {
+    const res = await this.toOwner(key, (target) =>
+      this.request(
+        target,
+        METHODS.PatchFile,
+        { key, expectedVersion, record: encodeRecord(record) },
+        PatchFileRequest,
+        PatchFileResponse
+      )
+    )
+    if (!res.ok) {
+      const current = res.current ? decodeRecord(res.current) : null
+      throw codedError('ECONFLICT', `record changed since version ${expectedVersion}`, { current })
+    }
+  }
+
+  /** Deletes an immutable value (empty proof) or a record (signed tombstone) on every responsible machine. */
+  async delete(key: Buffer, proof: Buffer = Buffer.alloc(0)): Promise<void> {
+    const targets = await this.responsible(key)
+    if (targets.length === 0) throw codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
+    const results = await Promise.allSettled(
+      targets.map((t) => this.request(t, METHODS.DeleteFile, { key, proof }, DeleteFileRequest, DeleteFileResponse))
+    )
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
+  }
+
+  async deleteRecord(tombstone: SignedRecord, key: Buffer): Promise<void> {
+    await this.delete(key, encodeRecord(tombstone))
+  }
+
+  /** Tries the responsible machines in order until one answers; its own refusals are final. */
+  private async toOwner<T>(key: Buffer, send: (target: NodeRef) => Promise<T>): Promise<T> {
+    const targets = await this.responsible(key)
+    let lastError: unknown = codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
+    for (const target of targets) {
+      try {
+        return await send(target)
+      } catch (err) {
+        lastError = err
+        if ((err as { remote?: boolean }).remote) throw err
+      }
+    }
+    throw lastError
+  }
+
+  private request<Req, Res>(
+    target: NodeRef,
+    method: string,
+    req: Req,
+    reqEnc: Encoding<Req>,
+    resEnc: Encoding<Res>
+  ): Promise<Res> {
+    return this.network.request(nodeKey(target), method, req, reqEnc, resEnc, { timeoutMs: this.timeoutMs })
+  }
+}

@@ -1,0 +1,224 @@
+// A PeerStore node: the process-level assembly of the layers. It owns the
+// transport (PeerNetwork), the Chord protocol node, the node store, the file
+// RPC service, anti-entropy repair and the client that reads and writes on
+// behalf of local users. `peerstore serve` runs one; `peerstore mount` runs
+// one beside the volume; commands without a running node start one briefly.
+
+import { EventEmitter } from 'node:events'
+import path from 'node:path'
+import { type ChordConfig, ChordNode, idToBuffer, type NodeRef } from '../chord'
+import { keyPairFromSeed, loadOrCreateSeed } from '../crypto'
+import { PeerNetwork } from '../net'
+import { NodeStore } from '../storage'
+import { NetChordTransport } from './chord-transport'
+import { formatHostPort, type NodeConfig } from './config'
+import { FileService } from './file-service'
+import { Repairer } from './repair'
+import { RingClient } from './ring-client'
+import { chordRouter } from './router'
+
+export interface RingNodeOptions {
+  home: string
+  config: NodeConfig
+  /** Bind address of the DHT socket (default: 127.0.0.1 when every bootstrap is loopback). */
+  host?: string
+  port?: number
+  /** Join as a client: route and read/write, but store nothing and own no range. */
+  clientOnly?: boolean
+  repairIntervalMs?: number
+  chord?: Partial<ChordConfig>
+  log?: (line: string) => void
+}
+
+export interface NodeStatus {
+  nodeKey: string
+  id: string
+  address: string | null
+  online: boolean
+  member: boolean
+  clientOnly: boolean
+  predecessor: string | null
+  successors: string[]
+  virtualNodes: number
+  peers: number
+  keys: number
+  bytes: number
+  replicas: number
+  underReplicated: number
+  repairRounds: number
+}
+
+const DEFAULT_REPAIR_MS = 10_000
+
+export class RingNode extends EventEmitter {
+  readonly home: string
+  readonly config: NodeConfig
+  readonly clientOnly: boolean
+  readonly network: PeerNetwork
+  readonly chord: ChordNode
+  readonly client: RingClient
+  readonly store: NodeStore | null
+  private files: FileService | null = null
+  private repair: Repairer | null = null
+  private gateway: string | undefined
+  private readonly log: (line: string) => void
+  private opened = false
+  private closing: Promise<void> | null = null
+
+  constructor(opts: RingNodeOptions) {
+    super()
+    this.home = opts.home
+    this.config = opts.config
+    this.clientOnly = opts.clientOnly ?? false
+    this.log = opts.log ?? (() => {})
+    const keyPair = keyPairFromSeed(loadOrCreateSeed(path.join(this.home, 'node.seed')))
+    this.network = new PeerNetwork({
+      keyPair,
+      networkKey: opts.config.networkKey,
+      bootstrap: opts.config.bootstrap,
+      host: opts.host,
+      port: opts.port
+    })
+    const transport = new NetChordTransport(this.network)
+    this.chord = new ChordNode({
+      rpcTimeoutMs: 5000,
+      successors: Math.max(8, opts.config.replicas + 2),
+      ...opts.chord,
+      publicKey: keyPair.publicKey,
+      transport
+    })
+    const router = chordRouter(this.chord, () => (this.clientOnly ? this.gateway : undefined))
+    this.client = new RingClient(this.network, router, opts.config.replicas)
+    this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'store'))
+    if (this.store) {
+      this.files = new FileService({ network: this.network, store: this.store, router, replicas: opts.config.replicas })
+      this.repair = new Repairer({
+        chord: this.chord,
+        network: this.network,
+        store: this.store,
+        files: this.files,
+        client: this.client,
+        replicas: opts.config.replicas,
+        intervalMs: opts.repairIntervalMs ?? DEFAULT_REPAIR_MS,
+        log: this.log
+      })
+      this.chord.beforeLeave = (handoffs) => this.handOff(handoffs.map((h) => h.successor))
+      this.chord.on('range-changed', () => this.repair?.trigger())
+      this.chord.on('successors-changed', () => this.repair?.trigger())
+    }
+    this.network.on('peer-add', (pk: Buffer) => this.onPeer(pk.toString('hex')))
+    this.network.on('peer-remove', (pk: Buffer) => this.emit('peer-remove', pk.toString('hex')))
+  }
+
+  get publicKey(): Buffer {
+    return this.network.publicKey
+  }
+
+  async ready(): Promise<void> {
+    if (this.opened) return
+    this.opened = true
+    await this.store?.ready()
+    await this.network.ready()
+    if (!this.clientOnly) {
+      // Start as a ring of one at once; peers found later are merged in (onPeer).
+      await this.chord.create()
+      this.repair?.start()
+      this.log(`node ${this.publicKey.toString('hex').slice(0, 16)} ready`)
+    }
+    for (const pk of this.network.peers()) this.onPeer(pk.toString('hex'))
+  }
+
+  private onPeer(address: string): void {
+    this.emit('peer-add', address)
+    if (this.clientOnly) {
+      this.gateway ??= address
+      this.emit('gateway', address)
+      return
+    }
+    if (!this.chord.isMember || this.closing) return
+    const alone = this.chord.vnodes.every((v) => v.successors.every((s) => s.address === this.chord.address))
+    if (alone) {
+      this.log(`joining the ring through ${address.slice(0, 8)}`)
+      this.chord
+        .join([address])
+        .then(() => this.repair?.trigger())
+        .catch((err) => this.log(`join through ${address.slice(0, 8)} failed: ${err.message}`))
+    } else {
+      this.chord.addPeer(address)
+    }
+  }
+
+  /** Client-only: resolves once a ring member is connected to route through. */
+  async waitForGateway(timeoutMs: number): Promise<void> {
+    if (!this.clientOnly || this.gateway) return
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('gateway', onGateway)
+        reject(Object.assign(new Error('no node of this network is reachable'), { code: 'EUNAVAILABLE' }))
+      }, timeoutMs)
+      const onGateway = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.once('gateway', onGateway)
+    })
+  }
+
+  /** Graceful leave: the keys of each range go to the successor that takes the range over. */
+  private async handOff(successors: (NodeRef | null)[]): Promise<void> {
+    if (!this.store || !this.files) return
+    const targets = new Set(successors.filter((s): s is NodeRef => s !== null).map((s) => s.address))
+    if (targets.size === 0) return
+    await this.repair?.runRound().catch(() => {})
+  }
+
+  async status(): Promise<NodeStatus> {
+    const v0 = this.chord.vnodes[0]
+    const stats = this.store ? await this.store.stats() : { keys: 0, bytes: 0 }
+    const addr = this.network.address()
+    const hex = (n: NodeRef) => `${idToBuffer(n.id).toString('hex')}@${n.address}`
+    return {
+      nodeKey: this.publicKey.toString('hex'),
+      id: idToBuffer(this.chord.id).toString('hex'),
+      address: addr ? formatHostPort(addr) : null,
+      online: this.network.online,
+      member: this.chord.isMember,
+      clientOnly: this.clientOnly,
+      predecessor: v0.predecessor ? hex(v0.predecessor) : null,
+      successors: v0.successors.map(hex),
+      virtualNodes: this.chord.vnodes.length,
+      peers: this.network.peers().length,
+      keys: stats.keys,
+      bytes: stats.bytes,
+      replicas: this.config.replicas,
+      underReplicated: this.repair?.stats.underReplicated ?? 0,
+      repairRounds: this.repair?.stats.rounds ?? 0
+    }
+  }
+
+  /** Runs one anti-entropy round now (tests and `status --repair`). */
+  async repairNow(): Promise<void> {
+    await this.repair?.runRound()
+  }
+
+  /** Graceful: hands keys off, tells the neighbours, closes everything. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown(true)
+    return this.closing
+  }
+
+  /** Stops without telling anyone (tests of crash handling in one process). */
+  destroy(): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown(false)
+    return this.closing
+  }
+
+  private async shutdown(graceful: boolean): Promise<void> {
+    if (graceful && this.chord.isMember) await this.chord.leave().catch(() => {})
+    this.chord.close()
+    await this.repair?.close()
+    await this.network.close()
+    await this.store?.close()
+    this.log('node closed')
+  }
+}

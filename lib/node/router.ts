@@ -1,0 +1,27 @@
+// What the file service and the ring client need from Chord: who is
+// responsible for a key. Kept as an interface so that a client-only node
+// (not a ring member) can route through a member it is connected to.
+
+import { type ChordNode, idToBuffer, type NodeRef } from '../chord'
+
+export interface Router {
+  /** The key's owner then the next machines: k distinct machines (fewer in a smaller ring). */
+  responsible(key: Buffer, k: number): Promise<NodeRef[]>
+}
+
+export function chordRouter(chord: ChordNode, via?: () => string | undefined): Router {
+  return {
+    responsible(key, k) {
+      const gateway = via?.()
+      return chord.responsibleNodes(key, k, gateway ? { via: gateway } : {})
+    }
+  }
+}
+
+export function nodeKey(ref: NodeRef): Buffer {
+  return Buffer.from(ref.address, 'hex')
+}
+
+export function refLabel(ref: NodeRef): string {
+  return `${idToBuffer(ref.id).subarray(0, 4).toString('hex')}@${ref.address.slice(0, 8)}`
+}
