@@ -2,11 +2,14 @@
 // Each lives in its own file in this folder.
 
 import type { Command } from '../command'
+import { backupCommand } from './backup'
 import { blockCommand } from './block'
 import { bootstrapCommand } from './bootstrap'
+import { getCommand } from './get'
 import { initCommand } from './init'
 import { inviteCommand } from './invite'
 import { joinCommand } from './join'
+import { lsCommand } from './ls'
 import { mountCommand } from './mount'
 import { serveCommand } from './serve'
 import { simCommand } from './sim'
@@ -16,6 +19,9 @@ import { unmountCommand } from './unmount'
 export const commands: Command[] = [
   mountCommand,
   unmountCommand,
+  backupCommand,
+  getCommand,
+  lsCommand,
   serveCommand,
   statusCommand,
   blockCommand,

@@ -1,0 +1,44 @@
+// backup / ls / get: the client verbs that work without FUSE.
+
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import test from 'brittle'
+import { randomBytes } from '../../lib/crypto'
+import { runPeerstore } from '../helpers/cli'
+
+test('backup a tree, list it, get it back identical', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-verbs-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  const src = path.join(root, 'src')
+  fs.mkdirSync(path.join(src, 'sub', 'deeper'), { recursive: true })
+  fs.writeFileSync(path.join(src, 'a.txt'), 'hello')
+  fs.writeFileSync(path.join(src, 'sub', 'big.bin'), randomBytes(2_500_000))
+  fs.writeFileSync(path.join(src, 'sub', 'deeper', 'empty'), '')
+  fs.symlinkSync('a.txt', path.join(src, 'link'))
+  const home = path.join(root, 'home')
+
+  const b = await runPeerstore(['backup', src, '--to', '/backups/src', '--home', home])
+  t.is(b.code, 0, b.stderr)
+  t.ok(b.stdout.includes('backed up 3 files'), b.stdout)
+
+  const ls = await runPeerstore(['ls', '/backups/src', '--json', '--home', home])
+  t.is(ls.code, 0, ls.stderr)
+  const names = ls.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).name)
+  t.alike(names, ['a.txt', 'link', 'sub'])
+
+  const out = path.join(root, 'out')
+  const g = await runPeerstore(['get', '/backups/src', out, '--home', home])
+  t.is(g.code, 0, g.stderr)
+  t.alike(fs.readFileSync(path.join(out, 'sub', 'big.bin')), fs.readFileSync(path.join(src, 'sub', 'big.bin')))
+  t.is(fs.readFileSync(path.join(out, 'a.txt'), 'utf8'), 'hello')
+  t.is(fs.readlinkSync(path.join(out, 'link')), 'a.txt')
+  t.is(fs.statSync(path.join(out, 'sub', 'deeper', 'empty')).size, 0)
+
+  const missing = await runPeerstore(['get', '/nope', out, '--home', home])
+  t.is(missing.code, 1)
+  t.ok(missing.stderr.includes('ENOENT'), missing.stderr)
+})
