@@ -31,7 +31,13 @@ function codedError(code: string, message: string, extra: object = {}): Error & 
   return Object.assign(new Error(message), { code }, extra)
 }
 
+/** How long a machine that failed to answer is tried last. */
+const SUSPECT_MS = 15_000
+
 export class RingClient {
+  /** Machines that recently timed out or were unreachable, with when they did. */
+  private readonly suspects = new Map<string, number>()
+
   constructor(
     private readonly network: PeerNetwork,
     private readonly router: Router,
@@ -39,9 +45,19 @@ export class RingClient {
     private readonly timeoutMs = 10_000
   ) {}
 
-  /** The machines to try for a key, owner first. */
-  responsible(key: Buffer): Promise<NodeRef[]> {
-    return this.router.responsible(key, this.replicas)
+  /** The machines to try for a key: owner first, machines that just failed us last. */
+  async responsible(key: Buffer): Promise<NodeRef[]> {
+    const targets = await this.router.responsible(key, this.replicas)
+    const now = Date.now()
+    const suspect = (n: NodeRef) => (this.suspects.get(n.address) ?? 0) > now - SUSPECT_MS
+    return [...targets.filter((n) => !suspect(n)), ...targets.filter(suspect)]
+  }
+
+  private noteFailure(target: NodeRef, err: unknown): void {
+    const code = (err as { code?: string }).code
+    if (code === 'ETIMEDOUT' || code === 'EPEERUNREACHABLE' || code === 'ECHANNELCLOSED') {
+      this.suspects.set(target.address, Date.now())
+    }
   }
 
   /** A whole value, verified; null when no responsible machine holds it. */
@@ -55,6 +71,7 @@ export class RingClient {
         if (this.verifies(key, value)) return value
         lastError = codedError('EBADMSG', `a replica returned a corrupt value for ${key.toString('hex')}`)
       } catch (err) {
+        this.noteFailure(target, err)
         lastError = err
       }
     }
@@ -146,6 +163,7 @@ export class RingClient {
       try {
         return await send(target)
       } catch (err) {
+        this.noteFailure(target, err)
         lastError = err
         if ((err as { remote?: boolean }).remote) throw err
       }

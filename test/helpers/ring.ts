@@ -1,0 +1,101 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import createTestnet, { type Testnet } from '@hyperswarm/testnet'
+import type { Test } from 'brittle'
+import { idToBuffer } from '../../lib/chord'
+import { randomBytes } from '../../lib/crypto'
+import type { NodeConfig } from '../../lib/node/config'
+import { RingNode, type RingNodeOptions } from '../../lib/node/ring-node'
+
+/** Fast timers so rings settle in seconds in tests. */
+export const FAST_CHORD = { stabilizeMs: 250, healMs: 1000, rpcTimeoutMs: 3000, virtualNodes: 4 }
+
+export interface TestRing {
+  testnet: Testnet
+  networkKey: Buffer
+  nodes: RingNode[]
+  config: NodeConfig
+  add(opts?: Partial<RingNodeOptions>): Promise<RingNode>
+}
+
+export function tempDir(t: Test, prefix = 'peerstore-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }), { order: 100 })
+  return dir
+}
+
+/** A local DHT and a helper to start ring nodes on it; everything closes in teardown. */
+export async function createTestRing(t: Test, opts: { replicas?: number } = {}): Promise<TestRing> {
+  const testnet = await createTestnet(3, { host: '127.0.0.1' })
+  const networkKey = randomBytes(32)
+  const config: NodeConfig = { networkKey, bootstrap: testnet.bootstrap, replicas: opts.replicas ?? 3 }
+  const ring: TestRing = {
+    testnet,
+    networkKey,
+    config,
+    nodes: [],
+    async add(extra = {}) {
+      const node = new RingNode({
+        home: tempDir(t, 'peerstore-node-'),
+        config,
+        repairIntervalMs: 1000,
+        chord: FAST_CHORD,
+        ...extra
+      })
+      ring.nodes.push(node)
+      await node.ready()
+      return node
+    }
+  }
+  t.teardown(
+    async () => {
+      await Promise.allSettled(ring.nodes.map((n) => n.destroy()))
+      await testnet.destroy()
+    },
+    { order: 0 }
+  )
+  return ring
+}
+
+/** True when every live member vnode's successor is the next vnode id on the ring of live nodes. */
+export function ringConsistent(nodes: RingNode[]): boolean {
+  const live = nodes.filter((n) => n.chord.isMember && !n.chord.isClosed)
+  const ids = live.flatMap((n) => n.chord.vnodes.map((v) => v.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  if (ids.length < 2) return true
+  for (const n of live) {
+    for (const v of n.chord.vnodes) {
+      const i = ids.indexOf(v.id)
+      const next = ids[(i + 1) % ids.length]
+      const prev = ids[(i - 1 + ids.length) % ids.length]
+      if (v.successors[0]?.id !== next || v.predecessor?.id !== prev) return false
+    }
+  }
+  return true
+}
+
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000
+): Promise<number> {
+  const started = Date.now()
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return Date.now() - started
+}
+
+/** How many of `nodes` hold `key` in their store. */
+export async function copiesOf(nodes: RingNode[], key: Buffer): Promise<number> {
+  let n = 0
+  for (const node of nodes) {
+    if (node.store && !node.chord.isClosed && (await node.store.stat(key))) n++
+  }
+  return n
+}
+
+export function shortKey(key: Buffer | bigint): string {
+  return (typeof key === 'bigint' ? idToBuffer(key) : key).subarray(0, 4).toString('hex')
+}

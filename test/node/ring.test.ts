@@ -1,0 +1,51 @@
+import test from 'brittle'
+import { randomBytes, sha256 } from '../../lib/crypto'
+import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+
+test('8-node ring over real hyperswarm: values replicated 3 times, readable from every node', async (t) => {
+  t.timeout(120_000)
+  const ring = await createTestRing(t)
+  for (let i = 0; i < 8; i++) await ring.add()
+  const ms = await waitFor('a consistent 8-node ring', () => ringConsistent(ring.nodes), 60_000)
+  t.comment(`ring consistent after ${ms} ms`)
+
+  const values = Array.from({ length: 24 }, (_, i) => randomBytes(1000 + i * 500))
+  const keys = []
+  for (const v of values) keys.push(await ring.nodes[0].client.putImmutable(v))
+  for (let i = 0; i < keys.length; i++) t.alike(keys[i], sha256(values[i]))
+
+  for (let i = 0; i < keys.length; i++) {
+    const reader = ring.nodes[i % ring.nodes.length]
+    const got = await reader.client.get(keys[i])
+    t.ok(got?.bytes.equals(values[i]), `value ${i} read back through node ${i % ring.nodes.length}`)
+  }
+  for (const key of keys) t.is(await copiesOf(ring.nodes, key), 3, 'exactly 3 copies on acknowledgement')
+})
+
+test('kill two of six nodes at once: every value stays readable and returns to 3 replicas', async (t) => {
+  t.timeout(240_000)
+  const ring = await createTestRing(t)
+  for (let i = 0; i < 6; i++) await ring.add()
+  await waitFor('a consistent 6-node ring', () => ringConsistent(ring.nodes), 60_000)
+  const values = Array.from({ length: 30 }, () => randomBytes(4096))
+  const keys = await Promise.all(values.map((v) => ring.nodes[0].client.putImmutable(v)))
+
+  await Promise.all([ring.nodes[2].destroy(), ring.nodes[4].destroy()])
+  const survivors = ring.nodes.filter((_, i) => i !== 2 && i !== 4)
+  const readStart = Date.now()
+  for (let i = 0; i < keys.length; i++) {
+    const got = await survivors[i % survivors.length].client.get(keys[i])
+    t.ok(got?.bytes.equals(values[i]), `value ${i} readable right after the crash`)
+  }
+  t.comment(`all values read after the crash in ${Date.now() - readStart} ms`)
+  const ms = await waitFor(
+    'every value back on 3 live nodes',
+    async () => {
+      for (const key of keys) if ((await copiesOf(survivors, key)) < 3) return false
+      return true
+    },
+    90_000
+  )
+  t.comment(`re-replicated in ${ms} ms`)
+  t.ok(ringConsistent(survivors), 'survivors form one consistent ring')
+})
