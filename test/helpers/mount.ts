@@ -62,6 +62,13 @@ export async function startMount(t: Test, opts: { home?: string; dir?: string; a
   child.stderr!.on('data', (d) => {
     out += d
   })
+  // If the test process dies without its teardown, take the mount with it.
+  const onExit = () => {
+    child.kill('SIGKILL')
+    spawnSync('fusermount', ['-uz', dir])
+  }
+  process.once('exit', onExit)
+  child.once('exit', () => process.removeListener('exit', onExit))
   const mount: Mount = {
     dir,
     home,
