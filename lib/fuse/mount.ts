@@ -20,6 +20,8 @@ export class PeerstoreMount {
   readonly volume: Volume
   readonly handles = new HandleTable()
   private fuse: TunedFuse | null = null
+  /** Per-op counts and latency when PEERSTORE_FUSE_STATS is set; printed at unmount. */
+  readonly stats = process.env.PEERSTORE_FUSE_STATS ? new Map<string, { calls: number; ms: number }>() : null
   private readonly opts: MountOptions
 
   constructor(mountpoint: string, volume: Volume, opts: MountOptions = {}) {
@@ -29,7 +31,7 @@ export class PeerstoreMount {
   }
 
   async ready(): Promise<void> {
-    const ops = makeOps(this.volume, this.handles, { log: this.opts.log })
+    const ops = makeOps(this.volume, this.handles, { log: this.opts.log, stats: this.stats ?? undefined })
     const fuse = new TunedFuse(this.mountpoint, ops, {
       // A stale mount left by a crash (ENOTCONN) is lazily unmounted first.
       force: true,
@@ -59,6 +61,13 @@ export class PeerstoreMount {
     if (!fuse) return
     await this.volume.sync()
     this.fuse = null
+    if (this.stats) {
+      for (const [op, s] of [...this.stats].sort((a, b) => b[1].ms - a[1].ms)) {
+        this.opts.log?.(
+          `fuse-stats ${op}: ${s.calls} calls, ${(s.ms / s.calls).toFixed(3)} ms mean, ${s.ms.toFixed(0)} ms total`
+        )
+      }
+    }
     await new Promise<void>((resolve) =>
       fuse.unmount(() => {
         // An error here means someone already ran fusermount -u: nothing left to do.

@@ -13,11 +13,13 @@ const STATFS_BLOCK = 4096
 
 export interface OpsOptions {
   log?: (line: string) => void
+  stats?: Map<string, { calls: number; ms: number }>
 }
 
 export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOptions = {}): FuseOps {
   const log = opts.log ?? ((line) => process.stderr.write(`${line}\n`))
   const wrap = makeWrap({
+    stats: opts.stats,
     onUnexpectedError(op, err) {
       log(`peerstore: ${op} failed: ${(err as Error)?.stack ?? err}`)
     }
@@ -90,10 +92,12 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
 
     write: wrap('write', async (_path: string, fh: number, buf: Buffer, len: number, pos: number) => {
       const h = handleOf(fh)
-      // libfuse detaches `buf` once we call back: copy before any await.
-      const data = Buffer.from(buf.subarray(0, len))
+      // libfuse detaches `buf` once we call back. No copy is needed: the Volume
+      // has copied every byte into its own chunk buffers before it resolves.
+      // (Only after an op timeout could fuse-native answer first; the detached
+      // buffer then reads as empty and nothing is written.)
       const at = h.append ? h.inode.size : pos
-      return volume.write(h.inode, data, at)
+      return volume.write(h.inode, buf.subarray(0, len), at)
     }),
 
     flush: wrap('flush', async (_path: string, fh: number) => {

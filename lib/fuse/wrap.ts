@@ -18,12 +18,25 @@ export type Handler = (...args: any[]) => Promise<number | Reply | undefined | v
 
 export interface WrapOptions {
   onUnexpectedError?: (op: string, err: unknown) => void
+  /** Per-op call counts and total milliseconds, for profiling (PEERSTORE_FUSE_STATS=1). */
+  stats?: Map<string, { calls: number; ms: number }>
 }
 
 export function makeWrap(opts: WrapOptions = {}) {
   return function wrap(op: string, handler: Handler) {
+    const stats = opts.stats
     return (...args: unknown[]): void => {
-      const cb = args.pop() as Callback
+      const raw = args.pop() as Callback
+      const started = stats ? performance.now() : 0
+      const cb: Callback = stats
+        ? (code, ...values) => {
+            const s = stats.get(op) ?? { calls: 0, ms: 0 }
+            stats.set(op, s)
+            s.calls++
+            s.ms += performance.now() - started
+            raw(code, ...values)
+          }
+        : raw
       let result: ReturnType<Handler>
       try {
         result = handler(...args)

@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { decrypt, encrypt } from '../crypto/aead'
 import { sha256 } from '../crypto/hash'
-import { fsyncDir, readFileOrNull, writeFileDurable } from './durable-file'
+import { readFileOrNull } from './durable-file'
 import { VolumeError } from './errors'
 import type { ValueStore } from './value-store'
 
@@ -71,7 +71,7 @@ export class ChunkStore {
     this.spoolDir = path.join(opts.cacheDir, 'spool')
     this.readCacheDir = path.join(opts.cacheDir, 'chunks')
     this.maxPendingBytes = opts.maxPendingBytes ?? 32 * 1024 * 1024
-    this.uploadConcurrency = opts.uploadConcurrency ?? 4
+    this.uploadConcurrency = opts.uploadConcurrency ?? 8
     this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
   }
@@ -120,7 +120,8 @@ export class ChunkStore {
     const ciphertext = encrypt(plaintext, fileKey, chunkAd(fileId, index))
     const key = sha256(ciphertext)
     const hex = key.toString('hex')
-    this.remember(hex, Buffer.from(plaintext))
+    // The caller hands the plaintext over (its dirty buffer is dropped), so no copy.
+    this.remember(hex, plaintext)
     this.enqueue(hex, ciphertext, false)
     return key
   }
@@ -216,9 +217,9 @@ export class ChunkStore {
       const p = this.pending.get(hex)
       if (!p || p.ciphertext.byteLength <= inlineLimit) continue
       if (!p.spooling) {
-        p.spooling = writeFileDurable(path.join(this.spoolDir, hex), p.ciphertext, { syncDir: false }).then(() =>
-          fsyncDir(this.spoolDir)
-        )
+        // Written, not fsynced: the spool is there for a crash of this process; the
+        // upload (to the durable store) follows within moments.
+        p.spooling = fsp.writeFile(path.join(this.spoolDir, hex), p.ciphertext, { mode: 0o600 })
         p.spooled = true
       }
       writes.push(p.spooling)
@@ -265,11 +266,11 @@ export class ChunkStore {
     return plaintext
   }
 
-  /** Starts fetching a chunk a sequential reader will want next. */
-  prefetch(key: Buffer): void {
+  /** Starts fetching a chunk a sequential reader will want soon. */
+  prefetch(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): void {
     const hex = key.toString('hex')
-    if (this.memoryCache.has(hex) || this.pending.has(hex)) return
-    this.fetch(hex).catch(() => {})
+    if (this.memoryCache.has(hex) || this.pending.has(hex) || this.fetches.has(hex)) return
+    this.open(fileId, fileKey, index, key).catch(() => {})
   }
 
   private fetch(hex: string): Promise<Buffer> {

@@ -8,6 +8,9 @@ import type { ChunkStore } from './chunk-store'
 import { Mutex } from './mutex'
 
 const MIN_DIRTY_CAPACITY = 64 * 1024
+const READ_AHEAD_CHUNKS = 4
+/** Files up to this size keep their content in the inode record. */
+export const INLINE_MAX = 8 * 1024
 
 export interface FileContent {
   /** Binds chunks to this file in their AEAD associated data; kept by conflict copies. */
@@ -17,6 +20,11 @@ export interface FileContent {
   size: number
   /** sha256 of each chunk's ciphertext; null is a hole. */
   chunks: (Buffer | null)[]
+  /**
+   * A small file's whole content, kept inside the (encrypted) inode record
+   * instead of as a chunk: one value to store instead of two per small file.
+   */
+  inline?: Buffer | null
 }
 
 interface DirtyChunk {
@@ -31,6 +39,7 @@ export class FileData implements FileContent {
   chunkSize: number
   size: number
   chunks: (Buffer | null)[]
+  inline: Buffer | null
   private dirty = new Map<number, DirtyChunk>()
   private readonly chunkStore: ChunkStore
   /** Serialises writers (write, truncate, seal); readers never wait for it. */
@@ -44,6 +53,7 @@ export class FileData implements FileContent {
     this.chunkSize = content.chunkSize
     this.size = content.size
     this.chunks = content.chunks.slice()
+    this.inline = content.inline ?? null
     this.chunkStore = chunkStore
   }
 
@@ -63,7 +73,8 @@ export class FileData implements FileContent {
       fileKey: this.fileKey,
       chunkSize: this.chunkSize,
       size: this.size,
-      chunks: this.chunks.slice()
+      chunks: this.chunks.slice(),
+      inline: this.inline
     }
   }
 
@@ -86,6 +97,10 @@ export class FileData implements FileContent {
         copyRange(target, d.buf, d.len, from - chunkStart)
         continue
       }
+      if (i === 0 && this.inline) {
+        copyRange(target, this.inline, this.inline.byteLength, from)
+        continue
+      }
       const key = this.chunks[i]
       if (!key) {
         target.fill(0)
@@ -97,8 +112,11 @@ export class FileData implements FileContent {
         })
       )
     }
-    const next = this.chunks[last + 1]
-    if (next && !this.dirty.has(last + 1)) this.chunkStore.prefetch(next)
+    // Read-ahead: a sequential reader will want the next chunks; fetch them in parallel now.
+    for (let i = last + 1; i <= last + READ_AHEAD_CHUNKS && i < this.chunks.length; i++) {
+      const next = this.chunks[i]
+      if (next && !this.dirty.has(i)) this.chunkStore.prefetch(this.fileId, this.fileKey, i, next)
+    }
     await Promise.all(loads)
     return end - pos
   }
@@ -115,6 +133,8 @@ export class FileData implements FileContent {
         const to = Math.min(end, chunkStart + cs) - chunkStart
         const d = await this.dirtyChunk(i, from, to)
         grow(d, to, cs, this)
+        // Buffers are not zero-filled: a gap between the data so far and this write reads as zeros.
+        if (from > d.len) d.buf.fill(0, d.len, from)
         data.copy(d.buf, from, chunkStart + from - pos, chunkStart + to - pos)
         if (to > d.len) d.len = to
         // A write that ends a chunk is sequential: seal it now, so memory stays bounded.
@@ -138,13 +158,16 @@ export class FileData implements FileContent {
           }
         }
         if (this.chunks.length > keep) this.chunks.length = keep
+        if (keep === 0) this.inline = null
         const tail = size - (keep - 1) * cs
         if (keep > 0 && tail < cs) {
           // The chunk holding the new end keeps only the bytes before it, so
           // that growing the file again shows zeros, not the old bytes.
           const idx = keep - 1
           const d = this.dirty.get(idx)
-          if (d) {
+          if (idx === 0 && !d && this.inline && this.inline.byteLength > tail) {
+            this.inline = Buffer.from(this.inline.subarray(0, tail))
+          } else if (d) {
             if (d.len > tail) {
               d.buf.fill(0, tail)
               d.len = tail
@@ -187,12 +210,28 @@ export class FileData implements FileContent {
     // this lock? we hold it; but keep the check cheap and explicit).
     if (this.dirty.get(i) !== d) return
     const plain = d.buf.subarray(0, d.len)
-    const key =
-      d.len === 0 && i * this.chunkSize >= this.size ? null : this.chunkStore.seal(this.fileId, this.fileKey, i, plain)
-    while (this.chunks.length <= i) this.chunks.push(null)
-    this.chunks[i] = key
+    if (i === 0 && this.size <= INLINE_MAX) {
+      // Small file: the content goes into the record itself.
+      this.inline = d.len > 0 ? Buffer.from(plain) : null
+      if (this.chunks.length > 0) this.chunks[0] = null
+    } else {
+      if (i !== 0) this.materializeInline()
+      if (i === 0) this.inline = null
+      const key = d.len === 0 ? null : this.chunkStore.seal(this.fileId, this.fileKey, i, plain)
+      while (this.chunks.length <= i) this.chunks.push(null)
+      this.chunks[i] = key
+    }
     this.dirty.delete(i)
     this.onDirty(-d.buf.byteLength)
+  }
+
+  /** The file outgrew INLINE_MAX: its inline head becomes chunk 0 like any other. */
+  private materializeInline(): void {
+    if (!this.inline || this.dirty.has(0)) return
+    const key = this.chunkStore.seal(this.fileId, this.fileKey, 0, this.inline)
+    if (this.chunks.length === 0) this.chunks.push(null)
+    this.chunks[0] = key
+    this.inline = null
   }
 
   /** The dirty buffer of chunk i, loading its stored plaintext unless [from, to) covers all of it. */
@@ -201,10 +240,9 @@ export class FileData implements FileContent {
     if (existing) return existing
     const key = this.chunks[i]
     let base: Buffer | null = null
-    if (key) {
-      base = await this.chunkStore.open(this.fileId, this.fileKey, i, key)
-      if (from === 0 && to >= base.byteLength) base = null
-    }
+    if (i === 0 && this.inline) base = this.inline
+    else if (key) base = await this.chunkStore.open(this.fileId, this.fileKey, i, key)
+    if (base && from === 0 && to >= base.byteLength) base = null
     const d: DirtyChunk = { buf: Buffer.alloc(0), len: 0 }
     grow(d, Math.max(to, base ? base.byteLength : 0), this.chunkSize, this)
     if (base) {
@@ -221,7 +259,8 @@ function grow(d: DirtyChunk, need: number, max: number, file: FileData): void {
   let cap = Math.max(MIN_DIRTY_CAPACITY, d.buf.byteLength * 2)
   while (cap < need) cap *= 2
   cap = Math.min(cap, max)
-  const buf = Buffer.alloc(cap)
+  // Unzeroed: bytes at and past d.len are never read (see copyRange and the gap fill in write).
+  const buf = Buffer.allocUnsafeSlow(cap)
   d.buf.copy(buf, 0, 0, d.len)
   file.onDirty(cap - d.buf.byteLength)
   d.buf = buf

@@ -50,6 +50,7 @@ interface WireState {
   fk?: string
   cs?: number
   ch?: string
+  in?: string
   e?: Record<string, [string, string]>
   l?: string
 }
@@ -64,6 +65,7 @@ export function stateToWire(s: InodeState, withEntries = true): WireState {
     w.fk = s.file.fileKey.toString('base64')
     w.cs = s.file.chunkSize
     w.ch = Buffer.concat(s.file.chunks.map((k) => k ?? ZERO_KEY)).toString('base64')
+    if (s.file.inline) w.in = s.file.inline.toString('base64')
   }
   if (s.entries && withEntries) {
     const e: Record<string, [string, string]> = {}
@@ -103,7 +105,8 @@ export function stateFromWire(w: WireState): InodeState {
       fileId: Buffer.from(w.fid ?? '', 'hex'),
       fileKey: Buffer.from(w.fk ?? '', 'base64'),
       chunkSize: w.cs ?? 0,
-      chunks
+      chunks,
+      inline: w.in ? Buffer.from(w.in, 'base64') : null
     }
   }
   if (type === 'dir' && w.e) {

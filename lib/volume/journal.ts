@@ -32,10 +32,12 @@ export class Journal {
   readonly dir: string
   private readonly key: Buffer
   private current = 0
-  private fd: fsp.FileHandle | null = null
+  private fd: number | null = null
+  private dirNeedsSync = false
   private buffered: JournalOp[][] = []
   private committing: Promise<void> | null = null
   private again = false
+  private syncWanted = false
   /** Writing and rotating never overlap: a write must land in the segment it was meant for. */
   private io = new Mutex()
 
@@ -94,15 +96,20 @@ export class Journal {
     if (ops.length > 0) this.buffered.push(ops)
   }
 
-  /** Makes every entry appended so far durable. Concurrent callers share one fsync. */
-  async commit(): Promise<void> {
+  /**
+   * Writes every entry appended so far to the segment file. That alone
+   * survives a crash of this process (the kernel holds the pages); `sync`
+   * also survives a crash of the machine. Concurrent callers share one write.
+   */
+  async commit(opts: { sync?: boolean } = {}): Promise<void> {
+    if (opts.sync) this.syncWanted = true
     if (this.committing) {
       this.again = true
       await this.committing
-      if (this.buffered.length === 0) return
-      return this.commit()
+      if (this.buffered.length === 0 && !(opts.sync && this.syncWanted)) return
+      return this.commit(opts)
     }
-    if (this.buffered.length === 0) return
+    if (this.buffered.length === 0 && !this.syncWanted) return
     this.committing = this.io.run(() => this.writeBuffered())
     try {
       await this.committing
@@ -116,13 +123,31 @@ export class Journal {
   }
 
   private async writeBuffered(): Promise<void> {
-    if (this.buffered.length === 0) return
+    const sync = this.syncWanted
+    this.syncWanted = false
+    if (this.buffered.length > 0) this.writeNow()
+    if (sync && this.fd !== null) {
+      const fd = this.fd
+      await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())))
+      if (this.dirNeedsSync) {
+        this.dirNeedsSync = false
+        await fsyncDir(this.dir)
+      }
+    }
+  }
+
+  /**
+   * Appends the buffered entries with one synchronous write: a few hundred
+   * bytes into the page cache, cheaper than a trip through the thread pool,
+   * which is busy with chunk uploads.
+   */
+  private writeNow(): void {
     const batch = this.buffered
     this.buffered = []
     const seg = this.current
-    if (!this.fd) {
-      this.fd = await fsp.open(this.file(seg), 'a', 0o600)
-      await fsyncDir(this.dir)
+    if (this.fd === null) {
+      this.fd = fs.openSync(this.file(seg), 'a', 0o600)
+      this.dirNeedsSync = true
     }
     const parts: Buffer[] = []
     for (const ops of batch) {
@@ -131,8 +156,8 @@ export class Journal {
       len.writeUInt32BE(sealed.byteLength)
       parts.push(len, sealed)
     }
-    await this.fd.write(Buffer.concat(parts))
-    await this.fd.sync()
+    const bytes = Buffer.concat(parts)
+    for (let off = 0; off < bytes.byteLength; ) off += fs.writeSync(this.fd, bytes, off)
   }
 
   /**
@@ -143,8 +168,8 @@ export class Journal {
     return this.io.run(async () => {
       await this.writeBuffered()
       const old = (await this.segments()).filter((s) => s <= this.current)
-      if (this.fd) {
-        await this.fd.close()
+      if (this.fd !== null) {
+        fs.closeSync(this.fd)
         this.fd = null
       }
       this.current++
@@ -158,8 +183,8 @@ export class Journal {
   }
 
   async close(): Promise<void> {
-    await this.commit()
-    if (this.fd) await this.fd.close()
+    await this.commit({ sync: true })
+    if (this.fd !== null) fs.closeSync(this.fd)
     this.fd = null
   }
 }

@@ -19,6 +19,7 @@ export async function openVolume(
     store: opened.store,
     readCacheBytes: opened.local ? 0 : undefined,
     capacity: opened.capacity,
+    flushIntervalMs: Number(process.env.PEERSTORE_FLUSH_INTERVAL_MS) || undefined,
     ...opts
   })
   try {

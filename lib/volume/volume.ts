@@ -296,8 +296,10 @@ export class Volume {
     return inode
   }
 
-  private snapshotState(inode: Inode): InodeState {
+  /** A copy of the inode's state as of now; `withEntries: false` skips copying a directory's entries. */
+  private snapshotState(inode: Inode, withEntries = true): InodeState {
     if (inode.data) return { ...inode.state, file: inode.data.snapshot() }
+    if (!withEntries) return { ...inode.state, entries: undefined }
     if (inode.state.entries) return { ...inode.state, entries: new Map(inode.state.entries) }
     return { ...inode.state }
   }
@@ -318,7 +320,7 @@ export class Volume {
    * leaves out files whose chunks are still uploading rather than write them
    * twice, since it puts their records only after the upload anyway.
    */
-  async commit(opts: { spool?: boolean } = {}): Promise<void> {
+  async commit(opts: { spool?: boolean; sync?: boolean } = {}): Promise<void> {
     const spool = opts.spool !== false
     if (spool) {
       const fileKeys: (Buffer | null)[] = []
@@ -334,7 +336,7 @@ export class Volume {
         this.journalDirty.delete(inode)
         continue
       }
-      const state = this.snapshotState(inode)
+      const state = this.snapshotState(inode, false)
       if (state.file) {
         const d = this.chunks.durability(state.file.chunks)
         if (!spool && d.inline.some((b) => b.byteLength > INLINE_CHUNK_LIMIT)) continue
@@ -346,7 +348,7 @@ export class Volume {
     }
     this.journal.append(ops)
     await Promise.all(waits)
-    await this.journal.commit()
+    await this.journal.commit({ sync: opts.sync })
   }
 
   /** Writes every dirty record to the store; then the journal before it can go. */
@@ -721,16 +723,20 @@ export class Volume {
     this.changed(inode)
   }
 
-  /** close(): the file's data and all metadata so far are durable locally (journal + spool). */
+  /**
+   * close(): the file's data and all metadata so far are in the local journal
+   * and spool, which survive a crash of this process (SIGKILL); the flusher
+   * puts them in the store (durable) within about a second.
+   */
   async closeFile(inode: Inode): Promise<void> {
     if (inode.data?.hasDirty) await inode.data.seal()
     await this.commit()
   }
 
-  /** fsync(): the file's data and record are durable in the ValueStore. */
+  /** fsync(): the file's data and record are durable in the ValueStore, and the journal on disk. */
   async fsync(inode: Inode): Promise<void> {
     if (inode.data?.hasDirty) await inode.data.seal()
-    await this.commit()
+    await this.commit({ sync: true })
     if (!inode.deleted && inode.gen !== inode.flushedGen) await this.flushInode(inode)
     else if (inode.data) await this.chunks.whenUploaded(inode.data.chunks)
   }

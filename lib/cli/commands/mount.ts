@@ -10,6 +10,10 @@ import { type Command, requirePositionals } from '../command'
 
 const MiB = 1024 * 1024
 
+// Chunk uploads, journal writes and FUSE-driven reads all go through libuv's
+// thread pool; the default 4 threads serialise them. Set before first use.
+process.env.UV_THREADPOOL_SIZE ??= '16'
+
 export const mountCommand: Command = {
   name: 'mount',
   summary: 'mount your encrypted store as a directory (foreground; Ctrl-C unmounts)',

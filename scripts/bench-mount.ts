@@ -1,0 +1,318 @@
+// bench-mount: the mount against the FUSE ceiling and the local disk.
+//
+//   node dist/scripts/bench-mount.js [--mib 1024] [--files 10000] [--no-drop-caches]
+//
+// For (a) `peerstore mount` on the embedded one-node store, (c) a plain
+// local-disk directory and (d) a trivial in-memory fuse-native filesystem
+// mounted with the same FUSE options (the ceiling for any FUSE filesystem in
+// Node), it measures: sequential write of N MiB (`dd bs=1M conv=fsync`),
+// sequential read after a remount (page cache dropped), creating small files
+// and `ls -l` of their directory, and the peak RSS of the mount process.
+// Every figure is also printed as a ratio to (d). (b), the 3-node ring, comes
+// with the ring client.
+//
+// FUSE servers run as child processes (a FUSE server must not spawn the dd it
+// serves); this script re-runs itself with --serve-memfs for (d).
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { FuseOps } from 'fuse-native'
+import minimist from 'minimist'
+
+const argv = minimist(process.argv.slice(2), {
+  boolean: ['drop-caches'],
+  string: ['serve-memfs'],
+  default: { mib: 1024, files: 10000, 'drop-caches': true }
+})
+
+const PEERSTORE_BIN = path.join(__dirname, '..', 'bin', 'peerstore.js')
+
+interface Figures {
+  writeMBs: number
+  readMBs: number
+  createFilesPerSec: number
+  lsFilesPerSec: number
+  peakRssMB: number | null
+}
+
+function sh(cmd: string): { ms: number; out: string } {
+  const t0 = process.hrtime.bigint()
+  const res = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', maxBuffer: 256 << 20 })
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  if (res.status !== 0) throw new Error(`${cmd}: ${res.stderr}`)
+  return { ms, out: res.stdout }
+}
+
+function isMounted(dir: string): boolean {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir)
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+function dropCaches(): void {
+  if (!argv['drop-caches']) return
+  try {
+    spawnSync('sync')
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3')
+  } catch {}
+}
+
+function peakRssMB(pid: number | undefined): number | null {
+  if (!pid) return null
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) / 1024 : null
+  } catch {
+    return null
+  }
+}
+
+interface Server {
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+async function startServer(cmd: string[], dir: string): Promise<Server> {
+  const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'ignore', 'inherit'] })
+  await waitFor(() => isMounted(dir), 20_000, `mount of ${dir}`)
+  return {
+    child,
+    async stop() {
+      child.kill('SIGTERM')
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+      if (isMounted(dir)) spawnSync('fusermount', ['-uz', dir])
+    }
+  }
+}
+
+async function measure(
+  label: string,
+  dir: string,
+  start: (() => Promise<Server>) | null,
+  opts: { remountForRead: boolean }
+): Promise<Figures> {
+  const mib = Number(argv.mib)
+  const files = Number(argv.files)
+  let server = start ? await start() : null
+  process.stderr.write(`${label}: write ${mib} MiB...\n`)
+  const w = sh(`dd if=/dev/zero of=${dir}/big bs=1M count=${mib} conv=fsync status=none`)
+  let rss = peakRssMB(server?.child.pid)
+  if (server && opts.remountForRead) {
+    await server.stop()
+    server = await start!()
+  }
+  dropCaches()
+  process.stderr.write(`${label}: read...\n`)
+  const r = sh(`dd if=${dir}/big of=/dev/null bs=1M status=none`)
+  fs.mkdirSync(path.join(dir, 'small'))
+  process.stderr.write(`${label}: ${files} small files...\n`)
+  const payload = Buffer.alloc(100, 'x')
+  const t0 = process.hrtime.bigint()
+  for (let i = 0; i < files; i++) fs.writeFileSync(path.join(dir, 'small', `file-${i}.txt`), payload)
+  const createMs = Number(process.hrtime.bigint() - t0) / 1e6
+  const ls = sh(`ls -l ${dir}/small | wc -l`)
+  if (Number(ls.out.trim()) !== files + 1) throw new Error(`ls -l listed ${ls.out.trim()} lines`)
+  rss = Math.max(rss ?? 0, peakRssMB(server?.child.pid) ?? 0) || null
+  if (server) await server.stop()
+  return {
+    writeMBs: (mib * 1.048576) / (w.ms / 1000),
+    readMBs: (mib * 1.048576) / (r.ms / 1000),
+    createFilesPerSec: files / (createMs / 1000),
+    lsFilesPerSec: files / (ls.ms / 1000),
+    peakRssMB: rss
+  }
+}
+
+function table(rows: [string, Figures][], ceiling: Figures): string {
+  const fmt = (v: number | null, c: number | null) =>
+    v === null ? '—' : `${v.toFixed(0)}${c ? ` (${(v / c).toFixed(2)}×)` : ''}`
+  const lines = [
+    '| setup | write MB/s | cold read MB/s | create files/s | ls -l files/s | peak RSS MB |',
+    '|---|---|---|---|---|---|'
+  ]
+  for (const [name, f] of rows) {
+    lines.push(
+      `| ${name} | ${fmt(f.writeMBs, ceiling.writeMBs)} | ${fmt(f.readMBs, ceiling.readMBs)} | ` +
+        `${fmt(f.createFilesPerSec, ceiling.createFilesPerSec)} | ${fmt(f.lsFilesPerSec, ceiling.lsFilesPerSec)} | ` +
+        `${f.peakRssMB === null ? '—' : f.peakRssMB.toFixed(0)} |`
+    )
+  }
+  return lines.join('\n')
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-bench-'))
+  const cleanup = () => {
+    for (const d of ['a-mnt', 'd-mnt']) {
+      const p = path.join(root, d)
+      if (fs.existsSync(p) && isMounted(p)) spawnSync('fusermount', ['-uz', p])
+    }
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+  process.on('exit', cleanup)
+  try {
+    const dMnt = path.join(root, 'd-mnt')
+    fs.mkdirSync(dMnt)
+    const d = await measure(
+      '(d) in-memory fuse-native',
+      dMnt,
+      () => startServer([__filename, '--serve-memfs', dMnt], dMnt),
+      { remountForRead: false }
+    )
+    const aMnt = path.join(root, 'a-mnt')
+    fs.mkdirSync(aMnt)
+    const aHome = path.join(root, 'a-home')
+    const a = await measure(
+      '(a) peerstore mount, one-node store',
+      aMnt,
+      () => startServer([PEERSTORE_BIN, 'mount', aMnt, '--home', aHome], aMnt),
+      { remountForRead: true }
+    )
+    const cDir = path.join(root, 'c-local')
+    fs.mkdirSync(cDir)
+    const c = await measure('(c) local disk', cDir, null, { remountForRead: false })
+    process.stdout.write(
+      `\nbench-mount: ${argv.mib} MiB sequential, ${argv.files} small files, ${os.cpus().length} CPUs, ` +
+        `page cache ${argv['drop-caches'] ? 'dropped before reads' : 'kept'}\n\n`
+    )
+    process.stdout.write(
+      `${table(
+        [
+          ['(a) peerstore mount (1-node)', a],
+          ['(c) local disk', c],
+          ['(d) in-memory FUSE ceiling', d]
+        ],
+        d
+      )}\n`
+    )
+    process.stdout.write(
+      '\nRatios are to (d). (d) reads back without a remount (it keeps data in its own memory); ' +
+        '(a) remounts before reading.\n'
+    )
+  } finally {
+    cleanup()
+  }
+}
+
+/** (d): the simplest fuse-native filesystem that dd, small files and ls -l need. */
+async function serveMemfs(mnt: string): Promise<void> {
+  const { TunedFuse } = await import('../lib/fuse/tuned-fuse')
+  type Node = { dir: boolean; data: Buffer; size: number; mode: number; mtime: number; children?: Set<string> }
+  const nodes = new Map<string, Node>([
+    ['/', { dir: true, data: Buffer.alloc(0), size: 0, mode: 0o40755, mtime: Date.now(), children: new Set() }]
+  ])
+  const parent = (p: string) => path.posix.dirname(p)
+  const ENOENT = -2
+  const stat = (n: Node) => ({
+    mode: n.mode,
+    uid: 0,
+    gid: 0,
+    size: n.dir ? 4096 : n.size,
+    nlink: 1,
+    atime: n.mtime,
+    mtime: n.mtime,
+    ctime: n.mtime
+  })
+  const add = (p: string, node: Node) => {
+    nodes.set(p, node)
+    nodes.get(parent(p))?.children?.add(path.posix.basename(p))
+  }
+  const ops = {
+    getattr: (p: string, cb: (c: number, s?: unknown) => void) => {
+      const n = nodes.get(p)
+      n ? cb(0, stat(n)) : cb(ENOENT)
+    },
+    readdir: (p: string, cb: (c: number, names?: string[]) => void) => {
+      const n = nodes.get(p)
+      n?.children ? cb(0, [...n.children]) : cb(ENOENT)
+    },
+    open: (p: string, _f: number, cb: (c: number, fh?: number) => void) => (nodes.has(p) ? cb(0, 1) : cb(ENOENT)),
+    create: (p: string, mode: number, cb: (c: number, fh?: number) => void) => {
+      add(p, { dir: false, data: Buffer.alloc(0), size: 0, mode, mtime: Date.now() })
+      cb(0, 1)
+    },
+    mkdir: (p: string, mode: number, cb: (c: number) => void) => {
+      add(p, {
+        dir: true,
+        data: Buffer.alloc(0),
+        size: 0,
+        mode: 0o40000 | mode,
+        mtime: Date.now(),
+        children: new Set()
+      })
+      cb(0)
+    },
+    write: (p: string, _fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+      const n = nodes.get(p)
+      if (!n) return cb(ENOENT)
+      if (pos + len > n.data.length) {
+        const grown = Buffer.alloc(Math.max(pos + len, n.data.length * 2))
+        n.data.copy(grown, 0, 0, n.size)
+        n.data = grown
+      }
+      buf.copy(n.data, pos, 0, len)
+      n.size = Math.max(n.size, pos + len)
+      cb(len)
+    },
+    read: (p: string, _fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
+      const n = nodes.get(p)
+      if (!n) return cb(ENOENT)
+      const end = Math.min(n.size, pos + len)
+      if (end <= pos) return cb(0)
+      n.data.copy(buf, 0, pos, end)
+      cb(end - pos)
+    },
+    truncate: (p: string, size: number, cb: (c: number) => void) => {
+      const n = nodes.get(p)
+      if (!n) return cb(ENOENT)
+      n.size = Math.min(size, n.size)
+      cb(0)
+    },
+    utimens: (_p: string, _a: number, _m: number, cb: (c: number) => void) => cb(0),
+    chmod: (_p: string, _m: number, cb: (c: number) => void) => cb(0),
+    chown: (_p: string, _u: number, _g: number, cb: (c: number) => void) => cb(0),
+    flush: (_p: string, _fh: number, cb: (c: number) => void) => cb(0),
+    fsync: (_p: string, _d: unknown, _fh: number, cb: (c: number) => void) => cb(0),
+    release: (_p: string, _fh: number, cb: (c: number) => void) => cb(0),
+    unlink: (p: string, cb: (c: number) => void) => {
+      nodes.delete(p)
+      nodes.get(parent(p))?.children?.delete(path.posix.basename(p))
+      cb(0)
+    }
+  }
+  const fuse = new TunedFuse(mnt, ops as unknown as FuseOps, {
+    force: true,
+    autoUnmount: true,
+    autoCache: true,
+    attrTimeout: 1,
+    entryTimeout: 1
+  })
+  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())))
+  const stop = () => fuse.unmount(() => process.exit(0))
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+  setInterval(() => {}, 1 << 30)
+}
+
+if (argv['serve-memfs']) {
+  serveMemfs(argv['serve-memfs']).catch((err) => {
+    process.stderr.write(`memfs: ${err.stack}\n`)
+    process.exit(1)
+  })
+} else {
+  main().catch((err) => {
+    process.stderr.write(`bench-mount: ${err.stack}\n`)
+    process.exitCode = 1
+  })
+}
