@@ -116,7 +116,6 @@ export class ChordNode extends EventEmitter {
   private readonly bootstrap: string[]
   private readonly remembered: string[] = []
   private timerHandles = new Set<TimerHandle>()
-  private stabilizing = false
   private refreshingFingers = false
   private healing = false
   private started = false
@@ -141,7 +140,7 @@ export class ChordNode extends EventEmitter {
       this.byId.set(v.id, v)
     }
     this.sorted = [...this.vnodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    this.routing = new RoutingTable(transport.address, () => this.routeEntries())
+    this.routing = new RoutingTable(transport.address)
     transport.setRequestHandler((from, req) => this.handleRequest(from, req))
   }
 
@@ -198,9 +197,11 @@ export class ChordNode extends EventEmitter {
         // The first virtual node proves the peer is a member; the others may
         // then route through our own table, which now knows part of the ring.
         await this.joinVnode(this.vnodes[0], via)
-        const rest = await Promise.allSettled(this.vnodes.slice(1).map((v) => this.joinVnode(v, via)))
-        for (const r of rest) if (r.status === 'rejected') lastErr = r.reason
+        await Promise.allSettled(this.vnodes.slice(1).map((v) => this.joinVnode(v, via)))
         this.start()
+        // A virtual node whose join failed (a lost reply, a dead successor)
+        // tries again through our own, now populated, routing table.
+        for (const v of this.vnodes) if (!v.member) this.retryJoin(v, 1)
         this.emit('joined')
         return
       } catch (err) {
@@ -208,6 +209,13 @@ export class ChordNode extends EventEmitter {
       }
     }
     throw lastErr
+  }
+
+  private retryJoin(v: VirtualNode, attempt: number): void {
+    this.after(this.config.stabilizeMs * Math.min(attempt, 10), () => {
+      if (v.member) return
+      this.joinVnode(v, this.allPeers()[0] ?? this.address).catch(() => this.retryJoin(v, attempt + 1))
+    })
   }
 
   /** Graceful leave: tells each neighbour, after the hand-off hook ran. Then closes. */
@@ -412,7 +420,7 @@ export class ChordNode extends EventEmitter {
     if (v.checkingPredecessor) return
     const p = v.predecessor!
     v.checkingPredecessor = true
-    this.rpc(p.address, { type: 'state', to: p.id, notify: null }).then(
+    this.rpc(p.address, { type: 'state', to: p.id, notify: null }, 2).then(
       () => {
         v.checkingPredecessor = false
         v.pendingPredecessor = null
@@ -455,9 +463,14 @@ export class ChordNode extends EventEmitter {
     if (!s || !res) return this.repairEmptyList(v)
     // Adopt the successor's predecessor while it lies between us; walking
     // several steps per round lets a node catch up with a burst of joins.
-    for (let step = 0; step < WALK_STEPS; step++) {
+    let behind = false
+    for (let step = 0; ; step++) {
       const p: NodeRef | null = res.predecessor
       if (!p || p.id === v.id || !inOpen(p.id, v.id, s.id)) break
+      if (step === WALK_STEPS) {
+        behind = true
+        break
+      }
       try {
         const pres: StateResponse = await this.rpc(p.address, { type: 'state', to: p.id, notify: v.ref }, 2)
         if (this.closed) return
@@ -467,6 +480,17 @@ export class ChordNode extends EventEmitter {
         this.onRpcFailure(p.address, err)
         break
       }
+    }
+    if (behind) {
+      // Many nodes joined between us and our successor: rather than walk
+      // back to them one per step, look our successor up through the ring.
+      try {
+        const found = await this.findSuccessor((v.id + 1n) & RING_MASK, { via: s.address })
+        if (found.node.id !== v.id && inOpen(found.node.id, v.id, s.id)) {
+          res = await this.rpc(found.node.address, { type: 'state', to: found.node.id, notify: v.ref }, 2)
+          s = found.node
+        }
+      } catch {}
     }
     const head = v.successors[0]
     if (!head || head.id === s.id || inOpen(s.id, v.id, head.id)) {
@@ -543,27 +567,33 @@ export class ChordNode extends EventEmitter {
     if (list.length === 0) throw new RpcError('ENOTMEMBER', 'no successor found')
     v.member = true
     this.setSuccessors(v, list)
+    this.emit('vnode-joined', v.ref)
     // Announce ourselves to the successor now (notify) and to the
-    // predecessor (hint), rather than waiting for their next rounds.
-    const after = await this.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2).catch(() => null)
-    const p = after?.predecessor
+    // predecessor it had (hint), rather than waiting for their next rounds.
+    this.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2).catch(() => {})
+    const p = state.predecessor
     if (p && p.id !== v.id && !inOpen(p.id, v.id, s.id)) {
       this.rpc(p.address, { type: 'hint', to: p.id, node: v.ref }).catch(() => {})
     }
   }
 
-  /** Refreshes the fingers of every member virtual node, `concurrency` lookups at a time. */
-  async refreshFingers(concurrency = this.config.fingerConcurrency): Promise<void> {
-    if (this.refreshingFingers || this.closed) return
+  /**
+   * Refreshes the fingers of every member virtual node, `concurrency`
+   * lookups at a time. Resolves with the fraction of fingers that changed.
+   */
+  async refreshFingers(concurrency = this.config.fingerConcurrency): Promise<number> {
+    if (this.refreshingFingers || this.closed) return 0
     this.refreshingFingers = true
     const startedAt = this.timers.now()
+    const tally = { levels: 0, changed: 0 }
     try {
       const queue = this.vnodes.filter((v) => v.member)
       const worker = async () => {
-        for (let v = queue.shift(); v && !this.closed; v = queue.shift()) await this.refreshVnodeFingers(v)
+        for (let v = queue.shift(); v && !this.closed; v = queue.shift()) await this.refreshVnodeFingers(v, tally)
       }
       await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker))
       if (!this.closed) this.fingersRefreshedAt = startedAt
+      return tally.levels === 0 ? 0 : tally.changed / tally.levels
     } finally {
       this.refreshingFingers = false
     }
@@ -582,7 +612,7 @@ export class ChordNode extends EventEmitter {
     return [low, high]
   }
 
-  private async refreshVnodeFingers(v: VirtualNode): Promise<void> {
+  private async refreshVnodeFingers(v: VirtualNode, tally: { levels: number; changed: number }): Promise<void> {
     const [low, high] = this.fingerLevels(v)
     let known: NodeRef | null = null
     for (let k = low; k <= high && v.member && !this.closed; k++) {
@@ -599,11 +629,8 @@ export class ChordNode extends EventEmitter {
       }
       known = found
       if (found.id === v.id) continue
-      const old = v.fingers[k]
-      if (!old || old.id !== found.id) {
-        v.fingers[k] = found
-        this.routing.invalidate()
-      }
+      tally.levels++
+      if (this.setFinger(v, k, found)) tally.changed++
     }
   }
 
@@ -664,16 +691,30 @@ export class ChordNode extends EventEmitter {
     this.started = true
     const { stabilizeMs, fingerRefreshMs, healMs } = this.config
     this.every(stabilizeMs, () => {
-      if (this.stabilizing) return
-      this.stabilizing = true
-      this.stabilize().finally(() => {
-        this.stabilizing = false
-      })
+      // Per virtual node, so that one slow walk does not hold up the others.
+      for (const v of this.vnodes) {
+        if (!v.member || v.stabilizing) continue
+        v.stabilizing = true
+        this.stabilizeVnode(v)
+          .catch(() => {})
+          .finally(() => {
+            v.stabilizing = false
+          })
+      }
     })
-    this.after(0, () => this.refreshFingers(2 * this.config.fingerConcurrency).catch(() => {}))
-    this.every(fingerRefreshMs, () => {
-      this.refreshFingers().catch(() => {})
-    })
+    // Fingers are refreshed at once, then adaptively: soon again while many
+    // of them changed (the ring is growing), up to fingerRefreshMs apart
+    // once they stop changing.
+    let interval = Math.min(fingerRefreshMs, 5 * stabilizeMs)
+    const refresh = (concurrency: number) => {
+      this.refreshFingers(concurrency)
+        .catch(() => 0)
+        .then((changed) => {
+          interval = changed > 0.02 ? Math.max(5 * stabilizeMs, interval / 2) : Math.min(fingerRefreshMs, interval * 2)
+          this.after(interval * (0.9 + 0.2 * this.random()), () => refresh(this.config.fingerConcurrency))
+        })
+    }
+    this.after(0, () => refresh(2 * this.config.fingerConcurrency))
     if (healMs > 0) {
       this.every(healMs, () => {
         this.heal().catch(() => {})
@@ -713,17 +754,18 @@ export class ChordNode extends EventEmitter {
   private setSuccessors(v: VirtualNode, list: NodeRef[]): void {
     if (sameList(v.successors, list)) return
     const oldHead = v.successors[0]
+    this.routing.replace(v.successors, list)
     v.successors = list
-    this.routing.invalidate()
     if (list[0] && list[0].address !== oldHead?.address) this.remember(list[0].address)
     this.emit('successors-changed', { vnode: v.ref, successors: list } satisfies SuccessorsChange)
   }
 
   private setPredecessor(v: VirtualNode, n: NodeRef | null, reason: RangeChangeReason): void {
     const old = v.predecessor
+    if (n) this.routing.add(n)
+    if (old) this.routing.remove(old)
     v.predecessor = n
     v.predecessorSeenAt = this.timers.now()
-    this.routing.invalidate()
     if (n) this.remember(n.address)
     if (old?.id === n?.id) return
     this.emit('range-changed', { vnode: v.ref, oldPredecessor: old, newPredecessor: n, reason } satisfies RangeChange)
@@ -737,16 +779,19 @@ export class ChordNode extends EventEmitter {
 
   /** Drops fingers into a machine found dead; lists are repaired by stabilize. */
   private forgetAddress(address: string): void {
-    let changed = false
     for (const v of this.vnodes) {
-      for (let k = 0; k < v.fingers.length; k++) {
-        if (v.fingers[k]?.address === address) {
-          v.fingers[k] = undefined
-          changed = true
-        }
-      }
+      for (let k = 0; k < v.fingers.length; k++) if (v.fingers[k]?.address === address) this.setFinger(v, k, undefined)
     }
-    if (changed) this.routing.invalidate()
+  }
+
+  /** Returns whether the finger changed. */
+  private setFinger(v: VirtualNode, k: number, ref: NodeRef | undefined): boolean {
+    const old = v.fingers[k]
+    if (old === ref || (old && ref && old.id === ref.id && old.address === ref.address)) return false
+    if (ref) this.routing.add(ref)
+    if (old) this.routing.remove(old)
+    v.fingers[k] = ref
+    return true
   }
 
   private remember(address: string, always = false): void {
@@ -760,28 +805,23 @@ export class ChordNode extends EventEmitter {
     return [...this.bootstrap, ...this.remembered]
   }
 
-  private *routeEntries(): Iterable<NodeRef> {
-    for (const v of this.vnodes) {
-      if (!v.member) continue
-      yield* v.successors
-      if (v.predecessor) yield v.predecessor
-      for (const f of v.fingers) if (f) yield f
-    }
-  }
-
   /** The member vnode of ours closest before key (or at key). */
   private closestOwnMember(key: Id): VirtualNode | null {
-    let best: VirtualNode | null = null
-    let bestD = RING_SIZE
-    for (const v of this.sorted) {
-      if (!v.member) continue
-      const d = distance(v.id, key)
-      if (d < bestD) {
-        bestD = d
-        best = v
-      }
+    const own = this.sorted
+    const n = own.length
+    let lo = 0
+    let hi = n
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (own[mid].id <= key) lo = mid + 1
+      else hi = mid
     }
-    return best
+    // own[lo - 1] is the last id ≤ key; walk backwards (wrapping) to a member.
+    for (let i = 0; i < n; i++) {
+      const v = own[(lo - 1 - i + 2 * n) % n]
+      if (v.member) return v
+    }
+    return null
   }
 
   private nextOwnVnode(v: VirtualNode): VirtualNode | null {

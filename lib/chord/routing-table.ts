@@ -1,36 +1,60 @@
 // A machine's routing state: every node it knows through any of its virtual
-// nodes (fingers, successor lists, predecessors), sorted by id, so that
+// nodes (fingers, successor lists, predecessors), kept sorted by id so that
 // "closest preceding node of key" is a binary search rather than a scan.
 // Virtual nodes of one machine share this table: that is what keeps lookups
 // at about ½·log2(machines) hops although the ring has V·machines points.
+//
+// Entries are reference-counted: the same node is often both a finger and a
+// successor, and stays routable until every source has dropped it.
 
 import type { Id } from './id'
 import { distance } from './interval'
 import type { NodeRef } from './messages'
 
 export class RoutingTable {
+  private readonly ownAddress: string
+  private readonly counts = new Map<Id, number>()
+  /** Sorted by id. */
   private entries: NodeRef[] = []
-  private dirty = true
-  private collect: () => Iterable<NodeRef>
-  private ownAddress: string
 
-  constructor(ownAddress: string, collect: () => Iterable<NodeRef>) {
+  constructor(ownAddress: string) {
     this.ownAddress = ownAddress
-    this.collect = collect
-  }
-
-  invalidate(): void {
-    this.dirty = true
   }
 
   get size(): number {
-    this.refresh()
     return this.entries.length
   }
 
   all(): readonly NodeRef[] {
-    this.refresh()
     return this.entries
+  }
+
+  add(ref: NodeRef): void {
+    if (ref.address === this.ownAddress) return
+    const c = this.counts.get(ref.id) ?? 0
+    this.counts.set(ref.id, c + 1)
+    const i = this.indexOf(ref.id)
+    if (c === 0) this.entries.splice(i, 0, ref)
+    else this.entries[i] = ref
+  }
+
+  remove(ref: NodeRef): void {
+    if (ref.address === this.ownAddress) return
+    const c = this.counts.get(ref.id)
+    if (c === undefined) return
+    if (c > 1) {
+      this.counts.set(ref.id, c - 1)
+      return
+    }
+    this.counts.delete(ref.id)
+    const i = this.indexOf(ref.id)
+    if (this.entries[i]?.id === ref.id) this.entries.splice(i, 1)
+  }
+
+  /** Replaces the contribution of one source: `before` out, `after` in. */
+  replace(before: readonly NodeRef[], after: readonly NodeRef[]): void {
+    for (const r of after) this.add(r)
+    for (const r of before) this.remove(r)
   }
 
   /**
@@ -39,19 +63,10 @@ export class RoutingTable {
    * machines in `exclude`.
    */
   closestPreceding(key: Id, bound: Id, count: number, exclude: ReadonlySet<string>): NodeRef[] {
-    this.refresh()
     const n = this.entries.length
     const out: NodeRef[] = []
     if (n === 0) return out
-    // Index of the last entry with id < key, wrapping to the end.
-    let lo = 0
-    let hi = n
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (this.entries[mid].id < key) lo = mid + 1
-      else hi = mid
-    }
-    let i = lo - 1
+    let i = this.indexOf(key) - 1
     if (i < 0) i = n - 1
     for (let seen = 0; seen < n && out.length < count; seen++) {
       const e = this.entries[i]
@@ -68,11 +83,15 @@ export class RoutingTable {
     return out
   }
 
-  private refresh(): void {
-    if (!this.dirty) return
-    const byId = new Map<Id, NodeRef>()
-    for (const e of this.collect()) if (e.address !== this.ownAddress) byId.set(e.id, e)
-    this.entries = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    this.dirty = false
+  /** Index of the first entry with id ≥ key (n if none). */
+  private indexOf(key: Id): number {
+    let lo = 0
+    let hi = this.entries.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.entries[mid].id < key) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 }

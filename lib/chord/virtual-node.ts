@@ -24,6 +24,8 @@ export class VirtualNode {
   member = false
   /** When the predecessor last stabilized with us (virtual or real ms). */
   predecessorSeenAt = 0
+  /** A stabilize round of this node is in flight. */
+  stabilizing = false
   /** A liveness check of the predecessor is in flight (rectify). */
   checkingPredecessor = false
   /** Best notifier seen while the predecessor is being checked. */

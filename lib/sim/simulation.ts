@@ -60,7 +60,7 @@ export const DEFAULT_SIM: Omit<SimOptions, 'nodes' | 'seed'> = {
   keys: 100_000,
   stabilizeMs: 1000,
   rpcTimeoutMs: 500,
-  fingerRefreshMs: 10_000,
+  fingerRefreshMs: 60_000,
   healMs: 2000,
   confirm: true,
   maxRounds: 300,
@@ -381,6 +381,9 @@ export class Simulation {
       fingerRefreshMs: o.fingerRefreshMs,
       healMs: o.healMs
     })
+    node.on('vnode-joined', () => {
+      this.oracleDirty = true
+    })
     this.live.set(address, node)
     return node
   }
@@ -389,18 +392,12 @@ export class Simulation {
     if (this.members.length === 0) return
     const via = this.members[this.prng.int(this.members.length)].address
     const n = node ?? this.newMachine([via])
-    const markDirty = () => {
-      this.oracleDirty = true
-    }
-    n.on('successors-changed', markDirty)
     n.join([via]).then(
       () => {
-        n.off('successors-changed', markDirty)
         if (!this.live.has(n.address)) return
         this.addMember(n)
       },
       () => {
-        n.off('successors-changed', markDirty)
         if (!this.live.has(n.address) || n.isMember || attempt >= 5) return
         this.scheduler.setTimeout(() => this.startJoin(attempt + 1, n), this.opts.stabilizeMs)
       }
