@@ -23,6 +23,8 @@ import type { FileService } from './file-service'
 import type { RingClient } from './ring-client'
 import { nodeKey } from './router'
 
+const SYNC_TIMEOUT_MS = 5_000
+
 export interface RepairStats {
   rounds: number
   /** Keys found missing or stale on a replica in the last complete round. */
@@ -73,13 +75,17 @@ export class Repairer {
     this.timer.unref()
   }
 
-  /** One full round; concurrent calls share it, and a call during a round queues one more. */
-  runRound(): Promise<void> {
+  /**
+   * One full round; concurrent calls share it, and a call during a round
+   * queues one more. `connectedOnly` skips replicas we have no connection to
+   * (a leaving node has no time to dial peers that may be gone).
+   */
+  runRound(opts: { connectedOnly?: boolean } = {}): Promise<void> {
     if (this.running) {
       this.again = true
       return this.running
     }
-    this.running = this.round().finally(() => {
+    this.running = this.round(opts.connectedOnly ?? false).finally(() => {
       this.running = null
       if (this.again && !this.closed) {
         this.again = false
@@ -89,8 +95,8 @@ export class Repairer {
     return this.running
   }
 
-  private async round(): Promise<void> {
-    const { chord, replicas } = this.opts
+  private async round(connectedOnly: boolean): Promise<void> {
+    const { chord, replicas, network } = this.opts
     let under = 0
     for (const v of chord.vnodes) {
       if (this.closed || !v.member || !v.predecessor) continue
@@ -101,6 +107,7 @@ export class Repairer {
       const from = idToBuffer(v.predecessor.id)
       const to = idToBuffer(v.id)
       for (const replica of others) {
+        if (connectedOnly && !network.isConnected(nodeKey(replica))) continue
         try {
           under += await this.syncRange(replica, from, to)
         } catch (err) {
@@ -138,7 +145,8 @@ export class Repairer {
       SYNC_KEYS_METHOD,
       { from, to, keys },
       SyncKeysRequest,
-      SyncKeysResponse
+      SyncKeysResponse,
+      { timeoutMs: SYNC_TIMEOUT_MS }
     )
     for (const i of res.missing) {
       const kv = keys[i]

@@ -33,6 +33,7 @@ function codedError(code: string, message: string, extra: object = {}): Error & 
 
 /** How long a machine that failed to answer is tried last. */
 const SUSPECT_MS = 15_000
+const LOOKUP_ATTEMPTS = 4
 
 export class RingClient {
   /** Machines that recently timed out or were unreachable, with when they did. */
@@ -47,10 +48,22 @@ export class RingClient {
 
   /** The machines to try for a key: owner first, machines that just failed us last. */
   async responsible(key: Buffer): Promise<NodeRef[]> {
-    const targets = await this.router.responsible(key, this.replicas)
+    const targets = await this.lookup(key)
     const now = Date.now()
     const suspect = (n: NodeRef) => (this.suspects.get(n.address) ?? 0) > now - SUSPECT_MS
     return [...targets.filter((n) => !suspect(n)), ...targets.filter(suspect)]
+  }
+
+  /** A lookup that fails right after a crash is retried while the ring routes around it. */
+  private async lookup(key: Buffer): Promise<NodeRef[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.router.responsible(key, this.replicas)
+      } catch (err) {
+        if (attempt >= LOOKUP_ATTEMPTS) throw err
+        await new Promise((r) => setTimeout(r, 500 * attempt))
+      }
+    }
   }
 
   private noteFailure(target: NodeRef, err: unknown): void {
@@ -140,15 +153,31 @@ export class RingClient {
     }
   }
 
-  /** Deletes an immutable value (empty proof) or a record (signed tombstone) on every responsible machine. */
+  /**
+   * Deletes an immutable value (empty proof) or a record (signed tombstone)
+   * on every responsible machine. A machine that fails is looked up again
+   * once, after the ring had a moment to notice a departure.
+   */
   async delete(key: Buffer, proof: Buffer = Buffer.alloc(0)): Promise<void> {
-    const targets = await this.responsible(key)
-    if (targets.length === 0) throw codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
-    const results = await Promise.allSettled(
-      targets.map((t) => this.request(t, METHODS.DeleteFile, { key, proof }, DeleteFileRequest, DeleteFileResponse))
-    )
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed) throw failed.reason
+    const done = new Set<string>()
+    let lastError: unknown = codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 1000))
+      const targets = (await this.responsible(key)).filter((t) => !done.has(t.address))
+      if (targets.length === 0) return
+      const results = await Promise.allSettled(
+        targets.map((t) => this.request(t, METHODS.DeleteFile, { key, proof }, DeleteFileRequest, DeleteFileResponse))
+      )
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') done.add(targets[i].address)
+        else {
+          this.noteFailure(targets[i], r.reason)
+          lastError = r.reason
+        }
+      })
+      if (results.every((r) => r.status === 'fulfilled')) return
+    }
+    throw lastError
   }
 
   async deleteRecord(tombstone: SignedRecord, key: Buffer): Promise<void> {

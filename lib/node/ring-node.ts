@@ -49,6 +49,7 @@ export interface NodeStatus {
 }
 
 const DEFAULT_REPAIR_MS = 10_000
+const HANDOFF_BOUND_MS = 5_000
 
 export class RingNode extends EventEmitter {
   readonly home: string
@@ -169,7 +170,14 @@ export class RingNode extends EventEmitter {
     if (!this.store || !this.files) return
     const targets = new Set(successors.filter((s): s is NodeRef => s !== null).map((s) => s.address))
     if (targets.size === 0) return
-    await this.repair?.runRound().catch(() => {})
+    // Successors are already replicas; one last round makes sure they hold everything.
+    // Bounded, so that Ctrl-C never hangs on a peer that vanished at the same time.
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, HANDOFF_BOUND_MS)
+    })
+    await Promise.race([this.repair?.runRound({ connectedOnly: true }).catch(() => {}), bound])
+    clearTimeout(timer)
   }
 
   async status(): Promise<NodeStatus> {
@@ -214,10 +222,14 @@ export class RingNode extends EventEmitter {
   }
 
   private async shutdown(graceful: boolean): Promise<void> {
+    const t0 = Date.now()
     if (graceful && this.chord.isMember) await this.chord.leave().catch(() => {})
+    this.log(`left the ring in ${Date.now() - t0} ms`)
     this.chord.close()
     await this.repair?.close()
+    this.log(`repair closed ${Date.now() - t0} ms`)
     await this.network.close()
+    this.log(`network closed ${Date.now() - t0} ms`)
     await this.store?.close()
     this.log('node closed')
   }

@@ -6,6 +6,8 @@ export const PEERSTORE_BIN = path.join(__dirname, '..', '..', 'bin', 'peerstore.
 export interface CliResult {
   code: number | null
   stdout: string
+  /** stdout as bytes, for binary output. */
+  stdoutBytes: Buffer
   stderr: string
 }
 
@@ -19,10 +21,10 @@ export function runPeerstore(
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    let stdout = ''
+    const out: Buffer[] = []
     let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d)
     })
     child.stderr.on('data', (d) => {
       stderr += d
@@ -31,7 +33,8 @@ export function runPeerstore(
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
-      resolve({ code, stdout, stderr })
+      const stdoutBytes = Buffer.concat(out)
+      resolve({ code, stdout: stdoutBytes.toString(), stdoutBytes, stderr })
     })
   })
 }

@@ -26,11 +26,11 @@ export const serveCommand: Command = {
     })
     node.on('peer-add', (a: string) => log(`peer connected ${a.slice(0, 16)}`))
     node.on('peer-remove', (a: string) => log(`peer gone ${a.slice(0, 16)}`))
-    node.chord.on('range-changed', (c: { reason: string }) => log(`range changed (${c.reason})`))
     const control = controlServerFor(node)
     await control.ready()
     try {
       await node.ready()
+      node.chord.on('range-changed', (c: { reason: string }) => log(`range changed (${c.reason})`))
       const addr = node.network.address()
       log(
         `serving node ${node.publicKey.toString('hex')} dht ${addr ? formatHostPort(addr) : '-'} replicas ${config.replicas}`

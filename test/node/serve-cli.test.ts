@@ -1,0 +1,96 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import test from 'brittle'
+import { randomBytes, sha256 } from '../../lib/crypto'
+import { runPeerstore } from '../helpers/cli'
+import { startDaemon } from '../helpers/processes'
+import { tempDir } from '../helpers/ring'
+
+const PORT = 49_000 + Math.floor(Math.random() * 1000)
+
+test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 and restart', async (t) => {
+  t.timeout(240_000)
+  const boot = startDaemon(t, ['bootstrap', '--port', String(PORT), '--host', '127.0.0.1'])
+  await boot.waitFor('listening on 127.0.0.1')
+  const bootstrap = `127.0.0.1:${PORT}`
+
+  const first = tempDir(t)
+  t.is((await runPeerstore(['init', '--home', first, '--bootstrap', bootstrap])).code, 0)
+  const token = (await runPeerstore(['invite', '--home', first])).stdout.trim()
+  const homes = [first, tempDir(t), tempDir(t)]
+  for (const home of homes.slice(1)) t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
+
+  const fast = ['--repair-interval', '1000']
+  const servers = homes.map((home) => startDaemon(t, ['serve', '--home', home, ...fast]))
+  await Promise.all(servers.map((s) => s.waitFor('serving node')))
+  const peersSeen = async () => {
+    const res = await runPeerstore(['status', '--home', homes[0], '--json'])
+    return JSON.parse(res.stdout).peers as number
+  }
+  const started = Date.now()
+  while ((await peersSeen()) < 2 && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 500))
+
+  const status = JSON.parse((await runPeerstore(['status', '--home', homes[0], '--json'])).stdout)
+  t.is(status.running, true, 'status talks to the running node over its control socket')
+  t.ok(status.member)
+  t.is(status.peers, 2)
+  t.is(fs.statSync(path.join(homes[0], 'control.sock')).mode & 0o777, 0o600)
+  await new Promise((r) => setTimeout(r, 3000))
+
+  const dir = tempDir(t)
+  const files = [0, 1, 1000, 1024 * 1024 + 1].map((size, i) => {
+    const file = path.join(dir, `f${i}`)
+    fs.writeFileSync(file, randomBytes(size))
+    return file
+  })
+  const keys: string[] = []
+  for (const file of files) {
+    const put = await runPeerstore(['block', 'put', file, '--home', homes[1]])
+    t.is(put.code, 0, put.stderr)
+    const key = put.stdout.trim()
+    t.is(key, sha256(fs.readFileSync(file)).toString('hex'), 'block put prints the content hash')
+    keys.push(key)
+  }
+  for (let i = 0; i < keys.length; i++) {
+    const out = path.join(dir, `out${i}`)
+    const get = await runPeerstore(['block', 'get', keys[i], '--home', homes[2]])
+    t.is(get.code, 0, get.stderr)
+    fs.writeFileSync(out, get.stdoutBytes)
+    t.ok(fs.readFileSync(out).equals(fs.readFileSync(files[i])), `block ${i} read back through another node`)
+  }
+
+  // SIGKILL one node: the others still serve everything; restarted, it serves what it held.
+  await servers[2].stop('SIGKILL')
+  for (let i = 0; i < keys.length; i++) {
+    const get = await runPeerstore(['block', 'get', keys[i], '--home', homes[0]], { timeoutMs: 120_000 })
+    t.is(get.code, 0, `block ${i} readable with one node killed: ${get.stderr}`)
+  }
+  const restarted = startDaemon(t, ['serve', '--home', homes[2], ...fast])
+  await restarted.waitFor('serving node')
+  const waitStart = Date.now()
+  while (Date.now() - waitStart < 60_000) {
+    const st = JSON.parse((await runPeerstore(['status', '--home', homes[2], '--json'])).stdout)
+    if (st.peers >= 2) break
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  const held = JSON.parse((await runPeerstore(['status', '--home', homes[2], '--json'])).stdout)
+  t.is(held.keys, keys.length, 'the restarted node still holds its values (3 nodes, 3 replicas)')
+
+  const rm = await runPeerstore(['block', 'rm', keys[2], '--home', homes[0]], { timeoutMs: 120_000 })
+  t.is(rm.code, 0, rm.stderr)
+  const gone = await runPeerstore(['block', 'get', keys[2], '--home', homes[1]], { timeoutMs: 120_000 })
+  t.is(gone.code, 1)
+  t.ok(gone.stderr.includes('no block'), gone.stderr)
+
+  const bad = await runPeerstore(['block', 'get', 'nothex', '--home', homes[0]])
+  t.is(bad.code, 1)
+  t.ok(bad.stderr.includes('not a key'))
+
+  for (const s of [servers[0], servers[1], restarted]) {
+    const started = Date.now()
+    const code = await s.stop('SIGTERM')
+    t.is(code, 0, `SIGTERM leaves gracefully (${Date.now() - started} ms)`)
+    if (code !== 0) t.comment(s.output().split('\n').slice(-15).join('\n'))
+  }
+  t.absent(fs.existsSync(path.join(homes[0], 'control.sock')), 'control socket removed on exit')
+})
