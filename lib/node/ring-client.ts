@@ -107,6 +107,15 @@ export class RingClient {
     return { kind: first.kind, bytes: Buffer.concat(pieces) }
   }
 
+  /** How many responsible machines answer that they hold the key (for status). */
+  async holders(key: Buffer): Promise<number> {
+    const targets = await this.responsible(key)
+    const answers = await Promise.allSettled(
+      targets.map((t) => this.request(t, METHODS.GetFile, { key, start: 0, end: 0 }, GetFileRequest, GetFileResponse))
+    )
+    return answers.filter((a) => a.status === 'fulfilled' && a.value.found).length
+  }
+
   private verifies(key: Buffer, value: RingValue): boolean {
     if (value.kind === FileKind.Immutable) return sha256(value.bytes).equals(key)
     try {

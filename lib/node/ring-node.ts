@@ -90,7 +90,7 @@ export class RingNode extends EventEmitter {
     })
     const router = chordRouter(this.chord, () => (this.clientOnly ? this.gateway : undefined))
     this.client = new RingClient(this.network, router, opts.config.replicas)
-    this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'store'))
+    this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
     if (this.store) {
       this.files = new FileService({ network: this.network, store: this.store, router, replicas: opts.config.replicas })
       this.repair = new Repairer({

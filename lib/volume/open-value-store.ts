@@ -1,26 +1,44 @@
-// The single place a Volume's ValueStore is chosen. Today: the embedded
-// single-node store under <home>/store. The Chord ring client plugs in here
-// (peers, --network, --bootstrap) without any caller changing.
+// The single place a Volume's ValueStore is chosen: a ring node for this
+// home (lib/node). With no peers and no bootstrap configured, that is a ring
+// of one on this machine, which works offline at once; after
+// `peerstore join TOKEN` the same mount stores into the shared ring.
 
-import path from 'node:path'
-import { LocalValueStore } from './local-value-store'
+import fsp from 'node:fs/promises'
+import { type ConfigOverrides, effectiveConfig } from '../node/config'
+import { RingNode } from '../node/ring-node'
+import { RingValueStore } from '../node/ring-value-store'
 import type { ValueStore } from './value-store'
 
-export interface OpenValueStoreOptions {
-  /** Overrides <home>/store for the embedded store. */
-  dir?: string
+export interface OpenValueStoreOptions extends ConfigOverrides {
+  /** Bind address of the DHT socket. */
+  host?: string
+  /** Join as a client that stores nothing (laptops beside always-on servers). */
+  clientOnly?: boolean
+  log?: (line: string) => void
 }
 
 export interface OpenedValueStore {
   store: ValueStore
   /** True when values are on this machine's disk: no read cache is needed. */
   local: boolean
+  node?: RingNode
   capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
   close(): Promise<void>
 }
 
 export async function openValueStore(home: string, opts: OpenValueStoreOptions = {}): Promise<OpenedValueStore> {
-  const store = new LocalValueStore(opts.dir ?? path.join(home, 'store'))
-  await store.ready()
-  return { store, local: true, capacity: () => store.capacity(), close: () => store.close() }
+  const config = effectiveConfig(home, opts)
+  const node = new RingNode({ home, config, host: opts.host, clientOnly: opts.clientOnly, log: opts.log })
+  try {
+    await node.ready()
+    if (opts.clientOnly) await node.waitForGateway(30_000)
+  } catch (err) {
+    await node.destroy()
+    throw err
+  }
+  const capacity = async () => {
+    const s = await fsp.statfs(home)
+    return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }
+  }
+  return { store: new RingValueStore(node), local: false, node, capacity, close: () => node.close() }
 }

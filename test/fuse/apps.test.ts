@@ -79,5 +79,5 @@ test('no plaintext of contents or names under the home (store, journal, spool, c
   t.is(during.trim(), '', 'no plaintext while mounted')
   t.is(duringNames.trim(), '', 'no plaintext file names')
   t.is(after.trim(), '', 'no plaintext after unmount')
-  t.ok(Number(sh(`du -sk ${m.home}/store | cut -f1`)) > 1000, 'the content is in the store (encrypted)')
+  t.ok(Number(sh(`du -sk ${m.home}/node-store | cut -f1`)) > 1000, 'the content is in the store (encrypted)')
 })
