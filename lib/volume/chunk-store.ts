@@ -70,8 +70,8 @@ export class ChunkStore {
     this.store = opts.store
     this.spoolDir = path.join(opts.cacheDir, 'spool')
     this.readCacheDir = path.join(opts.cacheDir, 'chunks')
-    this.maxPendingBytes = opts.maxPendingBytes ?? 32 * 1024 * 1024
-    this.uploadConcurrency = opts.uploadConcurrency ?? 8
+    this.maxPendingBytes = opts.maxPendingBytes ?? 64 * 1024 * 1024
+    this.uploadConcurrency = opts.uploadConcurrency ?? 16
     this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
   }

@@ -93,6 +93,9 @@ export const mountCommand: Command = {
       unregisterMount(mountpoint)
     }
     ctx.stdout.write('peerstore: unmounted\n')
+    // After an unmount from outside, fuse-native skips its native cleanup and
+    // its thread keeps the event loop alive: everything is flushed, so leave.
+    setTimeout(() => process.exit(0), 1000).unref()
     return 0
   }
 }
