@@ -27,11 +27,7 @@ test('storage nodes refuse a bad chunk key, a forged record and a rollback; CAS 
     )
 
   const chunk = randomBytes(1000)
-  await t.exception(
-    post(randomBytes(32), FileKind.Immutable, chunk),
-    /sha256/,
-    'chunk whose key is not its hash'
-  )
+  await t.exception(post(randomBytes(32), FileKind.Immutable, chunk), /sha256/, 'chunk whose key is not its hash')
   await t.execution(post(sha256(chunk), FileKind.Immutable, chunk), 'a correct chunk is stored')
 
   const alice = keyPairFromSeed(randomBytes(32))
