@@ -5,6 +5,7 @@
 
 import fsp from 'node:fs/promises'
 import { type ConfigOverrides, effectiveConfig } from '../node/config'
+import { controlServerFor } from '../node/node-api'
 import { RingNode } from '../node/ring-node'
 import { RingValueStore } from '../node/ring-value-store'
 import type { ValueStore } from './value-store'
@@ -29,10 +30,15 @@ export interface OpenedValueStore {
 export async function openValueStore(home: string, opts: OpenValueStoreOptions = {}): Promise<OpenedValueStore> {
   const config = effectiveConfig(home, opts)
   const node = new RingNode({ home, config, host: opts.host, clientOnly: opts.clientOnly, log: opts.log })
+  // The control socket makes `peerstore status` and `block` reach this node, and
+  // refuses (EBUSY) a second node for the same home before it touches the store.
+  const control = controlServerFor(node)
+  await control.ready()
   try {
     await node.ready()
     if (opts.clientOnly) await node.waitForGateway(30_000)
   } catch (err) {
+    await control.close()
     await node.destroy()
     throw err
   }
@@ -40,5 +46,14 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
     const s = await fsp.statfs(home)
     return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }
   }
-  return { store: new RingValueStore(node), local: false, node, capacity, close: () => node.close() }
+  return {
+    store: new RingValueStore(node),
+    local: false,
+    node,
+    capacity,
+    close: async () => {
+      await control.close()
+      await node.close()
+    }
+  }
 }

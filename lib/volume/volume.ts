@@ -499,7 +499,8 @@ export class Volume {
       }
     }
     for (const op of ops) {
-      if (op.o !== 'e') continue
+      // An open-but-unlinked file of the crashed mount: its name is not coming back.
+      if (op.o !== 'e' || op.n.startsWith('.fuse_hidden')) continue
       const dir = await this.getInode(Buffer.from(op.d, 'hex')).catch(() => null)
       if (dir?.type !== 'dir') continue
       if (op.c === null) dir.entries.delete(op.n)

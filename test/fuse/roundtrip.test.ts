@@ -38,3 +38,23 @@ test('round trips of edge-size and big files survive a remount', { timeout: 180_
     t.is(fs.statSync(path.join(m2.dir, name)).size, size, `${name} size`)
   t.is(await m2.stop(), 0)
 })
+
+test('a tree of 2,000 small files copies in and reads back after remount', { timeout: 180_000 }, async (t) => {
+  const src = tmpDir('tree')
+  t.teardown(() => fs.rmSync(src, { recursive: true, force: true }))
+  for (let d = 0; d < 20; d++) {
+    fs.mkdirSync(path.join(src, `dir-${d}`, 'nested'), { recursive: true })
+    for (let f = 0; f < 100; f++) {
+      const where = f % 2 === 0 ? `dir-${d}` : `dir-${d}/nested`
+      fs.writeFileSync(path.join(src, where, `file-${f}.txt`), randomBytes(1 + (((d * 100 + f) * 37) % 20_000)))
+    }
+  }
+  const m1 = await startMount(t)
+  sh(`cp -r ${src} ${m1.dir}/tree`)
+  t.is(sh(`diff -r ${src} ${m1.dir}/tree && echo same`).trim(), 'same')
+  t.is(await m1.stop(), 0)
+  const m2 = await startMount(t, { home: m1.home, dir: m1.dir })
+  t.is(sh(`diff -r ${src} ${m2.dir}/tree && echo same`).trim(), 'same', 'identical after remount')
+  t.is(sh(`find ${m2.dir}/tree -type f | wc -l`).trim(), '2000')
+  await m2.stop()
+})
