@@ -705,12 +705,12 @@ export class ChordNode extends EventEmitter {
     // Fingers are refreshed at once, then adaptively: soon again while many
     // of them changed (the ring is growing), up to fingerRefreshMs apart
     // once they stop changing.
-    let interval = Math.min(fingerRefreshMs, 5 * stabilizeMs)
+    let interval = Math.min(fingerRefreshMs, 10 * stabilizeMs)
     const refresh = (concurrency: number) => {
       this.refreshFingers(concurrency)
         .catch(() => 0)
         .then((changed) => {
-          interval = changed > 0.02 ? Math.max(5 * stabilizeMs, interval / 2) : Math.min(fingerRefreshMs, interval * 2)
+          interval = changed > 0.02 ? Math.max(10 * stabilizeMs, interval / 2) : Math.min(fingerRefreshMs, interval * 2)
           this.after(interval * (0.9 + 0.2 * this.random()), () => refresh(this.config.fingerConcurrency))
         })
     }

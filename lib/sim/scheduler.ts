@@ -19,6 +19,8 @@ export class Scheduler implements Timers {
   private time = 0
   /** Events run so far. */
   events = 0
+  /** Called after every tick, once its promise continuations have run (tests check invariants here). */
+  afterTick: (() => void) | null = null
 
   now(): number {
     return this.time
@@ -55,6 +57,7 @@ export class Scheduler implements Timers {
         ev.fn()
       }
       await yieldToEventLoop()
+      if (this.afterTick) this.afterTick()
     }
     if (t > this.time) this.time = t
   }

@@ -200,8 +200,8 @@ export class Simulation {
     await first.create()
     this.addMember(first)
     // Joins start a few ms apart: the ring grows by successive joins, many
-    // of them concurrent, within about 20 stabilization intervals.
-    const gap = Math.max(1, Math.min(50, Math.floor((20 * this.opts.stabilizeMs) / nodes)))
+    // of them concurrent, within about 10 stabilization intervals.
+    const gap = Math.max(1, Math.min(50, Math.floor((10 * this.opts.stabilizeMs) / nodes)))
     for (let i = 1; i < nodes; i++) this.scheduler.at(i * gap, () => this.startJoin())
     while (this.members.length < nodes && this.scheduler.now() < nodes * gap + 600_000) {
       await this.round()
