@@ -3,7 +3,7 @@
 // after every round and by the tests after every event.
 //
 //   OneLiveSuccessor  every member has a live entry in its successor list
-//                     (unless it is the only live member of the world)
+//                     (an empty list stands for "my own successor", a ring of one)
 //   ValidLists        lists are ordered from their owner, without self or duplicates
 //   OneOrderedRing    following each member's first live successor there is
 //                     exactly one cycle, and it goes around the ring exactly once
@@ -38,9 +38,15 @@ export function checkInvariants(
   for (const m of members) {
     const problem = listProblem(m.ref.id, m.successors)
     if (problem) violations.push(`ValidLists: ${hex(m.ref.id)} ${problem}`)
+    // An empty list means "I am my own successor": a ring of one, legitimate
+    // while others are still appendages hanging off it.
+    if (m.successors.length === 0) {
+      next.set(m.ref.id, m.ref.id)
+      continue
+    }
     const live = m.successors.find((s) => isAlive(s.address) && byId.has(s.id))
     if (live) next.set(m.ref.id, live.id)
-    else if (members.length > 1) violations.push(`OneLiveSuccessor: ${hex(m.ref.id)} has no live successor`)
+    else violations.push(`OneLiveSuccessor: ${hex(m.ref.id)} has no live successor`)
   }
   if (members.length === 1) return { violations, rings: 1 }
   const rings = countOrderedCycles(next, violations)
@@ -67,7 +73,7 @@ function countOrderedCycles(next: Map<Id, Id>, violations: string[]): number {
       let y = x
       do {
         const z = next.get(y)!
-        total += distance(y, z)
+        total += y === z ? RING_SIZE : distance(y, z)
         y = z
       } while (y !== x)
       if (total !== RING_SIZE)

@@ -317,7 +317,21 @@ export class ChordNode extends EventEmitter {
    */
   async responsibleNodes(key: KeyLike, k = 3, opts: LookupOptions = {}): Promise<NodeRef[]> {
     const res = await this.findSuccessor(key, opts)
-    return distinctMachines(res.successors, k)
+    const list = res.successors.slice()
+    // With virtual nodes r successors may span fewer than k machines: read
+    // further along the ring until k machines or the list wraps.
+    for (let i = 0; i < k && distinctMachines(list, k).length < k; i++) {
+      const last = list[list.length - 1]
+      try {
+        const more = await this.rpc(last.address, { type: 'state', to: last.id, notify: null }, 2)
+        const before = list.length
+        for (const n of more.successors) if (!list.some((e) => e.id === n.id)) list.push(n)
+        if (list.length === before) break
+      } catch {
+        break
+      }
+    }
+    return distinctMachines(list, k)
   }
 
   /** The answer to one lookup step, from this machine's own state. */
