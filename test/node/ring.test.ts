@@ -19,7 +19,8 @@ test('8-node ring over real hyperswarm: values replicated 3 times, readable from
     const got = await reader.client.get(keys[i])
     t.ok(got?.bytes.equals(values[i]), `value ${i} read back through node ${i % ring.nodes.length}`)
   }
-  for (const key of keys) t.is(await copiesOf(ring.nodes, key), 3, 'exactly 3 copies on acknowledgement')
+  // At least k: a node that joined meanwhile may hold an extra copy until the sweep (docs/ring-node.md).
+  for (const key of keys) t.ok((await copiesOf(ring.nodes, key)) >= 3, 'at least 3 copies on acknowledgement')
 })
 
 test('kill two of six nodes at once: every value stays readable and returns to 3 replicas', async (t) => {
