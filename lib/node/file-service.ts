@@ -21,6 +21,7 @@ import {
 } from '../net'
 import type { NodeStore } from '../storage'
 import { nodeKey, type Router } from './router'
+import { codedError } from './errors'
 
 /** Largest piece of a value one GetFile answers with; larger values are read in ranges. */
 export const PIECE_BYTES = 1024 * 1024
@@ -31,10 +32,6 @@ export interface FileServiceOptions {
   router: Router
   replicas: number
   requestTimeoutMs?: number
-}
-
-function codedError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code })
 }
 
 export class FileService {

@@ -21,14 +21,11 @@ import {
 } from '../net'
 import type { NodeRef } from '../chord'
 import { nodeKey, type Router } from './router'
+import { codedError } from './errors'
 
 export interface RingValue {
   kind: FileKind
   bytes: Buffer
-}
-
-function codedError(code: string, message: string, extra: object = {}): Error & { code: string } {
-  return Object.assign(new Error(message), { code }, extra)
 }
 
 /** How long a machine that failed to answer is tried last. */

@@ -6,10 +6,7 @@ import { recordKey, type SignedRecord } from '../crypto'
 import { FileKind } from '../net'
 import type { ValueStore } from '../volume/value-store'
 import type { RingNode } from './ring-node'
-
-function codedError(code: string, message: string, extra: object = {}): Error & { code: string } {
-  return Object.assign(new Error(message), { code }, extra)
-}
+import { codedError } from './errors'
 
 export class RingValueStore implements ValueStore {
   constructor(private readonly node: RingNode) {}
