@@ -255,9 +255,11 @@ async function main(): Promise<void> {
 /** (d): the simplest fuse-native filesystem that dd, small files and ls -l need. */
 async function serveMemfs(mnt: string): Promise<void> {
   const { TunedFuse } = await import('../lib/fuse/tuned-fuse')
-  type Node = { dir: boolean; data: Buffer; size: number; mode: number; mtime: number; children?: Set<string> }
+  // File data in 1 MiB pages: no reallocation as a file grows, so the ceiling is FUSE's, not memcpy's.
+  const PAGE = 1 << 20
+  type Node = { dir: boolean; pages: Buffer[]; size: number; mode: number; mtime: number; children?: Set<string> }
   const nodes = new Map<string, Node>([
-    ['/', { dir: true, data: Buffer.alloc(0), size: 0, mode: 0o40755, mtime: Date.now(), children: new Set() }]
+    ['/', { dir: true, pages: [], size: 0, mode: 0o40755, mtime: Date.now(), children: new Set() }]
   ])
   const parent = (p: string) => path.posix.dirname(p)
   const ENOENT = -2
@@ -286,13 +288,13 @@ async function serveMemfs(mnt: string): Promise<void> {
     },
     open: (p: string, _f: number, cb: (c: number, fh?: number) => void) => (nodes.has(p) ? cb(0, 1) : cb(ENOENT)),
     create: (p: string, mode: number, cb: (c: number, fh?: number) => void) => {
-      add(p, { dir: false, data: Buffer.alloc(0), size: 0, mode, mtime: Date.now() })
+      add(p, { dir: false, pages: [], size: 0, mode, mtime: Date.now() })
       cb(0, 1)
     },
     mkdir: (p: string, mode: number, cb: (c: number) => void) => {
       add(p, {
         dir: true,
-        data: Buffer.alloc(0),
+        pages: [],
         size: 0,
         mode: 0o40000 | mode,
         mtime: Date.now(),
@@ -303,12 +305,14 @@ async function serveMemfs(mnt: string): Promise<void> {
     write: (p: string, _fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
       const n = nodes.get(p)
       if (!n) return cb(ENOENT)
-      if (pos + len > n.data.length) {
-        const grown = Buffer.alloc(Math.max(pos + len, n.data.length * 2))
-        n.data.copy(grown, 0, 0, n.size)
-        n.data = grown
+      for (let done = 0; done < len; ) {
+        const at = pos + done
+        const page = Math.floor(at / PAGE)
+        while (n.pages.length <= page) n.pages.push(Buffer.alloc(PAGE))
+        const n2 = Math.min(len - done, PAGE - (at % PAGE))
+        buf.copy(n.pages[page], at % PAGE, done, done + n2)
+        done += n2
       }
-      buf.copy(n.data, pos, 0, len)
       n.size = Math.max(n.size, pos + len)
       cb(len)
     },
@@ -317,7 +321,12 @@ async function serveMemfs(mnt: string): Promise<void> {
       if (!n) return cb(ENOENT)
       const end = Math.min(n.size, pos + len)
       if (end <= pos) return cb(0)
-      n.data.copy(buf, 0, pos, end)
+      for (let at = pos; at < end; ) {
+        const page = Math.floor(at / PAGE)
+        const n2 = Math.min(end - at, PAGE - (at % PAGE))
+        n.pages[page].copy(buf, at - pos, at % PAGE, (at % PAGE) + n2)
+        at += n2
+      }
       cb(end - pos)
     },
     truncate: (p: string, size: number, cb: (c: number) => void) => {
