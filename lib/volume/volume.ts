@@ -388,20 +388,25 @@ export class Volume {
   /** Writes one inode's record by compare-and-swap, merging on conflict. */
   async flushInode(inode: Inode): Promise<void> {
     await inode.flushLock.run(async () => {
+      // Set once the store holds this inode's tombstone (or never held the inode).
+      let buried = false
       for (let attempt = 0; ; attempt++) {
         const gen = inode.gen
         if (inode.deleted) {
-          if (inode.version === 0) break
+          buried = inode.version === 0
+          if (buried) break
           const tomb = createRecord(this.keys.keyPair, inode.id, inode.version + 1, Buffer.alloc(0), true)
           try {
             await this.store.putRecord(tomb, inode.version)
             inode.version++
+            buried = true
             break
           } catch (err) {
             if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err
             const current = (err as { current: SignedRecord | null }).current
             if (current?.deleted) {
               inode.version = current.version
+              buried = true
               break
             }
             inode.version = current?.version ?? 0
@@ -424,8 +429,15 @@ export class Volume {
         if (inode.gen === gen) inode.flushedGen = gen
         break
       }
-      if (inode.flushedGen === inode.gen || inode.deleted) this.dirty.delete(inode)
-      if (inode.deleted) this.inodes.delete(inode.hex)
+      if (inode.deleted) {
+        // Deleted while its live state was being written: stays dirty for its tombstone.
+        if (buried) {
+          this.dirty.delete(inode)
+          this.inodes.delete(inode.hex)
+        }
+      } else if (inode.flushedGen === inode.gen) {
+        this.dirty.delete(inode)
+      }
     })
   }
 
