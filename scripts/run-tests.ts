@@ -28,6 +28,7 @@ interface FileResult {
   file: string
   passed: number
   failed: number
+  todo: number
   ms: number
 }
 
@@ -37,6 +38,7 @@ function runFile(file: string): Promise<FileResult> {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
     let passed = 0
     let failed = 0
+    let todo = 0
     let buffered = ''
     const timer = setTimeout(() => {
       process.stdout.write(`\nnot ok - ${file} timed out after ${fileTimeoutMs} ms\n`)
@@ -51,8 +53,10 @@ function runFile(file: string): Promise<FileResult> {
       const lines = buffered.split('\n')
       buffered = lines.pop() ?? ''
       for (const line of lines) {
-        // Top-level results only: brittle indents subtest assertions.
-        if (/^ok \d+/.test(line)) passed++
+        // Top-level results only: brittle indents subtest assertions. A TODO is a
+        // known gap, reported as skipped, never as passed.
+        if (/^(not )?ok \d+.*# TODO/.test(line)) todo++
+        else if (/^ok \d+/.test(line)) passed++
         else if (/^not ok \d+/.test(line)) failed++
       }
     })
@@ -62,11 +66,11 @@ function runFile(file: string): Promise<FileResult> {
         process.stdout.write(`\nnot ok - ${file} exited with code ${code}\n`)
         failed++
       }
-      if (passed + failed === 0) {
+      if (passed + failed + todo === 0) {
         process.stdout.write(`\nnot ok - ${file} ran no test\n`)
         failed++
       }
-      resolve({ file, passed, failed, ms: Date.now() - started })
+      resolve({ file, passed, failed, todo, ms: Date.now() - started })
     })
   })
 }
@@ -84,7 +88,10 @@ async function main() {
   }
   const passed = results.reduce((n, r) => n + r.passed, 0)
   const failed = results.reduce((n, r) => n + r.failed, 0)
-  process.stdout.write(`${passed} passed, ${failed} failed\n`)
+  const skipped = results.reduce((n, r) => n + r.todo, 0)
+  for (const r of results)
+    if (r.todo) process.stdout.write(`# known gaps (TODO) in ${path.relative(root, r.file)}: ${r.todo}\n`)
+  process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`)
   process.exitCode = failed === 0 && passed > 0 ? 0 : 1
 }
 

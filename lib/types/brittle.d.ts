@@ -8,7 +8,11 @@ declare module 'brittle' {
     absent(value: unknown, message?: string): void
     pass(message?: string): void
     fail(message?: string): void
-    exception(fn: (() => unknown) | Promise<unknown>, expected?: RegExp | Error, message?: string): Promise<void>
+    exception: {
+      (fn: (() => unknown) | Promise<unknown>, expected?: RegExp | Error, message?: string): Promise<void>
+      /** Also accepts native errors (TypeError, RangeError, …), which plain exception() rethrows. */
+      all(fn: (() => unknown) | Promise<unknown>, expected?: RegExp | Error, message?: string): Promise<void>
+    }
     execution(fn: (() => unknown) | Promise<unknown>, message?: string): Promise<void>
     comment(message: string): void
     plan(n: number): void
@@ -21,6 +25,7 @@ declare module 'brittle' {
     (name: string, fn: (t: Assert) => unknown): Promise<void>
     (name: string, opts: { timeout?: number; skip?: boolean }, fn: (t: Assert) => unknown): Promise<void>
     skip(name: string, fn: (t: Assert) => unknown): Promise<void>
+    todo(name: string, fn: (t: Assert) => unknown): Promise<void>
     solo(name: string, fn: (t: Assert) => unknown): Promise<void>
     configure(opts: { timeout?: number; serial?: boolean; bail?: boolean }): void
   }
