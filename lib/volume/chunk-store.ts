@@ -94,7 +94,8 @@ export class ChunkStore {
         await fsp.rm(path.join(this.spoolDir, name), { force: true })
         continue
       }
-      const bytes = await fsp.readFile(path.join(this.spoolDir, name))
+      const bytes = await readFileOrNull(path.join(this.spoolDir, name))
+      if (!bytes) continue
       if (sha256(bytes).toString('hex') !== name) {
         await fsp.rm(path.join(this.spoolDir, name), { force: true })
         continue
