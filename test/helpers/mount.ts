@@ -26,8 +26,22 @@ export function isMounted(dir: string): boolean {
   return text.split('\n').some((l) => l.split(' ')[4] === dir)
 }
 
+const created: string[] = []
+// Temp dirs go when the test process ends, after every teardown has unmounted
+// its mount; a dir that is somehow still mounted is left alone (rm would reach
+// through the mount into the store).
+process.once('exit', () => {
+  for (const dir of created) {
+    const text = fs.readFileSync('/proc/self/mountinfo', 'utf8')
+    if (text.includes(` ${dir}`)) continue
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
+  created.push(dir)
+  return dir
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
