@@ -89,7 +89,8 @@ const addressList = boundedArray(addressEncoding)
 enum RequestTag {
   State = 0,
   Lookup = 1,
-  Leave = 2
+  Leave = 2,
+  Hint = 3
 }
 
 enum ResponseTag {
@@ -116,6 +117,12 @@ export const chordRequestEncoding = {
         optionalNodeRef.preencode(state, req.predecessor)
         nodeList.preencode(state, req.successors)
         break
+      case 'hint':
+        idEncoding.preencode(state, req.to)
+        nodeRefEncoding.preencode(state, req.node)
+        break
+      default:
+        throw new Error(`no wire encoding for chord request ${(req as { type: string }).type}`)
     }
   },
   encode(state: c.State, req: ChordRequest) {
@@ -137,6 +144,11 @@ export const chordRequestEncoding = {
         optionalNodeRef.encode(state, req.predecessor)
         nodeList.encode(state, req.successors)
         break
+      case 'hint':
+        c.uint.encode(state, RequestTag.Hint)
+        idEncoding.encode(state, req.to)
+        nodeRefEncoding.encode(state, req.node)
+        break
     }
   },
   decode(state: c.State): ChordRequest {
@@ -154,6 +166,8 @@ export const chordRequestEncoding = {
           predecessor: optionalNodeRef.decode(state),
           successors: nodeList.decode(state)
         }
+      case RequestTag.Hint:
+        return { type: 'hint', to: idEncoding.decode(state), node: nodeRefEncoding.decode(state) }
       default:
         throw new Error(`unknown chord request type ${tag}`)
     }
@@ -174,6 +188,8 @@ export const chordResponseEncoding = {
         break
       case 'ack':
         break
+      default:
+        throw new Error(`no wire encoding for chord response ${(res as { type: string }).type}`)
     }
   },
   encode(state: c.State, res: ChordResponse) {
