@@ -7,10 +7,11 @@ export const PROTOCOL = 'peerstore/rpc/v1'
 /**
  * Largest encoded request or response body we send or accept. A secret-stream
  * message is capped at 16 MiB - 1 and a bigger one destroys the whole
- * connection (platform.md §3), so we stay far below it: values travel in
- * pieces of ≤ PIECE_BYTES, and this leaves room for headers.
+ * connection (platform.md §3), so we stay far below it. A stored value is at
+ * most 4 MiB (lib/storage MAX_VALUE_BYTES) and a PostFile carries one whole,
+ * so the cap is that plus room for the key and headers.
  */
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024
 
 /** Size of one piece of a streamed value. */
 export const PIECE_BYTES = 1024 * 1024

@@ -9,7 +9,7 @@
 //   - a node joined: it owns part of its successor's range and pulls it.
 // Keys a machine holds outside its ranges are left in place (see docs/ring-node.md).
 
-import { type ChordNode, distinctMachines, idToBuffer, type NodeRef } from '../chord'
+import { type ChordNode, distinctMachines, idFromBuffer, idToBuffer, inHalfOpen, type NodeRef } from '../chord'
 import { FileKind, METHODS, type PeerNetwork, PostFileRequest, PostFileResponse } from '../net'
 import {
   type KeyVersion,
@@ -24,6 +24,8 @@ import type { RingClient } from './ring-client'
 import { nodeKey } from './router'
 
 const SYNC_TIMEOUT_MS = 5_000
+/** Stray keys handed off per round, so a round stays short after a big join. */
+const SWEEP_PER_ROUND = 2_000
 
 export interface RepairStats {
   rounds: number
@@ -31,6 +33,8 @@ export interface RepairStats {
   underReplicated: number
   pushed: number
   pulled: number
+  /** Keys moved to the machines now responsible for them and dropped here. */
+  handedOff: number
   lastRoundAt: number
 }
 
@@ -46,7 +50,7 @@ export interface RepairOptions {
 }
 
 export class Repairer {
-  readonly stats: RepairStats = { rounds: 0, underReplicated: 0, pushed: 0, pulled: 0, lastRoundAt: 0 }
+  readonly stats: RepairStats = { rounds: 0, underReplicated: 0, pushed: 0, pulled: 0, handedOff: 0, lastRoundAt: 0 }
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
   private again = false
@@ -115,9 +119,65 @@ export class Repairer {
         }
       }
     }
+    if (!connectedOnly && !this.closed) await this.sweep().catch((err) => this.opts.log?.(`sweep: ${err.message}`))
     this.stats.rounds++
     this.stats.underReplicated = under
     this.stats.lastRoundAt = Date.now()
+  }
+
+  /**
+   * Hand-off of keys this machine holds but is no longer responsible for
+   * (joins moved their ranges to other machines): each goes to every machine
+   * responsible for it now, and the local copy is dropped once all of them
+   * hold it. One lookup serves every key up to the owner it returns.
+   */
+  private async sweep(): Promise<void> {
+    const { chord, store, replicas, network } = this.opts
+    // Keys come in ascending order: the owner found for key f also owns every
+    // key up to its id (or, when its id wrapped below f, every key after f).
+    let owner: { first: bigint; id: bigint; nodes: NodeRef[] } | null = null
+    let handled = 0
+    const whole = Buffer.alloc(32)
+    for await (const item of store.scan(whole, whole)) {
+      if (this.closed || handled >= SWEEP_PER_ROUND) return
+      const id = idFromBuffer(item.key)
+      if (this.ownsKey(id)) continue
+      const cached = owner && (owner.id < owner.first || id <= owner.id)
+      if (!owner || !cached) {
+        const nodes = await chord.responsibleNodes(item.key, replicas)
+        if (nodes.length === 0) return
+        owner = { first: id, id: nodes[0].id, nodes }
+      }
+      if (owner.nodes.some((n) => n.address === chord.address)) continue
+      handled++
+      const value = await store.get(item.key)
+      if (!value) continue
+      const kind = value.kind === 'record' ? FileKind.Record : FileKind.Immutable
+      const copies = await Promise.allSettled(
+        owner.nodes.map((n) =>
+          network.request(
+            nodeKey(n),
+            METHODS.PostFile,
+            { key: item.key, kind, bytes: value.bytes, replicate: false },
+            PostFileRequest,
+            PostFileResponse,
+            { timeoutMs: SYNC_TIMEOUT_MS }
+          )
+        )
+      )
+      if (owner.nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
+        await store.delete(item.key)
+        this.stats.handedOff++
+      }
+    }
+  }
+
+  /** True when key falls in (predecessor, vnode] of one of our member virtual nodes. */
+  private ownsKey(id: bigint): boolean {
+    for (const v of this.opts.chord.vnodes) {
+      if (v.member && v.predecessor && inHalfOpen(id, v.predecessor.id, v.id)) return true
+    }
+    return false
   }
 
   /** Syncs (from, to] with one replica in batches; returns how many keys it lacked. */

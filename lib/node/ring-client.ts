@@ -31,6 +31,8 @@ export interface RingValue {
 /** How long a machine that failed to answer is tried last. */
 const SUSPECT_MS = 15_000
 const LOOKUP_ATTEMPTS = 4
+/** Machines past the k responsible ones a read also asks. */
+const READ_BEYOND = 5
 
 export class RingClient {
   /** Machines that recently timed out or were unreachable, with when they did. */
@@ -44,18 +46,18 @@ export class RingClient {
   ) {}
 
   /** The machines to try for a key: owner first, machines that just failed us last. */
-  async responsible(key: Buffer): Promise<NodeRef[]> {
-    const targets = await this.lookup(key)
+  async responsible(key: Buffer, count = this.replicas): Promise<NodeRef[]> {
+    const targets = await this.lookup(key, count)
     const now = Date.now()
     const suspect = (n: NodeRef) => (this.suspects.get(n.address) ?? 0) > now - SUSPECT_MS
     return [...targets.filter((n) => !suspect(n)), ...targets.filter(suspect)]
   }
 
   /** A lookup that fails right after a crash is retried while the ring routes around it. */
-  private async lookup(key: Buffer): Promise<NodeRef[]> {
+  private async lookup(key: Buffer, count: number): Promise<NodeRef[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.router.responsible(key, this.replicas)
+        return await this.router.responsible(key, count)
       } catch (err) {
         if (attempt >= LOOKUP_ATTEMPTS) throw err
         await new Promise((r) => setTimeout(r, 500 * attempt))
@@ -70,9 +72,14 @@ export class RingClient {
     }
   }
 
-  /** A whole value, verified; null when no responsible machine holds it. */
+  /**
+   * A whole value, verified; null when no machine that should hold it does.
+   * Beyond the k responsible machines it also asks the next few: right after
+   * joins, new machines own a key before repair has moved it to them, and the
+   * copies are still on the machines after them.
+   */
   async get(key: Buffer): Promise<RingValue | null> {
-    const targets = await this.responsible(key)
+    const targets = await this.responsible(key, this.replicas + READ_BEYOND)
     let lastError: unknown = null
     for (const target of targets) {
       try {
