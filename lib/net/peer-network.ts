@@ -120,6 +120,8 @@ export class PeerNetwork extends EventEmitter {
   private readonly sessions = new Map<string, Session[]>()
   private readonly announced = new Set<string>()
   private readonly rejected = new Set<string>()
+  /** Peers the operator cut off (blockPeer); unlike `rejected`, this can be lifted. */
+  private readonly blocked = new Set<string>()
   private readonly waiters = new Map<string, Set<Waiter>>()
   private discovery: PeerDiscoverySession | null = null
   private rejoinTimer: NodeJS.Timeout | null = null
@@ -230,6 +232,22 @@ export class PeerNetwork extends EventEmitter {
     return { host: this.host && this.host !== '0.0.0.0' ? this.host : a.host, port: a.port }
   }
 
+  /**
+   * Cuts a peer off: its connections are closed and none is accepted or made
+   * until unblockPeer(). Not the swarm firewall, whose bans cannot be lifted.
+   * Operators use it to evict a machine; tests use it to partition a network.
+   */
+  blockPeer(peerKey: Buffer): void {
+    const hex = peerKey.toString('hex')
+    this.blocked.add(hex)
+    for (const session of this.sessions.get(hex) ?? []) session.conn.destroy()
+  }
+
+  /** Lifts blockPeer() and looks the topic up again, so the peer is found without waiting. */
+  unblockPeer(peerKey: Buffer): void {
+    if (this.blocked.delete(peerKey.toString('hex'))) this.rejoin().catch(() => {})
+  }
+
   /** Public keys of the peers with an authenticated connection now. */
   peers(): Buffer[] {
     return [...this.announced].map((hex) => Buffer.from(hex, 'hex'))
@@ -306,6 +324,7 @@ export class PeerNetwork extends EventEmitter {
     if (this.rejected.has(hex)) {
       return Promise.reject(netError('EPEERUNREACHABLE', `peer ${short(hex)} failed the capability proof`))
     }
+    if (this.blocked.has(hex)) return Promise.reject(netError('EPEERUNREACHABLE', `peer ${short(hex)} is blocked`))
     if (!this.opening) return Promise.reject(netError('EPEERUNREACHABLE', 'network not ready'))
 
     return new Promise<Session>((resolve, reject) => {
@@ -364,7 +383,7 @@ export class PeerNetwork extends EventEmitter {
     conn.on('error', noop)
     const publicKey = Buffer.from(conn.remotePublicKey)
     const hex = publicKey.toString('hex')
-    if (this.closing || this.rejected.has(hex)) {
+    if (this.closing || this.rejected.has(hex) || this.blocked.has(hex)) {
       conn.destroy()
       return
     }
