@@ -96,6 +96,8 @@ export interface Handoff {
 const LOOKUP_FANOUT = 3
 /** Stabilization rounds a departed machine is kept out of our lists (then stale replies have drained). */
 const DEPARTED_ROUNDS = 10
+/** Rounds a machine that failed a probe is not probed again as a closer successor. */
+const UNREACHABLE_ROUNDS = 5
 /** Predecessor pointers followed per stabilize round (and per join). */
 const WALK_STEPS = 8
 
@@ -130,6 +132,8 @@ export class ChordNode extends EventEmitter {
    * told); it must not make us adopt them again. See docs/chord.md, "leave".
    */
   private readonly departed = new Map<string, number>()
+  /** When a probe of a machine as a closer successor last failed (see probeCloserSuccessor). */
+  private readonly unreachable = new Map<string, number>()
 
   constructor(opts: ChordNodeOptions) {
     super()
@@ -392,7 +396,9 @@ export class ChordNode extends EventEmitter {
 
   private onState(req: StateRequest): StateResponse {
     const v = this.byId.get(req.to)
-    if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
+    // Zave: a node that is still joining takes no part in the ring's
+    // maintenance; answering with its empty list would make the asker adopt it.
+    if (!v?.member) throw new RpcError('ENOTMEMBER', 'no such member here')
     if (req.notify) this.rectify(v, req.notify)
     return { type: 'state', predecessor: v.predecessor, successors: v.successors }
   }
@@ -538,6 +544,32 @@ export class ChordNode extends EventEmitter {
     if (!head || head.id === s.id || inOpen(s.id, v.id, head.id)) {
       this.setSuccessors(v, reconcile(v.id, s, res.successors, this.config.successors))
     }
+    await this.probeCloserSuccessor(v, s)
+  }
+
+  /**
+   * A node we know of (a finger, another vnode's neighbour, one of our own
+   * vnodes) that lies between v and its successor s is a better successor
+   * if it answers. Stabilize alone only learns of it once s hears from it,
+   * which after a burst of joins can take many rounds (two interleaved
+   * chains each look right from inside). In a settled ring no such node is
+   * known, so this costs nothing there.
+   */
+  private async probeCloserSuccessor(v: VirtualNode, s: NodeRef): Promise<void> {
+    const bound = distance(v.id, s.id)
+    const now = this.timers.now()
+    const own = this.nextOwnVnode(v)
+    let x: NodeRef | null = own?.member && distance(v.id, own.id) < bound ? own.ref : null
+    const remote = this.routing.firstAfter(v.id, x ? distance(v.id, x.id) : bound, (e) => {
+      const failed = this.unreachable.get(e.address)
+      return (
+        (failed !== undefined && now - failed < UNREACHABLE_ROUNDS * this.config.stabilizeMs) ||
+        this.hasDeparted(e.address)
+      )
+    })
+    if (remote) x = remote
+    if (!x || this.closed) return
+    if (!(await this.adoptSuccessor(v, x)) && x.address !== this.address) this.unreachable.set(x.address, now)
   }
 
   /**
@@ -668,16 +700,36 @@ export class ChordNode extends EventEmitter {
       if (known && inHalfOpen(start, v.fingerStart(k - 1), known.id)) {
         found = known
       } else {
-        try {
-          found = (await this.findSuccessor(start)).node
-        } catch {
-          continue
+        found = await this.verifyFinger(v.fingers[k], start)
+        if (!found) {
+          try {
+            found = (await this.findSuccessor(start)).node
+          } catch {
+            continue
+          }
         }
       }
       known = found
       if (found.id === v.id) continue
       tally.levels++
       if (this.setFinger(v, k, found)) tally.changed++
+    }
+  }
+
+  /**
+   * The finger f still is the successor of `start` if start ∈ (f.predecessor, f]:
+   * one round trip to f instead of a lookup of several hops. Returns null
+   * when that cannot be confirmed (no finger yet, f moved on, f is dead).
+   */
+  private async verifyFinger(f: NodeRef | undefined, start: Id): Promise<NodeRef | null> {
+    if (!f || this.hasDeparted(f.address)) return null
+    try {
+      const res = await this.rpc(f.address, { type: 'state', to: f.id, notify: null })
+      const p = res.predecessor
+      return p && inHalfOpen(start, p.id, f.id) ? f : null
+    } catch (err) {
+      this.onRpcFailure(f.address, err)
+      return null
     }
   }
 

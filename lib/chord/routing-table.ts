@@ -83,6 +83,23 @@ export class RoutingTable {
     return out
   }
 
+  /**
+   * The first known remote node strictly after `from`, if it lies closer
+   * than `bound` (clockwise distance from `from`), skipping `skip`.
+   */
+  firstAfter(from: Id, bound: Id, skip: (ref: NodeRef) => boolean): NodeRef | null {
+    const n = this.entries.length
+    let i = this.indexOf(from)
+    if (i < n && this.entries[i].id === from) i++
+    for (let seen = 0; seen < n; seen++, i++) {
+      const e = this.entries[i % n]
+      const d = distance(from, e.id)
+      if (d === 0n || d >= bound) return null
+      if (!skip(e)) return e
+    }
+    return null
+  }
+
   /** Index of the first entry with id ≥ key (n if none). */
   private indexOf(key: Id): number {
     let lo = 0

@@ -56,10 +56,7 @@ test('200 machines, a quarter crash at once: lookups survive the repair', async 
   t.is(res.code, 0, res.stderr)
   const r = lastJson(res.stdout)
   t.comment(JSON.stringify(r))
-  // Issue 2's target is ≥ 0.99 while repairing; measured 0.968 (see the todo below).
-  t.ok((r.lookupSuccessDuringRepair as number) >= 0.95, `during repair ${r.lookupSuccessDuringRepair}`)
+  t.ok((r.lookupSuccessDuringRepair as number) >= 0.99, `during repair ${r.lookupSuccessDuringRepair}`)
   t.is(r.lookupSuccess, 1)
   t.is(r.ringConsistent, true)
 })
-
-test.todo('a quarter crash at once: ≥ 0.99 of lookups right while repairing (measured 0.968)', () => {})

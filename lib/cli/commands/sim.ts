@@ -44,11 +44,10 @@ export const simCommand: Command = {
     },
     { name: 'loss', type: 'number', value: 'P', description: 'probability that a message is lost', default: 0.001 },
     {
-      name: 'confirm',
+      name: 'unconfirmed',
       type: 'boolean',
-      default: true,
       description:
-        'lookups contact the owner before answering; --no-confirm saves that hop but answers wrong while a dead owner is undetected'
+        'lookups skip contacting the owner: one hop less, but a dead owner is returned until its predecessor notices'
     },
     { name: 'json', type: 'boolean', description: 'print the figures as one JSON object on the last line' }
   ],
@@ -85,7 +84,7 @@ export const simCommand: Command = {
       vnodes,
       lookups,
       keys,
-      confirm: f.confirm !== false,
+      confirm: f.unconfirmed !== true,
       network: { lossRate: loss },
       log
     })
