@@ -65,8 +65,18 @@ export class FileService {
   }
 
   async post(req: PostFileRequest): Promise<OkResponse> {
-    await this.storeLocally(req.key, req.kind, req.bytes)
-    if (req.replicate) await this.replicate(req.key, req.kind, req.bytes)
+    if (!req.replicate) {
+      await this.storeLocally(req.key, req.kind, req.bytes)
+      return { ok: true }
+    }
+    // The local write and the copies to the replicas run at once: every replica
+    // verifies the value itself, so nothing is gained by waiting for ours first.
+    const results = await Promise.allSettled([
+      this.storeLocally(req.key, req.kind, req.bytes),
+      this.replicate(req.key, req.kind, req.bytes)
+    ])
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
     return { ok: true }
   }
 

@@ -40,6 +40,8 @@ export interface NodeStatus {
   predecessor: string | null
   successors: string[]
   virtualNodes: number
+  /** Distinct machines this node's finger tables point at. */
+  fingers: number
   peers: number
   keys: number
   bytes: number
@@ -195,6 +197,8 @@ export class RingNode extends EventEmitter {
       predecessor: v0.predecessor ? hex(v0.predecessor) : null,
       successors: v0.successors.map(hex),
       virtualNodes: this.chord.vnodes.length,
+      fingers: new Set(this.chord.vnodes.flatMap((v) => v.fingers.filter((f) => f !== undefined).map((f) => f.address)))
+        .size,
       peers: this.network.peers().length,
       keys: stats.keys,
       bytes: stats.bytes,

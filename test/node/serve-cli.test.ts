@@ -34,6 +34,10 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
   t.is(status.running, true, 'status talks to the running node over its control socket')
   t.ok(status.member)
   t.is(status.peers, 2)
+  t.is(status.successors.length > 0, true, 'status lists the successor list')
+  t.ok(status.predecessor, 'status names the predecessor')
+  t.ok(Number.isInteger(status.fingers), 'status counts fingers')
+  t.ok(Number.isInteger(status.underReplicated), 'status reports replicas under target')
   t.is(fs.statSync(path.join(homes[0], 'control.sock')).mode & 0o777, 0o600)
   await new Promise((r) => setTimeout(r, 3000))
 

@@ -21,7 +21,7 @@ export const statusCommand: Command = {
       `node         ${status.nodeKey}${via === 'control' ? '' : '  (not running; temporary node)'}`,
       `ring id      ${status.id}`,
       `dht address  ${status.address ?? '-'}  ${status.online ? 'online' : 'offline'}`,
-      `role         ${status.clientOnly ? 'client only' : status.member ? 'ring member' : 'not joined'}  (${status.virtualNodes} virtual nodes)`,
+      `role         ${status.clientOnly ? 'client only' : status.member ? 'ring member' : 'not joined'}  (${status.virtualNodes} virtual nodes, fingers to ${status.fingers} machines)`,
       `predecessor  ${status.predecessor ?? '-'}`,
       `successors   ${status.successors.length ? status.successors.join('\n             ') : '-'}`,
       `peers        ${status.peers}`,
