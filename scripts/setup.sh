@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse)
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || need_apt+=(libfuse2)
+# The mount tests run rsync -a inside a mount.
+command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=''
   [ "$(id -u)" -eq 0 ] || SUDO='sudo'

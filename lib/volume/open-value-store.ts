@@ -4,19 +4,28 @@
 // `peerstore join TOKEN` the same mount stores into the shared ring.
 
 import fsp from 'node:fs/promises'
-import { type ConfigOverrides, effectiveConfig } from '../node/config'
+import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
 import { controlServerFor } from '../node/node-api'
 import { RingNode } from '../node/ring-node'
 import { RingValueStore } from '../node/ring-value-store'
+import { waitForRing } from './ring-join'
 import type { ValueStore } from './value-store'
 
 export interface OpenValueStoreOptions extends ConfigOverrides {
+  /** Already resolved (e.g. by configFromFlags); the overrides above are then ignored. */
+  config?: NodeConfig
   /** Bind address of the DHT socket. */
   host?: string
   /** Join as a client that stores nothing (laptops beside always-on servers). */
   clientOnly?: boolean
+  /** How long a member waits to merge into the configured ring before going on alone (offline). */
+  joinTimeoutMs?: number
   log?: (line: string) => void
+  /** One-line notices for the user (the mount prints them), unlike the node's log. */
+  notice?: (line: string) => void
 }
+
+const DEFAULT_JOIN_TIMEOUT_MS = 15_000
 
 export interface OpenedValueStore {
   store: ValueStore
@@ -28,7 +37,7 @@ export interface OpenedValueStore {
 }
 
 export async function openValueStore(home: string, opts: OpenValueStoreOptions = {}): Promise<OpenedValueStore> {
-  const config = effectiveConfig(home, opts)
+  const config = opts.config ?? effectiveConfig(home, opts)
   const node = new RingNode({ home, config, host: opts.host, clientOnly: opts.clientOnly, log: opts.log })
   // The control socket makes `peerstore status` and `block` reach this node, and
   // refuses (EBUSY) a second node for the same home before it touches the store.
@@ -37,6 +46,10 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
   try {
     await node.ready()
     if (opts.clientOnly) await node.waitForGateway(30_000)
+    else if (config.bootstrap.length > 0) {
+      const joined = await waitForRing(node, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS)
+      if (!joined) opts.notice?.('no other node of this network answered: working alone until one does')
+    }
   } catch (err) {
     await control.close()
     await node.destroy()

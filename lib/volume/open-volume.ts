@@ -1,7 +1,7 @@
 // A ready Volume on the store openValueStore picks: what `mount`, `backup`,
 // `get` and `ls` all start from.
 
-import { openValueStore } from './open-value-store'
+import { type OpenValueStoreOptions, openValueStore } from './open-value-store'
 import { Volume, type VolumeOptions } from './volume'
 
 export interface OpenedVolume {
@@ -11,9 +11,10 @@ export interface OpenedVolume {
 
 export async function openVolume(
   home: string,
-  opts: Partial<Omit<VolumeOptions, 'home' | 'store'>> = {}
+  opts: Partial<Omit<VolumeOptions, 'home' | 'store'>> = {},
+  storeOpts: OpenValueStoreOptions = {}
 ): Promise<OpenedVolume> {
-  const opened = await openValueStore(home)
+  const opened = await openValueStore(home, storeOpts)
   const volume = new Volume({
     home,
     store: opened.store,

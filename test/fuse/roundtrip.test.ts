@@ -8,7 +8,7 @@ import test from 'brittle'
 import { sh, startMount, tmpDir } from '../helpers/mount'
 
 const MiB = 1024 * 1024
-const BIG_MIB = Number(process.env.PEERSTORE_TEST_BIG_MIB || 100)
+const BIG_MIB = Number(process.env.PEERSTORE_TEST_BIG_MIB || 200)
 
 test('round trips of edge-size and big files survive a remount', { timeout: 180_000 }, async (t) => {
   const src = tmpDir('src')

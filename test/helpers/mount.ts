@@ -62,7 +62,10 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 }
 
 /** Starts `peerstore mount` on `dir` (a fresh one by default) with `home`, registering teardown on `t`. */
-export async function startMount(t: Test, opts: { home?: string; dir?: string; args?: string[] } = {}): Promise<Mount> {
+export async function startMount(
+  t: Test,
+  opts: { home?: string; dir?: string; args?: string[]; readyTimeoutMs?: number } = {}
+): Promise<Mount> {
   const home = opts.home ?? tmpDir('home')
   const dir = opts.dir ?? path.join(tmpDir('mnt'), 'mnt')
   fs.mkdirSync(dir, { recursive: true })
@@ -112,7 +115,7 @@ export async function startMount(t: Test, opts: { home?: string; dir?: string; a
     await mount.stop()
   })
   try {
-    await waitFor(() => isMounted(dir) && out.includes('mounted'), 20_000, `mount of ${dir}`)
+    await waitFor(() => isMounted(dir) && out.includes('mounted'), opts.readyTimeoutMs ?? 20_000, `mount of ${dir}`)
   } catch (err) {
     child.kill('SIGKILL')
     forceUnmount(dir)

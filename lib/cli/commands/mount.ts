@@ -7,6 +7,7 @@ import { findMount, isMounted, registerMount, unregisterMount } from '../../fuse
 import { checkFuse } from '../../fuse/prerequisites'
 import { openVolume } from '../../volume/open-volume'
 import { type Command, requirePositionals } from '../command'
+import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 const MiB = 1024 * 1024
 
@@ -19,6 +20,12 @@ export const mountCommand: Command = {
   summary: 'mount your encrypted store as a directory (foreground; Ctrl-C unmounts)',
   positionals: 'DIR',
   flags: [
+    ...NETWORK_FLAGS,
+    {
+      name: 'client-only',
+      type: 'boolean',
+      description: 'join as a client that stores nothing (a laptop beside always-on servers)'
+    },
     {
       name: 'allow-other',
       type: 'boolean',
@@ -29,6 +36,9 @@ export const mountCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 1, 'DIR')
     const mountpoint = path.resolve(args.positionals[0])
+    // Parsed before anything is mounted, so a bad flag is a usage error, not a half-started mount.
+    const config = configFromFlags(ctx.home, args)
+    const clientOnly = Boolean(args.flags['client-only'])
     const problem = checkFuse()
     if (problem) {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
@@ -41,9 +51,16 @@ export const mountCommand: Command = {
     }
     // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
     const { PeerstoreMount } = await import('../../fuse/mount')
-    const opened = await openVolume(ctx.home, {
-      onError: (err) => ctx.stderr.write(`\npeerstore mount: background flush: ${err.message}\n`)
-    })
+    const opened = await openVolume(
+      ctx.home,
+      { onError: (err) => ctx.stderr.write(`\npeerstore mount: background flush: ${err.message}\n`) },
+      {
+        config,
+        host: args.flags.host as string | undefined,
+        clientOnly,
+        notice: (line) => ctx.stderr.write(`peerstore mount: ${line}\n`)
+      }
+    )
     const mount = new PeerstoreMount(mountpoint, opened.volume, {
       allowOther: Boolean(args.flags['allow-other']),
       debug: Boolean(args.flags.debug),
