@@ -60,3 +60,15 @@ test('200 machines, a quarter crash at once: lookups survive the repair', async 
   t.is(r.lookupSuccess, 1)
   t.is(r.ringConsistent, true)
 })
+
+test('200 machines, half crash at once, successor lists of 16: lookups survive the repair', async (t) => {
+  const args = ['sim', '--nodes', '200', '--seed', '3', '--fail', '0.5', '--successors', '16', '--json']
+  const res = await runPeerstore(args, { timeoutMs: 170_000 })
+  t.is(res.code, 0, res.stderr)
+  const r = lastJson(res.stdout)
+  t.comment(JSON.stringify(r))
+  t.ok((r.lookupSuccessDuringRepair as number) >= 0.99, `during repair ${r.lookupSuccessDuringRepair}`)
+  t.is(r.lookupSuccess, 1)
+  t.is(r.ringConsistent, true)
+  t.is(r.invariantViolations, 0)
+})

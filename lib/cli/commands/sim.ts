@@ -2,7 +2,8 @@
 // virtual time, from one seed (lib/sim/simulation.ts). Prints figures for
 // humans and, with --json, one JSON object on the last line.
 
-import { runSimulation, type SimResult } from '../../sim/simulation'
+import type { SimResult } from '../../sim/simulation'
+import { runSimulationInWorker } from '../../sim/worker'
 import { type Command, UsageError } from '../command'
 
 export const simCommand: Command = {
@@ -74,20 +75,22 @@ export const simCommand: Command = {
     }
     const json = f.json === true
     const log = (line: string) => ctx.stdout.write(`${line}\n`)
-    const result = await runSimulation({
-      nodes,
-      seed,
-      fail,
-      churn,
-      partition: f.partition === true,
-      successors,
-      vnodes,
-      lookups,
-      keys,
-      confirm: f.unconfirmed !== true,
-      network: { lossRate: loss },
+    const result = await runSimulationInWorker(
+      {
+        nodes,
+        seed,
+        fail,
+        churn,
+        partition: f.partition === true,
+        successors,
+        vnodes,
+        lookups,
+        keys,
+        confirm: f.unconfirmed !== true,
+        network: { lossRate: loss }
+      },
       log
-    })
+    )
     ctx.stdout.write(summary(result))
     if (json) ctx.stdout.write(`${JSON.stringify(result)}\n`)
     return 0
