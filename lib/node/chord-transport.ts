@@ -7,12 +7,19 @@ import { chordRequestEncoding, chordResponseEncoding } from '../net/chord-messag
 
 export const CHORD_METHOD = 'Chord'
 
+/** How long a machine whose connection closed is answered for at once, unless it reconnects. */
+const DEPARTED_MS = 10_000
+
 export class NetChordTransport implements Transport {
   readonly address: string
   private handler: RequestHandler | null = null
+  /** Machines whose last connection closed, with when: peer departure fed to Chord. */
+  private readonly departed = new Map<string, number>()
 
   constructor(private readonly network: PeerNetwork) {
     this.address = network.publicKey.toString('hex')
+    network.on('peer-remove', (pk: Buffer) => this.departed.set(pk.toString('hex'), Date.now()))
+    network.on('peer-add', (pk: Buffer) => this.departed.delete(pk.toString('hex')))
     network.respond(CHORD_METHOD, chordRequestEncoding, chordResponseEncoding, async (req, peer) => {
       if (!this.handler) throw new RpcError('ENOTMEMBER', 'this node has not joined the ring yet')
       return this.handler(peer.publicKey.toString('hex'), req)
@@ -20,6 +27,12 @@ export class NetChordTransport implements Transport {
   }
 
   async request(to: string, req: ChordRequest, timeoutMs: number): Promise<ChordResponse> {
+    // A machine that just went away fails at once instead of after a dial timeout,
+    // so stabilize and lookups route around it within one round.
+    const gone = this.departed.get(to)
+    if (gone !== undefined && Date.now() - gone < DEPARTED_MS) {
+      throw new RpcError('EPEERUNREACHABLE', `peer ${to.slice(0, 8)} disconnected`)
+    }
     try {
       return await this.network.request(
         Buffer.from(to, 'hex'),

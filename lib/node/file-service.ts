@@ -137,16 +137,21 @@ export class FileService {
 
   /**
    * Copies a value this node just stored to the other responsible machines.
-   * Resolves when all of them hold it; a machine that fails is looked up
-   * again once (Chord drops dead machines), so the ack means k live copies,
-   * or every machine of a ring smaller than k.
+   * Resolves when the first k live machines responsible for the key hold it;
+   * a machine that cannot be reached is not live, so the next machine on the
+   * ring takes its place (and repair catches it up if it comes back). So the
+   * ack means k live copies, or every live machine of a smaller ring.
    */
   async replicate(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
     const self = this.network.publicKey.toString('hex')
     const done = new Set<string>([self])
+    const unreachable = new Set<string>()
     let lastError: unknown = null
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const targets = (await this.router.responsible(key, this.replicas)).filter((n) => !done.has(n.address))
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * attempt))
+      const candidates = await this.router.responsible(key, this.replicas + unreachable.size)
+      const live = candidates.filter((n) => !unreachable.has(n.address)).slice(0, this.replicas)
+      const targets = live.filter((n) => !done.has(n.address))
       if (targets.length === 0) return
       const results = await Promise.allSettled(
         targets.map((n) =>
@@ -161,8 +166,15 @@ export class FileService {
         )
       )
       results.forEach((r, i) => {
-        if (r.status === 'fulfilled') done.add(targets[i].address)
-        else lastError = r.reason
+        if (r.status === 'fulfilled') {
+          done.add(targets[i].address)
+          return
+        }
+        lastError = r.reason
+        const code = (r.reason as { code?: string }).code
+        if (code === 'EPEERUNREACHABLE' || code === 'ETIMEDOUT' || code === 'ECHANNELCLOSED') {
+          unreachable.add(targets[i].address)
+        }
       })
       if (results.every((r) => r.status === 'fulfilled')) return
     }

@@ -65,6 +65,15 @@ export class RingClient {
     }
   }
 
+  /** A machine whose connection closed is tried last for a while (fed by the node's peer events). */
+  noteDeparture(address: string): void {
+    this.suspects.set(address, Date.now())
+  }
+
+  noteArrival(address: string): void {
+    this.suspects.delete(address)
+  }
+
   private noteFailure(target: NodeRef, err: unknown): void {
     const code = (err as { code?: string }).code
     if (code === 'ETIMEDOUT' || code === 'EPEERUNREACHABLE' || code === 'ECHANNELCLOSED') {

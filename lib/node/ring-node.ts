@@ -110,7 +110,11 @@ export class RingNode extends EventEmitter {
       this.chord.on('successors-changed', () => this.repair?.trigger())
     }
     this.network.on('peer-add', (pk: Buffer) => this.onPeer(pk.toString('hex')))
-    this.network.on('peer-remove', (pk: Buffer) => this.emit('peer-remove', pk.toString('hex')))
+    this.network.on('peer-remove', (pk: Buffer) => {
+      const address = pk.toString('hex')
+      this.client.noteDeparture(address)
+      this.emit('peer-remove', address)
+    })
   }
 
   get publicKey(): Buffer {
@@ -132,6 +136,7 @@ export class RingNode extends EventEmitter {
   }
 
   private onPeer(address: string): void {
+    this.client.noteArrival(address)
     this.emit('peer-add', address)
     if (this.clientOnly) {
       this.gateway ??= address
