@@ -102,6 +102,7 @@ export class Repairer {
   private async round(connectedOnly: boolean): Promise<void> {
     const { chord, replicas, network } = this.opts
     let under = 0
+    const movedBefore = this.stats.pushed + this.stats.pulled + this.stats.handedOff
     for (const v of chord.vnodes) {
       if (this.closed || !v.member || !v.predecessor) continue
       const others = distinctMachines(
@@ -120,6 +121,10 @@ export class Repairer {
       }
     }
     if (!connectedOnly && !this.closed) await this.sweep().catch((err) => this.opts.log?.(`sweep: ${err.message}`))
+    const moved = this.stats.pushed + this.stats.pulled + this.stats.handedOff - movedBefore
+    if (moved > 0) {
+      this.opts.log?.(`repair: ${under} keys were under target; moved ${moved} values (pushed, pulled or handed off)`)
+    }
     this.stats.rounds++
     this.stats.underReplicated = under
     this.stats.lastRoundAt = Date.now()

@@ -18,16 +18,21 @@ export const inviteCommand: Command = {
     requirePositionals(args, 0, '')
     const config = loadOrInitConfig(ctx.home)
     const bootstrap = args.flags.bootstrap ? parseBootstrapList(String(args.flags.bootstrap)) : config.bootstrap
+    if (bootstrap.length === 0) {
+      // A home without bootstrap addresses is a ring of one that opens no socket
+      // (the offline default), so a token without them would lead nowhere.
+      ctx.stderr.write(
+        'peerstore invite: this network has no bootstrap address, so no other machine could find it.\n' +
+          "Run 'peerstore bootstrap --port P --host ADDR' on a reachable machine, then\n" +
+          "'peerstore invite --bootstrap ADDR:P' (and give this node the same address with 'peerstore join').\n"
+      )
+      return 1
+    }
     const token = encodeInvite({ networkKey: config.networkKey, bootstrap })
     if (args.flags.json) {
       ctx.stdout.write(`${JSON.stringify({ token, bootstrap: bootstrap.map(formatHostPort) })}\n`)
     } else {
       ctx.stdout.write(`${token}\n`)
-      if (bootstrap.length === 0) {
-        ctx.stderr.write(
-          'note: the token names no bootstrap address; the other machine finds this network on the public DHT\n'
-        )
-      }
     }
     return 0
   }
