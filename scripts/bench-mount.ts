@@ -1,15 +1,17 @@
 // bench-mount: the mount against the FUSE ceiling and the local disk.
 //
-//   node dist/scripts/bench-mount.js [--mib 1024] [--files 10000] [--no-drop-caches]
+//   node dist/scripts/bench-mount.js [--mib 1024] [--files 10000] [--no-drop-caches] [--no-ring]
 //
-// For (a) `peerstore mount` on the embedded one-node store, (c) a plain
+// For (a) `peerstore mount` on the embedded one-node ring, (b) the mount as
+// the third member of a loopback ring with 3 replicas (a `peerstore bootstrap`
+// process and two `peerstore serve` processes on 127.0.0.1), (c) a plain
 // local-disk directory and (d) a trivial in-memory fuse-native filesystem
 // mounted with the same FUSE options (the ceiling for any FUSE filesystem in
 // Node), it measures: sequential write of N MiB (`dd bs=1M conv=fsync`),
 // sequential read after a remount (page cache dropped), creating small files
 // and `ls -l` of their directory, and the peak RSS of the mount process.
-// Every figure is also printed as a ratio to (d). (b), the 3-node ring, comes
-// with the ring client.
+// Every figure is also printed as a ratio to (d); (b)'s write and read also
+// as a ratio to one raw hyperswarm connection measured in the same run.
 //
 // FUSE servers run as child processes (a FUSE server must not spawn the dd it
 // serves); this script re-runs itself with --serve-memfs for (d).
@@ -20,11 +22,12 @@ import os from 'node:os'
 import path from 'node:path'
 import type { FuseOps } from 'fuse-native'
 import minimist from 'minimist'
+import { measureRawThroughput, spawnRawSink } from '../lib/net/raw-bench'
 
 const argv = minimist(process.argv.slice(2), {
-  boolean: ['drop-caches'],
+  boolean: ['drop-caches', 'ring'],
   string: ['serve-memfs'],
-  default: { mib: 1024, files: 10000, 'drop-caches': true }
+  default: { mib: 1024, files: 10000, 'drop-caches': true, ring: true }
 })
 
 const PEERSTORE_BIN = path.join(__dirname, '..', 'bin', 'peerstore.js')
@@ -180,6 +183,74 @@ async function measure(
   }
 }
 
+/** Runs a `peerstore` command to completion; returns its stdout. */
+function peerstore(args: string[]): string {
+  const res = spawnSync(process.execPath, [PEERSTORE_BIN, ...args], { encoding: 'utf8' })
+  if (res.status !== 0) throw new Error(`peerstore ${args.join(' ')}: ${res.stderr}`)
+  return res.stdout
+}
+
+/** A long-running `peerstore` process, resolved once its output contains `ready`. */
+async function daemon(args: string[], ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [PEERSTORE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
+  await waitFor(() => out.includes(ready) || child.exitCode !== null, 60_000, `peerstore ${args[0]}`)
+  if (!out.includes(ready)) throw new Error(`peerstore ${args[0]} exited: ${out}`)
+  return child
+}
+
+interface Ring {
+  bootstrap: { host: string; port: number }
+  mountHome: string
+  stop(): Promise<void>
+}
+
+/** A bootstrap node and two serve nodes on 127.0.0.1, and a home for the mount, all in one network (k = 3). */
+async function startRing(root: string): Promise<Ring> {
+  const port = 46_000 + Math.floor(Math.random() * 1000)
+  const bootstrap = { host: '127.0.0.1', port }
+  const children: ChildProcess[] = []
+  const stop = async () => {
+    for (const c of children) {
+      if (c.exitCode === null) c.kill('SIGTERM')
+      await new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))
+    }
+  }
+  try {
+    children.push(await daemon(['bootstrap', '--port', String(port), '--host', '127.0.0.1'], 'listening'))
+    const homes = ['b-serve-0', 'b-serve-1', 'b-mount-home'].map((h) => path.join(root, h))
+    peerstore(['init', '--home', homes[0], '--bootstrap', `127.0.0.1:${port}`, '--replicas', '3'])
+    const token = peerstore(['invite', '--home', homes[0]]).trim()
+    for (const home of homes.slice(1)) peerstore(['join', '--home', home, token])
+    for (const home of homes.slice(0, 2)) children.push(await daemon(['serve', '--home', home], 'serving node'))
+    return { bootstrap, mountHome: homes[2], stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/** One raw hyperswarm connection between two processes on the same DHT: the ceiling for (b). */
+async function rawConnectionMBs(bootstrap: { host: string; port: number }): Promise<number> {
+  const sink = await spawnRawSink([bootstrap])
+  try {
+    const r = await measureRawThroughput({
+      bootstrap: [bootstrap],
+      sinkPublicKey: sink.publicKey,
+      totalBytes: 256 << 20
+    })
+    return r.mbPerSec
+  } finally {
+    await sink.close()
+  }
+}
+
 function table(rows: [string, Figures][], ceiling: Figures): string {
   const fmt = (v: number | null, c: number | null) =>
     v === null ? '—' : `${v.toFixed(0)}${c ? ` (${(v / c).toFixed(2)}×)` : ''}`
@@ -200,7 +271,7 @@ function table(rows: [string, Figures][], ceiling: Figures): string {
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-bench-'))
   const cleanup = () => {
-    for (const d of ['a-mnt', 'd-mnt']) {
+    for (const d of ['a-mnt', 'b-mnt', 'd-mnt']) {
       const p = path.join(root, d)
       if (fs.existsSync(p) && isMounted(p)) spawnSync('fusermount', ['-uz', p])
     }
@@ -225,6 +296,27 @@ async function main(): Promise<void> {
       () => startServer([PEERSTORE_BIN, 'mount', aMnt, '--home', aHome], aMnt),
       { remountForRead: true }
     )
+    let b: Figures | null = null
+    let rawBefore = 0
+    let rawAfter = 0
+    if (argv.ring) {
+      const ring = await startRing(root)
+      try {
+        process.stderr.write('(b): raw hyperswarm connection...\n')
+        rawBefore = await rawConnectionMBs(ring.bootstrap)
+        const bMnt = path.join(root, 'b-mnt')
+        fs.mkdirSync(bMnt)
+        b = await measure(
+          '(b) peerstore mount, 3-node ring',
+          bMnt,
+          () => startServer([PEERSTORE_BIN, 'mount', bMnt, '--home', ring.mountHome], bMnt),
+          { remountForRead: true }
+        )
+        rawAfter = await rawConnectionMBs(ring.bootstrap)
+      } finally {
+        await ring.stop()
+      }
+    }
     const cDir = path.join(root, 'c-local')
     fs.mkdirSync(cDir)
     const c = await measure('(c) local disk', cDir, null, { remountForRead: false })
@@ -236,12 +328,20 @@ async function main(): Promise<void> {
       `${table(
         [
           ['(a) peerstore mount (1-node)', a],
+          ...(b ? ([['(b) peerstore mount (3-node ring, k=3)', b]] as [string, Figures][]) : []),
           ['(c) local disk', c],
           ['(d) in-memory FUSE ceiling', d]
         ],
         d
       )}\n`
     )
+    if (b) {
+      const raw = (rawBefore + rawAfter) / 2
+      process.stdout.write(
+        `\n(b) against one raw hyperswarm connection (${rawBefore.toFixed(0)} MB/s before, ${rawAfter.toFixed(0)} MB/s after, ` +
+          `mean ${raw.toFixed(0)}): write ${(b.writeMBs / raw).toFixed(2)}×, cold read ${(b.readMBs / raw).toFixed(2)}×\n`
+      )
+    }
     process.stdout.write(
       '\nRatios are to (d). (d) reads back without a remount (it keeps data in its own memory); ' +
         '(a) remounts before reading. Peak RSS is VmHWM, which counts the file pages a store maps ' +

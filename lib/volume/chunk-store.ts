@@ -166,7 +166,9 @@ export class ChunkStore {
     if (!entry) return
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.putImmutable(entry.ciphertext)
+        // The key is sha256 of the ciphertext, computed when it was sealed (or checked when adopted).
+        if (this.store.putImmutableKnown) await this.store.putImmutableKnown(Buffer.from(hex, 'hex'), entry.ciphertext)
+        else await this.store.putImmutable(entry.ciphertext)
         break
       } catch (err) {
         this.stats.uploadErrors++
@@ -286,6 +288,12 @@ export class ChunkStore {
   }
 
   private async fetchFromDisk(hex: string): Promise<Buffer> {
+    // A ring member's own copy: no network, and no point in a second copy in the read cache.
+    const own = await this.store.getLocal?.(Buffer.from(hex, 'hex'))
+    if (own && sha256(own).toString('hex') === hex) {
+      this.stats.fetched++
+      return own
+    }
     if (this.readCache.has(hex)) {
       const bytes = await readFileOrNull(path.join(this.readCacheDir, hex))
       if (bytes && sha256(bytes).toString('hex') === hex) return bytes

@@ -8,6 +8,7 @@ import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/
 import { controlServerFor } from '../node/node-api'
 import { RingNode } from '../node/ring-node'
 import { RingValueStore } from '../node/ring-value-store'
+import { MemberValueStore } from './member-value-store'
 import { waitForRing } from './ring-join'
 import type { ValueStore } from './value-store'
 
@@ -60,7 +61,7 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
     return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }
   }
   return {
-    store: new RingValueStore(node),
+    store: node.store ? new MemberValueStore(new RingValueStore(node), node) : new RingValueStore(node),
     local: false,
     node,
     capacity,

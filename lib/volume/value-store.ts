@@ -18,6 +18,10 @@ export interface ValueStore {
    * or null when nothing is stored and expectedVersion was not 0).
    */
   putRecord(record: SignedRecord, expectedVersion: number): Promise<void>
+  /** Optional: stores bytes whose sha256 (`key`) the caller has just computed, without hashing them again. */
+  putImmutableKnown?(key: Buffer, bytes: Buffer): Promise<void>
+  /** Optional: this machine's own copy of an immutable value, or null; the caller verifies the hash. */
+  getLocal?(key: Buffer): Promise<Buffer | null>
   /** Optional garbage collection. */
   deleteImmutable?(key: Buffer): Promise<void>
   replicaStatus?(key: Buffer): Promise<{ live: number; target: number }>

@@ -80,6 +80,13 @@ export class Inode {
   readonly hex: string
   /** Version of the record in the store; 0 when never stored. */
   version = 0
+  /**
+   * The highest version this mount has seen of the record. After a conflict
+   * whose winner is older than that (a replica that missed updates answered
+   * the compare-and-swap), the next write still goes above it, so the older
+   * lineage can never beat it later in repair.
+   */
+  versionFloor = 0
   state: InodeState
   data: FileData | null = null
   /** Directory entries as last stored: the base of a three-way merge. */
@@ -395,10 +402,10 @@ export class Volume {
         if (inode.deleted) {
           buried = inode.version === 0
           if (buried) break
-          const tomb = createRecord(this.keys.keyPair, inode.id, inode.version + 1, Buffer.alloc(0), true)
+          const tomb = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), Buffer.alloc(0), true)
           try {
             await this.store.putRecord(tomb, inode.version)
-            inode.version++
+            inode.version = tomb.version
             buried = true
             break
           } catch (err) {
@@ -409,14 +416,14 @@ export class Volume {
               buried = true
               break
             }
-            inode.version = current?.version ?? 0
+            adoptVersion(inode, current?.version ?? 0)
             continue
           }
         }
         const state = this.snapshotState(inode)
         if (state.file) await this.chunks.whenUploaded(state.file.chunks)
         const value = encryptState(state, inode.id, this.keys.inodeKey(inode.id))
-        const record = createRecord(this.keys.keyPair, inode.id, inode.version + 1, value)
+        const record = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), value)
         try {
           await this.store.putRecord(record, inode.version)
         } catch (err) {
@@ -444,7 +451,7 @@ export class Volume {
   private async resolveConflict(inode: Inode, current: SignedRecord | null): Promise<void> {
     if (!current || current.deleted) {
       // Deleted (or never stored) elsewhere, changed here: ours stays.
-      inode.version = current?.version ?? 0
+      adoptVersion(inode, current?.version ?? 0)
       return
     }
     if (!verifyRecord(current, this.recordKeyOf(inode.id))) throw new VolumeError('EIO', 'conflicting record is forged')
@@ -472,7 +479,7 @@ export class Volume {
       this.touch(copy)
       this.touch(parent)
     }
-    inode.version = current.version
+    adoptVersion(inode, current.version)
   }
 
   // ---- replay after a crash ------------------------------------------------------
@@ -833,6 +840,17 @@ export class Volume {
       uploaded: this.chunks.stats.uploaded
     }
   }
+}
+
+/** The version the inode's next record gets: above the store's and above any this mount has seen. */
+function nextVersion(inode: Inode): number {
+  return Math.max(inode.version, inode.versionFloor) + 1
+}
+
+/** Takes the store's version as the compare-and-swap base, remembering the highest seen. */
+function adoptVersion(inode: Inode, version: number): void {
+  inode.versionFloor = Math.max(inode.versionFloor, inode.version)
+  inode.version = version
 }
 
 export function splitPath(p: string): string[] {
