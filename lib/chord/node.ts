@@ -96,6 +96,14 @@ export interface Handoff {
 const LOOKUP_FANOUT = 3
 /** Stabilization rounds a departed machine is kept out of our lists (then stale replies have drained). */
 const DEPARTED_ROUNDS = 10
+/** Predecessors followed from a confirmed owner towards the key (nodes that just joined in front of it). */
+const CONFIRM_WALK_STEPS = 2
+/** Quiet back-off of stabilize (see stabilizeVnode): at most this many rounds skipped in a row. */
+const MAX_SKIP = 3
+/** Quiet rounds per extra skipped round. */
+const QUIET_PER_SKIP = 3
+/** Predecessor pointers followed when verifying a finger before falling back to a lookup. */
+const FINGER_WALK_STEPS = 3
 /** Rounds a machine that failed a probe is not probed again as a closer successor. */
 const UNREACHABLE_ROUNDS = 5
 /** Predecessor pointers followed per stabilize round (and per join). */
@@ -301,7 +309,7 @@ export class ChordNode extends EventEmitter {
       if (step.done) {
         let nodes = step.nodes.filter((n) => !dead.has(n.address))
         if (opts.confirm) {
-          const confirmed = await this.confirmOwner(nodes, dead)
+          const confirmed = await this.confirmOwner(k, nodes, dead)
           hops += confirmed.contacts
           nodes = confirmed.nodes
         }
@@ -408,6 +416,7 @@ export class ChordNode extends EventEmitter {
     if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
     const gone = req.leaving.address
     if (gone !== this.address) this.departed.set(gone, this.timers.now())
+    wake(v)
     if (v.predecessor && v.predecessor.address === gone) {
       const next = req.predecessor && req.predecessor.id !== v.id ? req.predecessor : null
       this.setPredecessor(v, next, 'leave')
@@ -429,6 +438,7 @@ export class ChordNode extends EventEmitter {
   private onHint(req: HintRequest): ResponseOf['hint'] {
     const v = this.byId.get(req.to)
     if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
+    wake(v)
     const s = v.successors[0]
     if (
       v.member &&
@@ -459,6 +469,9 @@ export class ChordNode extends EventEmitter {
     }
     // n precedes our predecessor: fine while the predecessor is alive, which
     // we only doubt once it has missed stabilizing with us for two rounds.
+    // A quiet predecessor stabilizes with us only every few rounds, so this
+    // check can be a false alarm; it costs one ping, and notifiers from
+    // before our predecessor are rare outside repair.
     if (this.timers.now() - v.predecessorSeenAt > 2 * this.config.stabilizeMs) this.checkPredecessor(v, n)
   }
 
@@ -492,7 +505,25 @@ export class ChordNode extends EventEmitter {
     await Promise.all(this.vnodes.filter((v) => v.member).map((v) => this.stabilizeVnode(v)))
   }
 
+  /**
+   * One stabilize round of v, then the quiet back-off: a vnode whose round
+   * changed nothing, and whose successor names it as predecessor, stabilizes
+   * less often (every 2nd round after QUIET_PER_SKIP quiet rounds, up to every
+   * (MAX_SKIP + 1)th). Any change of its successors or predecessor, a hint or
+   * a leave wakes it at once. A settled ring thus costs a fraction of a
+   * message per vnode per round; a dead successor is noticed up to MAX_SKIP
+   * rounds later, which lookups route around meanwhile (confirm, retries).
+   */
   private async stabilizeVnode(v: VirtualNode): Promise<void> {
+    const before = v.successors
+    const seenBy = await this.stabilizeOnce(v)
+    const quiet = seenBy && v.successors === before
+    v.quietRounds = quiet ? v.quietRounds + 1 : 0
+    v.skipRounds = Math.min(MAX_SKIP, Math.floor(v.quietRounds / QUIET_PER_SKIP))
+  }
+
+  /** Zave's stabilize for v. Returns whether v's successor answered naming v as its predecessor. */
+  private async stabilizeOnce(v: VirtualNode): Promise<boolean> {
     let s: NodeRef | null = null
     let res: StateResponse | null = null
     while (v.successors.length > 0 && !this.closed) {
@@ -507,8 +538,11 @@ export class ChordNode extends EventEmitter {
         s = null
       }
     }
-    if (this.closed) return
-    if (!s || !res) return this.repairEmptyList(v)
+    if (this.closed) return false
+    if (!s || !res) {
+      await this.repairEmptyList(v)
+      return false
+    }
     // Adopt the successor's predecessor while it lies between us; walking
     // several steps per round lets a node catch up with a burst of joins.
     let behind = false
@@ -521,7 +555,7 @@ export class ChordNode extends EventEmitter {
       }
       try {
         const pres: StateResponse = await this.rpc(p.address, { type: 'state', to: p.id, notify: v.ref }, 2)
-        if (this.closed) return
+        if (this.closed) return false
         s = p
         res = pres
       } catch (err) {
@@ -545,6 +579,7 @@ export class ChordNode extends EventEmitter {
       this.setSuccessors(v, reconcile(v.id, s, res.successors, this.config.successors))
     }
     await this.probeCloserSuccessor(v, s)
+    return res.predecessor?.id === v.id
   }
 
   /**
@@ -718,19 +753,27 @@ export class ChordNode extends EventEmitter {
 
   /**
    * The finger f still is the successor of `start` if start ∈ (f.predecessor, f]:
-   * one round trip to f instead of a lookup of several hops. Returns null
-   * when that cannot be confirmed (no finger yet, f moved on, f is dead).
+   * one round trip to f instead of a lookup of ½·log2 N hops. If nodes joined
+   * in [start, f) since, f's predecessor is one of them: walk back a few
+   * steps, as stabilize does. Returns null when that does not settle it (no
+   * finger yet, too many joins, a dead node), and the caller looks it up.
    */
   private async verifyFinger(f: NodeRef | undefined, start: Id): Promise<NodeRef | null> {
-    if (!f || this.hasDeparted(f.address)) return null
-    try {
-      const res = await this.rpc(f.address, { type: 'state', to: f.id, notify: null })
-      const p = res.predecessor
-      return p && inHalfOpen(start, p.id, f.id) ? f : null
-    } catch (err) {
-      this.onRpcFailure(f.address, err)
-      return null
+    let c = f
+    for (let step = 0; c && step < FINGER_WALK_STEPS; step++) {
+      if (this.hasDeparted(c.address)) return null
+      try {
+        const res = await this.rpc(c.address, { type: 'state', to: c.id, notify: null })
+        const p = res.predecessor
+        if (!p) return null
+        if (inHalfOpen(start, p.id, c.id)) return c
+        c = p // p ∈ [start, c): closer to start
+      } catch (err) {
+        this.onRpcFailure(c.address, err)
+        return null
+      }
     }
+    return null
   }
 
   /**
@@ -793,6 +836,10 @@ export class ChordNode extends EventEmitter {
       // Per virtual node, so that one slow walk does not hold up the others.
       for (const v of this.vnodes) {
         if (!v.member || v.stabilizing) continue
+        if (v.skipRounds > 0) {
+          v.skipRounds--
+          continue
+        }
         v.stabilizing = true
         this.stabilizeVnode(v)
           .catch(() => {})
@@ -853,6 +900,7 @@ export class ChordNode extends EventEmitter {
   private setSuccessors(v: VirtualNode, proposed: NodeRef[]): void {
     const list = this.departed.size === 0 ? proposed : proposed.filter((e) => !this.hasDeparted(e.address))
     if (sameList(v.successors, list)) return
+    wake(v)
     const oldHead = v.successors[0]
     this.routing.replace(v.successors, list)
     v.successors = list
@@ -868,6 +916,7 @@ export class ChordNode extends EventEmitter {
     v.predecessorSeenAt = this.timers.now()
     if (n) this.remember(n.address)
     if (old?.id === n?.id) return
+    wake(v)
     this.emit('range-changed', { vnode: v.ref, oldPredecessor: old, newPredecessor: n, reason } satisfies RangeChange)
   }
 
@@ -875,6 +924,9 @@ export class ChordNode extends EventEmitter {
     const code = (err as { code?: string }).code
     if (code === 'ENOTMEMBER') return
     this.forgetAddress(address)
+    // A vnode resting in the quiet back-off whose successor just failed to
+    // answer someone: stabilize it next round rather than MAX_SKIP later.
+    for (const v of this.vnodes) if (v.successors[0]?.address === address) wake(v)
   }
 
   /** Drops fingers into a machine found dead; lists are repaired by stabilize. */
@@ -984,19 +1036,45 @@ export class ChordNode extends EventEmitter {
     return out
   }
 
-  private async confirmOwner(nodes: NodeRef[], dead: Set<string>): Promise<{ nodes: NodeRef[]; contacts: number }> {
+  /**
+   * Contacts the owner candidates in order and returns the list from the
+   * first that answers. The answer names its predecessor p: if p lies in
+   * [key, owner), a node joined in front of the owner that the answering node
+   * did not know yet, and p is the true owner; it is confirmed in turn.
+   */
+  private async confirmOwner(
+    key: Id,
+    nodes: NodeRef[],
+    dead: Set<string>
+  ): Promise<{ nodes: NodeRef[]; contacts: number }> {
     let contacts = 0
     for (let i = 0; i < nodes.length; i++) {
-      const c = nodes[i]
-      if (c.address === this.address) return { nodes: nodes.slice(i), contacts }
-      contacts++
-      try {
-        await this.rpc(c.address, { type: 'state', to: c.id, notify: null }, 2)
-        return { nodes: nodes.slice(i), contacts }
-      } catch (err) {
-        dead.add(c.address)
-        this.onRpcFailure(c.address, err)
+      let c = nodes[i]
+      let list = nodes.slice(i)
+      let confirmed: NodeRef[] | null = null
+      for (let step = 0; step <= CONFIRM_WALK_STEPS; step++) {
+        let pred: NodeRef | null
+        if (c.address === this.address) {
+          pred = this.byId.get(c.id)?.predecessor ?? null
+        } else {
+          contacts++
+          try {
+            pred = (await this.rpc(c.address, { type: 'state', to: c.id, notify: null }, 2)).predecessor
+          } catch (err) {
+            dead.add(c.address)
+            this.onRpcFailure(c.address, err)
+            break
+          }
+        }
+        confirmed = list
+        // A predecessor this lookup found unreachable is asked once more: two
+        // lost messages in a row must not make us skip a live owner.
+        if (!pred || distance(key, pred.id) >= distance(key, c.id)) break
+        dead.delete(pred.address)
+        c = pred
+        list = [pred, ...list]
       }
+      if (confirmed) return { nodes: confirmed, contacts }
     }
     return { nodes: [], contacts }
   }
@@ -1021,6 +1099,11 @@ export class ChordNode extends EventEmitter {
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set()
+
+function wake(v: VirtualNode): void {
+  v.quietRounds = 0
+  v.skipRounds = 0
+}
 
 function popCandidate(stack: NodeRef[][], dead: ReadonlySet<string>): NodeRef | undefined {
   while (stack.length > 0) {

@@ -26,6 +26,10 @@ export class VirtualNode {
   predecessorSeenAt = 0
   /** A stabilize round of this node is in flight. */
   stabilizing = false
+  /** Stabilize rounds in a row that changed nothing (see node.ts, quiet back-off). */
+  quietRounds = 0
+  /** Stabilize rounds still to skip before the next one. */
+  skipRounds = 0
   /** A liveness check of the predecessor is in flight (rectify). */
   checkingPredecessor = false
   /** Best notifier seen while the predecessor is being checked. */

@@ -77,6 +77,8 @@ export interface LookupFigures {
   p99Hops: number
   maxHops: number
   lookupFailures: number
+  /** Lookups whose origin crashed before they finished: not judged. */
+  lookupsLostWithOrigin: number
 }
 
 export interface SimResult extends LookupFigures {
@@ -159,9 +161,11 @@ export class Simulation {
       log(`churn: ${churn.joins} joins and ${churn.crashes} crashes during the lookups`)
       const after = await this.settle(this.scheduler.now())
       log(`after churn: consistent after ${after.rounds} rounds${after.consistent ? '' : ' (NOT consistent)'}`)
+      this.extra.churnPerRound = o.churn
       this.extra.churnJoins = churn.joins
       this.extra.churnCrashes = churn.crashes
       this.extra.roundsToConsistentAfterChurn = after.rounds
+      this.extra.consistentAfterChurn = after.consistent
     } else if (o.partition) {
       const part = await this.partitionAndHeal()
       Object.assign(this.extra, part)
@@ -245,7 +249,12 @@ export class Simulation {
     const healedAt = this.scheduler.now()
     const heal = await this.settle(healedAt)
     o.log(`healed: one consistent ring after ${heal.rounds} rounds${heal.consistent ? '' : ' (NOT consistent)'}`)
-    return { partitionRounds: o.partitionRounds, ringsDuringPartition: rings, healRounds: heal.rounds }
+    return {
+      partitionRounds: o.partitionRounds,
+      ringsDuringPartition: rings,
+      healRounds: heal.rounds,
+      oneRingAfterHeal: heal.consistent
+    }
   }
 
   private startChurn() {
@@ -273,6 +282,7 @@ export class Simulation {
     const hops: number[] = []
     let ok = 0
     let failed = 0
+    let lostWithOrigin = 0
     let pending = 0
     const start = this.scheduler.now()
     for (let i = 0; i < count; i++) {
@@ -285,6 +295,9 @@ export class Simulation {
         this.lookupWithRetries(origin, key).then(
           (res) => {
             pending--
+            // The origin crashed meanwhile: nobody is left to use the answer,
+            // and its failure says nothing about the ring.
+            if (!this.live.has(origin.address)) return void lostWithOrigin++
             if (!res) return void failed++
             this.refreshOracle()
             const after = this.oracle.successor(key)
@@ -293,6 +306,7 @@ export class Simulation {
           },
           () => {
             pending--
+            if (!this.live.has(origin.address)) return void lostWithOrigin++
             failed++
           }
         )
@@ -312,7 +326,8 @@ export class Simulation {
       p50Hops: percentile(hops, 50),
       p99Hops: percentile(hops, 99),
       maxHops: percentile(hops, 100),
-      lookupFailures: failed
+      lookupFailures: failed,
+      lookupsLostWithOrigin: lostWithOrigin
     }
   }
 

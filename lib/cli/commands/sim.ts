@@ -119,11 +119,24 @@ function summary(r: SimResult): string {
       `during repair       ${(100 * (r.lookupSuccessDuringRepair as number)).toFixed(2)}% correct after ${r.failed} machines crashed; repaired in ${r.repairRounds} rounds`
     )
   }
-  if (r.churnJoins !== undefined) lines.push(`churn               ${r.churnJoins} joins, ${r.churnCrashes} crashes`)
+  if (r.churnJoins !== undefined) {
+    lines.push(
+      `churn               ${r.churnPerRound} join(s) and crash(es) per stabilization interval: ${r.churnJoins} joins, ${r.churnCrashes} crashes while the lookups ran (figures above); ` +
+        (r.consistentAfterChurn
+          ? `consistent ${r.roundsToConsistentAfterChurn} rounds after it stopped`
+          : 'NOT consistent after it stopped')
+    )
+  }
   if (r.healRounds !== undefined) {
     lines.push(
-      `partition           ${r.ringsDuringPartition} rings while apart, one ring ${r.healRounds} rounds after healing`
+      `partition           ${r.ringsDuringPartition} rings after ${r.partitionRounds} rounds apart; ` +
+        (r.oneRingAfterHeal
+          ? `one consistent ring ${r.healRounds} rounds after healing`
+          : 'NOT one consistent ring after healing')
     )
+  }
+  if ((r.lookupsLostWithOrigin as number) > 0) {
+    lines.push(`lookups lost        ${r.lookupsLostWithOrigin} (their origin crashed first; not judged)`)
   }
   lines.push(
     `time                ${r.virtualSeconds} s simulated, ${r.messages} messages, ${(r.wallMs / 1000).toFixed(1)} s wall`
