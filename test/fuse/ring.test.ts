@@ -11,10 +11,16 @@ import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
 import { sh, startMount, tmpDir } from '../helpers/mount'
-import { startDaemon } from '../helpers/processes'
+import { type Daemon, startDaemon } from '../helpers/processes'
 
 const PORT = 47_000 + Math.floor(Math.random() * 1000)
 const MiB = 1024 * 1024
+
+/** startDaemon's teardown does not run if the test process dies on an uncaught error: take its children along. */
+function killOnExit(d: Daemon): Daemon {
+  process.once('exit', () => d.child.kill('SIGKILL'))
+  return d
+}
 
 async function peersOf(home: string): Promise<number> {
   const res = await runPeerstore(['status', '--home', home, '--json'])
@@ -32,7 +38,7 @@ async function waitForPeers(home: string, n: number): Promise<void> {
 test('3-node ring mount: files copied in still read after a serve node is SIGKILLed', {
   timeout: 240_000
 }, async (t) => {
-  const boot = startDaemon(t, ['bootstrap', '--port', String(PORT), '--host', '127.0.0.1'])
+  const boot = killOnExit(startDaemon(t, ['bootstrap', '--port', String(PORT), '--host', '127.0.0.1']))
   await boot.waitFor('listening on 127.0.0.1')
 
   const serveHomes = [tmpDir('serve'), tmpDir('serve')]
@@ -45,7 +51,7 @@ test('3-node ring mount: files copied in still read after a serve node is SIGKIL
     t.is(join.code, 0, join.stderr)
   }
   const fast = ['--repair-interval', '1000']
-  const servers = serveHomes.map((home) => startDaemon(t, ['serve', '--home', home, ...fast]))
+  const servers = serveHomes.map((home) => killOnExit(startDaemon(t, ['serve', '--home', home, ...fast])))
   await Promise.all(servers.map((s) => s.waitFor('serving node')))
 
   const m1 = await startMount(t, { home: mountHome })
