@@ -4,7 +4,7 @@
 // when they hold it too. Every node verifies what it stores: immutable values
 // by hash, records by signature and version (lib/storage does both).
 
-import { decodeRecord, type SignedRecord, verifyRecord } from '../crypto'
+import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto'
 import {
   DeleteFileRequest,
   DeleteFileResponse,
@@ -32,6 +32,8 @@ export interface FileServiceOptions {
   router: Router
   replicas: number
   requestTimeoutMs?: number
+  /** The newest version of a record among the other responsible machines. */
+  latest?: (key: Buffer) => Promise<SignedRecord | null>
 }
 
 export class FileService {
@@ -40,6 +42,7 @@ export class FileService {
   private readonly router: Router
   private readonly replicas: number
   private readonly timeoutMs: number
+  private readonly latest: FileServiceOptions['latest']
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -47,6 +50,7 @@ export class FileService {
     this.router = opts.router
     this.replicas = opts.replicas
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000
+    this.latest = opts.latest
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
     net.respond(METHODS.PostFile, PostFileRequest, PostFileResponse, (req) => this.post(req))
@@ -82,6 +86,7 @@ export class FileService {
 
   /** Compare-and-swap at the owner, then the new record goes to the replicas. */
   async patch(req: PatchFileRequest): Promise<PatchFileResponse> {
+    await this.catchUp(req.key, req.expectedVersion)
     try {
       await this.store.putRecord(req.key, req.record, req.expectedVersion)
     } catch (err) {
@@ -94,6 +99,22 @@ export class FileService {
     }
     await this.replicate(req.key, FileKind.Record, req.record)
     return { ok: true }
+  }
+
+  /**
+   * An owner that became owner recently (a join, a failure) may hold an older
+   * version than the replicas: it takes the newest one from them before it
+   * judges a compare-and-swap, so it never accepts a write based on a
+   * version the ring has already moved past.
+   */
+  private async catchUp(key: Buffer, expectedVersion: number): Promise<void> {
+    if (!this.latest) return
+    const mine = await this.store.stat(key)
+    if (mine && mine.version >= expectedVersion) return
+    const latest = await this.latest(key).catch(() => null)
+    if (latest && latest.version > (mine?.version ?? 0)) {
+      await this.storeLocally(key, FileKind.Record, encodeRecord(latest))
+    }
   }
 
   /**

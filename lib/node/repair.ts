@@ -52,6 +52,8 @@ export interface RepairOptions {
 export class Repairer {
   readonly stats: RepairStats = { rounds: 0, underReplicated: 0, pushed: 0, pulled: 0, handedOff: 0, lastRoundAt: 0 }
   private timer: NodeJS.Timeout | null = null
+  /** Keys found outside our ranges in the last sweep (hex). */
+  private strays = new Set<string>()
   private running: Promise<void> | null = null
   private again = false
   private closed = false
@@ -138,6 +140,11 @@ export class Repairer {
    */
   private async sweep(): Promise<void> {
     const { chord, store, replicas, network } = this.opts
+    // A key is dropped only when it was a stray in the previous sweep too, so
+    // a view of the ring that is still settling never makes us let go early.
+    const strays = new Set<string>()
+    const previous = this.strays
+    this.strays = strays
     // Keys come in ascending order: the owner found for key f also owns every
     // key up to its id (or, when its id wrapped below f, every key after f).
     let owner: { first: bigint; id: bigint; nodes: NodeRef[] } | null = null
@@ -170,7 +177,9 @@ export class Repairer {
           )
         )
       )
-      if (owner.nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
+      const hex = item.key.toString('hex')
+      strays.add(hex)
+      if (previous.has(hex) && owner.nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
         await store.delete(item.key)
         this.stats.handedOff++
       }

@@ -33,6 +33,8 @@ const SUSPECT_MS = 15_000
 const LOOKUP_ATTEMPTS = 4
 /** Machines past the k responsible ones a read also asks. */
 const READ_BEYOND = 5
+/** Extra looks before a value nobody holds is reported absent. */
+const MISS_RETRIES = 2
 
 export class RingClient {
   /** Machines that recently timed out or were unreachable, with when they did. */
@@ -88,6 +90,16 @@ export class RingClient {
    * copies are still on the machines after them.
    */
   async get(key: Buffer): Promise<RingValue | null> {
+    for (let attempt = 0; ; attempt++) {
+      const value = await this.getOnce(key)
+      // Nobody has it: during joins and hand-offs a value can be between
+      // machines for a moment, so look again before calling it absent.
+      if (value || attempt >= MISS_RETRIES) return value
+      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)))
+    }
+  }
+
+  private async getOnce(key: Buffer): Promise<RingValue | null> {
     const targets = await this.responsible(key, this.replicas + READ_BEYOND)
     let lastError: unknown = null
     for (const target of targets) {
@@ -151,11 +163,32 @@ export class RingClient {
     )
   }
 
-  async getRecord(key: Buffer): Promise<SignedRecord | null> {
-    const value = await this.get(key)
-    if (!value) return null
-    if (value.kind !== FileKind.Record) throw codedError('EKIND', 'that key holds an immutable value, not a record')
-    return decodeRecord(value.bytes)
+  /**
+   * The highest verified version of a record among the machines that should
+   * hold it. Records change, so the first answer is not enough: a replica
+   * that missed the last write (it was down, or the owner changed) would roll
+   * the reader back.
+   */
+  async getRecord(key: Buffer, opts: { exclude?: string } = {}): Promise<SignedRecord | null> {
+    const targets = (await this.responsible(key, this.replicas + READ_BEYOND)).filter((t) => t.address !== opts.exclude)
+    const answers = await Promise.allSettled(targets.map((t) => this.fetchFrom(t, key)))
+    let best: SignedRecord | null = null
+    let lastError: unknown = null
+    let answered = 0
+    answers.forEach((a, i) => {
+      if (a.status === 'rejected') {
+        this.noteFailure(targets[i], a.reason)
+        lastError = a.reason
+        return
+      }
+      answered++
+      const value = a.value
+      if (!value || value.kind !== FileKind.Record || !this.verifies(key, value)) return
+      const record = decodeRecord(value.bytes)
+      if (!best || record.version > best.version) best = record
+    })
+    if (!best && answered === 0 && lastError) throw lastError
+    return best
   }
 
   /** Compare-and-swap at the record's owner; ECONFLICT carries the current record. */

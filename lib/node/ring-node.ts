@@ -94,7 +94,14 @@ export class RingNode extends EventEmitter {
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
     if (this.store) {
-      this.files = new FileService({ network: this.network, store: this.store, router, replicas: opts.config.replicas })
+      const self = this.network.publicKey.toString('hex')
+      this.files = new FileService({
+        network: this.network,
+        store: this.store,
+        router,
+        replicas: opts.config.replicas,
+        latest: (key) => this.client.getRecord(key, { exclude: self })
+      })
       this.repair = new Repairer({
         chord: this.chord,
         network: this.network,
