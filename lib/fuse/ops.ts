@@ -148,10 +148,10 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
       volume.chown(await volume.resolve(path), uid, gid)
     }),
 
-    // fuse-native passes atime in both arguments (platform notes §1.6.4), so
-    // the one time we are given becomes both atime and mtime.
-    utimens: wrap('utimens', async (path: string, atime: number) => {
-      volume.utimens(await volume.resolve(path), atime, atime)
+    // fuse-native 2.2.6 passed the atime in both arguments; the binding is
+    // rebuilt with that fixed at install (scripts/patch-fuse-native.js).
+    utimens: wrap('utimens', async (path: string, atime: number, mtime: number) => {
+      volume.utimens(await volume.resolve(path), atime, mtime)
     }),
 
     getxattr: wrap('getxattr', async (path: string, name: string) => {

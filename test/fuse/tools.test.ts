@@ -73,7 +73,7 @@ test('rsync -a copies types, modes, sizes, contents and symlinks; they survive a
   await m2.stop()
 })
 
-test.todo('rsync -a preserves mtimes; a second run has nothing to copy (fuse-native drops the mtime)', async (t) => {
+test('rsync -a preserves mtimes; a second run has nothing to copy', async (t) => {
   const src = tmpDir('rsync-mtime')
   makeTree(src)
   const m = await startMount(t)
@@ -92,6 +92,8 @@ test('tar x of a real source tarball; diff -r against the source', { timeout: 12
   const m = await startMount(t)
   sh(`tar xzf ${tarball} -C ${m.dir}`)
   t.is(sh(`diff -r ${source} ${m.dir}/hyperdht && echo same`).trim(), 'same', 'extracted tree equals the source')
+  // Modes and sizes only: tar sets mtimes with atime UTIME_OMIT, and libfuse 2.9 drops
+  // an mtime-only setattr before it reaches us (docs/fuse.md).
   t.is(listing(`${m.dir}/hyperdht`), listing(source), 'types, modes and sizes as tar recorded them')
 
   t.is(await m.stop(), 0)
