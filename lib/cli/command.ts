@@ -63,6 +63,8 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
   const parsed = minimist(argv, {
     string: all.filter((s) => s.type !== 'boolean').map((s) => s.name),
     boolean: all.filter((s) => s.type === 'boolean').map((s) => s.name),
+    // minimist sets every declared boolean to false when absent: give it the defaults.
+    default: Object.fromEntries(all.filter((s) => s.type === 'boolean').map((s) => [s.name, s.default === true])),
     alias: Object.fromEntries(all.filter((s) => s.alias).map((s) => [s.name, s.alias!])),
     unknown(arg) {
       if (arg.startsWith('-') && !known.has(arg.replace(/^-+/, '').replace(/=.*$/, '').replace(/^no-/, ''))) {

@@ -7,6 +7,12 @@
 import c from 'compact-encoding'
 
 export const SYNC_KEYS_METHOD = 'SyncKeys'
+/**
+ * A copy pushed by repair or hand-off rather than by a client's write. Same
+ * schema as PostFile; a separate method so that a node can refuse to bring
+ * back a value it deleted moments ago (a push that crossed the delete).
+ */
+export const REPAIR_POST_METHOD = 'RepairPost'
 /** Keys per SyncKeys request: 2,000 × ~40 B stays far below the message limit. */
 export const SYNC_BATCH = 2000
 

@@ -20,8 +20,12 @@ import {
   PostFileResponse
 } from '../net'
 import type { NodeStore } from '../storage'
+import { REPAIR_POST_METHOD } from '../net/repair-messages'
 import { nodeKey, type Router } from './router'
 import { codedError } from './errors'
+
+/** How long a deleted immutable value is refused from repair pushes. */
+const DELETE_GRACE_MS = 5 * 60_000
 
 /** Largest piece of a value one GetFile answers with; larger values are read in ranges. */
 export const PIECE_BYTES = 1024 * 1024
@@ -43,6 +47,8 @@ export class FileService {
   private readonly replicas: number
   private readonly timeoutMs: number
   private readonly latest: FileServiceOptions['latest']
+  /** Immutable values deleted here, with when (hex key → ms). */
+  private readonly deletedAt = new Map<string, number>()
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -56,6 +62,10 @@ export class FileService {
     net.respond(METHODS.PostFile, PostFileRequest, PostFileResponse, (req) => this.post(req))
     net.respond(METHODS.PatchFile, PatchFileRequest, PatchFileResponse, (req) => this.patch(req))
     net.respond(METHODS.DeleteFile, DeleteFileRequest, DeleteFileResponse, (req) => this.delete(req))
+    net.respond(REPAIR_POST_METHOD, PostFileRequest, PostFileResponse, async (req) => {
+      await this.storeRepaired(req.key, req.kind, req.bytes)
+      return { ok: true }
+    })
   }
 
   async get(req: GetFileRequest): Promise<GetFileResponse> {
@@ -129,6 +139,11 @@ export class FileService {
       const entry = await this.store.stat(req.key)
       if (entry?.kind === 'record') throw codedError('EKIND', 'a record is deleted with a signed tombstone')
       await this.store.deleteImmutable(req.key)
+      const now = Date.now()
+      this.deletedAt.set(req.key.toString('hex'), now)
+      if (this.deletedAt.size > 10_000) {
+        for (const [hex, at] of this.deletedAt) if (now - at >= DELETE_GRACE_MS) this.deletedAt.delete(hex)
+      }
       return { ok: true }
     }
     let tombstone: SignedRecord
@@ -141,6 +156,21 @@ export class FileService {
     if (!verifyRecord(tombstone, req.key)) throw codedError('EBADSIG', 'the tombstone is not signed by the owner')
     await this.storeLocally(req.key, FileKind.Record, req.proof)
     return { ok: true }
+  }
+
+  /**
+   * A copy from repair or hand-off. An immutable value deleted here moments
+   * ago is not taken back: the push crossed the delete on the wire. (A
+   * client that writes it again goes through PostFile and is stored.)
+   */
+  async storeRepaired(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
+    const hex = key.toString('hex')
+    const deleted = this.deletedAt.get(hex)
+    if (deleted !== undefined) {
+      if (Date.now() - deleted < DELETE_GRACE_MS) return
+      this.deletedAt.delete(hex)
+    }
+    await this.storeLocally(key, kind, bytes)
   }
 
   async storeLocally(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {

@@ -10,9 +10,10 @@
 // Keys a machine holds outside its ranges are left in place (see docs/ring-node.md).
 
 import { type ChordNode, distinctMachines, idFromBuffer, idToBuffer, inHalfOpen, type NodeRef } from '../chord'
-import { FileKind, METHODS, type PeerNetwork, PostFileRequest, PostFileResponse } from '../net'
+import { FileKind, type PeerNetwork, PostFileRequest, PostFileResponse } from '../net'
 import {
   type KeyVersion,
+  REPAIR_POST_METHOD,
   SYNC_BATCH,
   SYNC_KEYS_METHOD,
   SyncKeysRequest,
@@ -107,10 +108,15 @@ export class Repairer {
     const movedBefore = this.stats.pushed + this.stats.pulled + this.stats.handedOff
     for (const v of chord.vnodes) {
       if (this.closed || !v.member || !v.predecessor) continue
-      const others = distinctMachines(
-        v.successors.filter((s) => s.address !== chord.address),
-        replicas - 1
-      )
+      // The next k−1 machines after v: its successor list may hold several
+      // vnodes of one machine, so read on along the ring until k machines.
+      const holders = await chord.responsibleNodes(v.id, replicas).catch(() => null)
+      const others = holders
+        ? holders.filter((n) => n.address !== chord.address).slice(0, replicas - 1)
+        : distinctMachines(
+            v.successors.filter((s) => s.address !== chord.address),
+            replicas - 1
+          )
       const from = idToBuffer(v.predecessor.id)
       const to = idToBuffer(v.id)
       for (const replica of others) {
@@ -169,7 +175,7 @@ export class Repairer {
         owner.nodes.map((n) =>
           network.request(
             nodeKey(n),
-            METHODS.PostFile,
+            REPAIR_POST_METHOD,
             { key: item.key, kind, bytes: value.bytes, replicate: false },
             PostFileRequest,
             PostFileResponse,
@@ -230,7 +236,7 @@ export class Repairer {
       const kind = value.kind === 'record' ? FileKind.Record : FileKind.Immutable
       await network.request(
         nodeKey(replica),
-        METHODS.PostFile,
+        REPAIR_POST_METHOD,
         { key: kv.key, kind, bytes: value.bytes, replicate: false },
         PostFileRequest,
         PostFileResponse
@@ -240,7 +246,7 @@ export class Repairer {
     for (const kv of res.extra) {
       const value = await client.get(kv.key).catch(() => null)
       if (!value) continue
-      await files.storeLocally(kv.key, value.kind, value.bytes)
+      await files.storeRepaired(kv.key, value.kind, value.bytes)
       this.stats.pulled++
     }
     return res.missing.length

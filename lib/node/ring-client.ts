@@ -91,11 +91,17 @@ export class RingClient {
    */
   async get(key: Buffer): Promise<RingValue | null> {
     for (let attempt = 0; ; attempt++) {
-      const value = await this.getOnce(key)
-      // Nobody has it: during joins and hand-offs a value can be between
-      // machines for a moment, so look again before calling it absent.
+      // Nobody answered with it: during joins, hand-offs and right after a
+      // crash a value can be out of reach for a moment (the holder is being
+      // routed around), so look again before reporting it absent or failing.
+      let value: RingValue | null = null
+      try {
+        value = await this.getOnce(key)
+      } catch (err) {
+        if (attempt >= MISS_RETRIES) throw err
+      }
       if (value || attempt >= MISS_RETRIES) return value
-      await new Promise((r) => setTimeout(r, 300 * (attempt + 1)))
+      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)))
     }
   }
 
@@ -218,7 +224,9 @@ export class RingClient {
     let lastError: unknown = codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
     for (let attempt = 0; attempt < 2; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 1000))
-      const targets = (await this.responsible(key)).filter((t) => !done.has(t.address))
+      // Every machine a read would ask, not only the k responsible: a copy
+      // left on one of them (a node that was just rejoining) would come back.
+      const targets = (await this.responsible(key, this.replicas + READ_BEYOND)).filter((t) => !done.has(t.address))
       if (targets.length === 0) return
       const results = await Promise.allSettled(
         targets.map((t) => this.request(t, METHODS.DeleteFile, { key, proof }, DeleteFileRequest, DeleteFileResponse))
