@@ -61,5 +61,9 @@ export function startDaemon(t: Test, args: string[], env: NodeJS.ProcessEnv = {}
     }
   }
   t.teardown(() => daemon.stop('SIGKILL'), { order: 0 })
+  // Also when the test process ends without running teardown (a crash, a timeout).
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  child.once('exit', () => process.off('exit', killOnExit))
   return daemon
 }
