@@ -21,7 +21,7 @@ import {
 } from '../net'
 import type { NodeStore } from '../storage'
 import { REPAIR_POST_METHOD } from '../net/repair-messages'
-import { nodeKey, type Router } from './router'
+import { fileKindOf, nodeKey, type Router } from './router'
 import { codedError } from './errors'
 
 /** How long a deleted immutable value is refused from repair pushes. */
@@ -74,8 +74,7 @@ export class FileService {
     const start = Math.min(req.start ?? 0, entry.size)
     const end = Math.min(req.end ?? entry.size, entry.size, start + PIECE_BYTES)
     const bytes = (await this.store.read(req.key, start, end)) ?? Buffer.alloc(0)
-    const kind = entry.kind === 'record' ? FileKind.Record : FileKind.Immutable
-    return { found: true, kind, totalSize: entry.size, bytes }
+    return { found: true, kind: fileKindOf(entry.kind), totalSize: entry.size, bytes }
   }
 
   async post(req: PostFileRequest): Promise<OkResponse> {

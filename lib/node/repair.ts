@@ -7,10 +7,11 @@
 //   - the owner crashed: its successor owns the range now, already holds a
 //     replica, and pulls anything it missed from the others;
 //   - a node joined: it owns part of its successor's range and pulls it.
-// Keys a machine holds outside its ranges are left in place (see docs/ring-node.md).
+// Keys a machine holds outside every range it owns are handed to the machines
+// responsible for them now by a sweep after the exchanges (see docs/ring-node.md).
 
 import { type ChordNode, distinctMachines, idFromBuffer, idToBuffer, inHalfOpen, type NodeRef } from '../chord'
-import { FileKind, type PeerNetwork, PostFileRequest, PostFileResponse } from '../net'
+import { type PeerNetwork, PostFileRequest, PostFileResponse } from '../net'
 import {
   type KeyVersion,
   REPAIR_POST_METHOD,
@@ -19,10 +20,10 @@ import {
   SyncKeysRequest,
   SyncKeysResponse
 } from '../net/repair-messages'
-import type { NodeStore } from '../storage'
+import type { NodeStore, StoredValue } from '../storage'
 import type { FileService } from './file-service'
 import type { RingClient } from './ring-client'
-import { nodeKey } from './router'
+import { fileKindOf, nodeKey } from './router'
 
 const SYNC_TIMEOUT_MS = 5_000
 /** Stray keys handed off per round, so a round stays short after a big join. */
@@ -145,7 +146,7 @@ export class Repairer {
    * hold it. One lookup serves every key up to the owner it returns.
    */
   private async sweep(): Promise<void> {
-    const { chord, store, replicas, network } = this.opts
+    const { chord, store, replicas } = this.opts
     // A key is dropped only when it was a stray in the previous sweep too, so
     // a view of the ring that is still settling never makes us let go early.
     const strays = new Set<string>()
@@ -170,18 +171,8 @@ export class Repairer {
       handled++
       const value = await store.get(item.key)
       if (!value) continue
-      const kind = value.kind === 'record' ? FileKind.Record : FileKind.Immutable
       const copies = await Promise.allSettled(
-        owner.nodes.map((n) =>
-          network.request(
-            nodeKey(n),
-            REPAIR_POST_METHOD,
-            { key: item.key, kind, bytes: value.bytes, replicate: false },
-            PostFileRequest,
-            PostFileResponse,
-            { timeoutMs: SYNC_TIMEOUT_MS }
-          )
-        )
+        owner.nodes.map((n) => this.pushCopy(n, item.key, value, SYNC_TIMEOUT_MS))
       )
       const hex = item.key.toString('hex')
       strays.add(hex)
@@ -233,14 +224,7 @@ export class Repairer {
       if (!kv) continue
       const value = await store.get(kv.key)
       if (!value) continue
-      const kind = value.kind === 'record' ? FileKind.Record : FileKind.Immutable
-      await network.request(
-        nodeKey(replica),
-        REPAIR_POST_METHOD,
-        { key: kv.key, kind, bytes: value.bytes, replicate: false },
-        PostFileRequest,
-        PostFileResponse
-      )
+      await this.pushCopy(replica, kv.key, value)
       this.stats.pushed++
     }
     for (const kv of res.extra) {
@@ -250,6 +234,18 @@ export class Repairer {
       this.stats.pulled++
     }
     return res.missing.length
+  }
+
+  /** Sends one stored value to a machine as a repair copy (RepairPost, not a client write). */
+  private pushCopy(target: NodeRef, key: Buffer, value: StoredValue, timeoutMs?: number): Promise<unknown> {
+    return this.opts.network.request(
+      nodeKey(target),
+      REPAIR_POST_METHOD,
+      { key, kind: fileKindOf(value.kind), bytes: value.bytes, replicate: false },
+      PostFileRequest,
+      PostFileResponse,
+      { timeoutMs }
+    )
   }
 
   /** The replica side: which of the owner's keys do we lack, which does the owner lack. */

@@ -182,8 +182,7 @@ export class RingNode extends EventEmitter {
   /** Graceful leave: the keys of each range go to the successor that takes the range over. */
   private async handOff(successors: (NodeRef | null)[]): Promise<void> {
     if (!this.store || !this.files) return
-    const targets = new Set(successors.filter((s): s is NodeRef => s !== null).map((s) => s.address))
-    if (targets.size === 0) return
+    if (successors.every((s) => s === null)) return
     // Successors are already replicas; one last round makes sure they hold everything.
     // Bounded, so that Ctrl-C never hangs on a peer that vanished at the same time.
     let timer: NodeJS.Timeout | undefined

@@ -3,6 +3,7 @@
 // (not a ring member) can route through a member it is connected to.
 
 import { type ChordNode, idToBuffer, type NodeRef } from '../chord'
+import { FileKind } from '../net'
 
 export interface Router {
   /** The key's owner then the next machines: k distinct machines (fewer in a smaller ring). */
@@ -27,4 +28,9 @@ export function nodeKey(ref: NodeRef): Buffer {
 
 export function refLabel(ref: NodeRef): string {
   return `${idToBuffer(ref.id).subarray(0, 4).toString('hex')}@${ref.address.slice(0, 8)}`
+}
+
+/** The wire kind of a value as the node store names it. */
+export function fileKindOf(kind: 'immutable' | 'record'): FileKind {
+  return kind === 'record' ? FileKind.Record : FileKind.Immutable
 }

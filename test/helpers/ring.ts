@@ -77,12 +77,13 @@ export function ringConsistent(nodes: RingNode[]): boolean {
 export async function waitFor(
   what: string,
   check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000
+  timeoutMs = 60_000,
+  intervalMs = 100
 ): Promise<number> {
   const started = Date.now()
   while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, intervalMs))
   }
   return Date.now() - started
 }

@@ -4,22 +4,13 @@ import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { runPeerstore } from '../helpers/cli'
 import { startDaemon } from '../helpers/processes'
-import { tempDir } from '../helpers/ring'
+import { tempDir, waitFor } from '../helpers/ring'
 
 const PORT = 50_000 + Math.floor(Math.random() * 1000)
 
 async function status(home: string): Promise<{ peers: number; keys: number; member: boolean }> {
   const res = await runPeerstore(['status', '--home', home, '--json'])
   return JSON.parse(res.stdout)
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now()
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 1000))
-  }
-  return Date.now() - started
 }
 
 test('kill -9 two of six serve processes at once: every block stays readable and is back on 3 nodes', async (t) => {
@@ -32,7 +23,7 @@ test('kill -9 two of six serve processes at once: every block stays readable and
   for (const home of homes.slice(1)) t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
   const servers = homes.map((home) => startDaemon(t, ['serve', '--home', home, '--repair-interval', '1000']))
   await Promise.all(servers.map((s) => s.waitFor('serving node')))
-  await until('every node sees the five others', async () => (await status(homes[0])).peers >= 5, 90_000)
+  await waitFor('every node sees the five others', async () => (await status(homes[0])).peers >= 5, 90_000, 1000)
 
   const dir = tempDir(t)
   const keys: string[] = []
@@ -50,7 +41,7 @@ test('kill -9 two of six serve processes at once: every block stays readable and
     for (const home of alive) total += (await status(home)).keys
     return total
   }
-  await until('three copies of each block', async () => (await held(homes)) >= keys.length * 3, 60_000)
+  await waitFor('three copies of each block', async () => (await held(homes)) >= keys.length * 3, 60_000, 1000)
 
   await Promise.all([servers[1].stop('SIGKILL'), servers[4].stop('SIGKILL')])
   const alive = homes.filter((_, i) => i !== 1 && i !== 4)
@@ -61,10 +52,11 @@ test('kill -9 two of six serve processes at once: every block stays readable and
     t.ok(get.stdoutBytes.equals(fs.readFileSync(files[i])), `block ${i} intact`)
   }
   t.comment(`all blocks read in ${Date.now() - readStart} ms after the kills`)
-  const ms = await until(
+  const ms = await waitFor(
     'every block back on 3 of the 4 live nodes',
     async () => (await held(alive)) >= keys.length * 3,
-    120_000
+    120_000,
+    1000
   )
   t.comment(`re-replicated ${ms} ms after the reads`)
   for (const home of alive) t.ok((await status(home)).member, 'survivors are ring members')
