@@ -40,6 +40,8 @@ export interface NodeStatus {
   predecessor: string | null
   successors: string[]
   virtualNodes: number
+  /** Distinct machines (this one included) in the successor lists of all its virtual nodes. */
+  ringMachines: number
   /** Distinct machines this node's finger tables point at. */
   fingers: number
   peers: number
@@ -208,6 +210,10 @@ export class RingNode extends EventEmitter {
       predecessor: v0.predecessor ? hex(v0.predecessor) : null,
       successors: v0.successors.map(hex),
       virtualNodes: this.chord.vnodes.length,
+      ringMachines: new Set([
+        this.chord.address,
+        ...this.chord.vnodes.flatMap((v) => v.successors.map((n) => n.address))
+      ]).size,
       fingers: new Set(this.chord.vnodes.flatMap((v) => v.fingers.filter((f) => f !== undefined).map((f) => f.address)))
         .size,
       peers: this.network.peers().length,
