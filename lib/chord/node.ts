@@ -55,6 +55,8 @@ export interface LookupOptions {
   via?: string
   /** Contact the owner before answering, skipping dead ones (costs one hop). */
   confirm?: boolean
+  /** Machines to route around and leave out of the answer. */
+  exclude?: readonly string[]
 }
 
 export interface LookupResult {
@@ -294,7 +296,7 @@ export class ChordNode extends EventEmitter {
    */
   async findSuccessor(key: KeyLike, opts: LookupOptions = {}): Promise<LookupResult> {
     const k = toId(key)
-    const dead = new Set<string>()
+    const dead = new Set<string>(opts.exclude)
     const stack: NodeRef[][] = []
     let hops = 0
     let restarts = 0
@@ -565,14 +567,22 @@ export class ChordNode extends EventEmitter {
     }
     if (behind) {
       // Many nodes joined between us and our successor: rather than walk
-      // back to them one per step, look our successor up through the ring.
-      try {
-        const found = await this.findSuccessor((v.id + 1n) & RING_MASK, { via: s.address })
-        if (found.node.id !== v.id && inOpen(found.node.id, v.id, s.id)) {
-          res = await this.rpc(found.node.address, { type: 'state', to: found.node.id, notify: v.ref }, 2)
-          s = found.node
-        }
-      } catch {}
+      // back to them one per step, ask the ring who owns our own id with our
+      // machine left out. The answer comes from the node before us, which
+      // does not know us yet, and its list starts with our true successor.
+      // (Looking up v.id + 1 instead would end at v itself as soon as anyone
+      // knows v, and v answers with the stale pointer: two nodes behind in
+      // the same stretch then keep each other behind for hundreds of rounds.)
+      if (s.address !== this.address) {
+        try {
+          const found = await this.findSuccessor(v.id, { via: s.address, exclude: [this.address] })
+          const closer = found.successors.find((n) => inOpen(n.id, v.id, s!.id))
+          if (closer) {
+            res = await this.rpc(closer.address, { type: 'state', to: closer.id, notify: v.ref }, 2)
+            s = closer
+          }
+        } catch {}
+      }
     }
     const head = v.successors[0]
     if (!head || head.id === s.id || inOpen(s.id, v.id, head.id)) {

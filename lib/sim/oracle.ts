@@ -60,6 +60,20 @@ export class Oracle {
     return true
   }
 
+  /** How many member vnodes have a wrong first successor, and a wrong predecessor (progress lines). */
+  wrongPointers(nodes: Iterable<ChordNode>): { successors: number; predecessors: number } {
+    let successors = 0
+    let predecessors = 0
+    for (const n of nodes) {
+      for (const v of n.vnodes) {
+        if (!v.member || this.refs.length === 1) continue
+        if (v.successors[0]?.id !== this.next(v.id)?.id) successors++
+        if (v.predecessor?.id !== this.previous(v.id)?.id) predecessors++
+      }
+    }
+    return { successors, predecessors }
+  }
+
   /** Clockwise arc (previous, id] owned by each member, for load figures. */
   arcs(): { ref: NodeRef; arc: bigint }[] {
     const n = this.refs.length

@@ -1,8 +1,9 @@
 // The `peerstore sim` scenario: N machines running the real lib/chord code
 // over the simulated network, in virtual time, from one seed.
 //
-//   build      machine 0 creates the ring; the others join one after another
-//              (a few ms apart, so many joins overlap), each through a random member
+//   build      machine 0 creates the ring; the others join through random
+//              members, many at once, the ring growing by up to a fifth per
+//              stabilization interval
 //   settle     stabilization rounds until every pointer is the true one and
 //              every machine has refreshed its fingers since the last join
 //   --fail F   F of the machines crash at once; lookups run during repair,
@@ -49,6 +50,9 @@ export interface SimOptions {
   /** Lines of progress for humans. */
   log: (line: string) => void
 }
+
+/** Joins started per stabilization interval during the build, as a fraction of the members. */
+const JOIN_GROWTH = 0.2
 
 export const DEFAULT_SIM: Omit<SimOptions, 'nodes' | 'seed'> = {
   fail: 0,
@@ -118,6 +122,8 @@ export class Simulation {
   private members: ChordNode[] = []
   private memberIndex = new Map<string, number>()
   private created = 0
+  private lastJoinAt = 0
+  private buildEndedAt = 0
   private oracleDirty = true
   private violations = 0
   private firstViolation: string | null = null
@@ -137,7 +143,10 @@ export class Simulation {
     await this.build()
     log(`built: ${this.members.length} machines joined by t=${this.seconds()} s`)
     const settle = await this.settle(this.scheduler.now())
-    log(`settled: consistent after ${settle.rounds} rounds${settle.consistent ? '' : ' (NOT consistent)'}`)
+    // Counted from the last join's start: the build itself waits for the
+    // last joiners, during which the ring already settles.
+    const stabilizeRounds = settle.rounds + Math.round((this.buildEndedAt - this.lastJoinAt) / o.stabilizeMs)
+    log(`settled: consistent ${stabilizeRounds} rounds after the last join started${settle.consistent ? '' : ' (NOT consistent)'}`)
 
     let main: LookupFigures
     if (o.fail > 0) {
@@ -187,7 +196,7 @@ export class Simulation {
       ...load,
       invariantViolations: this.violations,
       firstViolation: this.firstViolation,
-      stabilizeRounds: settle.rounds,
+      stabilizeRounds,
       ...this.extra,
       virtualSeconds: this.seconds(),
       messages: this.network.messages,
@@ -203,13 +212,32 @@ export class Simulation {
     const first = this.newMachine([])
     await first.create()
     this.addMember(first)
-    // Joins start a few ms apart: the ring grows by successive joins, many
-    // of them concurrent, within about 10 stabilization intervals.
-    const gap = Math.max(1, Math.min(50, Math.floor((10 * this.opts.stabilizeMs) / nodes)))
-    for (let i = 1; i < nodes; i++) this.scheduler.at(i * gap, () => this.startJoin())
-    while (this.members.length < nodes && this.scheduler.now() < nodes * gap + 600_000) {
+    // The ring grows by successive, overlapping joins: each tenth of a
+    // stabilization interval, joins for up to JOIN_GROWTH of the current
+    // members start, spread over that tenth. Growth in proportion to the ring
+    // is how a real network fills up, and it keeps the joiners a minority
+    // that stabilization integrates as they come; a fixed rate instead lets
+    // a small early ring be swamped, and a joiner whose lookup went through
+    // other joiners can land hundreds of nodes short of its place.
+    const tick = this.opts.stabilizeMs / 10
+    let started = 1
+    const startTick = () => {
+      const batch = Math.min(nodes - started, Math.max(1, Math.floor((this.members.length * JOIN_GROWTH) / 10)))
+      for (let i = 0; i < batch; i++) {
+        this.scheduler.setTimeout(() => {
+          this.lastJoinAt = this.scheduler.now()
+          this.startJoin()
+        }, (i * tick) / batch)
+      }
+      started += batch
+      if (started < nodes) this.scheduler.setTimeout(startTick, tick)
+    }
+    startTick()
+    const deadline = this.scheduler.now() + 3_600_000
+    while (this.members.length < nodes && this.scheduler.now() < deadline) {
       await this.round()
     }
+    this.buildEndedAt = this.scheduler.now()
   }
 
   /** Rounds until the ring is consistent and fingers were refreshed after `since`. */
@@ -223,6 +251,10 @@ export class Simulation {
       if (!consistent) consistentAt = -1
       const fingersFresh = [...this.live.values()].every((n) => n.fingersRefreshedAt >= since)
       if (consistentAt >= 0 && fingersFresh) break
+      if (rounds % 10 === 0 && !consistent) {
+        const wrong = this.oracle.wrongPointers(this.live.values())
+        this.opts.log(`round ${rounds}: ${wrong.successors} wrong successors, ${wrong.predecessors} wrong predecessors`)
+      }
       await this.round()
       rounds++
     }
