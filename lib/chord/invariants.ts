@@ -23,6 +23,8 @@ export interface MemberState {
 
 export interface InvariantReport {
   violations: string[]
+  /** Members without a live successor (also among `violations`), for callers that know why. */
+  noLiveSuccessor: Id[]
   /** Cycles formed by first live successors: 1 in a healthy ring. */
   rings: number
 }
@@ -32,6 +34,7 @@ export function checkInvariants(
   isAlive: (address: string) => boolean
 ): InvariantReport {
   const violations: string[] = []
+  const noLiveSuccessor: Id[] = []
   const byId = new Map<Id, MemberState>()
   for (const m of members) byId.set(m.ref.id, m)
   const next = new Map<Id, Id>()
@@ -46,12 +49,15 @@ export function checkInvariants(
     }
     const live = m.successors.find((s) => isAlive(s.address) && byId.has(s.id))
     if (live) next.set(m.ref.id, live.id)
-    else violations.push(`OneLiveSuccessor: ${hex(m.ref.id)} has no live successor`)
+    else {
+      violations.push(`OneLiveSuccessor: ${hex(m.ref.id)} has no live successor`)
+      noLiveSuccessor.push(m.ref.id)
+    }
   }
-  if (members.length === 1) return { violations, rings: 1 }
+  if (members.length === 1) return { violations, noLiveSuccessor, rings: 1 }
   const rings = countOrderedCycles(next, violations)
   if (rings !== 1 && members.length > 1) violations.push(`OneOrderedRing: ${rings} rings`)
-  return { violations, rings }
+  return { violations, noLiveSuccessor, rings }
 }
 
 /** Counts cycles of the successor function; records cycles that wind around more than once. */

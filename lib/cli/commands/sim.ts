@@ -112,7 +112,11 @@ function summary(r: SimResult): string {
     `hops                mean ${r.meanHops} (½·log2 N = ${(log2 / 2).toFixed(2)}), p50 ${r.p50Hops}, p99 ${r.p99Hops}, max ${r.maxHops}`,
     `ring consistent     ${r.ringConsistent ? 'yes' : 'NO'} (after ${r.stabilizeRounds} stabilization rounds)`,
     `keys per machine    p99 ${r.p99KeysPerMachineRatio}× mean, max ${r.maxKeysPerMachineRatio}× mean`,
-    `invariant breaches  ${r.invariantViolations}${r.firstViolation ? ` (first: ${r.firstViolation})` : ''}`
+    `invariant breaches  ${r.invariantViolations}${r.firstViolation ? ` (first: ${r.firstViolation})` : ''}${
+      r.invariantViolationsOutsideFaultModel
+        ? `; ${r.invariantViolationsOutsideFaultModel} more while ${r.listsWipedOutByCrash} member(s) had every successor crash at once (outside Chord's fault model)`
+        : ''
+    }`
   ]
   if (r.lookupSuccessDuringRepair !== undefined) {
     lines.push(
