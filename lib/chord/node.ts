@@ -745,7 +745,7 @@ export class ChordNode extends EventEmitter {
       if (known && inHalfOpen(start, v.fingerStart(k - 1), known.id)) {
         found = known
       } else {
-        found = await this.verifyFinger(v.fingers[k], start)
+        found = await this.verifyFinger(v.fingers.get(k), start)
         if (!found) {
           try {
             found = (await this.findSuccessor(start)).node
@@ -942,17 +942,18 @@ export class ChordNode extends EventEmitter {
   /** Drops fingers into a machine found dead; lists are repaired by stabilize. */
   private forgetAddress(address: string): void {
     for (const v of this.vnodes) {
-      for (let k = 0; k < v.fingers.length; k++) if (v.fingers[k]?.address === address) this.setFinger(v, k, undefined)
+      for (const [k, f] of v.fingers) if (f.address === address) this.setFinger(v, k, undefined)
     }
   }
 
   /** Returns whether the finger changed. */
   private setFinger(v: VirtualNode, k: number, ref: NodeRef | undefined): boolean {
-    const old = v.fingers[k]
+    const old = v.fingers.get(k)
     if (old === ref || (old && ref && old.id === ref.id && old.address === ref.address)) return false
     if (ref) this.routing.add(ref)
     if (old) this.routing.remove(old)
-    v.fingers[k] = ref
+    if (ref) v.fingers.set(k, ref)
+    else v.fingers.delete(k)
     return true
   }
 

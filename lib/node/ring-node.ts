@@ -214,8 +214,7 @@ export class RingNode extends EventEmitter {
         this.chord.address,
         ...this.chord.vnodes.flatMap((v) => v.successors.map((n) => n.address))
       ]).size,
-      fingers: new Set(this.chord.vnodes.flatMap((v) => v.fingers.filter((f) => f !== undefined).map((f) => f.address)))
-        .size,
+      fingers: new Set(this.chord.vnodes.flatMap((v) => [...v.fingers.values()].map((f) => f.address))).size,
       peers: this.network.peers().length,
       keys: stats.keys,
       bytes: stats.bytes,
