@@ -36,7 +36,7 @@ export interface OpenOptions {
 }
 
 export interface CryptoPoolOptions {
-  /** Worker threads; default min(2, CPUs) or PEERSTORE_CRYPTO_THREADS. 0 runs everything on this thread. */
+  /** Worker threads; default CPUs − 1 within [1, 2], or PEERSTORE_CRYPTO_THREADS. 0 runs everything on this thread. */
   size?: number
   /** Inputs smaller than this run on this thread. */
   offloadMin?: number
@@ -65,9 +65,11 @@ export class CryptoPool {
   private broken = false
 
   constructor(opts: CryptoPoolOptions = {}) {
-    // PEERSTORE_CRYPTO_THREADS overrides the default (0: all on this thread), for measurements.
+    // One core stays for this thread, which serves FUSE and the store and is
+    // the bottleneck; at ~1.5 GB/s per worker, 1–2 workers outrun FUSE.
+    // PEERSTORE_CRYPTO_THREADS overrides it (0: all on this thread), for measurements.
     const fromEnv = process.env.PEERSTORE_CRYPTO_THREADS
-    this.size = opts.size ?? (fromEnv ? Number(fromEnv) : Math.min(2, os.availableParallelism()))
+    this.size = opts.size ?? (fromEnv ? Number(fromEnv) : Math.max(1, Math.min(2, os.availableParallelism() - 1)))
     this.offloadMin = opts.offloadMin ?? 64 * 1024
   }
 

@@ -315,7 +315,7 @@ export class FileData implements FileContent {
   private async dirtyChunk(i: number, from: number, to: number): Promise<DirtyChunk> {
     const existing = this.dirty.get(i)
     if (existing) return existing
-    // Written again while it is being sealed: start from the sealed chunk (cached in memory).
+    // Written again while it is being sealed: start from the sealed chunk once its key is known.
     const sealing = this.sealing.get(i)
     if (sealing) await sealing.done
     const key = this.chunks[i]
