@@ -1,6 +1,7 @@
 // bench-mount: the mount against the FUSE ceiling and the local disk.
 //
 //   node dist/scripts/bench-mount.js [--mib 1024] [--files 10000] [--no-drop-caches] [--no-ring]
+//                                    [--mount-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
 //
 // For (a) `peerstore mount` on the embedded one-node ring, (b) the mount as
 // the third member of a loopback ring with 3 replicas (a `peerstore bootstrap`
@@ -12,6 +13,10 @@
 // and `ls -l` of their directory, and the peak RSS of the mount process.
 // Every figure is also printed as a ratio to (d); (b)'s write and read also
 // as a ratio to one raw hyperswarm connection measured in the same run.
+//
+// --mount-node-args passes node flags to the peerstore mount processes of (a)
+// and (b) (e.g. --cpu-prof, --trace-gc); PEERSTORE_CRYPTO_THREADS in the
+// environment sets their crypto worker count (docs/volume.md).
 //
 // FUSE servers run as child processes (a FUSE server must not spawn the dd it
 // serves); this script re-runs itself with --serve-memfs for (d).
@@ -26,11 +31,13 @@ import { measureRawThroughput, spawnRawSink } from '../lib/net/raw-bench'
 
 const argv = minimist(process.argv.slice(2), {
   boolean: ['drop-caches', 'ring'],
-  string: ['serve-memfs'],
+  string: ['serve-memfs', 'mount-node-args'],
   default: { mib: 1024, files: 10000, 'drop-caches': true, ring: true }
 })
 
 const PEERSTORE_BIN = path.join(__dirname, '..', 'bin', 'peerstore.js')
+/** Node flags for the mount processes under test (profiling, GC tracing). */
+const MOUNT_NODE_ARGS: string[] = argv['mount-node-args'] ? String(argv['mount-node-args']).split(/\s+/) : []
 
 interface Figures {
   writeMBs: number
@@ -293,7 +300,7 @@ async function main(): Promise<void> {
     const a = await measure(
       '(a) peerstore mount, one-node store',
       aMnt,
-      () => startServer([PEERSTORE_BIN, 'mount', aMnt, '--home', aHome], aMnt),
+      () => startServer([...MOUNT_NODE_ARGS, PEERSTORE_BIN, 'mount', aMnt, '--home', aHome], aMnt),
       { remountForRead: true }
     )
     let b: Figures | null = null
@@ -309,7 +316,7 @@ async function main(): Promise<void> {
         b = await measure(
           '(b) peerstore mount, 3-node ring',
           bMnt,
-          () => startServer([PEERSTORE_BIN, 'mount', bMnt, '--home', ring.mountHome], bMnt),
+          () => startServer([...MOUNT_NODE_ARGS, PEERSTORE_BIN, 'mount', bMnt, '--home', ring.mountHome], bMnt),
           { remountForRead: true }
         )
         rawAfter = await rawConnectionMBs(ring.bootstrap)
@@ -322,7 +329,11 @@ async function main(): Promise<void> {
     const c = await measure('(c) local disk', cDir, null, { remountForRead: false })
     process.stdout.write(
       `\nbench-mount: ${argv.mib} MiB sequential, ${argv.files} small files, ${os.cpus().length} CPUs, ` +
-        `page cache ${argv['drop-caches'] ? 'dropped before reads' : 'kept'}\n\n`
+        `page cache ${argv['drop-caches'] ? 'dropped before reads' : 'kept'}, ` +
+        `crypto threads ${process.env.PEERSTORE_CRYPTO_THREADS ?? 'default'}, load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}\n\n`
     )
     process.stdout.write(
       `${table(

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { decrypt, encrypt } from '../crypto/aead'
+import { type CryptoError, CryptoPool } from '../crypto/crypto-pool'
 import { sha256 } from '../crypto/hash'
 import { readFileOrNull } from './durable-file'
 import { VolumeError } from './errors'
@@ -24,6 +24,27 @@ export interface ChunkStoreOptions {
   readCacheBytes?: number
   /** Budget of opened (plaintext) chunks kept in memory. */
   memoryCacheBytes?: number
+  /** Worker threads for seal/open crypto (default min(2, CPUs)); 0 keeps it on this thread. */
+  cryptoThreads?: number
+}
+
+/** Read-ahead opens running at once; more would only queue behind the crypto workers. */
+const MAX_PREFETCHES = 4
+
+/** Where a chunk's ciphertext came from, which decides what checks it needs before decryption. */
+interface Fetched {
+  bytes: Buffer
+  /**
+   * This process vouches for the bytes: written by it (spool, pending upload,
+   * read cache filled after a hash check) or by this machine's node store,
+   * which hash-checks every value it accepts. The AEAD tag, under a file key
+   * no storage node sees, authenticates them; see docs/volume.md.
+   */
+  local: boolean
+  /** ChunkStore holds the only reference: it may be moved to a worker. */
+  owned: boolean
+  /** Where a corrupt local copy lives, to drop it and fall back to the store. */
+  source: 'pending' | 'own' | 'cache' | 'spool' | 'store'
 }
 
 interface PendingUpload {
@@ -57,7 +78,10 @@ export class ChunkStore {
   private activeUploads = 0
   private roomWaiters: (() => void)[] = []
   private uploadResolvers = new Map<string, () => void>()
-  private fetches = new Map<string, Promise<Buffer>>()
+  /** Opens under way, by key: concurrent readers of one chunk share one fetch and one decryption. */
+  private opens = new Map<string, Promise<Buffer>>()
+  private prefetches = 0
+  private readonly crypto: CryptoPool
   private memoryCache = new Map<string, Buffer>()
   private memoryCacheSize = 0
   private readCache = new Map<string, number>()
@@ -74,6 +98,7 @@ export class ChunkStore {
     this.uploadConcurrency = opts.uploadConcurrency ?? 16
     this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
+    this.crypto = new CryptoPool({ size: opts.cryptoThreads })
   }
 
   async ready(): Promise<void> {
@@ -116,15 +141,25 @@ export class ChunkStore {
     return this.pending.has(key.toString('hex'))
   }
 
-  /** Encrypts one chunk, starts its upload and returns its key (sha256 of the ciphertext). */
-  seal(fileId: Buffer, fileKey: Buffer, index: number, plaintext: Buffer): Buffer {
-    const ciphertext = encrypt(plaintext, fileKey, chunkAd(fileId, index))
-    const key = sha256(ciphertext)
-    const hex = key.toString('hex')
-    // The caller hands the plaintext over (its dirty buffer is dropped), so no copy.
-    this.remember(hex, plaintext)
+  /**
+   * Encrypts one chunk (on a crypto worker), starts its upload and resolves
+   * with its key (sha256 of the ciphertext). The plaintext must not change
+   * until then; a SharedArrayBuffer-backed one reaches the worker without a
+   * copy. With keepPlaintext (the default) the caller hands it over for good:
+   * it becomes the in-memory cached copy.
+   */
+  async seal(
+    fileId: Buffer,
+    fileKey: Buffer,
+    index: number,
+    plaintext: Buffer,
+    opts: { keepPlaintext?: boolean } = {}
+  ): Promise<Buffer> {
+    const { ciphertext, hash } = await this.crypto.seal(plaintext, fileKey, chunkAd(fileId, index))
+    const hex = hash.toString('hex')
+    if (opts.keepPlaintext !== false) this.remember(hex, plaintext)
     this.enqueue(hex, ciphertext, false)
-    return key
+    return hash
   }
 
   /** Adds an already sealed chunk (from the journal) to the upload queue. */
@@ -249,69 +284,102 @@ export class ChunkStore {
     return { inline, waits }
   }
 
-  /** The plaintext of one chunk, verified (hash) and authenticated (AEAD). */
-  async open(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): Promise<Buffer> {
+  /**
+   * The plaintext of one chunk, authenticated (AEAD, bound to file and
+   * index). Bytes from another machine are also checked against the key
+   * (sha256); this machine's own copies are not (see Fetched.local).
+   */
+  open(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): Promise<Buffer> {
     const hex = key.toString('hex')
     const cached = this.memoryCache.get(hex)
     if (cached) {
       this.memoryCache.delete(hex)
       this.memoryCache.set(hex, cached)
-      return cached
+      return Promise.resolve(cached)
     }
-    const ciphertext = await this.fetch(hex)
-    let plaintext: Buffer
-    try {
-      plaintext = decrypt(ciphertext, fileKey, chunkAd(fileId, index))
-    } catch {
-      throw new VolumeError('EIO', `chunk ${hex} does not decrypt for its file`)
+    let p = this.opens.get(hex)
+    if (!p) {
+      p = this.load(hex, key, fileKey, chunkAd(fileId, index))
+        .then((plaintext) => {
+          this.remember(hex, plaintext)
+          return plaintext
+        })
+        .finally(() => this.opens.delete(hex))
+      this.opens.set(hex, p)
     }
-    this.remember(hex, plaintext)
-    return plaintext
+    return p
   }
 
-  /** Starts fetching a chunk a sequential reader will want soon. */
+  /** Starts opening a chunk a sequential reader will want soon (a few at a time). */
   prefetch(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): void {
     const hex = key.toString('hex')
-    if (this.memoryCache.has(hex) || this.pending.has(hex) || this.fetches.has(hex)) return
-    this.open(fileId, fileKey, index, key).catch(() => {})
+    if (this.prefetches >= MAX_PREFETCHES) return
+    if (this.memoryCache.has(hex) || this.opens.has(hex)) return
+    this.prefetches++
+    this.open(fileId, fileKey, index, key)
+      .catch(() => {})
+      .finally(() => this.prefetches--)
   }
 
-  private fetch(hex: string): Promise<Buffer> {
-    const p = this.pending.get(hex)
-    if (p) return Promise.resolve(p.ciphertext)
-    let f = this.fetches.get(hex)
-    if (!f) {
-      f = this.fetchFromDisk(hex).finally(() => this.fetches.delete(hex))
-      this.fetches.set(hex, f)
+  /** Fetches and decrypts; a local copy that fails authentication is dropped and the store asked. */
+  private async load(hex: string, key: Buffer, fileKey: Buffer, ad: Buffer): Promise<Buffer> {
+    let storeOnly = false
+    for (let attempt = 0; ; attempt++) {
+      const fetched = await this.fetch(hex, key, storeOnly)
+      let plaintext: Buffer
+      try {
+        plaintext = await this.crypto.open(fetched.bytes, fileKey, ad, {
+          transfer: fetched.owned,
+          hash: fetched.local ? null : key
+        })
+      } catch (err) {
+        const code = (err as CryptoError).code
+        // A dead worker took the bytes with it: fetch them again (crypto now runs here).
+        if (code === 'EWORKER' && attempt < 2) continue
+        if (fetched.local && !storeOnly && (code === 'EBADMSG' || code === 'EHASH')) {
+          // A torn or corrupt local copy: forget it and read the chunk from the ring.
+          if (fetched.source === 'cache') this.dropFromReadCache(hex)
+          storeOnly = true
+          continue
+        }
+        if (code === 'EHASH') throw new VolumeError('EIO', `chunk ${hex} failed its hash check`)
+        if (code === 'EBADMSG') throw new VolumeError('EIO', `chunk ${hex} does not decrypt for its file`)
+        throw err
+      }
+      // Checked (hash and AEAD) before it enters the read cache, whose copies count as local from then on.
+      if (fetched.source === 'store' && this.readCacheBytes > 0) await this.addToReadCache(hex, fetched.bytes)
+      return plaintext
     }
-    return f
   }
 
-  private async fetchFromDisk(hex: string): Promise<Buffer> {
-    // A ring member's own copy: no network, and no point in a second copy in the read cache.
-    const own = await this.store.getLocal?.(Buffer.from(hex, 'hex'))
-    if (own && sha256(own).toString('hex') === hex) {
-      this.stats.fetched++
-      return own
+  private async fetch(hex: string, key: Buffer, storeOnly: boolean): Promise<Fetched> {
+    if (!storeOnly) {
+      const p = this.pending.get(hex)
+      if (p) return { bytes: p.ciphertext, local: true, owned: false, source: 'pending' }
+      // A ring member's own copy: no network, and no point in a second copy in the read cache.
+      const own = await this.store.getLocal?.(key)
+      if (own) {
+        this.stats.fetched++
+        return { bytes: own, local: true, owned: true, source: 'own' }
+      }
+      if (this.readCache.has(hex)) {
+        const bytes = await readFileOrNull(path.join(this.readCacheDir, hex))
+        if (bytes) return { bytes, local: true, owned: true, source: 'cache' }
+        this.dropFromReadCache(hex)
+      }
+      const spooled = await readFileOrNull(path.join(this.spoolDir, hex))
+      if (spooled) return { bytes: spooled, local: true, owned: true, source: 'spool' }
     }
-    if (this.readCache.has(hex)) {
-      const bytes = await readFileOrNull(path.join(this.readCacheDir, hex))
-      if (bytes && sha256(bytes).toString('hex') === hex) return bytes
-      this.dropFromReadCache(hex)
-    }
-    const spooled = await readFileOrNull(path.join(this.spoolDir, hex))
-    if (spooled && sha256(spooled).toString('hex') === hex) return spooled
     let bytes: Buffer
     try {
-      bytes = await this.store.getImmutable(Buffer.from(hex, 'hex'))
+      bytes = await this.store.getImmutable(key)
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') throw new VolumeError('EIO', `chunk ${hex} is missing`)
       throw err
     }
-    if (sha256(bytes).toString('hex') !== hex) throw new VolumeError('EIO', `chunk ${hex} failed its hash check`)
     this.stats.fetched++
-    if (this.readCacheBytes > 0) await this.addToReadCache(hex, bytes)
-    return bytes
+    // Not owned: the read cache still needs the bytes after decryption.
+    return { bytes, local: false, owned: false, source: 'store' }
   }
 
   private async addToReadCache(hex: string, bytes: Buffer): Promise<void> {
@@ -353,6 +421,8 @@ export class ChunkStore {
   async close(): Promise<void> {
     await this.whenAllUploaded()
     this.closing = true
+    await Promise.allSettled(this.opens.values())
+    await this.crypto.close()
     this.memoryCache.clear()
     this.memoryCacheSize = 0
   }

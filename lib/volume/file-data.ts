@@ -4,11 +4,18 @@
 // chunk. Unwritten ranges are holes and read as zeros; a chunk's plaintext may
 // be shorter than the chunk size, and what is missing reads as zeros too.
 
+import { giveChunkBuffer, takeChunkBuffer } from './chunk-buffers'
 import type { ChunkStore } from './chunk-store'
 import { Mutex } from './mutex'
 
 const MIN_DIRTY_CAPACITY = 64 * 1024
-const READ_AHEAD_CHUNKS = 4
+/** A write this large at a chunk's start gets the chunk's whole buffer at once. */
+const SEQUENTIAL_WRITE_HINT = 128 * 1024
+/** Read-ahead in chunks: a sequential reader's window doubles from the first to the last. */
+const READ_AHEAD_MIN = 2
+const READ_AHEAD_MAX = 8
+/** Seals of one file running at once before a sequential writer waits for the oldest. */
+const MAX_SEALING = 4
 /** Files up to this size keep their content in the inode record. */
 export const INLINE_MAX = 8 * 1024
 
@@ -33,6 +40,11 @@ interface DirtyChunk {
   len: number
 }
 
+/** A full chunk on its way through a crypto worker: still what reads see, no longer writable. */
+interface SealingChunk extends DirtyChunk {
+  done: Promise<void>
+}
+
 export class FileData implements FileContent {
   fileId: Buffer
   fileKey: Buffer
@@ -41,6 +53,12 @@ export class FileData implements FileContent {
   chunks: (Buffer | null)[]
   inline: Buffer | null
   private dirty = new Map<number, DirtyChunk>()
+  private sealing = new Map<number, SealingChunk>()
+  /** A background seal that failed (its chunk went back to `dirty`); seal() reports it. */
+  private sealError: Error | null = null
+  /** Read-ahead state: the chunk after the last read, and the current window. */
+  private nextRead = -1
+  private readAhead = READ_AHEAD_MIN
   private readonly chunkStore: ChunkStore
   /** Serialises writers (write, truncate, seal); readers never wait for it. */
   readonly lock = new Mutex()
@@ -57,13 +75,15 @@ export class FileData implements FileContent {
     this.chunkStore = chunkStore
   }
 
+  /** Data not yet in `chunks`: being written, or being sealed. */
   get hasDirty(): boolean {
-    return this.dirty.size > 0
+    return this.dirty.size > 0 || this.sealing.size > 0
   }
 
   get dirtyBytes(): number {
     let n = 0
     for (const d of this.dirty.values()) n += d.buf.byteLength
+    for (const d of this.sealing.values()) n += d.buf.byteLength
     return n
   }
 
@@ -92,7 +112,7 @@ export class FileData implements FileContent {
       const to = Math.min(end, chunkStart + cs)
       const target = out.subarray(from - pos, to - pos)
       // Decide the source now, so the whole read is one consistent snapshot.
-      const d = this.dirty.get(i)
+      const d = this.dirty.get(i) ?? this.sealing.get(i)
       if (d) {
         copyRange(target, d.buf, d.len, from - chunkStart)
         continue
@@ -112,10 +132,17 @@ export class FileData implements FileContent {
         })
       )
     }
-    // Read-ahead: a sequential reader will want the next chunks; fetch them in parallel now.
-    for (let i = last + 1; i <= last + READ_AHEAD_CHUNKS && i < this.chunks.length; i++) {
+    // Read-ahead: a reader that goes on where it left off (or stays in the
+    // chunk; the kernel sends 128 KiB reads, a few at once) will want the next
+    // chunks, so open them while it copies this one. The window grows while
+    // the reader stays sequential and shrinks back when it jumps.
+    const sequential = first === this.nextRead || first === this.nextRead - 1
+    this.readAhead = sequential ? Math.min(READ_AHEAD_MAX, this.readAhead * 2) : READ_AHEAD_MIN
+    this.nextRead = last + 1
+    for (let i = last + 1; i <= last + this.readAhead && i < this.chunks.length; i++) {
       const next = this.chunks[i]
-      if (next && !this.dirty.has(i)) this.chunkStore.prefetch(this.fileId, this.fileKey, i, next)
+      if (next && !this.dirty.has(i) && !this.sealing.has(i))
+        this.chunkStore.prefetch(this.fileId, this.fileKey, i, next)
     }
     await Promise.all(loads)
     return end - pos
@@ -137,8 +164,9 @@ export class FileData implements FileContent {
         if (from > d.len) d.buf.fill(0, d.len, from)
         data.copy(d.buf, from, chunkStart + from - pos, chunkStart + to - pos)
         if (to > d.len) d.len = to
-        // A write that ends a chunk is sequential: seal it now, so memory stays bounded.
-        if (to === cs && d.len === cs) await this.sealChunk(i)
+        // A write that ends a chunk is sequential: start sealing it now, so
+        // memory stays bounded; the writer goes on while a worker encrypts.
+        if (to === cs && d.len === cs) await this.sealChunk(i, false)
         i++
       }
       if (end > this.size) this.size = end
@@ -148,6 +176,7 @@ export class FileData implements FileContent {
 
   async truncate(size: number): Promise<void> {
     await this.lock.run(async () => {
+      await this.sealed()
       const cs = this.chunkSize
       if (size < this.size) {
         const keep = Math.ceil(size / cs)
@@ -189,48 +218,96 @@ export class FileData implements FileContent {
   /** Seals every dirty chunk (before a close, fsync or flush). Returns when all are queued for upload. */
   async seal(): Promise<void> {
     await this.lock.run(async () => {
-      for (const i of [...this.dirty.keys()].sort((a, b) => a - b)) await this.sealChunk(i)
+      this.sealError = null
+      for (const i of [...this.dirty.keys()].sort((a, b) => a - b)) await this.sealChunk(i, false)
+      await this.sealed()
+      if (this.sealError) throw this.sealError
     })
   }
 
   /** Seals one chunk if it is still dirty; for the Volume's memory bound. */
   async sealIndex(i: number): Promise<void> {
-    await this.lock.run(() => this.sealChunk(i))
+    await this.lock.run(() => this.sealChunk(i, true))
+  }
+
+  /** Resolves when no seal of this file is running (all keys are in `chunks`). */
+  private async sealed(): Promise<void> {
+    while (this.sealing.size > 0) await Promise.all([...this.sealing.values()].map((s) => s.done))
   }
 
   dirtyIndexes(): number[] {
     return [...this.dirty.keys()]
   }
 
-  private async sealChunk(i: number): Promise<void> {
+  /**
+   * Seals dirty chunk i. Small files keep their content inline; otherwise the
+   * chunk moves to `sealing` (reads still see it) while a crypto worker
+   * encrypts it, and its key lands in `chunks` when that is done. With `wait`
+   * false only the start is awaited (and the oldest seal when this file has
+   * MAX_SEALING running), so a sequential writer overlaps with the crypto.
+   */
+  private async sealChunk(i: number, wait: boolean): Promise<void> {
     const d = this.dirty.get(i)
     if (!d) return
     await this.chunkStore.waitForRoom()
-    // Re-read: a truncate may have dropped the chunk while we waited (not under
-    // this lock? we hold it; but keep the check cheap and explicit).
+    // Callers hold the lock, but stay explicit: only seal what is still this chunk's buffer.
     if (this.dirty.get(i) !== d) return
-    const plain = d.buf.subarray(0, d.len)
     if (i === 0 && this.size <= INLINE_MAX) {
       // Small file: the content goes into the record itself.
-      this.inline = d.len > 0 ? Buffer.from(plain) : null
+      this.inline = d.len > 0 ? Buffer.from(d.buf.subarray(0, d.len)) : null
       if (this.chunks.length > 0) this.chunks[0] = null
-    } else {
-      if (i !== 0) this.materializeInline()
-      if (i === 0) this.inline = null
-      const key = d.len === 0 ? null : this.chunkStore.seal(this.fileId, this.fileKey, i, plain)
-      while (this.chunks.length <= i) this.chunks.push(null)
-      this.chunks[i] = key
+      this.dirty.delete(i)
+      this.onDirty(-d.buf.byteLength)
+      return
     }
+    if (i !== 0) await this.materializeInline()
+    if (i === 0) this.inline = null
     this.dirty.delete(i)
-    this.onDirty(-d.buf.byteLength)
+    if (d.len === 0) {
+      this.setKey(i, null)
+      this.onDirty(-d.buf.byteLength)
+      return
+    }
+    const s: SealingChunk = { buf: d.buf, len: d.len, done: Promise.resolve() }
+    // A whole-chunk buffer is recycled once sealed, so its plaintext is not
+    // kept in the memory cache (a reader of it opens the sealed chunk).
+    const recycle = d.buf.byteLength === this.chunkSize && d.buf.buffer instanceof SharedArrayBuffer
+    const plain = d.buf.subarray(0, d.len)
+    s.done = this.chunkStore.seal(this.fileId, this.fileKey, i, plain, { keepPlaintext: !recycle }).then(
+      (key) => {
+        if (this.sealing.get(i) !== s) return
+        this.setKey(i, key)
+        this.sealing.delete(i)
+        this.onDirty(-d.buf.byteLength)
+        // Nothing refers to it now: reads copy from it synchronously, and the worker is done.
+        if (recycle) giveChunkBuffer(d.buf)
+      },
+      (err: Error) => {
+        // Nothing is lost: the chunk is dirty again, and the next seal() retries and reports.
+        if (this.sealing.get(i) !== s) return
+        this.sealing.delete(i)
+        this.dirty.set(i, d)
+        this.sealError = err
+      }
+    )
+    this.sealing.set(i, s)
+    if (wait) await s.done
+    else if (this.sealing.size > MAX_SEALING) await this.sealing.values().next().value!.done
+  }
+
+  private setKey(i: number, key: Buffer | null): void {
+    while (this.chunks.length <= i) this.chunks.push(null)
+    this.chunks[i] = key
   }
 
   /** The file outgrew INLINE_MAX: its inline head becomes chunk 0 like any other. */
-  private materializeInline(): void {
-    if (!this.inline || this.dirty.has(0)) return
-    const key = this.chunkStore.seal(this.fileId, this.fileKey, 0, this.inline)
-    if (this.chunks.length === 0) this.chunks.push(null)
-    this.chunks[0] = key
+  private async materializeInline(): Promise<void> {
+    if (!this.inline || this.dirty.has(0) || this.sealing.has(0)) return
+    const inline = this.inline
+    const key = await this.chunkStore.seal(this.fileId, this.fileKey, 0, inline)
+    // Reads saw the inline head until the key was there.
+    if (this.inline !== inline) return
+    this.setKey(0, key)
     this.inline = null
   }
 
@@ -238,13 +315,19 @@ export class FileData implements FileContent {
   private async dirtyChunk(i: number, from: number, to: number): Promise<DirtyChunk> {
     const existing = this.dirty.get(i)
     if (existing) return existing
+    // Written again while it is being sealed: start from the sealed chunk once its key is known.
+    const sealing = this.sealing.get(i)
+    if (sealing) await sealing.done
     const key = this.chunks[i]
     let base: Buffer | null = null
     if (i === 0 && this.inline) base = this.inline
     else if (key) base = await this.chunkStore.open(this.fileId, this.fileKey, i, key)
     if (base && from === 0 && to >= base.byteLength) base = null
     const d: DirtyChunk = { buf: Buffer.alloc(0), len: 0 }
-    grow(d, Math.max(to, base ? base.byteLength : 0), this.chunkSize, this)
+    // A large write at a chunk's start is most likely a sequential writer:
+    // take the whole chunk at once rather than grow (and copy) it four times.
+    const whole = from === 0 && to >= SEQUENTIAL_WRITE_HINT
+    grow(d, whole ? this.chunkSize : Math.max(to, base ? base.byteLength : 0), this.chunkSize, this)
     if (base) {
       base.copy(d.buf)
       d.len = base.byteLength
@@ -260,7 +343,8 @@ function grow(d: DirtyChunk, need: number, max: number, file: FileData): void {
   while (cap < need) cap *= 2
   cap = Math.min(cap, max)
   // Unzeroed: bytes at and past d.len are never read (see copyRange and the gap fill in write).
-  const buf = Buffer.allocUnsafeSlow(cap)
+  // A whole chunk is recycled shared memory (chunk-buffers.ts).
+  const buf = cap >= max ? takeChunkBuffer(cap) : Buffer.allocUnsafeSlow(cap)
   d.buf.copy(buf, 0, 0, d.len)
   file.onDirty(cap - d.buf.byteLength)
   d.buf = buf

@@ -1,0 +1,182 @@
+// A few worker threads that seal and open chunks (XChaCha20-Poly1305 and
+// sha256 on ~1 MiB), so that this thread (FUSE callbacks, LMDB, the ring)
+// overlaps with crypto instead of doing ~1.2 ms of it per MiB itself.
+//
+// - Workers start on first use (a CLI verb that reads a directory needs none)
+//   and are referenced only while they have work: an idle pool never keeps
+//   the process alive, a busy one does not let it exit under a pending job.
+// - Small inputs run on this thread: a message round trip costs more than
+//   the crypto of a few KiB.
+// - Inputs are never transferred unless the caller says it owns them; a
+//   SharedArrayBuffer-backed input is shared, not copied. Outputs come back
+//   by transfer.
+// - A worker that dies fails its jobs with code 'EWORKER' (their transferred
+//   input is gone, so the caller must fetch again); later jobs run on this
+//   thread. close() ends the workers.
+
+import os from 'node:os'
+import path from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { DecryptError, decrypt, encrypt } from './aead'
+import type { CryptoJob, CryptoResult } from './crypto-jobs'
+import { sha256 } from './hash'
+
+export interface SealResult {
+  /** nonce ‖ ciphertext */
+  ciphertext: Buffer
+  /** sha256 of ciphertext: the chunk's key */
+  hash: Buffer
+}
+
+export interface OpenOptions {
+  /** The caller owns `sealed` and never reads it again: move it to the worker instead of copying. */
+  transfer?: boolean
+  /** Check sha256(sealed) against this first (bytes from a store this process does not vouch for). */
+  hash?: Buffer | null
+}
+
+export interface CryptoPoolOptions {
+  /** Worker threads; default CPUs − 1 within [1, 2], or PEERSTORE_CRYPTO_THREADS. 0 runs everything on this thread. */
+  size?: number
+  /** Inputs smaller than this run on this thread. */
+  offloadMin?: number
+}
+
+export class CryptoError extends Error {
+  constructor(
+    readonly code: 'EBADMSG' | 'EHASH' | 'EWORKER',
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+interface Slot {
+  worker: Worker
+  jobs: Map<number, { resolve: (r: CryptoResult) => void; reject: (e: Error) => void }>
+}
+
+export class CryptoPool {
+  private readonly size: number
+  private readonly offloadMin: number
+  private slots: Slot[] | null = null
+  private nextId = 1
+  private closed = false
+  private broken = false
+
+  constructor(opts: CryptoPoolOptions = {}) {
+    // One core stays for this thread, which serves FUSE and the store and is
+    // the bottleneck; at ~1.5 GB/s per worker, 1–2 workers outrun FUSE.
+    // PEERSTORE_CRYPTO_THREADS overrides it (0: all on this thread), for measurements.
+    const fromEnv = process.env.PEERSTORE_CRYPTO_THREADS
+    this.size = opts.size ?? (fromEnv ? Number(fromEnv) : Math.max(1, Math.min(2, os.availableParallelism() - 1)))
+    this.offloadMin = opts.offloadMin ?? 64 * 1024
+  }
+
+  async seal(plaintext: Buffer, key: Buffer, ad: Buffer): Promise<SealResult> {
+    const slot = this.pick(plaintext.byteLength)
+    if (!slot) return sealHere(plaintext, key, ad)
+    try {
+      const res = await this.send(slot, { id: 0, op: 'seal', data: plaintext, key, ad }, false)
+      if (!res.ok) throw new CryptoError(res.code, res.message)
+      return { ciphertext: asBuffer(res.out), hash: asBuffer(res.hash!) }
+    } catch (err) {
+      // Sealing never gives its input away: redo it here rather than fail a write.
+      if ((err as CryptoError).code === 'EWORKER') return sealHere(plaintext, key, ad)
+      throw err
+    }
+  }
+
+  async open(sealed: Buffer, key: Buffer, ad: Buffer, opts: OpenOptions = {}): Promise<Buffer> {
+    const slot = this.pick(sealed.byteLength)
+    if (!slot) return openHere(sealed, key, ad, opts.hash ?? null)
+    const transfer = opts.transfer === true && ownsWholeBuffer(sealed)
+    const res = await this.send(slot, { id: 0, op: 'open', data: sealed, key, ad, hash: opts.hash ?? null }, transfer)
+    if (!res.ok) throw new CryptoError(res.code, res.message)
+    return asBuffer(res.out)
+  }
+
+  /** Ends the workers; jobs still running fail with EWORKER, later ones run on this thread. */
+  async close(): Promise<void> {
+    this.closed = true
+    const slots = this.slots ?? []
+    this.slots = null
+    await Promise.all(slots.map((s) => s.worker.terminate()))
+  }
+
+  private pick(bytes: number): Slot | null {
+    if (bytes < this.offloadMin || this.size === 0 || this.closed || this.broken) return null
+    if (!this.slots) this.slots = Array.from({ length: this.size }, () => this.spawn())
+    let best = this.slots[0]
+    for (const s of this.slots) if (s.jobs.size < best.jobs.size) best = s
+    return best
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(path.join(__dirname, 'crypto-worker.js'))
+    worker.unref()
+    const slot: Slot = { worker, jobs: new Map() }
+    worker.on('message', (res: CryptoResult) => {
+      const job = slot.jobs.get(res.id)
+      if (!job) return
+      slot.jobs.delete(res.id)
+      if (slot.jobs.size === 0) worker.unref()
+      job.resolve(res)
+    })
+    const fail = (err: Error) => {
+      // A dead worker takes its jobs' inputs with it; from now on crypto runs here.
+      this.broken = true
+      for (const job of slot.jobs.values()) job.reject(new CryptoError('EWORKER', `crypto worker: ${err.message}`))
+      slot.jobs.clear()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)))
+    return slot
+  }
+
+  private send(slot: Slot, job: CryptoJob, transfer: boolean): Promise<CryptoResult> {
+    const id = this.nextId++
+    job.id = id
+    return new Promise((resolve, reject) => {
+      slot.jobs.set(id, { resolve, reject })
+      if (slot.jobs.size === 1) slot.worker.ref()
+      try {
+        try {
+          slot.worker.postMessage(job, transfer ? [job.data.buffer as ArrayBuffer] : [])
+        } catch (err) {
+          // Some ArrayBuffers cannot move (external memory, e.g. a store's map): copy instead.
+          if (!transfer) throw err
+          slot.worker.postMessage(job)
+        }
+      } catch (err) {
+        slot.jobs.delete(id)
+        reject(new CryptoError('EWORKER', (err as Error).message))
+      }
+    })
+  }
+}
+
+function sealHere(plaintext: Buffer, key: Buffer, ad: Buffer): SealResult {
+  const ciphertext = encrypt(plaintext, key, ad)
+  return { ciphertext, hash: sha256(ciphertext) }
+}
+
+function openHere(sealed: Buffer, key: Buffer, ad: Buffer, hash: Buffer | null): Buffer {
+  if (hash && !sha256(sealed).equals(hash)) throw new CryptoError('EHASH', 'ciphertext does not match its key')
+  try {
+    return decrypt(sealed, key, ad)
+  } catch (err) {
+    if (err instanceof DecryptError) throw new CryptoError('EBADMSG', err.message)
+    throw err
+  }
+}
+
+/** A worker's output arrives as a Uint8Array; view it as a Buffer without copying. */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+}
+
+/** Only a buffer that is the whole of a plain ArrayBuffer can move (a pooled small Buffer shares its slab). */
+function ownsWholeBuffer(b: Buffer): boolean {
+  return b.byteOffset === 0 && b.buffer.byteLength === b.byteLength && !(b.buffer instanceof SharedArrayBuffer)
+}
