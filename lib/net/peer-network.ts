@@ -131,6 +131,8 @@ export class PeerNetwork extends EventEmitter {
   private closing: Promise<void> | null = null
   private lastFlush: Promise<boolean> = Promise.resolve(false)
   private _online = false
+  /** Encrypted bytes of connections that have closed; live ones are summed in wireBytes(). */
+  private readonly closedWire = { sent: 0, received: 0 }
 
   constructor(opts: PeerNetworkOptions) {
     super()
@@ -251,6 +253,22 @@ export class PeerNetwork extends EventEmitter {
   /** Public keys of the peers with an authenticated connection now. */
   peers(): Buffer[] {
     return [...this.announced].map((hex) => Buffer.from(hex, 'hex'))
+  }
+
+  /**
+   * Encrypted bytes this node has written to and read from its connections
+   * (secret-stream's raw counters: every message, Chord and repair included).
+   * The ring benchmark divides them by the bytes stored to show what replication costs on the wire.
+   */
+  wireBytes(): { sent: number; received: number } {
+    let { sent, received } = this.closedWire
+    for (const list of this.sessions.values()) {
+      for (const s of list) {
+        sent += s.conn.rawBytesWritten
+        received += s.conn.rawBytesRead
+      }
+    }
+    return { sent, received }
   }
 
   isConnected(peerKey: Buffer): boolean {
@@ -469,7 +487,11 @@ export class PeerNetwork extends EventEmitter {
     const list = this.sessions.get(session.hex)
     if (list) {
       const i = list.indexOf(session)
-      if (i !== -1) list.splice(i, 1)
+      if (i !== -1) {
+        list.splice(i, 1)
+        this.closedWire.sent += session.conn.rawBytesWritten
+        this.closedWire.received += session.conn.rawBytesRead
+      }
       if (list.length === 0) this.sessions.delete(session.hex)
     }
     if (this.announced.has(session.hex) && this.currentSession(session.hex) === null) {
