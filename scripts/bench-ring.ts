@@ -188,21 +188,24 @@ async function inParallel(n: number, window: number, task: (i: number) => Promis
   await Promise.all(Array.from({ length: window }, worker))
 }
 
-/** CPU ms and wire bytes all processes used between two stats snapshots. */
-function usage(before: NodeStats[], after: NodeStats[]): { cpuMs: number; wireSent: number } {
-  let cpuUs = 0
+/** CPU ms (user and system) and wire bytes all processes used between two stats snapshots. */
+function usage(before: NodeStats[], after: NodeStats[]): { userMs: number; systemMs: number; wireSent: number } {
+  let user = 0
+  let system = 0
   let wireSent = 0
   after.forEach((a, i) => {
     const b = before[i]
-    cpuUs += a.cpu.user + a.cpu.system - b.cpu.user - b.cpu.system
+    user += a.cpu.user - b.cpu.user
+    system += a.cpu.system - b.cpu.system
     wireSent += a.wire.sent - b.wire.sent
   })
-  return { cpuMs: cpuUs / 1000, wireSent }
+  return { userMs: user / 1000, systemMs: system / 1000, wireSent }
 }
 
 interface RawRun extends ThroughputResult {
   /** CPU ms of both ends (this process and the sink) per MiB sent. */
   cpuMsPerMiB: number
+  systemShare: number
 }
 
 async function rawRun(bootstrap: HostPort[], sink: SpawnedRawSink, mib: number): Promise<RawRun> {
@@ -211,8 +214,15 @@ async function rawRun(bootstrap: HostPort[], sink: SpawnedRawSink, mib: number):
   const r = await measureRawThroughput({ bootstrap, sinkPublicKey: sink.publicKey, totalBytes: mib * MiB })
   const self = process.cpuUsage(self0)
   const sink1 = await sink.cpu()
-  const cpuUs = self.user + self.system + sink1.user + sink1.system - sink0.user - sink0.system
-  return { ...r, cpuMsPerMiB: cpuUs / 1000 / mib }
+  if (process.env.BENCH_RING_DEBUG) {
+    const ms = (u: number) => (u / 1000 / mib).toFixed(1)
+    process.stderr.write(
+      `  raw CPU ms per MiB: client ${ms(self.user + self.system)} (${ms(self.system)}k), sink ${ms(sink1.user + sink1.system - sink0.user - sink0.system)} (${ms(sink1.system - sink0.system)}k)\n`
+    )
+  }
+  const system = self.system + sink1.system - sink0.system
+  const cpuUs = self.user + sink1.user - sink0.user + system
+  return { ...r, cpuMsPerMiB: cpuUs / 1000 / mib, systemShare: system / cpuUs }
 }
 
 interface RingResult {
@@ -223,7 +233,13 @@ interface RingResult {
   getPar: ThroughputResult
   /** For the parallel PostFile phase. */
   wirePerStored: number
+  /** Minus what the idle ring uses in the same time. */
   cpuMsPerMiB: number
+  /** Kernel time as a share of all CPU time of the write phase. */
+  systemShare: number
+  /** CPU ms (all processes) per PostFile of a 32 B value, 16 in flight: the fixed cost of a write. */
+  smallPostCpuMs: number
+  smallPostPerSec: number
   rawMBps: number
   rawCpuMsPerMiB: number
 }
@@ -251,6 +267,21 @@ async function measureRing(
       200
     )
   }
+  // What the idle ring burns (Chord stabilizes every 250 ms here), subtracted from the write phase.
+  const idle0 = await ring.stats()
+  const idleStarted = Date.now()
+  await new Promise((r) => setTimeout(r, 2000))
+  const idle = usage(idle0, await ring.stats())
+  const idleMsPerMs = (idle.userMs + idle.systemMs) / (Date.now() - idleStarted)
+  // A write's fixed cost (lookup, RPCs, commit) without the bytes: tiny values, same concurrency.
+  const small = Array.from({ length: 400 }, () => randomBytes(32))
+  const small0 = await ring.stats()
+  const smallRun = await throughput(small.length * 32, () =>
+    inParallel(small.length, POST_IN_FLIGHT, (i) => client.client.putImmutable(small[i]))
+  )
+  const smallUsed = usage(small0, await ring.stats())
+  const smallPostCpuMs = (smallUsed.userMs + smallUsed.systemMs - idleMsPerMs * smallRun.ms) / small.length
+  const smallPostPerSec = small.length / (smallRun.ms / 1000)
   const n = opts.values
   const seqBodies = Array.from({ length: n }, () => randomBytes(MiB))
   const parBodies = Array.from({ length: n }, () => randomBytes(MiB))
@@ -262,7 +293,16 @@ async function measureRing(
       keys[i] = await client.client.putImmutable(parBodies[i])
     })
   )
-  const used = usage(before, await ring.stats())
+  const after = await ring.stats()
+  const used = usage(before, after)
+  if (process.env.BENCH_RING_DEBUG) {
+    const per = after.map((a, i) => {
+      const b = before[i]
+      const ms = (x: NodeJS.CpuUsage) => (x.user + x.system) / 1000
+      return `${((ms(a.cpu) - ms(b.cpu)) / n).toFixed(1)}(${((a.cpu.system - b.cpu.system) / 1000 / n).toFixed(1)}k)`
+    })
+    log(`    CPU ms per MiB by process (nodes…, client): ${per.join(' ')}; idle ${idleMsPerMs.toFixed(3)} ms/ms`)
+  }
   log(`  PostFile ${n} × 1 MiB, one at a time …`)
   const postSeq = await throughput(n * MiB, async () => {
     for (const b of seqBodies) await client.client.putImmutable(b)
@@ -281,7 +321,10 @@ async function measureRing(
     postPar,
     getPar,
     wirePerStored: used.wireSent / (n * MiB),
-    cpuMsPerMiB: used.cpuMs / n
+    cpuMsPerMiB: (used.userMs + used.systemMs - idleMsPerMs * postPar.ms) / n,
+    systemShare: used.systemMs / (used.userMs + used.systemMs),
+    smallPostCpuMs,
+    smallPostPerSec
   }
 }
 
@@ -360,6 +403,9 @@ function report(
       getParRatio: ratio(x.getPar),
       wirePerStored: x.wirePerStored,
       cpuMsPerMiB: x.cpuMsPerMiB,
+      systemShare: x.systemShare,
+      smallPostCpuMs: x.smallPostCpuMs,
+      smallPostPerSec: x.smallPostPerSec,
       rawCpuMsPerMiB: x.rawCpuMsPerMiB,
       cpuCeilingRatio
     }
@@ -387,7 +433,8 @@ function report(
     `ring benchmark: ${summary.setup}`,
     `  raw sink in its own child process; every socket on 127.0.0.1; target: ring throughput ≥ ${TARGET_RATIO}× raw`,
     `  raw secret-stream throughput, runs    ${r.raws.map((x) => x.mbPerSec.toFixed(0)).join(' / ')} MB/s` +
-      `   (CPU of both ends ${r.raws.map((x) => x.cpuMsPerMiB.toFixed(1)).join(' / ')} ms per MiB)`,
+      `   (CPU of both ends ${r.raws.map((x) => x.cpuMsPerMiB.toFixed(1)).join(' / ')} ms per MiB,` +
+      ` ${(100 * r.raws[0].systemShare).toFixed(0)}% in the kernel)`,
     `  raw 32 B round trip                   p50 ${us(summary.rawP50Us)}  p99 ${us(summary.rawP99Us)}`
   ]
   for (const x of rings) {
@@ -401,11 +448,12 @@ function report(
       )
     }
     lines.push(
+      `    PostFile 32 B, ${POST_IN_FLIGHT} in flight        ${x.smallPostPerSec.toFixed(0).padStart(5)}/s      ${x.smallPostCpuMs.toFixed(2)} CPU ms per write, all processes (lookup, RPCs, commit)`,
       `    PostFile 1 MiB, ${POST_IN_FLIGHT} in flight       ${mb(x.postParMBps)}   ${ratio(x.postParRatio)}   (the Volume's upload concurrency)`,
       `    PostFile 1 MiB, 1 in flight        ${mb(x.postSeqMBps)}   ${ratio(x.postSeqRatio)}`,
       `    GetFile  1 MiB, ${GET_IN_FLIGHT} in flight        ${mb(x.getParMBps)}   ${ratio(x.getParRatio)}   (the Volume's read-ahead)`,
       `    wire: ${x.wirePerStored.toFixed(2)} encrypted bytes written per byte stored; CPU: ${x.cpuMsPerMiB.toFixed(1)} ms per MiB stored, ` +
-        `all processes (raw: ${x.rawCpuMsPerMiB.toFixed(1)} ms per MiB, ${(x.cpuMsPerMiB / x.rawCpuMsPerMiB).toFixed(1)}×)`,
+        `all processes, ${(100 * x.systemShare).toFixed(0)}% in the kernel (raw: ${x.rawCpuMsPerMiB.toFixed(1)} ms per MiB, ${(x.cpuMsPerMiB / x.rawCpuMsPerMiB).toFixed(1)}×)`,
       `    CPU ceiling on ${cores} cores: ${((((cores * 1000) / x.cpuMsPerMiB) * MiB) / 1e6).toFixed(0)} MB/s = ${x.cpuCeilingRatio.toFixed(2)}× raw`
     )
   }

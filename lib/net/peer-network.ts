@@ -18,7 +18,7 @@
 // that is still open serves requests.
 
 import { EventEmitter } from 'node:events'
-import c from 'compact-encoding'
+import c, { type Encoder } from 'compact-encoding'
 import HyperDHT, { type NoiseSecretStream } from 'hyperdht'
 import Hyperswarm, { type PeerDiscoverySession } from 'hyperswarm'
 import ProtomuxRPC from 'protomux-rpc'
@@ -104,6 +104,15 @@ const MIN_STREAM_TIMEOUT_MS = 7_500
 const REJECT_GRACE_MS = 1_000
 const REJOIN_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000]
 const EARLY_REJOIN_MS = [2_000, 10_000]
+/**
+ * Bodies are encoded (and size-checked) by us before they reach protomux-rpc,
+ * so it must not encode them again: with a null encoding it puts our buffer
+ * straight into its frame, where c.raw would first copy it into a new one
+ * (one 1 MiB copy and allocation less per PostFile, GetFile piece and
+ * replica copy). Received values are the frame's bytes either way (a view,
+ * no copy). protomux-rpc's types do not admit null, hence the cast.
+ */
+const PRE_ENCODED = null as unknown as Encoder<unknown>
 
 export class PeerNetwork extends EventEmitter {
   readonly keyPair: KeyPair
@@ -324,7 +333,7 @@ export class PeerNetwork extends EventEmitter {
     let raw: Buffer
     try {
       raw = await session.rpc.request(method, body, {
-        valueEncoding: c.raw,
+        valueEncoding: PRE_ENCODED,
         timeout: Math.max(1, deadline - Date.now())
       })
     } catch (err) {
@@ -410,7 +419,7 @@ export class PeerNetwork extends EventEmitter {
     // Synchronously, before any await: see the header comment.
     const rpc = new ProtomuxRPC(conn, {
       protocol: PROTOCOL,
-      valueEncoding: c.raw,
+      valueEncoding: PRE_ENCODED,
       handshake: capability(conn.isInitiator, this.networkKey, conn.handshakeHash),
       handshakeEncoding: c.fixed32
     })
@@ -501,7 +510,7 @@ export class PeerNetwork extends EventEmitter {
   }
 
   private attachResponder(session: Session, method: string): void {
-    session.rpc.respond(method, { valueEncoding: c.raw }, (raw: Buffer) => this.serve(session, method, raw))
+    session.rpc.respond(method, { valueEncoding: PRE_ENCODED }, (raw: Buffer) => this.serve(session, method, raw))
   }
 
   /** Runs a handler for a remote request. Every failure becomes a wire error { code, message }. */
