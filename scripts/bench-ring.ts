@@ -65,6 +65,8 @@ interface VState {
 
 interface NodeStats {
   cpu: NodeJS.CpuUsage
+  /** Minor page faults so far: fresh large buffers cost one per 4 KiB page, in the kernel. */
+  faults: number
   wire: { sent: number; received: number }
   keys: number
   bytes: number
@@ -113,7 +115,13 @@ async function childMain(argv: string[]) {
       if (line === 'state') return vstate(node)
       if (line === 'stats') {
         const s = await node.status()
-        return { cpu: process.cpuUsage(), wire: node.network.wireBytes(), keys: s.keys, bytes: s.bytes }
+        return {
+          cpu: process.cpuUsage(),
+          faults: process.resourceUsage().minorPageFault,
+          wire: node.network.wireBytes(),
+          keys: s.keys,
+          bytes: s.bytes
+        }
       }
       return { error: `unknown command ${line}` }
     })
@@ -162,7 +170,13 @@ async function startRing(bootstrap: HostPort[], replicas: number, cpuProfDir: st
       client: c0,
       stats: async () => [
         ...(await Promise.all(children.map((c) => c.ask<NodeStats>('stats')))),
-        { cpu: process.cpuUsage(), wire: c0.network.wireBytes(), keys: 0, bytes: 0 }
+        {
+          cpu: process.cpuUsage(),
+          faults: process.resourceUsage().minorPageFault,
+          wire: c0.network.wireBytes(),
+          keys: 0,
+          bytes: 0
+        }
       ],
       close
     }
@@ -299,7 +313,7 @@ async function measureRing(
     const per = after.map((a, i) => {
       const b = before[i]
       const ms = (x: NodeJS.CpuUsage) => (x.user + x.system) / 1000
-      return `${((ms(a.cpu) - ms(b.cpu)) / n).toFixed(1)}(${((a.cpu.system - b.cpu.system) / 1000 / n).toFixed(1)}k)`
+      return `${((ms(a.cpu) - ms(b.cpu)) / n).toFixed(1)}(${((a.cpu.system - b.cpu.system) / 1000 / n).toFixed(1)}k,${((a.faults - b.faults) / n).toFixed(0)}pf)`
     })
     log(`    CPU ms per MiB by process (nodes…, client): ${per.join(' ')}; idle ${idleMsPerMs.toFixed(3)} ms/ms`)
   }

@@ -79,6 +79,26 @@ interface Responder {
   requestEncoding: Encoding<unknown>
   responseEncoding: Encoding<unknown>
   handler: Handler<unknown, unknown>
+  directLocal: boolean
+}
+
+export interface RespondOptions {
+  /**
+   * A call from this node to itself hands the handler the caller's request
+   * object and the caller the handler's response object, with no encoding in
+   * between. Only for handlers that neither keep nor change what they are
+   * given: it saves copying (and re-hashing, see lib/storage/hashed.ts) a
+   * 1 MiB value a node writes to itself.
+   */
+  directLocal?: boolean
+}
+
+/** A request encoded once by encodeRequest(), to send() to one or more peers. */
+export interface EncodedRequest<Req> {
+  readonly method: string
+  readonly value: Req
+  readonly requestEncoding: Encoding<Req>
+  readonly body: Buffer
 }
 
 interface Session {
@@ -292,12 +312,14 @@ export class PeerNetwork extends EventEmitter {
     method: string,
     requestEncoding: Encoding<Req>,
     responseEncoding: Encoding<Res>,
-    handler: Handler<Req, Res>
+    handler: Handler<Req, Res>,
+    opts: RespondOptions = {}
   ): void {
     this.responders.set(method, {
       requestEncoding: requestEncoding as Encoding<unknown>,
       responseEncoding: responseEncoding as Encoding<unknown>,
-      handler: handler as Handler<unknown, unknown>
+      handler: handler as Handler<unknown, unknown>,
+      directLocal: opts.directLocal ?? false
     })
     for (const list of this.sessions.values()) {
       for (const session of list) this.attachResponder(session, method)
@@ -309,7 +331,7 @@ export class PeerNetwork extends EventEmitter {
    * One deadline (timeoutMs, default requestTimeoutMs) bounds connecting and
    * answering. Rejects with a NetError: EPEERUNREACHABLE, ETIMEDOUT,
    * ECHANNELCLOSED, EMSGSIZE, EBADMESSAGE, EUNKNOWNMETHOD, EBUSY, or the remote
-   * handler's own code (with remote: true).
+   * handler's own code (with remote: true). Never throws synchronously.
    */
   async request<Req, Res>(
     peerKey: Buffer,
@@ -319,11 +341,34 @@ export class PeerNetwork extends EventEmitter {
     responseEncoding: Encoding<Res>,
     opts: RequestOptions = {}
   ): Promise<Res> {
+    if (peerKey.equals(this.publicKey) && this.responders.get(method)?.directLocal) {
+      return this.serveDirect(method, req, requestEncoding)
+    }
+    return this.send(peerKey, this.encodeRequest(method, req, requestEncoding), responseEncoding, opts)
+  }
+
+  /**
+   * Encodes a request once, for sending the same body to several peers with
+   * send() (the owner's copies to its replicas: one 1 MiB encoding, not one per replica).
+   */
+  encodeRequest<Req>(method: string, req: Req, requestEncoding: Encoding<Req>): EncodedRequest<Req> {
+    return { method, value: req, requestEncoding, body: encodeBounded(requestEncoding, req, `${method} request`) }
+  }
+
+  /** request() with a body from encodeRequest(). */
+  async send<Req, Res>(
+    peerKey: Buffer,
+    encoded: EncodedRequest<Req>,
+    responseEncoding: Encoding<Res>,
+    opts: RequestOptions = {}
+  ): Promise<Res> {
+    const { method, body } = encoded
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
     const deadline = Date.now() + timeoutMs
-    const body = encodeBounded(requestEncoding, req, `${method} request`)
 
     if (peerKey.equals(this.publicKey)) {
+      if (this.responders.get(method)?.directLocal)
+        return this.serveDirect(method, encoded.value, encoded.requestEncoding)
       // A node asking itself (Chord does, e.g. when it is its own successor): no socket, same semantics.
       const raw = await this.serveLocal(method, body)
       return decodeOrThrow(responseEncoding, raw, `${method} response`)
@@ -524,6 +569,22 @@ export class PeerNetwork extends EventEmitter {
     }
   }
 
+  /** A directLocal call to ourselves: same size limit and error semantics as serveLocal, no encoding. */
+  private async serveDirect<Req, Res>(method: string, req: Req, requestEncoding: Encoding<Req>): Promise<Res> {
+    const responder = this.responders.get(method)!
+    // Refused before the handler runs, as encodeRequest() refuses it before sending.
+    const size = encodedLength(requestEncoding, req, `${method} request`)
+    if (size > MAX_MESSAGE_BYTES) {
+      throw netError('EMSGSIZE', `${method} request of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}`)
+    }
+    try {
+      return (await responder.handler(req, { publicKey: this.publicKey })) as Res
+    } catch (err) {
+      const e = toWireError(err)
+      throw new NetError(e.code, e.message, { remote: true })
+    }
+  }
+
   private serveLocal(method: string, raw: Buffer): Promise<Buffer> {
     return this.runHandler(method, raw, { publicKey: this.publicKey }).catch((err) => {
       const e = toWireError(err)
@@ -571,6 +632,17 @@ function encodeBounded<T>(encoding: Encoding<T>, value: T, what: string): Buffer
     throw netError('EMSGSIZE', `${what} of ${buf.byteLength} bytes exceeds ${MAX_MESSAGE_BYTES}`)
   }
   return buf
+}
+
+/** The encoded size, from preencode alone (no buffer is allocated). */
+function encodedLength<T>(encoding: Encoding<T>, value: T, what: string): number {
+  const state = { start: 0, end: 0, buffer: null } as unknown as c.State
+  try {
+    encoding.preencode(state, value)
+  } catch (err) {
+    throw netError('EBADMESSAGE', `could not encode ${what}: ${(err as Error).message}`, err)
+  }
+  return state.end
 }
 
 function decodeOrThrow<T>(encoding: Encoding<T>, raw: Buffer, what: string): T {
