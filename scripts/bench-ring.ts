@@ -23,7 +23,9 @@
 // PostFile one at a time for reference.
 //
 // --cpu-prof DIR writes a V8 CPU profile of every ring child into DIR (run
-// the parent with `node --cpu-prof` for the client's). Figures on a shared
+// the parent with `node --cpu-prof` for the client's). BENCH_RING_DEBUG=1
+// also prints each process's CPU ms, kernel ms and page faults per MiB, the
+// raw ends' split, and write latencies of the 16-in-flight phase. Figures on a shared
 // 2-vCPU box vary by ±15 % and more: compare ratios within one run.
 
 import fs from 'node:fs'
@@ -297,14 +299,27 @@ async function measureRing(
   const smallPostCpuMs = (smallUsed.userMs + smallUsed.systemMs - idleMsPerMs * smallRun.ms) / small.length
   const smallPostPerSec = small.length / (smallRun.ms / 1000)
   const n = opts.values
-  const seqBodies = Array.from({ length: n }, () => randomBytes(MiB))
-  const parBodies = Array.from({ length: n }, () => randomBytes(MiB))
+  // Each value is made when it is written, as the Volume seals each chunk when it uploads it:
+  // holding every value of a phase in memory at once (hundreds of MiB of Buffers) made V8
+  // run major GCs through the whole phase, a cost no real client has. A fresh copy of one
+  // random MiB with a counter in front is unique, and costs a memcpy (~0.1 ms).
+  const base = randomBytes(MiB)
+  let made = 0
+  const body = () => {
+    const b = Buffer.allocUnsafe(MiB)
+    base.copy(b)
+    b.writeUInt32BE(made++, 0)
+    return b
+  }
   const keys: Buffer[] = []
+  const writeMs: number[] = []
   log(`  PostFile ${n} × 1 MiB, ${POST_IN_FLIGHT} in flight (replicas ${k}) …`)
   const before = await ring.stats()
   const postPar = await throughput(n * MiB, () =>
     inParallel(n, POST_IN_FLIGHT, async (i) => {
-      keys[i] = await client.client.putImmutable(parBodies[i])
+      const t0 = Date.now()
+      keys[i] = await client.client.putImmutable(body())
+      writeMs.push(Date.now() - t0)
     })
   )
   const after = await ring.stats()
@@ -315,11 +330,13 @@ async function measureRing(
       const ms = (x: NodeJS.CpuUsage) => (x.user + x.system) / 1000
       return `${((ms(a.cpu) - ms(b.cpu)) / n).toFixed(1)}(${((a.cpu.system - b.cpu.system) / 1000 / n).toFixed(1)}k,${((a.faults - b.faults) / n).toFixed(0)}pf)`
     })
+    writeMs.sort((a, b) => a - b)
+    log(`    write ms: p50 ${writeMs[n >> 1]}, p90 ${writeMs[Math.floor(n * 0.9)]}, max ${writeMs[n - 1]}`)
     log(`    CPU ms per MiB by process (nodes…, client): ${per.join(' ')}; idle ${idleMsPerMs.toFixed(3)} ms/ms`)
   }
   log(`  PostFile ${n} × 1 MiB, one at a time …`)
   const postSeq = await throughput(n * MiB, async () => {
-    for (const b of seqBodies) await client.client.putImmutable(b)
+    for (let i = 0; i < n; i++) await client.client.putImmutable(body())
   })
   log(`  GetFile ${n} × 1 MiB, ${GET_IN_FLIGHT} in flight …`)
   const getPar = await throughput(n * MiB, () =>
