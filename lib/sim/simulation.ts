@@ -146,9 +146,7 @@ export class Simulation {
     // Counted from the last join's start: the build itself waits for the
     // last joiners, during which the ring already settles.
     const stabilizeRounds = settle.rounds + Math.round((this.buildEndedAt - this.lastJoinAt) / o.stabilizeMs)
-    log(
-      `settled: consistent ${stabilizeRounds} rounds after the last join started${settle.consistent ? '' : ' (NOT consistent)'}`
-    )
+    log(`settled: consistent ${stabilizeRounds} rounds after the last join started${settle.consistent ? '' : ' (NOT consistent)'}`)
 
     let main: LookupFigures
     if (o.fail > 0) {
@@ -226,13 +224,10 @@ export class Simulation {
     const startTick = () => {
       const batch = Math.min(nodes - started, Math.max(1, Math.floor((this.members.length * JOIN_GROWTH) / 10)))
       for (let i = 0; i < batch; i++) {
-        this.scheduler.setTimeout(
-          () => {
-            this.lastJoinAt = this.scheduler.now()
-            this.startJoin()
-          },
-          (i * tick) / batch
-        )
+        this.scheduler.setTimeout(() => {
+          this.lastJoinAt = this.scheduler.now()
+          this.startJoin()
+        }, (i * tick) / batch)
       }
       started += batch
       if (started < nodes) this.scheduler.setTimeout(startTick, tick)
