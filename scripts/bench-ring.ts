@@ -1,42 +1,63 @@
-// Ring benchmark on loopback: a 5-node Chord ring (replicas 3) against one raw
-// hyperswarm connection measured in the same run, printed as ratios to raw.
+// Ring benchmark on loopback: a 5-node Chord ring against one raw hyperswarm
+// connection measured in the same run, printed as ratios to raw.
 //
-//   npm run build && node dist/scripts/bench-ring.js [--values 64] [--inproc] [--json]
+//   npm run build && node dist/scripts/bench-ring.js [--values 64] [--count 1000] [--rings 3,1]
+//                                                   [--cpu-prof DIR] [--json]
 //
-// A 3-node @hyperswarm/testnet on 127.0.0.1 runs here, with node 0 (the one
-// whose client is measured). Nodes 1–4 run in a child process (this same file
-// with --child), so that the measuring side has its own JS thread; --inproc
-// runs all five here. The raw sink runs in its own child (spawnRawSink).
-// Every socket is bound to 127.0.0.1. Figures on a shared 2-vCPU box vary by
-// ±15 %: compare ratios.
+// Layout, as in production (one node per machine, so one JS thread each):
+// every ring node runs in its own child process (this file with --child); the
+// measured client is a client-only node (a mount talking to storage servers)
+// in this process, with the 3-node @hyperswarm/testnet; the raw sink runs in
+// its own child (spawnRawSink). Every socket is bound to 127.0.0.1.
+//
+// The same run measures a ring with replicas 3 and then one with replicas 1
+// (the ring's own overhead: one copy, one connection crossed per write), with
+// raw measured before, between and after, and each ring compared with the
+// raw runs on either side of it. For each ring it also reports the encrypted
+// bytes all nodes wrote per byte stored, and the CPU time all processes used
+// per MiB, against the raw connection's CPU per MiB: on a 2-core box that is
+// what bounds replicas 3 (docs/ring-node.md, "Write throughput").
+//
+// Concurrency is what the Volume uses: PostFile 16 in flight (ChunkStore's
+// uploadConcurrency), GetFile 4 in flight (FileData's read-ahead), plus
+// PostFile one at a time for reference.
+//
+// --cpu-prof DIR writes a V8 CPU profile of every ring child into DIR (run
+// the parent with `node --cpu-prof` for the client's). BENCH_RING_DEBUG=1
+// also prints each process's CPU ms, kernel ms and page faults per MiB, the
+// raw ends' split, and write latencies of the 16-in-flight phase. Figures on a shared
+// 2-vCPU box vary by ±15 % and more: compare ratios within one run.
 
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import readline from 'node:readline'
 import createTestnet from '@hyperswarm/testnet'
 import minimist from 'minimist'
 import { randomBytes } from '../lib/crypto/keys'
-import type { NodeConfig } from '../lib/node/config'
-import { RingNode } from '../lib/node/ring-node'
+import { LineChild, serveLines } from '../lib/net/line-child'
+import type { HostPort } from '../lib/net/peer-network'
 import {
   type LatencyResult,
   measureLatency,
   measureRawLatency,
   measureRawThroughput,
+  type SpawnedRawSink,
   spawnRawSink,
   type ThroughputResult
 } from '../lib/net/raw-bench'
-import type { HostPort } from '../lib/net/peer-network'
+import type { NodeConfig } from '../lib/node/config'
+import { RingNode } from '../lib/node/ring-node'
 
 const MiB = 1024 * 1024
 const HOST = '127.0.0.1'
-const REPLICAS = 3
 const NODES = 5
 /** Fast Chord timers so the ring settles in seconds (as in test/helpers/ring.ts). */
 const FAST_CHORD = { stabilizeMs: 250, healMs: 1000, rpcTimeoutMs: 3000, virtualNodes: 4 }
 const TARGET_RATIO = 0.5
+/** lib/volume/chunk-store.ts: uploadConcurrency default. */
+const POST_IN_FLIGHT = 16
+/** lib/volume/file-data.ts: READ_AHEAD_CHUNKS. */
+const GET_IN_FLIGHT = 4
 
 interface VState {
   id: string
@@ -44,22 +65,22 @@ interface VState {
   pred: string | null
 }
 
-function startNode(config: NodeConfig, homes: string[]): RingNode {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-bench-ring-'))
-  homes.push(home)
-  return new RingNode({ home, config, host: HOST, chord: FAST_CHORD })
+interface NodeStats {
+  cpu: NodeJS.CpuUsage
+  /** Minor page faults so far: fresh large buffers cost one per 4 KiB page, in the kernel. */
+  faults: number
+  wire: { sent: number; received: number }
+  keys: number
+  bytes: number
 }
 
-function vstate(nodes: RingNode[]): VState[] {
-  return nodes
-    .filter((n) => n.chord.isMember && !n.chord.isClosed)
-    .flatMap((n) =>
-      n.chord.vnodes.map((v) => ({
-        id: v.id.toString(16),
-        succ: v.successors[0]?.id.toString(16) ?? null,
-        pred: v.predecessor?.id.toString(16) ?? null
-      }))
-    )
+function vstate(node: RingNode): VState[] {
+  if (!node.chord.isMember || node.chord.isClosed) return []
+  return node.chord.vnodes.map((v) => ({
+    id: v.id.toString(16),
+    succ: v.successors[0]?.id.toString(16) ?? null,
+    pred: v.predecessor?.id.toString(16) ?? null
+  }))
 }
 
 /** Every vnode's successor and predecessor are its neighbours among all vnodes of the ring. */
@@ -74,7 +95,7 @@ function consistent(states: VState[], expectedVnodes: number): boolean {
   return true
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<number> {
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<number> {
   const started = Date.now()
   while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
@@ -83,96 +104,88 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   return Date.now() - started
 }
 
-/** The other ring nodes: here (--inproc) or in a child process. */
-interface Others {
-  where: string
-  state(): Promise<VState[]>
+/** --child BOOTSTRAP NETKEY REPLICAS: one ring node; answers "state" and "stats" lines; closes when stdin ends. */
+async function childMain(argv: string[]) {
+  const bootstrap = JSON.parse(argv[0]) as HostPort[]
+  const config: NodeConfig = { networkKey: Buffer.from(argv[1], 'hex'), bootstrap, replicas: Number(argv[2]) }
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-bench-ring-'))
+  const node = new RingNode({ home, config, host: HOST, chord: FAST_CHORD })
+  try {
+    await node.ready()
+    process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
+    await serveLines(async (line) => {
+      if (line === 'state') return vstate(node)
+      if (line === 'stats') {
+        const s = await node.status()
+        return {
+          cpu: process.cpuUsage(),
+          faults: process.resourceUsage().minorPageFault,
+          wire: node.network.wireBytes(),
+          keys: s.keys,
+          bytes: s.bytes
+        }
+      }
+      return { error: `unknown command ${line}` }
+    })
+  } finally {
+    await node.destroy().catch(() => {})
+    fs.rmSync(home, { recursive: true, force: true })
+  }
+}
+
+interface Ring {
+  replicas: number
+  client: RingNode
+  /** CPU and wire counters of every process of the ring (the client's process included). */
+  stats(): Promise<NodeStats[]>
   close(): Promise<void>
 }
 
-async function othersInProcess(config: NodeConfig, n: number, homes: string[]): Promise<Others> {
-  const nodes: RingNode[] = []
-  for (let i = 0; i < n; i++) {
-    const node = startNode(config, homes)
-    nodes.push(node)
-    await node.ready()
-  }
-  return {
-    where: `all ${n + 1} ring nodes in the benchmark process`,
-    state: async () => vstate(nodes),
-    close: async () => {
-      await Promise.allSettled(nodes.map((x) => x.destroy()))
-    }
-  }
-}
-
-async function othersInChild(config: NodeConfig, n: number): Promise<Others> {
-  const child = spawn(
-    process.execPath,
-    [__filename, '--child', JSON.stringify(config.bootstrap), config.networkKey.toString('hex'), String(n)],
-    { stdio: ['pipe', 'pipe', 'inherit'] }
-  )
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const lines: string[] = []
-  const waiting: { resolve: (line: string) => void; reject: (err: Error) => void }[] = []
-  let exitError: Error | null = null
-  readline.createInterface({ input: child.stdout! }).on('line', (l) => {
-    const w = waiting.shift()
-    if (w) w.resolve(l)
-    else lines.push(l)
-  })
-  child.once('exit', (code) => {
-    exitError = new Error(`ring child exited with code ${code}`)
-    for (const w of waiting.splice(0)) w.reject(exitError)
-  })
-  const nextLine = () =>
-    new Promise<string>((resolve, reject) => {
-      const l = lines.shift()
-      if (l !== undefined) return resolve(l)
-      if (exitError) return reject(exitError)
-      waiting.push({ resolve, reject })
-    })
+async function startRing(bootstrap: HostPort[], replicas: number, cpuProfDir: string | null): Promise<Ring> {
+  const networkKey = randomBytes(32)
+  const execArgv = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
+  const args = [JSON.stringify(bootstrap), networkKey.toString('hex'), String(replicas)]
+  const children: LineChild[] = []
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-bench-client-'))
+  let client: RingNode | null = null
   const close = async () => {
-    child.stdin!.end() // the child closes its nodes and exits when its stdin closes
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    await exited
-    clearTimeout(timer)
+    await client?.destroy().catch(() => {})
+    await Promise.allSettled(children.map((c) => c.close()))
+    fs.rmSync(home, { recursive: true, force: true })
   }
   try {
-    await nextLine() // {"ready":true}
+    for (let i = 0; i < NODES; i++) {
+      children.push(new LineChild(__filename, ['--child', ...args], { execArgv, label: `ring node ${i}` }))
+    }
+    for (const c of children) await c.next() // {"ready":true}
+    const config: NodeConfig = { networkKey, bootstrap, replicas }
+    client = new RingNode({ home, config, host: HOST, chord: FAST_CHORD, clientOnly: true })
+    await client.ready()
+    await client.waitForGateway(30_000)
+    await waitFor('a consistent ring', async () => {
+      const states = (await Promise.all(children.map((c) => c.ask<VState[]>('state')))).flat()
+      return consistent(states, NODES * FAST_CHORD.virtualNodes)
+    })
+    const c0 = client
+    return {
+      replicas,
+      client: c0,
+      stats: async () => [
+        ...(await Promise.all(children.map((c) => c.ask<NodeStats>('stats')))),
+        {
+          cpu: process.cpuUsage(),
+          faults: process.resourceUsage().minorPageFault,
+          wire: c0.network.wireBytes(),
+          keys: 0,
+          bytes: 0
+        }
+      ],
+      close
+    }
   } catch (err) {
     await close()
     throw err
   }
-  return {
-    where: `node 0 (measured client) in the benchmark process, nodes 1–${n} in one child process`,
-    async state() {
-      child.stdin!.write('state\n')
-      return JSON.parse(await nextLine()) as VState[]
-    },
-    close
-  }
-}
-
-/** --child: runs `n` ring nodes; answers "state" lines on stdin; closes them when stdin ends. */
-async function childMain(argv: string[]) {
-  const bootstrap = JSON.parse(argv[0]) as HostPort[]
-  const config: NodeConfig = { networkKey: Buffer.from(argv[1], 'hex'), bootstrap, replicas: REPLICAS }
-  const homes: string[] = []
-  const nodes: RingNode[] = []
-  for (let i = 0; i < Number(argv[2]); i++) {
-    const node = startNode(config, homes)
-    nodes.push(node)
-    await node.ready()
-  }
-  process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
-  const rl = readline.createInterface({ input: process.stdin })
-  rl.on('line', (l) => {
-    if (l.trim() === 'state') process.stdout.write(`${JSON.stringify(vstate(nodes))}\n`)
-  })
-  await new Promise<void>((resolve) => rl.once('close', () => resolve()))
-  await Promise.allSettled(nodes.map((x) => x.destroy()))
-  for (const h of homes) fs.rmSync(h, { recursive: true, force: true })
 }
 
 async function throughput(bytes: number, run: () => Promise<unknown>): Promise<ThroughputResult> {
@@ -191,150 +204,301 @@ async function inParallel(n: number, window: number, task: (i: number) => Promis
   await Promise.all(Array.from({ length: window }, worker))
 }
 
+/** CPU ms (user and system) and wire bytes all processes used between two stats snapshots. */
+function usage(before: NodeStats[], after: NodeStats[]): { userMs: number; systemMs: number; wireSent: number } {
+  let user = 0
+  let system = 0
+  let wireSent = 0
+  after.forEach((a, i) => {
+    const b = before[i]
+    user += a.cpu.user - b.cpu.user
+    system += a.cpu.system - b.cpu.system
+    wireSent += a.wire.sent - b.wire.sent
+  })
+  return { userMs: user / 1000, systemMs: system / 1000, wireSent }
+}
+
+interface RawRun extends ThroughputResult {
+  /** CPU ms of both ends (this process and the sink) per MiB sent. */
+  cpuMsPerMiB: number
+  systemShare: number
+}
+
+async function rawRun(bootstrap: HostPort[], sink: SpawnedRawSink, mib: number): Promise<RawRun> {
+  const sink0 = await sink.cpu()
+  const self0 = process.cpuUsage()
+  const r = await measureRawThroughput({ bootstrap, sinkPublicKey: sink.publicKey, totalBytes: mib * MiB })
+  const self = process.cpuUsage(self0)
+  const sink1 = await sink.cpu()
+  if (process.env.BENCH_RING_DEBUG) {
+    const ms = (u: number) => (u / 1000 / mib).toFixed(1)
+    process.stderr.write(
+      `  raw CPU ms per MiB: client ${ms(self.user + self.system)} (${ms(self.system)}k), sink ${ms(sink1.user + sink1.system - sink0.user - sink0.system)} (${ms(sink1.system - sink0.system)}k)\n`
+    )
+  }
+  const system = self.system + sink1.system - sink0.system
+  const cpuUs = self.user + sink1.user - sink0.user + system
+  return { ...r, cpuMsPerMiB: cpuUs / 1000 / mib, systemShare: system / cpuUs }
+}
+
+interface RingResult {
+  replicas: number
+  latency: LatencyResult | null
+  postSeq: ThroughputResult
+  postPar: ThroughputResult
+  getPar: ThroughputResult
+  /** For the parallel PostFile phase. */
+  wirePerStored: number
+  /** Minus what the idle ring uses in the same time. */
+  cpuMsPerMiB: number
+  /** Kernel time as a share of all CPU time of the write phase. */
+  systemShare: number
+  /** CPU ms (all processes) per PostFile of a 32 B value, 16 in flight: the fixed cost of a write. */
+  smallPostCpuMs: number
+  smallPostPerSec: number
+  rawMBps: number
+  rawCpuMsPerMiB: number
+}
+
+async function measureRing(
+  ring: Ring,
+  opts: { values: number; count: number; latency: boolean },
+  log: (s: string) => void
+): Promise<Omit<RingResult, 'rawMBps' | 'rawCpuMsPerMiB'>> {
+  const client = ring.client
+  const k = ring.replicas
+  let latency: LatencyResult | null = null
+  if (opts.latency) {
+    // The client stores nothing, so every get crosses the network (lookup + GetFile).
+    const tiny: Buffer[] = []
+    for (let i = 0; i < 32; i++) tiny.push(await client.client.putImmutable(randomBytes(32)))
+    log(`  GetFile of a 32 B value, ${opts.count} sequential …`)
+    let t = 0
+    latency = await measureLatency(
+      async () => {
+        const v = await client.client.get(tiny[t++ % tiny.length])
+        if (!v) throw new Error('tiny value missing')
+      },
+      opts.count,
+      200
+    )
+  }
+  // What the idle ring burns (Chord stabilizes every 250 ms here), subtracted from the write phase.
+  const idle0 = await ring.stats()
+  const idleStarted = Date.now()
+  await new Promise((r) => setTimeout(r, 2000))
+  const idle = usage(idle0, await ring.stats())
+  const idleMsPerMs = (idle.userMs + idle.systemMs) / (Date.now() - idleStarted)
+  // A write's fixed cost (lookup, RPCs, commit) without the bytes: tiny values, same concurrency.
+  const small = Array.from({ length: 400 }, () => randomBytes(32))
+  const small0 = await ring.stats()
+  const smallRun = await throughput(small.length * 32, () =>
+    inParallel(small.length, POST_IN_FLIGHT, (i) => client.client.putImmutable(small[i]))
+  )
+  const smallUsed = usage(small0, await ring.stats())
+  const smallPostCpuMs = (smallUsed.userMs + smallUsed.systemMs - idleMsPerMs * smallRun.ms) / small.length
+  const smallPostPerSec = small.length / (smallRun.ms / 1000)
+  const n = opts.values
+  // Each value is made when it is written, as the Volume seals each chunk when it uploads it:
+  // holding every value of a phase in memory at once (hundreds of MiB of Buffers) made V8
+  // run major GCs through the whole phase, a cost no real client has. A fresh copy of one
+  // random MiB with a counter in front is unique, and costs a memcpy (~0.1 ms).
+  const base = randomBytes(MiB)
+  let made = 0
+  const body = () => {
+    const b = Buffer.allocUnsafe(MiB)
+    base.copy(b)
+    b.writeUInt32BE(made++, 0)
+    return b
+  }
+  const keys: Buffer[] = []
+  const writeMs: number[] = []
+  log(`  PostFile ${n} × 1 MiB, ${POST_IN_FLIGHT} in flight (replicas ${k}) …`)
+  const before = await ring.stats()
+  const postPar = await throughput(n * MiB, () =>
+    inParallel(n, POST_IN_FLIGHT, async (i) => {
+      const t0 = Date.now()
+      keys[i] = await client.client.putImmutable(body())
+      writeMs.push(Date.now() - t0)
+    })
+  )
+  const after = await ring.stats()
+  const used = usage(before, after)
+  if (process.env.BENCH_RING_DEBUG) {
+    const per = after.map((a, i) => {
+      const b = before[i]
+      const ms = (x: NodeJS.CpuUsage) => (x.user + x.system) / 1000
+      return `${((ms(a.cpu) - ms(b.cpu)) / n).toFixed(1)}(${((a.cpu.system - b.cpu.system) / 1000 / n).toFixed(1)}k,${((a.faults - b.faults) / n).toFixed(0)}pf)`
+    })
+    writeMs.sort((a, b) => a - b)
+    log(`    write ms: p50 ${writeMs[n >> 1]}, p90 ${writeMs[Math.floor(n * 0.9)]}, max ${writeMs[n - 1]}`)
+    log(`    CPU ms per MiB by process (nodes…, client): ${per.join(' ')}; idle ${idleMsPerMs.toFixed(3)} ms/ms`)
+  }
+  log(`  PostFile ${n} × 1 MiB, one at a time …`)
+  const postSeq = await throughput(n * MiB, async () => {
+    for (let i = 0; i < n; i++) await client.client.putImmutable(body())
+  })
+  log(`  GetFile ${n} × 1 MiB, ${GET_IN_FLIGHT} in flight …`)
+  const getPar = await throughput(n * MiB, () =>
+    inParallel(n, GET_IN_FLIGHT, async (i) => {
+      const v = await client.client.get(keys[i])
+      if (!v || v.bytes.byteLength !== MiB) throw new Error(`value ${i} missing`)
+    })
+  )
+  return {
+    replicas: k,
+    latency,
+    postSeq,
+    postPar,
+    getPar,
+    wirePerStored: used.wireSent / (n * MiB),
+    cpuMsPerMiB: (used.userMs + used.systemMs - idleMsPerMs * postPar.ms) / n,
+    systemShare: used.systemMs / (used.userMs + used.systemMs),
+    smallPostCpuMs,
+    smallPostPerSec
+  }
+}
+
 async function main() {
   const argv = minimist(process.argv.slice(2), {
-    boolean: ['json', 'inproc'],
-    default: { values: 64, count: 1000, 'raw-mib': 128 }
+    boolean: ['json'],
+    string: ['rings', 'cpu-prof'],
+    default: { values: 64, count: 1000, 'raw-mib': 128, rings: '3,1' }
   })
   const values = Number(argv.values)
   const count = Number(argv.count)
   const rawMiB = Number(argv['raw-mib'])
+  const rings = String(argv.rings)
+    .split(',')
+    .map((x) => Number(x))
+  const cpuProfDir = argv['cpu-prof'] ? path.resolve(argv['cpu-prof']) : null
+  if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true })
   const log = (s: string) => argv.json || process.stderr.write(`${s}\n`)
 
   const testnet = await createTestnet(3, { host: HOST })
   const bootstrap = testnet.bootstrap
-  const config: NodeConfig = { networkKey: randomBytes(32), bootstrap, replicas: REPLICAS }
-  const homes: string[] = []
-  let others: Others | null = null
-  let node0: RingNode | null = null
-  let sink: Awaited<ReturnType<typeof spawnRawSink>> | null = null
+  let sink: SpawnedRawSink | null = null
+  let ring: Ring | null = null
   try {
-    log(`starting a ${NODES}-node ring on 127.0.0.1 (replicas ${REPLICAS}) …`)
-    others = argv.inproc ? await othersInProcess(config, NODES - 1, homes) : await othersInChild(config, NODES - 1)
-    node0 = startNode(config, homes)
-    await node0.ready()
-    const n0 = node0
-    const o = others
-    const settleMs = await waitFor('a consistent ring', async () =>
-      consistent([...vstate([n0]), ...(await o.state())], NODES * FAST_CHORD.virtualNodes)
-    )
-    log(`ring consistent after ${settleMs} ms`)
     sink = await spawnRawSink(bootstrap)
-    const sinkPublicKey = sink.publicKey
-    const client = n0.client
-
-    // Small values whose replicas are all on other nodes, so every get crosses the network.
-    const tiny: Buffer[] = []
-    while (tiny.length < 32) {
-      const key = await client.putImmutable(randomBytes(32))
-      const owners = await client.responsible(key)
-      if (owners.every((r) => r.address !== n0.chord.address)) tiny.push(key)
-    }
+    const s = sink
     log('raw baseline …')
-    const raw = await measureRawThroughput({ bootstrap, sinkPublicKey, totalBytes: rawMiB * MiB })
-    const rawLatency = await measureRawLatency({ bootstrap, sinkPublicKey, count })
-
-    log(`GetFile of a 32 B value from a non-owner, ${count} sequential …`)
-    let t = 0
-    const getLatency = await measureLatency(
-      async () => {
-        const v = await client.get(tiny[t++ % tiny.length])
-        if (!v) throw new Error('tiny value missing')
-      },
-      count,
-      200
-    )
-
-    const bodies = Array.from({ length: values }, () => randomBytes(MiB))
-    const bodies4 = Array.from({ length: values }, () => randomBytes(MiB))
-    const keys: Buffer[] = []
-    log(`PostFile ${values} × 1 MiB sequential …`)
-    const postSeq = await throughput(values * MiB, async () => {
-      for (const b of bodies) keys.push(await client.putImmutable(b))
-    })
-    log(`PostFile ${values} × 1 MiB, 4 in flight …`)
-    const post4 = await throughput(values * MiB, () => inParallel(values, 4, (i) => client.putImmutable(bodies4[i])))
-    log(`GetFile ${values} × 1 MiB, 4 in flight …`)
-    const get4 = await throughput(values * MiB, () =>
-      inParallel(values, 4, async (i) => {
-        const v = await client.get(keys[i])
-        if (!v || v.bytes.byteLength !== MiB) throw new Error(`value ${i} missing`)
+    const rawLatency = await measureRawLatency({ bootstrap, sinkPublicKey: s.publicKey, count })
+    const raws: RawRun[] = [await rawRun(bootstrap, s, rawMiB)]
+    const results: RingResult[] = []
+    for (const [i, k] of rings.entries()) {
+      log(`starting a ${NODES}-node ring on 127.0.0.1, replicas ${k}, one process per node …`)
+      ring = await startRing(bootstrap, k, cpuProfDir)
+      const r = await measureRing(ring, { values, count, latency: i === 0 }, log)
+      await ring.close()
+      ring = null
+      log('raw baseline …')
+      raws.push(await rawRun(bootstrap, s, rawMiB))
+      // Compared with the raw runs right before and right after this ring.
+      const around = raws.slice(-2)
+      results.push({
+        ...r,
+        rawMBps: (around[0].mbPerSec + around[1].mbPerSec) / 2,
+        rawCpuMsPerMiB: (around[0].cpuMsPerMiB + around[1].cpuMsPerMiB) / 2
       })
-    )
-    // A second raw run after the ring figures, to show drift; ratios use the mean of both.
-    const raw2 = await measureRawThroughput({ bootstrap, sinkPublicKey, totalBytes: rawMiB * MiB })
-    report({ where: others.where, values, count, raw, raw2, rawLatency, getLatency, postSeq, post4, get4 }, argv.json)
+    }
+    report({ values, count, raws, rawLatency, results }, argv.json)
   } finally {
+    await ring?.close().catch(() => {})
     await sink?.close().catch(() => {})
-    await node0?.destroy().catch(() => {})
-    await others?.close().catch(() => {})
     await testnet.destroy()
-    for (const h of homes) fs.rmSync(h, { recursive: true, force: true })
   }
 }
 
-interface Results {
-  where: string
-  values: number
-  count: number
-  raw: ThroughputResult
-  raw2: ThroughputResult
-  rawLatency: LatencyResult
-  getLatency: LatencyResult
-  postSeq: ThroughputResult
-  post4: ThroughputResult
-  get4: ThroughputResult
-}
-
-function report(r: Results, json: boolean) {
-  const rawMBps = (r.raw.mbPerSec + r.raw2.mbPerSec) / 2
+function report(
+  r: { values: number; count: number; raws: RawRun[]; rawLatency: LatencyResult; results: RingResult[] },
+  json: boolean
+) {
+  const cores = os.cpus().length
+  const rings = r.results.map((x) => {
+    const ratio = (t: ThroughputResult) => t.mbPerSec / x.rawMBps
+    // If all cores did nothing but this work, the ring could store at most
+    // cores × 1000 / cpuMsPerMiB MiB/s; as a ratio to the raw figure:
+    const cpuCeilingRatio = (((cores * 1000) / x.cpuMsPerMiB) * MiB) / 1e6 / x.rawMBps
+    return {
+      replicas: x.replicas,
+      rawMBps: x.rawMBps,
+      getP50Us: x.latency?.p50Us,
+      getP99Us: x.latency?.p99Us,
+      getPerSec: x.latency?.perSec,
+      postParMBps: x.postPar.mbPerSec,
+      postParRatio: ratio(x.postPar),
+      postSeqMBps: x.postSeq.mbPerSec,
+      postSeqRatio: ratio(x.postSeq),
+      getParMBps: x.getPar.mbPerSec,
+      getParRatio: ratio(x.getPar),
+      wirePerStored: x.wirePerStored,
+      cpuMsPerMiB: x.cpuMsPerMiB,
+      systemShare: x.systemShare,
+      smallPostCpuMs: x.smallPostCpuMs,
+      smallPostPerSec: x.smallPostPerSec,
+      rawCpuMsPerMiB: x.rawCpuMsPerMiB,
+      cpuCeilingRatio
+    }
+  })
   const summary = {
-    setup: `${NODES}-node loopback ring, replicas ${REPLICAS}; ${r.where}`,
+    setup: `${NODES}-node loopback ring, one process per node; client-only node in the benchmark process; ${cores} cores`,
     values: r.values,
-    rawMBps,
-    rawMBpsRuns: [r.raw.mbPerSec, r.raw2.mbPerSec],
+    postInFlight: POST_IN_FLIGHT,
+    getInFlight: GET_IN_FLIGHT,
+    rawMBpsRuns: r.raws.map((x) => x.mbPerSec),
+    rawCpuMsPerMiBRuns: r.raws.map((x) => x.cpuMsPerMiB),
     rawP50Us: r.rawLatency.p50Us,
     rawP99Us: r.rawLatency.p99Us,
-    getP50Us: r.getLatency.p50Us,
-    getP99Us: r.getLatency.p99Us,
-    getPerSec: r.getLatency.perSec,
-    getP50Ratio: r.getLatency.p50Us / r.rawLatency.p50Us,
-    getP99Ratio: r.getLatency.p99Us / r.rawLatency.p99Us,
-    postSeqMBps: r.postSeq.mbPerSec,
-    post4MBps: r.post4.mbPerSec,
-    get4MBps: r.get4.mbPerSec,
-    postSeqRatio: r.postSeq.mbPerSec / rawMBps,
-    post4Ratio: r.post4.mbPerSec / rawMBps,
-    get4Ratio: r.get4.mbPerSec / rawMBps,
+    rings,
     targetRatio: TARGET_RATIO
   }
   if (json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`)
     return
   }
-  const s = summary
   const mb = (x: number) => `${x.toFixed(0).padStart(5)} MB/s`
   const us = (x: number) => `${x.toFixed(0).padStart(6)} µs`
-  const ratio = (x: number) => `${x.toFixed(2)}× raw${x >= TARGET_RATIO ? '' : '  (below target)'}`
+  const ratio = (x: number) => `${x.toFixed(2)}× raw${x >= TARGET_RATIO ? '' : ' (below target)'}`
   const lines = [
-    `ring benchmark: ${s.setup}`,
+    `ring benchmark: ${summary.setup}`,
     `  raw sink in its own child process; every socket on 127.0.0.1; target: ring throughput ≥ ${TARGET_RATIO}× raw`,
-    `  raw secret-stream throughput          ${mb(s.rawMBps)}   (before / after: ${s.rawMBpsRuns.map((x) => x.toFixed(0)).join(' / ')})`,
-    `  raw 32 B round trip                   p50 ${us(s.rawP50Us)}  p99 ${us(s.rawP99Us)}`,
-    `  GetFile 32 B, non-owner, ${r.count} ops     p50 ${us(s.getP50Us)}  p99 ${us(s.getP99Us)}  ${s.getPerSec.toFixed(0)}/s` +
-      `   (p50 ${s.getP50Ratio.toFixed(2)}× raw, p99 ${s.getP99Ratio.toFixed(2)}× raw; lookup + GetFile)`,
-    `  PostFile ${r.values} × 1 MiB, sequential      ${mb(s.postSeqMBps)}   ${ratio(s.postSeqRatio)}   (each write stored 3×)`,
-    `  PostFile ${r.values} × 1 MiB, 4 in flight     ${mb(s.post4MBps)}   ${ratio(s.post4Ratio)}   (each write stored 3×)`,
-    `  GetFile  ${r.values} × 1 MiB, 4 in flight     ${mb(s.get4MBps)}   ${ratio(s.get4Ratio)}`
+    `  raw secret-stream throughput, runs    ${r.raws.map((x) => x.mbPerSec.toFixed(0)).join(' / ')} MB/s` +
+      `   (CPU of both ends ${r.raws.map((x) => x.cpuMsPerMiB.toFixed(1)).join(' / ')} ms per MiB,` +
+      ` ${(100 * r.raws[0].systemShare).toFixed(0)}% in the kernel)`,
+    `  raw 32 B round trip                   p50 ${us(summary.rawP50Us)}  p99 ${us(summary.rawP99Us)}`
   ]
+  for (const x of rings) {
+    lines.push(
+      `  replicas ${x.replicas} (against raw ${x.rawMBps.toFixed(0)} MB/s, the mean of the runs before and after)`
+    )
+    if (x.getP50Us !== undefined && x.getP99Us !== undefined) {
+      lines.push(
+        `    GetFile 32 B, ${r.count} sequential        p50 ${us(x.getP50Us)}  p99 ${us(x.getP99Us)}  ${x.getPerSec?.toFixed(0)}/s` +
+          `   (p50 ${(x.getP50Us / summary.rawP50Us).toFixed(1)}× raw; lookup + GetFile)`
+      )
+    }
+    lines.push(
+      `    PostFile 32 B, ${POST_IN_FLIGHT} in flight        ${x.smallPostPerSec.toFixed(0).padStart(5)}/s      ${x.smallPostCpuMs.toFixed(2)} CPU ms per write, all processes (lookup, RPCs, commit)`,
+      `    PostFile 1 MiB, ${POST_IN_FLIGHT} in flight       ${mb(x.postParMBps)}   ${ratio(x.postParRatio)}   (the Volume's upload concurrency)`,
+      `    PostFile 1 MiB, 1 in flight        ${mb(x.postSeqMBps)}   ${ratio(x.postSeqRatio)}`,
+      `    GetFile  1 MiB, ${GET_IN_FLIGHT} in flight        ${mb(x.getParMBps)}   ${ratio(x.getParRatio)}   (the Volume's read-ahead)`,
+      `    wire: ${x.wirePerStored.toFixed(2)} encrypted bytes written per byte stored; CPU: ${x.cpuMsPerMiB.toFixed(1)} ms per MiB stored, ` +
+        `all processes, ${(100 * x.systemShare).toFixed(0)}% in the kernel (raw: ${x.rawCpuMsPerMiB.toFixed(1)} ms per MiB, ${(x.cpuMsPerMiB / x.rawCpuMsPerMiB).toFixed(1)}×)`,
+      `    CPU ceiling on ${cores} cores: ${((((cores * 1000) / x.cpuMsPerMiB) * MiB) / 1e6).toFixed(0)} MB/s = ${x.cpuCeilingRatio.toFixed(2)}× raw`
+    )
+  }
   process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 if (process.argv[2] === '--child') {
-  childMain(process.argv.slice(3)).catch((err) => {
-    console.error(err)
-    process.exit(1)
-  })
+  childMain(process.argv.slice(3)).then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err)
+      process.exit(1)
+    }
+  )
 } else {
   main().then(
     () => process.exit(0),

@@ -18,7 +18,7 @@
 // that is still open serves requests.
 
 import { EventEmitter } from 'node:events'
-import c from 'compact-encoding'
+import c, { type Encoder } from 'compact-encoding'
 import HyperDHT, { type NoiseSecretStream } from 'hyperdht'
 import Hyperswarm, { type PeerDiscoverySession } from 'hyperswarm'
 import ProtomuxRPC from 'protomux-rpc'
@@ -79,6 +79,26 @@ interface Responder {
   requestEncoding: Encoding<unknown>
   responseEncoding: Encoding<unknown>
   handler: Handler<unknown, unknown>
+  directLocal: boolean
+}
+
+export interface RespondOptions {
+  /**
+   * A call from this node to itself hands the handler the caller's request
+   * object and the caller the handler's response object, with no encoding in
+   * between. Only for handlers that neither keep nor change what they are
+   * given: it saves copying (and re-hashing, see lib/storage/hashed.ts) a
+   * 1 MiB value a node writes to itself.
+   */
+  directLocal?: boolean
+}
+
+/** A request encoded once by encodeRequest(), to send() to one or more peers. */
+export interface EncodedRequest<Req> {
+  readonly method: string
+  readonly value: Req
+  readonly requestEncoding: Encoding<Req>
+  readonly body: Buffer
 }
 
 interface Session {
@@ -104,6 +124,15 @@ const MIN_STREAM_TIMEOUT_MS = 7_500
 const REJECT_GRACE_MS = 1_000
 const REJOIN_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000]
 const EARLY_REJOIN_MS = [2_000, 10_000]
+/**
+ * Bodies are encoded (and size-checked) by us before they reach protomux-rpc,
+ * so it must not encode them again: with a null encoding it puts our buffer
+ * straight into its frame, where c.raw would first copy it into a new one
+ * (one 1 MiB copy and allocation less per PostFile, GetFile piece and
+ * replica copy). Received values are the frame's bytes either way (a view,
+ * no copy). protomux-rpc's types do not admit null, hence the cast.
+ */
+const PRE_ENCODED = null as unknown as Encoder<unknown>
 
 export class PeerNetwork extends EventEmitter {
   readonly keyPair: KeyPair
@@ -131,6 +160,8 @@ export class PeerNetwork extends EventEmitter {
   private closing: Promise<void> | null = null
   private lastFlush: Promise<boolean> = Promise.resolve(false)
   private _online = false
+  /** Encrypted bytes of connections that have closed; live ones are summed in wireBytes(). */
+  private readonly closedWire = { sent: 0, received: 0 }
 
   constructor(opts: PeerNetworkOptions) {
     super()
@@ -253,6 +284,22 @@ export class PeerNetwork extends EventEmitter {
     return [...this.announced].map((hex) => Buffer.from(hex, 'hex'))
   }
 
+  /**
+   * Encrypted bytes this node has written to and read from its connections
+   * (secret-stream's raw counters: every message, Chord and repair included).
+   * The ring benchmark divides them by the bytes stored to show what replication costs on the wire.
+   */
+  wireBytes(): { sent: number; received: number } {
+    let { sent, received } = this.closedWire
+    for (const list of this.sessions.values()) {
+      for (const s of list) {
+        sent += s.conn.rawBytesWritten
+        received += s.conn.rawBytesRead
+      }
+    }
+    return { sent, received }
+  }
+
   isConnected(peerKey: Buffer): boolean {
     return this.currentSession(peerKey.toString('hex')) !== null
   }
@@ -265,12 +312,14 @@ export class PeerNetwork extends EventEmitter {
     method: string,
     requestEncoding: Encoding<Req>,
     responseEncoding: Encoding<Res>,
-    handler: Handler<Req, Res>
+    handler: Handler<Req, Res>,
+    opts: RespondOptions = {}
   ): void {
     this.responders.set(method, {
       requestEncoding: requestEncoding as Encoding<unknown>,
       responseEncoding: responseEncoding as Encoding<unknown>,
-      handler: handler as Handler<unknown, unknown>
+      handler: handler as Handler<unknown, unknown>,
+      directLocal: opts.directLocal ?? false
     })
     for (const list of this.sessions.values()) {
       for (const session of list) this.attachResponder(session, method)
@@ -282,7 +331,7 @@ export class PeerNetwork extends EventEmitter {
    * One deadline (timeoutMs, default requestTimeoutMs) bounds connecting and
    * answering. Rejects with a NetError: EPEERUNREACHABLE, ETIMEDOUT,
    * ECHANNELCLOSED, EMSGSIZE, EBADMESSAGE, EUNKNOWNMETHOD, EBUSY, or the remote
-   * handler's own code (with remote: true).
+   * handler's own code (with remote: true). Never throws synchronously.
    */
   async request<Req, Res>(
     peerKey: Buffer,
@@ -292,11 +341,34 @@ export class PeerNetwork extends EventEmitter {
     responseEncoding: Encoding<Res>,
     opts: RequestOptions = {}
   ): Promise<Res> {
+    if (peerKey.equals(this.publicKey) && this.responders.get(method)?.directLocal) {
+      return this.serveDirect(method, req, requestEncoding)
+    }
+    return this.send(peerKey, this.encodeRequest(method, req, requestEncoding), responseEncoding, opts)
+  }
+
+  /**
+   * Encodes a request once, for sending the same body to several peers with
+   * send() (the owner's copies to its replicas: one 1 MiB encoding, not one per replica).
+   */
+  encodeRequest<Req>(method: string, req: Req, requestEncoding: Encoding<Req>): EncodedRequest<Req> {
+    return { method, value: req, requestEncoding, body: encodeBounded(requestEncoding, req, `${method} request`) }
+  }
+
+  /** request() with a body from encodeRequest(). */
+  async send<Req, Res>(
+    peerKey: Buffer,
+    encoded: EncodedRequest<Req>,
+    responseEncoding: Encoding<Res>,
+    opts: RequestOptions = {}
+  ): Promise<Res> {
+    const { method, body } = encoded
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
     const deadline = Date.now() + timeoutMs
-    const body = encodeBounded(requestEncoding, req, `${method} request`)
 
     if (peerKey.equals(this.publicKey)) {
+      if (this.responders.get(method)?.directLocal)
+        return this.serveDirect(method, encoded.value, encoded.requestEncoding)
       // A node asking itself (Chord does, e.g. when it is its own successor): no socket, same semantics.
       const raw = await this.serveLocal(method, body)
       return decodeOrThrow(responseEncoding, raw, `${method} response`)
@@ -306,7 +378,7 @@ export class PeerNetwork extends EventEmitter {
     let raw: Buffer
     try {
       raw = await session.rpc.request(method, body, {
-        valueEncoding: c.raw,
+        valueEncoding: PRE_ENCODED,
         timeout: Math.max(1, deadline - Date.now())
       })
     } catch (err) {
@@ -392,7 +464,7 @@ export class PeerNetwork extends EventEmitter {
     // Synchronously, before any await: see the header comment.
     const rpc = new ProtomuxRPC(conn, {
       protocol: PROTOCOL,
-      valueEncoding: c.raw,
+      valueEncoding: PRE_ENCODED,
       handshake: capability(conn.isInitiator, this.networkKey, conn.handshakeHash),
       handshakeEncoding: c.fixed32
     })
@@ -469,7 +541,11 @@ export class PeerNetwork extends EventEmitter {
     const list = this.sessions.get(session.hex)
     if (list) {
       const i = list.indexOf(session)
-      if (i !== -1) list.splice(i, 1)
+      if (i !== -1) {
+        list.splice(i, 1)
+        this.closedWire.sent += session.conn.rawBytesWritten
+        this.closedWire.received += session.conn.rawBytesRead
+      }
       if (list.length === 0) this.sessions.delete(session.hex)
     }
     if (this.announced.has(session.hex) && this.currentSession(session.hex) === null) {
@@ -479,7 +555,7 @@ export class PeerNetwork extends EventEmitter {
   }
 
   private attachResponder(session: Session, method: string): void {
-    session.rpc.respond(method, { valueEncoding: c.raw }, (raw: Buffer) => this.serve(session, method, raw))
+    session.rpc.respond(method, { valueEncoding: PRE_ENCODED }, (raw: Buffer) => this.serve(session, method, raw))
   }
 
   /** Runs a handler for a remote request. Every failure becomes a wire error { code, message }. */
@@ -490,6 +566,22 @@ export class PeerNetwork extends EventEmitter {
       return await session.limiter.run(() => this.runHandler(method, raw, { publicKey: session.publicKey }))
     } catch (err) {
       throw toWireError(err)
+    }
+  }
+
+  /** A directLocal call to ourselves: same size limit and error semantics as serveLocal, no encoding. */
+  private async serveDirect<Req, Res>(method: string, req: Req, requestEncoding: Encoding<Req>): Promise<Res> {
+    const responder = this.responders.get(method)!
+    // Refused before the handler runs, as encodeRequest() refuses it before sending.
+    const size = encodedLength(requestEncoding, req, `${method} request`)
+    if (size > MAX_MESSAGE_BYTES) {
+      throw netError('EMSGSIZE', `${method} request of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}`)
+    }
+    try {
+      return (await responder.handler(req, { publicKey: this.publicKey })) as Res
+    } catch (err) {
+      const e = toWireError(err)
+      throw new NetError(e.code, e.message, { remote: true })
     }
   }
 
@@ -540,6 +632,17 @@ function encodeBounded<T>(encoding: Encoding<T>, value: T, what: string): Buffer
     throw netError('EMSGSIZE', `${what} of ${buf.byteLength} bytes exceeds ${MAX_MESSAGE_BYTES}`)
   }
   return buf
+}
+
+/** The encoded size, from preencode alone (no buffer is allocated). */
+function encodedLength<T>(encoding: Encoding<T>, value: T, what: string): number {
+  const state = { start: 0, end: 0, buffer: null } as unknown as c.State
+  try {
+    encoding.preencode(state, value)
+  } catch (err) {
+    throw netError('EBADMESSAGE', `could not encode ${what}: ${(err as Error).message}`, err)
+  }
+  return state.end
 }
 
 function decodeOrThrow<T>(encoding: Encoding<T>, raw: Buffer, what: string): T {

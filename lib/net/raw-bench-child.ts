@@ -1,9 +1,10 @@
 // Child-process entry of spawnRawSink(): runs a raw sink on loopback, prints
-// {"publicKey": hex} once listening, and exits when its stdin closes (so it
-// never outlives the parent).
+// {"publicKey": hex} once listening, answers "cpu" with its process.cpuUsage(),
+// and exits when its stdin closes (so it never outlives the parent).
 //
 //   node dist/lib/net/raw-bench-child.js '[{"host":"127.0.0.1","port":PORT}]'
 
+import { serveLines } from './line-child'
 import type { HostPort } from './peer-network'
 import { startRawSink } from './raw-bench'
 
@@ -11,11 +12,9 @@ async function main() {
   const bootstrap = JSON.parse(process.argv[2] ?? '[]') as HostPort[]
   const sink = await startRawSink({ bootstrap })
   process.stdout.write(`${JSON.stringify({ publicKey: sink.publicKey.toString('hex') })}\n`)
-  process.stdin.resume()
-  process.stdin.on('end', async () => {
-    await sink.close()
-    process.exit(0)
-  })
+  await serveLines((line) => (line === 'cpu' ? process.cpuUsage() : { error: `unknown command ${line}` }))
+  await sink.close()
+  process.exit(0)
 }
 
 main().catch((err) => {

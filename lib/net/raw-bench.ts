@@ -11,12 +11,11 @@
 //   'T' total:uint32le×2  then `total` bytes  → sink answers one byte when all arrived
 //   'E'                   then any messages   → sink echoes each message back
 
-import { spawn } from 'node:child_process'
 import path from 'node:path'
-import readline from 'node:readline'
 import HyperDHT, { type NoiseSecretStream } from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
 import { keyPairFromSeed, randomBytes } from '../crypto/keys'
+import { LineChild } from './line-child'
 import type { HostPort } from './peer-network'
 
 export interface RawSink {
@@ -54,26 +53,27 @@ function serveRaw(conn: NoiseSecretStream): void {
   })
 }
 
+export interface SpawnedRawSink extends RawSink {
+  /** CPU time the sink process has used so far (process.cpuUsage()), for CPU-per-byte figures. */
+  cpu(): Promise<NodeJS.CpuUsage>
+}
+
 /** Runs startRawSink in a child process; resolves once it listens. */
-export async function spawnRawSink(bootstrap: HostPort[]): Promise<RawSink> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'raw-bench-child.js'), JSON.stringify(bootstrap)], {
-    stdio: ['pipe', 'pipe', 'inherit']
+export async function spawnRawSink(bootstrap: HostPort[]): Promise<SpawnedRawSink> {
+  const child = new LineChild(path.join(__dirname, 'raw-bench-child.js'), [JSON.stringify(bootstrap)], {
+    label: 'raw sink'
   })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = readline.createInterface({ input: child.stdout! })
-    rl.once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`raw sink exited with code ${code}`)))
-  })
-  const { publicKey } = JSON.parse(line) as { publicKey: string }
+  let publicKey: string
+  try {
+    publicKey = (JSON.parse(await child.next()) as { publicKey: string }).publicKey
+  } catch (err) {
+    await child.close(5_000)
+    throw err
+  }
   return {
     publicKey: Buffer.from(publicKey, 'hex'),
-    async close() {
-      child.stdin!.end() // the child exits when its stdin closes
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-      await exited
-      clearTimeout(timer)
-    }
+    cpu: () => child.ask<NodeJS.CpuUsage>('cpu'),
+    close: () => child.close(5_000)
   }
 }
 

@@ -5,6 +5,7 @@
 // by hash, records by signature and version (lib/storage does both).
 
 import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto'
+import type { EncodedRequest } from '../net/peer-network'
 import {
   DeleteFileRequest,
   DeleteFileResponse,
@@ -59,7 +60,8 @@ export class FileService {
     this.latest = opts.latest
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
-    net.respond(METHODS.PostFile, PostFileRequest, PostFileResponse, (req) => this.post(req))
+    // directLocal: a write this node sends to itself keeps its Buffer (no copy, no second hash).
+    net.respond(METHODS.PostFile, PostFileRequest, PostFileResponse, (req) => this.post(req), { directLocal: true })
     net.respond(METHODS.PatchFile, PatchFileRequest, PatchFileResponse, (req) => this.patch(req))
     net.respond(METHODS.DeleteFile, DeleteFileRequest, DeleteFileResponse, (req) => this.delete(req))
     net.respond(REPAIR_POST_METHOD, PostFileRequest, PostFileResponse, async (req) => {
@@ -197,23 +199,18 @@ export class FileService {
     const done = new Set<string>([self])
     const unreachable = new Set<string>()
     let lastError: unknown = null
+    // Encoded once for every replica and retry: one 1 MiB copy, not one per replica.
+    let copy: EncodedRequest<PostFileRequest> | null = null
     for (let attempt = 0; attempt < 4; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * attempt))
       const candidates = await this.router.responsible(key, this.replicas + unreachable.size)
       const live = candidates.filter((n) => !unreachable.has(n.address)).slice(0, this.replicas)
       const targets = live.filter((n) => !done.has(n.address))
       if (targets.length === 0) return
+      copy ??= this.network.encodeRequest(METHODS.PostFile, { key, kind, bytes, replicate: false }, PostFileRequest)
+      const body = copy
       const results = await Promise.allSettled(
-        targets.map((n) =>
-          this.network.request(
-            nodeKey(n),
-            METHODS.PostFile,
-            { key, kind, bytes, replicate: false },
-            PostFileRequest,
-            PostFileResponse,
-            { timeoutMs: this.timeoutMs }
-          )
-        )
+        targets.map((n) => this.network.send(nodeKey(n), body, PostFileResponse, { timeoutMs: this.timeoutMs }))
       )
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {

@@ -1,4 +1,5 @@
 export * from './errors'
+export * from './hashed'
 export * from './index-entry'
 export * from './node-store'
 export * from './ring-interval'

@@ -21,6 +21,7 @@ import { type Database, open, type RootDatabase } from 'lmdb'
 import { HASH_BYTES, sha256 } from '../crypto/hash'
 import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto/record'
 import { StoreError } from './errors'
+import { hashedAs } from './hashed'
 import { decodeIndexEntry, encodeIndexEntry, type IndexEntry, type ValueKind } from './index-entry'
 import { type KeyRange, ringIntervalRanges } from './ring-interval'
 
@@ -190,11 +191,15 @@ export class NodeStore {
 
   // ---- writes --------------------------------------------------------------
 
-  /** Stores an immutable value; idempotent. Refuses unless key = sha256(bytes). */
+  /**
+   * Stores an immutable value; idempotent. Refuses unless key = sha256(bytes).
+   * A Buffer this process already hashed (hashed.ts) is not hashed again.
+   */
   async putImmutable(key: Buffer, bytes: Buffer): Promise<void> {
     checkKey(key)
     checkSize(bytes)
-    if (!sha256(bytes).equals(key)) throw new StoreError('EBADKEY', 'key is not the sha256 of the value')
+    const hash = hashedAs(bytes) ?? sha256(bytes)
+    if (!hash.equals(key)) throw new StoreError('EBADKEY', 'key is not the sha256 of the value')
     await this.write(() => {
       const existing = this.entryInTxn(key)
       if (existing?.kind === 'immutable') return { ok: true, changed: false }

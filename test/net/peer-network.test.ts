@@ -40,6 +40,42 @@ test('a lone node (bootstrap: []) is ready at once, binds loopback and answers i
   t.is(err.code, 'EUNKNOWNMETHOD')
 })
 
+test("a directLocal handler gets the caller's own object from this node, and a decoded copy from others", async (t) => {
+  const fx = await createFixture(t)
+  const a = await fx.node()
+  const b = await fx.node()
+  const seen: { from: string; same: boolean }[] = []
+  let sent: Buffer | null = null
+  for (const net of [a, b]) {
+    net.respond(
+      'keep',
+      c.buffer,
+      c.uint,
+      async (buf, peer) => {
+        seen.push({ from: peer.publicKey.toString('hex'), same: buf === sent })
+        if (buf?.byteLength === 1) throw Object.assign(new Error('empty'), { code: 'EEMPTY' })
+        return buf?.byteLength ?? 0
+      },
+      { directLocal: true }
+    )
+  }
+  await waitForPeers(a, [b.publicKey])
+  sent = randomBytes(64)
+  t.is(await a.request(a.publicKey, 'keep', sent, c.buffer, c.uint), 64)
+  t.alike(seen.pop(), { from: a.publicKey.toString('hex'), same: true }, 'to itself: the same Buffer, no copy')
+  t.is(await a.request(b.publicKey, 'keep', sent, c.buffer, c.uint), 64)
+  t.alike(seen.pop(), { from: a.publicKey.toString('hex'), same: false }, 'to a peer: decoded from the wire')
+  // One encoding sent to several peers (the owner's replica copies).
+  const once = a.encodeRequest('keep', sent, c.buffer)
+  t.alike(await Promise.all([a.send(b.publicKey, once, c.uint), a.send(a.publicKey, once, c.uint)]), [64, 64])
+  const err = await rejection(a.request(a.publicKey, 'keep', Buffer.alloc(1), c.buffer, c.uint))
+  t.is(err.code, 'EEMPTY', 'a local handler error keeps its code')
+  t.ok(err.remote, 'and is marked remote, as for any handler error')
+  const big = await rejection(a.request(a.publicKey, 'keep', Buffer.alloc(MAX_MESSAGE_BYTES + 1), c.buffer, c.uint))
+  t.is(big.code, 'EMSGSIZE', 'the size limit holds without encoding')
+  t.is(big.remote, false, 'refused before the handler ran')
+})
+
 test('two nodes find each other through the topic and call each other', async (t) => {
   const fx = await createFixture(t)
   const a = await fx.node()

@@ -9,7 +9,7 @@ import {
   sha256,
   verifyRecord
 } from '../../lib/crypto'
-import { inRingInterval, MAX_VALUE_BYTES, NodeStore, type ScanItem } from '../../lib/storage'
+import { hashedAs, inRingInterval, MAX_VALUE_BYTES, NodeStore, noteHashed, type ScanItem } from '../../lib/storage'
 import { codeOf, keyOf, openStore, tempDir } from './helpers'
 
 async function collect(it: AsyncIterable<ScanItem>): Promise<string[]> {
@@ -62,6 +62,21 @@ test('immutable puts are idempotent and refuse bad keys and oversize values', as
   const big = Buffer.alloc(MAX_VALUE_BYTES + 1)
   t.is(await codeOf(store.putImmutable(sha256(big), big)), 'ETOOBIG')
   t.is(await store.get(sha256(Buffer.from('other'))), null, 'nothing stored for the refused put')
+})
+
+test('a Buffer this process hashed is not hashed again, and its noted hash must still be the key', async (t) => {
+  const store = await openStore(t)
+  const bytes = randomBytes(1024)
+  const key = sha256(bytes)
+  noteHashed(bytes, key)
+  t.is(hashedAs(bytes), key)
+  await store.putImmutable(key, bytes)
+  t.ok((await store.get(key))?.bytes.equals(bytes), 'stored under its noted hash')
+  t.is(await codeOf(store.putImmutable(sha256(randomBytes(8)), bytes)), 'EBADKEY', 'a noted Buffer under another key')
+  // A view or a copy is another object, so it is hashed (and refused when it does not match).
+  const view = bytes.subarray(0, 512)
+  t.is(hashedAs(view), undefined, 'a view of a noted Buffer is not noted')
+  t.is(await codeOf(store.putImmutable(key, view)), 'EBADKEY', 'a view is hashed')
 })
 
 test('records: forged, misplaced, malformed, stale and equivocating writes are refused', async (t) => {
