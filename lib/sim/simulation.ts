@@ -5,7 +5,7 @@
 //              members, many at once, the ring growing by up to a fifth per
 //              stabilization interval
 //   settle     stabilization rounds until every pointer is the true one and
-//              every machine has refreshed its fingers since the last join
+//              every machine has refreshed its fingers (not with --early-lookups)
 //   --fail F   F of the machines crash at once; lookups run during repair,
 //              then the ring settles again
 //   --churn R  R joins and R crashes per stabilization interval while lookups run
@@ -43,6 +43,13 @@ export interface SimOptions {
   healMs: number
   /** Lookups contact the owner before answering (one more hop, but correct during repair). */
   confirm: boolean
+  /**
+   * Settling also waits until every machine has refreshed its fingers since
+   * then, so that hop counts are those of a settled ring. Off (--early-lookups),
+   * the lookups start once the ring is consistent; fingers keep refreshing on
+   * their own timers meanwhile.
+   */
+  freshFingers: boolean
   /** Give up waiting for a consistent ring after this many rounds. */
   maxRounds: number
   partitionRounds: number
@@ -67,6 +74,7 @@ export const DEFAULT_SIM: Omit<SimOptions, 'nodes' | 'seed'> = {
   fingerRefreshMs: 60_000,
   healMs: 2000,
   confirm: true,
+  freshFingers: true,
   maxRounds: 300,
   partitionRounds: 30,
   network: {},
@@ -251,7 +259,7 @@ export class Simulation {
     this.buildEndedAt = this.scheduler.now()
   }
 
-  /** Rounds until the ring is consistent and fingers were refreshed after `since`. */
+  /** Rounds until the ring is consistent (and, with freshFingers, fingers were refreshed after `since`). */
   private async settle(since: number): Promise<{ rounds: number; consistent: boolean }> {
     let rounds = 0
     let consistentAt = -1
@@ -260,7 +268,8 @@ export class Simulation {
       const consistent = this.oracle.consistent(this.live.values())
       if (consistent && consistentAt < 0) consistentAt = rounds
       if (!consistent) consistentAt = -1
-      const fingersFresh = [...this.live.values()].every((n) => n.fingersRefreshedAt >= since)
+      const fingersFresh =
+        !this.opts.freshFingers || [...this.live.values()].every((n) => n.fingersRefreshedAt >= since)
       if (consistentAt >= 0 && fingersFresh) break
       if (rounds % 10 === 0 && !consistent) {
         const wrong = this.oracle.wrongPointers(this.live.values())

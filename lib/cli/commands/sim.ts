@@ -50,6 +50,12 @@ export const simCommand: Command = {
       description:
         'lookups skip contacting the owner: one hop less, but a dead owner is returned until its predecessor notices'
     },
+    {
+      name: 'early-lookups',
+      type: 'boolean',
+      description:
+        'start the lookups once the ring is consistent, without waiting for every machine to refresh its fingers (about a quarter fewer messages, slightly more hops)'
+    },
     { name: 'json', type: 'boolean', description: 'print the figures as one JSON object on the last line' }
   ],
   async run(args, ctx) {
@@ -87,6 +93,7 @@ export const simCommand: Command = {
         lookups,
         keys,
         confirm: f.unconfirmed !== true,
+        freshFingers: f['early-lookups'] !== true,
         network: { lossRate: loss }
       },
       log
