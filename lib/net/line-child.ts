@@ -56,23 +56,14 @@ export class LineChild {
 
 /** Child side: answers each stdin line with handler(line) as one JSON line; resolves when stdin closes. */
 export function serveLines(handler: (line: string) => unknown | Promise<unknown>): Promise<void> {
-  // Plain 'data' events rather than readline: with readline on stdin, the raw
-  // sink child's hyperswarm connection was closed during the transfer when the
-  // DHT had a single bootstrap node (bench-mount's ring); measured, not understood.
-  let buffered = ''
+  const rl = readline.createInterface({ input: process.stdin })
   let chain = Promise.resolve()
-  process.stdin.setEncoding('utf8')
-  process.stdin.on('data', (chunk: string) => {
-    buffered += chunk
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      const l = buffered.slice(0, i)
-      buffered = buffered.slice(i + 1)
-      // In order, one answer per line, even when a handler is async.
-      chain = chain.then(async () => {
-        const answer = await handler(l.trim())
-        process.stdout.write(`${JSON.stringify(answer ?? null)}\n`)
-      })
-    }
+  rl.on('line', (l) => {
+    // In order, one answer per line, even when a handler is async.
+    chain = chain.then(async () => {
+      const answer = await handler(l.trim())
+      process.stdout.write(`${JSON.stringify(answer ?? null)}\n`)
+    })
   })
-  return new Promise<void>((resolve) => process.stdin.once('end', () => resolve(chain)))
+  return new Promise<void>((resolve) => rl.once('close', () => resolve(chain)))
 }
