@@ -243,18 +243,29 @@ async function startRing(root: string): Promise<Ring> {
   }
 }
 
+/** Attempts at the raw connection measurement (see rawConnectionMBs). */
+const RAW_ATTEMPTS = 6
+
 /** One raw hyperswarm connection between two processes on the same DHT: the ceiling for (b). */
 async function rawConnectionMBs(bootstrap: { host: string; port: number }): Promise<number> {
-  const sink = await spawnRawSink([bootstrap])
-  try {
-    const r = await measureRawThroughput({
-      bootstrap: [bootstrap],
-      sinkPublicKey: sink.publicKey,
-      totalBytes: 256 << 20
-    })
-    return r.mbPerSec
-  } finally {
-    await sink.close()
+  // On the ring's one-node bootstrap DHT about half of these connections are
+  // closed by hyperswarm mid-transfer ("connection closed"; with a 3-node
+  // testnet they are not). Not understood yet; a fresh attempt measures.
+  for (let attempt = 1; ; attempt++) {
+    const sink = await spawnRawSink([bootstrap])
+    try {
+      const r = await measureRawThroughput({
+        bootstrap: [bootstrap],
+        sinkPublicKey: sink.publicKey,
+        totalBytes: 256 << 20
+      })
+      return r.mbPerSec
+    } catch (err) {
+      if (attempt >= RAW_ATTEMPTS) throw err
+      process.stderr.write(`(b): raw connection attempt ${attempt} failed (${(err as Error).message}); again\n`)
+    } finally {
+      await sink.close()
+    }
   }
 }
 
