@@ -111,15 +111,21 @@ export class NodeStore {
   async get(key: Buffer): Promise<StoredValue | null> {
     const { values, index } = await this.dbs()
     checkKey(key)
-    const raw = index.getBinary(key)
+    let raw = index.getBinary(key)
     if (!raw) return null
-    const entry = decodeIndexEntry(raw)
     // getBinary copies out of LMDB's memory map on the JS thread; for a large
     // value not in the page cache (a cold read after a remount) that is disk
     // I/O in page faults, ~1.5 ms per MiB with the event loop stalled.
     // prefetch touches the pages on LMDB's own thread first, so that several
     // read-ahead chunks load in parallel while the JS thread serves FUSE.
-    if (entry.size >= PREFETCH_MIN_BYTES) await values.prefetch([key])
+    // The index is read again after it: a delete may have run meanwhile, and
+    // index and value must be read together, with no await between them.
+    if (decodeIndexEntry(raw).size >= PREFETCH_MIN_BYTES) {
+      await values.prefetch([key])
+      raw = index.getBinary(key)
+      if (!raw) return null
+    }
+    const entry = decodeIndexEntry(raw)
     const bytes = values.getBinary(key)
     if (!bytes) throw new Error(`store corrupt: index entry without value for ${key.toString('hex')}`)
     return { kind: entry.kind, bytes }
