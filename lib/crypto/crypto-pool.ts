@@ -17,16 +17,17 @@
 import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { DecryptError, decrypt, encrypt } from './aead'
-import type { CryptoJob, CryptoResult } from './crypto-jobs'
-import { sha256 } from './hash'
+import {
+  CryptoError,
+  type CryptoJob,
+  type CryptoResult,
+  openHere,
+  ownsWholeBuffer,
+  type SealResult,
+  sealHere
+} from './crypto-jobs'
 
-export interface SealResult {
-  /** nonce ‖ ciphertext */
-  ciphertext: Buffer
-  /** sha256 of ciphertext: the chunk's key */
-  hash: Buffer
-}
+export { CryptoError, type SealResult } from './crypto-jobs'
 
 export interface OpenOptions {
   /** The caller owns `sealed` and never reads it again: move it to the worker instead of copying. */
@@ -40,15 +41,6 @@ export interface CryptoPoolOptions {
   size?: number
   /** Inputs smaller than this run on this thread. */
   offloadMin?: number
-}
-
-export class CryptoError extends Error {
-  constructor(
-    readonly code: 'EBADMSG' | 'EHASH' | 'EWORKER',
-    message: string
-  ) {
-    super(message)
-  }
 }
 
 interface Slot {
@@ -156,27 +148,7 @@ export class CryptoPool {
   }
 }
 
-function sealHere(plaintext: Buffer, key: Buffer, ad: Buffer): SealResult {
-  const ciphertext = encrypt(plaintext, key, ad)
-  return { ciphertext, hash: sha256(ciphertext) }
-}
-
-function openHere(sealed: Buffer, key: Buffer, ad: Buffer, hash: Buffer | null): Buffer {
-  if (hash && !sha256(sealed).equals(hash)) throw new CryptoError('EHASH', 'ciphertext does not match its key')
-  try {
-    return decrypt(sealed, key, ad)
-  } catch (err) {
-    if (err instanceof DecryptError) throw new CryptoError('EBADMSG', err.message)
-    throw err
-  }
-}
-
 /** A worker's output arrives as a Uint8Array; view it as a Buffer without copying. */
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength)
-}
-
-/** Only a buffer that is the whole of a plain ArrayBuffer can move (a pooled small Buffer shares its slab). */
-function ownsWholeBuffer(b: Buffer): boolean {
-  return b.byteOffset === 0 && b.buffer.byteLength === b.byteLength && !(b.buffer instanceof SharedArrayBuffer)
 }

@@ -4,13 +4,11 @@
 // Results go back by transfer: each output is a fresh ArrayBuffer of its own.
 
 import { parentPort } from 'node:worker_threads'
-import { decrypt, encrypt } from './aead'
-import { sha256 } from './hash'
-import type { CryptoJob, CryptoResult } from './crypto-jobs'
+import { CryptoError, type CryptoJob, type CryptoResult, openHere, ownsWholeBuffer, sealHere } from './crypto-jobs'
 
 /** A Buffer over a whole ArrayBuffer, so that transferring it moves nothing else. */
 function own(b: Buffer): Buffer {
-  if (b.byteOffset === 0 && b.buffer.byteLength === b.byteLength && !(b.buffer instanceof SharedArrayBuffer)) return b
+  if (ownsWholeBuffer(b)) return b
   const copy = Buffer.allocUnsafeSlow(b.byteLength)
   b.copy(copy)
   return copy
@@ -18,17 +16,17 @@ function own(b: Buffer): Buffer {
 
 function run(job: CryptoJob): CryptoResult {
   const data = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength)
-  if (job.op === 'seal') {
-    const out = own(encrypt(data, job.key, job.ad))
-    return { id: job.id, ok: true, out, hash: sha256(out) }
-  }
-  if (job.hash && !sha256(data).equals(Buffer.from(job.hash))) {
-    return { id: job.id, ok: false, code: 'EHASH', message: 'ciphertext does not match its key' }
-  }
   try {
-    return { id: job.id, ok: true, out: own(decrypt(data, job.key, job.ad)) }
+    if (job.op === 'seal') {
+      const sealed = sealHere(data, job.key, job.ad)
+      return { id: job.id, ok: true, out: own(sealed.ciphertext), hash: sealed.hash }
+    }
+    return { id: job.id, ok: true, out: own(openHere(data, job.key, job.ad, job.hash ?? null)) }
   } catch (err) {
-    return { id: job.id, ok: false, code: 'EBADMSG', message: (err as Error).message }
+    if (err instanceof CryptoError && err.code !== 'EWORKER') {
+      return { id: job.id, ok: false, code: err.code, message: err.message }
+    }
+    throw err
   }
 }
 
