@@ -165,10 +165,21 @@ export class RingClient {
     return key
   }
 
-  /** Sends a value to the first responsible machine that takes it; it replicates before answering. */
+  /**
+   * Sends a value to the first responsible machine that takes it; it
+   * replicates before answering. An immutable value needs no single point of
+   * order (every copy is the same bytes), so when this machine is itself
+   * responsible it coordinates: it stores its copy without a crossing and
+   * sends k − 1 copies, where the owner would send k − 1 including one back
+   * here (docs/ring-node.md, "Write throughput").
+   */
   async post(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
-    await this.toOwner(key, (target) =>
-      this.request(target, METHODS.PostFile, { key, kind, bytes, replicate: true }, PostFileRequest, PostFileResponse)
+    const selfFirst = kind === FileKind.Immutable
+    await this.toOwner(
+      key,
+      (target) =>
+        this.request(target, METHODS.PostFile, { key, kind, bytes, replicate: true }, PostFileRequest, PostFileResponse),
+      selfFirst
     )
   }
 
@@ -251,8 +262,12 @@ export class RingClient {
   }
 
   /** Tries the responsible machines in order until one answers; its own refusals are final. */
-  private async toOwner<T>(key: Buffer, send: (target: NodeRef) => Promise<T>): Promise<T> {
-    const targets = await this.responsible(key)
+  private async toOwner<T>(key: Buffer, send: (target: NodeRef) => Promise<T>, selfFirst = false): Promise<T> {
+    let targets = await this.responsible(key)
+    if (selfFirst) {
+      const self = this.network.publicKey.toString('hex')
+      targets = [...targets.filter((t) => t.address === self), ...targets.filter((t) => t.address !== self)]
+    }
     let lastError: unknown = codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
     for (const target of targets) {
       try {

@@ -58,9 +58,15 @@ export async function createTestRing(t: Test, opts: { replicas?: number } = {}):
   return ring
 }
 
-/** True when every live member vnode's successor is the next vnode id on the ring of live nodes. */
+/**
+ * True when every vnode of every live member machine has joined and its
+ * successor list holds the next vnode ids on the ring of live nodes. (A machine counts
+ * as a member once its first vnode joins; until the others have, it is
+ * responsible for only part of its share and a write may see k − 1 machines.)
+ */
 export function ringConsistent(nodes: RingNode[]): boolean {
   const live = nodes.filter((n) => n.chord.isMember && !n.chord.isClosed)
+  if (live.some((n) => n.chord.vnodes.some((v) => !v.member))) return false
   const ids = live.flatMap((n) => n.chord.vnodes.map((v) => v.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   if (ids.length < 2) return true
   for (const n of live) {
@@ -69,6 +75,9 @@ export function ringConsistent(nodes: RingNode[]): boolean {
       const next = ids[(i + 1) % ids.length]
       const prev = ids[(i - 1 + ids.length) % ids.length]
       if (v.successors[0]?.id !== next || v.predecessor?.id !== prev) return false
+      // The whole successor list too: a write finds its k machines there.
+      const want = Math.min(n.chord.config.successors, ids.length - 1)
+      for (let j = 1; j < want; j++) if (v.successors[j]?.id !== ids[(i + 1 + j) % ids.length]) return false
     }
   }
   return true

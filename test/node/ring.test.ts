@@ -23,6 +23,28 @@ test('8-node ring over real hyperswarm: values replicated 3 times, readable from
   for (const key of keys) t.ok((await copiesOf(ring.nodes, key)) >= 3, 'at least 3 copies on acknowledgement')
 })
 
+test('a member responsible for an immutable value coordinates its write: k − 1 copies go out, none comes back', async (t) => {
+  t.timeout(120_000)
+  const ring = await createTestRing(t)
+  for (let i = 0; i < 3; i++) await ring.add()
+  await waitFor('a consistent 3-node ring', () => ringConsistent(ring.nodes), 60_000)
+  // k = 3 on 3 machines: every machine is responsible for every key, owner or not.
+  const writer = ring.nodes[0]
+  const values = Array.from({ length: 8 }, () => randomBytes(256 * 1024))
+  const total = values.reduce((n, v) => n + v.byteLength, 0)
+  const before = writer.network.wireBytes()
+  const keys = []
+  for (const v of values) keys.push(await writer.client.putImmutable(v))
+  const after = writer.network.wireBytes()
+  const sent = after.sent - before.sent
+  const received = after.received - before.received
+  t.comment(`writer sent ${(sent / total).toFixed(2)}× and received ${(received / total).toFixed(3)}× the bytes stored`)
+  // Sent to an owner that copies back, the writer would receive about 2/3 of the bytes again.
+  t.ok(received < total * 0.1, 'no copy of the value came back to the writer')
+  t.ok(sent >= total * 2 && sent < total * 2.5, 'the writer sent the two other copies itself')
+  for (const key of keys) t.is(await copiesOf(ring.nodes, key), 3, 'on all 3 machines at acknowledgement')
+})
+
 test('kill two of six nodes at once: every value stays readable and returns to 3 replicas', async (t) => {
   t.timeout(240_000)
   const ring = await createTestRing(t)
