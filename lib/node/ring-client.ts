@@ -178,7 +178,13 @@ export class RingClient {
     await this.toOwner(
       key,
       (target) =>
-        this.request(target, METHODS.PostFile, { key, kind, bytes, replicate: true }, PostFileRequest, PostFileResponse),
+        this.request(
+          target,
+          METHODS.PostFile,
+          { key, kind, bytes, replicate: true },
+          PostFileRequest,
+          PostFileResponse
+        ),
       selfFirst
     )
   }
