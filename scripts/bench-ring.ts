@@ -19,8 +19,8 @@
 // what bounds replicas 3 (docs/ring-node.md, "Write throughput").
 //
 // Concurrency is what the Volume uses: PostFile 16 in flight (ChunkStore's
-// uploadConcurrency), GetFile 4 in flight (FileData's read-ahead), plus
-// PostFile one at a time for reference.
+// uploadConcurrency), GetFile 8 in flight (FileData's read-ahead once a
+// sequential reader has ramped up), plus PostFile one at a time for reference.
 //
 // --cpu-prof DIR writes a V8 CPU profile of every ring child into DIR (run
 // the parent with `node --cpu-prof` for the client's). BENCH_RING_DEBUG=1
@@ -40,6 +40,7 @@ import {
   type LatencyResult,
   measureLatency,
   measureRawLatency,
+  measureRawFanOut,
   measureRawThroughput,
   type SpawnedRawSink,
   spawnRawSink,
@@ -56,8 +57,11 @@ const FAST_CHORD = { stabilizeMs: 250, healMs: 1000, rpcTimeoutMs: 3000, virtual
 const TARGET_RATIO = 0.5
 /** lib/volume/chunk-store.ts: uploadConcurrency default. */
 const POST_IN_FLIGHT = 16
-/** lib/volume/file-data.ts: READ_AHEAD_CHUNKS. */
-const GET_IN_FLIGHT = 4
+/**
+ * lib/volume/file-data.ts: READ_AHEAD_MAX, the read-ahead a sequential reader
+ * reaches after its first few chunks (it starts at 2 and doubles).
+ */
+const GET_IN_FLIGHT = 8
 
 interface VState {
   id: string
@@ -258,13 +262,15 @@ interface RingResult {
   smallPostPerSec: number
   rawMBps: number
   rawCpuMsPerMiB: number
+  /** Raw, the same bytes over `replicas` connections at once (measureRawFanOut); null for replicas 1. */
+  rawFanOut: ThroughputResult | null
 }
 
 async function measureRing(
   ring: Ring,
   opts: { values: number; count: number; latency: boolean },
   log: (s: string) => void
-): Promise<Omit<RingResult, 'rawMBps' | 'rawCpuMsPerMiB'>> {
+): Promise<Omit<RingResult, 'rawMBps' | 'rawCpuMsPerMiB' | 'rawFanOut'>> {
   const client = ring.client
   const k = ring.replicas
   let latency: LatencyResult | null = null
@@ -378,10 +384,14 @@ async function main() {
   const testnet = await createTestnet(3, { host: HOST })
   const bootstrap = testnet.bootstrap
   let sink: SpawnedRawSink | null = null
+  const fanOutSinks: SpawnedRawSink[] = []
   let ring: Ring | null = null
   try {
     sink = await spawnRawSink(bootstrap)
     const s = sink
+    // One sink per copy for the fan-out baseline, each in its own process like the ring's nodes.
+    const maxReplicas = Math.max(...rings)
+    for (let i = 1; i < maxReplicas; i++) fanOutSinks.push(await spawnRawSink(bootstrap))
     log('raw baseline …')
     const rawLatency = await measureRawLatency({ bootstrap, sinkPublicKey: s.publicKey, count })
     const raws: RawRun[] = [await rawRun(bootstrap, s, rawMiB)]
@@ -394,18 +404,26 @@ async function main() {
       ring = null
       log('raw baseline …')
       raws.push(await rawRun(bootstrap, s, rawMiB))
+      let rawFanOut: ThroughputResult | null = null
+      if (k > 1) {
+        log(`raw, the same bytes over ${k} connections at once …`)
+        const keys = [s, ...fanOutSinks].slice(0, k).map((x) => x.publicKey)
+        rawFanOut = await measureRawFanOut({ bootstrap, sinkPublicKeys: keys, totalBytes: rawMiB * MiB })
+      }
       // Compared with the raw runs right before and right after this ring.
       const around = raws.slice(-2)
       results.push({
         ...r,
         rawMBps: (around[0].mbPerSec + around[1].mbPerSec) / 2,
-        rawCpuMsPerMiB: (around[0].cpuMsPerMiB + around[1].cpuMsPerMiB) / 2
+        rawCpuMsPerMiB: (around[0].cpuMsPerMiB + around[1].cpuMsPerMiB) / 2,
+        rawFanOut
       })
     }
     report({ values, count, raws, rawLatency, results }, argv.json)
   } finally {
     await ring?.close().catch(() => {})
     await sink?.close().catch(() => {})
+    await Promise.allSettled(fanOutSinks.map((x) => x.close()))
     await testnet.destroy()
   }
 }
@@ -438,7 +456,10 @@ function report(
       smallPostCpuMs: x.smallPostCpuMs,
       smallPostPerSec: x.smallPostPerSec,
       rawCpuMsPerMiB: x.rawCpuMsPerMiB,
-      cpuCeilingRatio
+      cpuCeilingRatio,
+      rawFanOutMBps: x.rawFanOut?.mbPerSec ?? null,
+      rawFanOutRatio: x.rawFanOut ? x.rawFanOut.mbPerSec / x.rawMBps : null,
+      postParToFanOut: x.rawFanOut ? x.postPar.mbPerSec / x.rawFanOut.mbPerSec : null
     }
   })
   const summary = {
@@ -487,6 +508,12 @@ function report(
         `all processes, ${(100 * x.systemShare).toFixed(0)}% in the kernel (raw: ${x.rawCpuMsPerMiB.toFixed(1)} ms per MiB, ${(x.cpuMsPerMiB / x.rawCpuMsPerMiB).toFixed(1)}×)`,
       `    CPU ceiling on ${cores} cores: ${((((cores * 1000) / x.cpuMsPerMiB) * MiB) / 1e6).toFixed(0)} MB/s = ${x.cpuCeilingRatio.toFixed(2)}× raw`
     )
+    if (x.rawFanOutMBps !== null && x.rawFanOutRatio !== null && x.postParToFanOut !== null) {
+      lines.push(
+        `    raw, the same bytes over ${x.replicas} connections at once (a replicas-${x.replicas} write with no ring): ` +
+          `${x.rawFanOutMBps.toFixed(0)} MB/s stored = ${x.rawFanOutRatio.toFixed(2)}× raw; PostFile 16 in flight is ${x.postParToFanOut.toFixed(2)}× of it`
+      )
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n`)
 }

@@ -114,32 +114,54 @@ export async function measureRawThroughput(opts: {
   totalBytes?: number
   writeBytes?: number
 }): Promise<ThroughputResult> {
+  return measureRawFanOut({ ...opts, sinkPublicKeys: [opts.sinkPublicKey] })
+}
+
+/**
+ * The same `totalBytes` over one connection to each sink at once, from this
+ * process; done when every sink has acked. With k sinks this is what a
+ * replicas-k write costs with no ring at all (every stored byte crosses k
+ * connections), so it bounds what the ring can reach on this machine.
+ * `bytes` and `mbPerSec` count the bytes once, as bytes stored.
+ */
+export async function measureRawFanOut(opts: {
+  bootstrap: HostPort[]
+  sinkPublicKeys: Buffer[]
+  totalBytes?: number
+  writeBytes?: number
+}): Promise<ThroughputResult> {
   const total = opts.totalBytes ?? 256 * 1024 * 1024
   const writeBytes = opts.writeBytes ?? 64 * 1024
-  const { conn, close } = await connectRaw(opts.bootstrap, opts.sinkPublicKey)
+  const links: { conn: NoiseSecretStream; close(): Promise<void> }[] = []
   try {
-    const header = Buffer.alloc(9)
-    header[0] = 0x54
-    header.writeUInt32LE(total % 2 ** 32, 1)
-    header.writeUInt32LE(Math.floor(total / 2 ** 32), 5)
-    conn.write(header)
-    const acked = new Promise<void>((resolve) => conn.once('data', () => resolve()))
-    const closed = new Promise<never>((_, reject) => conn.once('close', () => reject(new Error('connection closed'))))
-    closed.catch(() => {})
+    for (const key of opts.sinkPublicKeys) links.push(await connectRaw(opts.bootstrap, key))
     const block = randomBytes(writeBytes)
     const started = process.hrtime.bigint()
-    for (let sent = 0; sent < total; sent += writeBytes) {
-      const piece = sent + writeBytes <= total ? block : block.subarray(0, total - sent)
-      if (!conn.write(piece)) {
-        await Promise.race([new Promise<void>((resolve) => conn.once('drain', () => resolve())), closed])
-      }
-    }
-    await Promise.race([acked, closed])
+    await Promise.all(links.map((l) => sendTotal(l.conn, total, block)))
     const ms = Number(process.hrtime.bigint() - started) / 1e6
     return { bytes: total, ms, mbPerSec: total / 1e6 / (ms / 1000) }
   } finally {
-    await close()
+    await Promise.all(links.map((l) => l.close()))
   }
+}
+
+/** The 'T' exchange: header, `total` bytes in messages of `block`'s size, then the sink's one-byte ack. */
+async function sendTotal(conn: NoiseSecretStream, total: number, block: Buffer): Promise<void> {
+  const header = Buffer.alloc(9)
+  header[0] = 0x54
+  header.writeUInt32LE(total % 2 ** 32, 1)
+  header.writeUInt32LE(Math.floor(total / 2 ** 32), 5)
+  conn.write(header)
+  const acked = new Promise<void>((resolve) => conn.once('data', () => resolve()))
+  const closed = new Promise<never>((_, reject) => conn.once('close', () => reject(new Error('connection closed'))))
+  closed.catch(() => {})
+  for (let sent = 0; sent < total; sent += block.byteLength) {
+    const piece = sent + block.byteLength <= total ? block : block.subarray(0, total - sent)
+    if (!conn.write(piece)) {
+      await Promise.race([new Promise<void>((resolve) => conn.once('drain', () => resolve())), closed])
+    }
+  }
+  await Promise.race([acked, closed])
 }
 
 export interface LatencyResult {
