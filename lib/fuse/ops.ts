@@ -151,7 +151,10 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     // fuse-native 2.2.6 passed the atime in both arguments; the binding is
     // rebuilt with that fixed at install (scripts/patch-fuse-native.js).
     utimens: wrap('utimens', async (path: string, atime: number, mtime: number) => {
-      volume.utimens(await volume.resolve(path), atime, mtime)
+      const inode = await volume.resolve(path)
+      // UTIME_OMIT arrives as 2^64 − 1 (scripts/patch-fuse-native.js): keep that time.
+      const keep = (t: number) => t > Number.MAX_SAFE_INTEGER
+      volume.utimens(inode, keep(atime) ? inode.state.atime : atime, keep(mtime) ? inode.state.mtime : mtime)
     }),
 
     getxattr: wrap('getxattr', async (path: string, name: string) => {
