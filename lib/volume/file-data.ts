@@ -32,6 +32,11 @@ export interface FileContent {
    * instead of as a chunk: one value to store instead of two per small file.
    */
   inline?: Buffer | null
+  /**
+   * Set on a file and its conflict copies (they start from one chunk list):
+   * their chunks are never garbage-collected (chunk-gc.ts).
+   */
+  shared?: boolean
 }
 
 interface DirtyChunk {
@@ -52,6 +57,9 @@ export class FileData implements FileContent {
   size: number
   chunks: (Buffer | null)[]
   inline: Buffer | null
+  shared: boolean
+  /** Keys sealed since the Volume last took them: uploads a later write may replace before any record lists them. */
+  private sealedKeys: Buffer[] = []
   private dirty = new Map<number, DirtyChunk>()
   private sealing = new Map<number, SealingChunk>()
   /** A background seal that failed (its chunk went back to `dirty`); seal() reports it. */
@@ -72,6 +80,7 @@ export class FileData implements FileContent {
     this.size = content.size
     this.chunks = content.chunks.slice()
     this.inline = content.inline ?? null
+    this.shared = content.shared ?? false
     this.chunkStore = chunkStore
   }
 
@@ -94,7 +103,8 @@ export class FileData implements FileContent {
       chunkSize: this.chunkSize,
       size: this.size,
       chunks: this.chunks.slice(),
-      inline: this.inline
+      inline: this.inline,
+      shared: this.shared
     }
   }
 
@@ -298,6 +308,14 @@ export class FileData implements FileContent {
   private setKey(i: number, key: Buffer | null): void {
     while (this.chunks.length <= i) this.chunks.push(null)
     this.chunks[i] = key
+    if (key) this.sealedKeys.push(key)
+  }
+
+  /** The keys sealed since the last call (for chunk garbage collection, chunk-gc.ts). */
+  takeSealedKeys(): Buffer[] {
+    const keys = this.sealedKeys
+    this.sealedKeys = []
+    return keys
   }
 
   /** The file outgrew INLINE_MAX: its inline head becomes chunk 0 like any other. */

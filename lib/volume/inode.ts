@@ -51,6 +51,8 @@ interface WireState {
   cs?: number
   ch?: string
   in?: string
+  /** FileContent.shared */
+  sh?: 1
   e?: Record<string, [string, string]>
   l?: string
 }
@@ -66,6 +68,7 @@ export function stateToWire(s: InodeState, withEntries = true): WireState {
     w.cs = s.file.chunkSize
     w.ch = Buffer.concat(s.file.chunks.map((k) => k ?? ZERO_KEY)).toString('base64')
     if (s.file.inline) w.in = s.file.inline.toString('base64')
+    if (s.file.shared) w.sh = 1
   }
   if (s.entries && withEntries) {
     const e: Record<string, [string, string]> = {}
@@ -106,7 +109,8 @@ export function stateFromWire(w: WireState): InodeState {
       fileKey: Buffer.from(w.fk ?? '', 'base64'),
       chunkSize: w.cs ?? 0,
       chunks,
-      inline: w.in ? Buffer.from(w.in, 'base64') : null
+      inline: w.in ? Buffer.from(w.in, 'base64') : null,
+      shared: w.sh === 1
     }
   }
   if (type === 'dir' && w.e) {

@@ -21,6 +21,7 @@ export async function openVolume(
     readCacheBytes: opened.local ? 0 : undefined,
     capacity: opened.capacity,
     flushIntervalMs: Number(process.env.PEERSTORE_FLUSH_INTERVAL_MS) || undefined,
+    gcGraceMs: Number(process.env.PEERSTORE_GC_GRACE_MS) || undefined,
     ...opts
   })
   try {

@@ -12,9 +12,10 @@ import path from 'node:path'
 import { decrypt, encrypt } from '../crypto/aead'
 import { randomBytes } from '../crypto/keys'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
+import { ChunkCollector, type CurrentChunks } from './chunk-gc'
 import { ChunkStore } from './chunk-store'
 import { fail, VolumeError } from './errors'
-import { FileData } from './file-data'
+import { type FileContent, FileData } from './file-data'
 import { HomeLock } from './home-lock'
 import {
   type DirEntry,
@@ -39,6 +40,8 @@ const INLINE_CHUNK_LIMIT = 64 * 1024
 const MAX_CONFLICT_RETRIES = 16
 const MAX_NAME_BYTES = 255
 export const STATUS_XATTR = 'user.peerstore.status'
+/** How long a chunk a file stopped referencing stays in the store (docs/volume.md, "Chunk garbage collection"). */
+export const DEFAULT_GC_GRACE_MS = 60 * 60_000
 
 export interface VolumeOptions {
   home: string
@@ -53,6 +56,8 @@ export interface VolumeOptions {
   capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
   /** Called with errors of the background flusher (which retries). */
   onError?: (err: Error) => void
+  /** Grace period before unreferenced chunks are deleted (default DEFAULT_GC_GRACE_MS). */
+  gcGraceMs?: number
 }
 
 export interface Stat {
@@ -91,6 +96,8 @@ export class Inode {
   data: FileData | null = null
   /** Directory entries as last stored: the base of a three-way merge. */
   base: Map<string, DirEntry> | null = null
+  /** A file's chunk keys as last stored (or loaded): what a write may have dropped. */
+  storedChunks: Buffer[] = []
   /** Bumped by every change; the record is clean when flushedGen catches up. */
   gen = 0
   flushedGen = 0
@@ -127,6 +134,8 @@ export class Volume {
   readonly keys: VolumeKeys
   readonly chunks: ChunkStore
   readonly chunkSize: number
+  /** Null when the store cannot delete (then nothing is collected). */
+  readonly gc: ChunkCollector | null
   private readonly journal: Journal
   private readonly lock: HomeLock
   private readonly flushIntervalMs: number
@@ -160,6 +169,17 @@ export class Volume {
     this.maxDirtyBytes = opts.maxDirtyBytes ?? 64 * 1024 * 1024
     this.capacityFn = opts.capacity
     this.onError = opts.onError ?? ((err) => process.stderr.write(`peerstore: background flush: ${err.message}\n`))
+    const store = this.store
+    this.gc = store.deleteImmutable
+      ? new ChunkCollector({
+          file: path.join(this.home, 'gc-queue'),
+          graceMs: opts.gcGraceMs ?? DEFAULT_GC_GRACE_MS,
+          current: (id) => this.currentChunks(id),
+          referencedHere: (inodeHex, keyHex) => this.referencesChunk(inodeHex, keyHex),
+          deleteChunk: (key) => store.deleteImmutable!(key),
+          onError: (err) => process.stderr.write(`peerstore: chunk garbage collection: ${err.message}\n`)
+        })
+      : null
   }
 
   async ready(): Promise<void> {
@@ -169,6 +189,7 @@ export class Volume {
       await this.chunks.ready()
       this.root = await this.loadRoot()
       await this.replay()
+      await this.gc?.ready()
     } catch (err) {
       this.lock.release()
       throw err
@@ -186,6 +207,7 @@ export class Volume {
     if (this.timer) clearInterval(this.timer)
     try {
       await this.sync()
+      await this.gc?.close()
       await this.chunks.close()
       await this.journal.close()
     } finally {
@@ -271,7 +293,52 @@ export class Volume {
     inode.version = rec.version
     this.attachData(inode)
     if (state.entries) inode.base = new Map(state.entries)
+    inode.storedChunks = chunkKeys(state.file)
     return inode
+  }
+
+  /** The chunks an inode's current record lists; null for a tombstone (chunk-gc.ts). */
+  private async currentChunks(id: Buffer): Promise<CurrentChunks | null> {
+    const rec = await this.fetchRecord(id)
+    if (!rec || rec.deleted) return null
+    const file = decryptState(rec.value, id, this.keys.inodeKey(id)).file
+    return { chunks: new Set(chunkKeys(file).map((k) => k.toString('hex'))), shared: file?.shared ?? false }
+  }
+
+  /** True while this mount's state of the inode, stored or in memory, lists the chunk. */
+  private referencesChunk(inodeHex: string, keyHex: string): boolean {
+    const inode = this.inodes.get(inodeHex)
+    if (!inode) return false
+    const has = (keys: (Buffer | null)[]) => keys.some((k) => k?.toString('hex') === keyHex)
+    return has(inode.storedChunks) || (inode.data !== null && (inode.data.shared || has(inode.data.chunks)))
+  }
+
+  /**
+   * After the store took a new record of a file: the chunks the previous one
+   * listed, and those sealed since, that this one does not list wait for
+   * collection.
+   */
+  private noteStoredChunks(inode: Inode, file: FileContent, sealed: Buffer[]): void {
+    const now = chunkKeys(file)
+    const kept = new Set(now.map((k) => k.toString('hex')))
+    const dropped = new Map<string, Buffer>()
+    for (const k of [...inode.storedChunks, ...sealed]) {
+      const hex = k.toString('hex')
+      if (!kept.has(hex)) dropped.set(hex, k)
+    }
+    this.gc?.enqueue(inode.id, [...dropped.values()], file.shared ?? false)
+    inode.storedChunks = now
+  }
+
+  /** A file whose tombstone is stored: every chunk it had, stored or only uploaded, waits for collection. */
+  private noteBuried(inode: Inode): void {
+    if (!inode.data) return
+    const all = new Map<string, Buffer>()
+    for (const k of [...inode.storedChunks, ...chunkKeys(inode.data), ...inode.data.takeSealedKeys()]) {
+      all.set(k.toString('hex'), k)
+    }
+    this.gc?.enqueue(inode.id, [...all.values()], inode.data.shared)
+    inode.storedChunks = []
   }
 
   private attachData(inode: Inode): void {
@@ -397,16 +464,22 @@ export class Volume {
     await inode.flushLock.run(async () => {
       // Set once the store holds this inode's tombstone (or never held the inode).
       let buried = false
+      // Chunks sealed up to the snapshot being stored: any the record does not list are garbage.
+      const sealed: Buffer[] = []
       for (let attempt = 0; ; attempt++) {
         const gen = inode.gen
         if (inode.deleted) {
           buried = inode.version === 0
-          if (buried) break
+          if (buried) {
+            this.noteBuried(inode)
+            break
+          }
           const tomb = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), Buffer.alloc(0), true)
           try {
             await this.store.putRecord(tomb, inode.version)
             inode.version = tomb.version
             buried = true
+            this.noteBuried(inode)
             break
           } catch (err) {
             if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err
@@ -414,6 +487,7 @@ export class Volume {
             if (current?.deleted) {
               inode.version = current.version
               buried = true
+              this.noteBuried(inode)
               break
             }
             adoptVersion(inode, current?.version ?? 0)
@@ -421,6 +495,7 @@ export class Volume {
           }
         }
         const state = this.snapshotState(inode)
+        if (inode.data) sealed.push(...inode.data.takeSealedKeys())
         if (state.file) await this.chunks.whenUploaded(state.file.chunks)
         const value = encryptState(state, inode.id, this.keys.inodeKey(inode.id))
         const record = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), value)
@@ -433,6 +508,7 @@ export class Volume {
         }
         inode.version = record.version
         if (state.entries) inode.base = state.entries
+        if (state.file) this.noteStoredChunks(inode, state.file, sealed)
         if (inode.gen === gen) inode.flushedGen = gen
         break
       }
@@ -470,6 +546,9 @@ export class Volume {
       inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
     } else {
       // Files and symlinks keep both: ours stays here, theirs becomes a conflict copy beside it.
+      // From now on both lists may hold the same chunks: neither is collected.
+      if (theirs.file) theirs.file.shared = true
+      if (inode.data) inode.data.shared = true
       const copy = new Inode(randomBytes(32), theirs)
       this.attachData(copy)
       this.inodes.set(copy.hex, copy)
@@ -883,3 +962,8 @@ async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise
 }
 
 export { S_IFMT }
+
+/** The non-hole chunk keys of a file's content. */
+function chunkKeys(file: FileContent | undefined): Buffer[] {
+  return file ? file.chunks.filter((k): k is Buffer => k !== null) : []
+}
