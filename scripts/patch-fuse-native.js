@@ -20,7 +20,16 @@ const path = require('node:path')
 const pkgDir = path.dirname(require.resolve('fuse-native/package.json'))
 const source = path.join(pkgDir, 'fuse-native.c')
 const built = path.join(pkgDir, 'build', 'Release', 'fuse.node')
+// 3. create, mkdir and symlink do not say who calls them, so with
+//    --allow-other every new file belonged to the mount's user. The binding
+//    reads the caller's uid and gid (fuse_get_context, on the FUSE thread)
+//    and passes them on; the JS side keeps them in `fuse.caller` for the
+//    synchronous start of the op (lib/fuse/tuned-fuse.ts).
+
 // Each [original, fixed] text; a source already fixed is left as it is.
+const CALLER_C = '  l->uid = fuse_get_context()->uid;\n  l->gid = fuse_get_context()->gid;\n'
+const CALLER_ARGV = (at) =>
+  `  napi_create_uint32(env, l->uid, &(argv[${at}]));\n  napi_create_uint32(env, l->gid, &(argv[${at + 1}]));\n`
 const PATCHES = [
   ['FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)', 'FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)'],
   [
@@ -47,6 +56,48 @@ const PATCHES = [
   [
     '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;',
     '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n  ops.flag_utime_omit_ok = 1;'
+  ],
+  [
+    'FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n' +
+      '  l->path = path;\n  l->mode = mode;\n  l->info = info;\n}, {\n' +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n}',
+    'FUSE_METHOD(create, 4, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n' +
+      `  l->path = path;\n  l->mode = mode;\n  l->info = info;\n${CALLER_C}}, {\n` +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      `  napi_create_uint32(env, l->mode, &(argv[3]));\n${CALLER_ARGV(4)}}`
+  ],
+  [
+    'FUSE_METHOD_VOID(mkdir, 2, 0, (const char *path, mode_t mode), {\n  l->path = path;\n  l->mode = mode;\n}, {\n' +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n})',
+    `FUSE_METHOD_VOID(mkdir, 4, 0, (const char *path, mode_t mode), {\n  l->path = path;\n  l->mode = mode;\n${CALLER_C}}, {\n` +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      `  napi_create_uint32(env, l->mode, &(argv[3]));\n${CALLER_ARGV(4)}})`
+  ],
+  [
+    'FUSE_METHOD_VOID(symlink, 2, 0, (const char *path, const char *dest), {\n  l->path = path;\n  l->dest = dest;\n}, {\n' +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      '  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n})',
+    `FUSE_METHOD_VOID(symlink, 4, 0, (const char *path, const char *dest), {\n  l->path = path;\n  l->dest = dest;\n${CALLER_C}}, {\n` +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      `  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n${CALLER_ARGV(4)}})`
+  ]
+]
+
+// The same for the binding's JS side (index.js).
+const JS_PATCHES = [
+  [
+    '  _op_create (signal, path, mode) {\n    this.ops.create(',
+    '  _op_create (signal, path, mode, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.create('
+  ],
+  [
+    '  _op_mkdir (signal, path, mode) {\n    this.ops.mkdir(',
+    '  _op_mkdir (signal, path, mode, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.mkdir('
+  ],
+  [
+    '  _op_symlink (signal, src, dest) {\n    this.ops.symlink(',
+    '  _op_symlink (signal, src, dest, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.symlink('
   ]
 ]
 
@@ -58,17 +109,23 @@ if (version !== '2.2.6') {
   process.exit(1)
 }
 
-let text = fs.readFileSync(source, 'utf8')
-const original = text
-for (const [from, to] of PATCHES) {
-  if (text.includes(to)) continue
-  if (!text.includes(from)) {
-    console.error(`patch-fuse-native: fuse-native.c does not contain the line to fix:\n${from}`)
-    process.exit(1)
+/** Applies [from, to] replacements to `file`; a source already fixed is left as it is. */
+function patchFile(file, patches) {
+  let text = fs.readFileSync(file, 'utf8')
+  const original = text
+  for (const [from, to] of patches) {
+    if (text.includes(to)) continue
+    if (!text.includes(from)) {
+      console.error(`patch-fuse-native: ${path.basename(file)} does not contain the text to fix:\n${from}`)
+      process.exit(1)
+    }
+    text = text.replace(from, to)
   }
-  text = text.replace(from, to)
+  if (text !== original) fs.writeFileSync(file, text)
 }
-if (text !== original) fs.writeFileSync(source, text)
+
+patchFile(source, PATCHES)
+patchFile(path.join(pkgDir, 'index.js'), JS_PATCHES)
 if (fs.existsSync(built) && fs.statSync(built).mtimeMs >= fs.statSync(source).mtimeMs) process.exit(0)
 
 const nodeGyp = path.join(
@@ -86,5 +143,5 @@ const args = [nodeGyp, 'rebuild']
 // Build against the headers of the Node that runs us, never a download.
 const headers = path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node.h')
 if (fs.existsSync(headers)) args.push(`--nodedir=${path.resolve(path.dirname(headers), '..', '..')}`)
-console.log('patch-fuse-native: building fuse-native with the utimens fixes')
+console.log('patch-fuse-native: building fuse-native with the utimens and caller fixes')
 execFileSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' })

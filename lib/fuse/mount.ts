@@ -31,7 +31,12 @@ export class PeerstoreMount {
   }
 
   async ready(): Promise<void> {
-    const ops = makeOps(this.volume, this.handles, { log: this.opts.log, stats: this.stats ?? undefined })
+    let fuseRef: TunedFuse | null = null
+    const ops = makeOps(this.volume, this.handles, {
+      log: this.opts.log,
+      stats: this.stats ?? undefined,
+      caller: () => fuseRef?.caller ?? null
+    })
     const fuse = new TunedFuse(this.mountpoint, ops, {
       // A stale mount left by a crash (ENOTCONN) is lazily unmounted first.
       force: true,
@@ -50,6 +55,7 @@ export class PeerstoreMount {
       // Above the store's own timeouts, so the volume gives up first with a real errno.
       timeout: { default: 30_000, read: 60_000, write: 60_000, fsync: 120_000, flush: 120_000, release: 120_000 }
     })
+    fuseRef = fuse
     await assertMountable(this.mountpoint)
     await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())))
     this.fuse = fuse

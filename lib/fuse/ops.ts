@@ -6,6 +6,7 @@ import { VolumeError } from '../volume/errors'
 import { type Inode, STATUS_XATTR, type Volume } from '../volume/volume'
 import { E } from './errno'
 import { HandleTable } from './handles'
+import type { FuseCaller } from './tuned-fuse'
 import { makeWrap, reply } from './wrap'
 
 const MAX_UINT32 = 0xffffffff
@@ -14,6 +15,8 @@ const STATFS_BLOCK = 4096
 export interface OpsOptions {
   log?: (line: string) => void
   stats?: Map<string, { calls: number; ms: number }>
+  /** Who called the current create, mkdir or symlink; read before the op's first await. */
+  caller?: () => FuseCaller | null
 }
 
 export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOptions = {}): FuseOps {
@@ -80,7 +83,7 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     // fuse-native gives create no flags; the kernel has already refused
     // O_EXCL on an existing name, so EEXIST here only means a race.
     create: wrap('create', async (path: string, mode: number) => {
-      const inode = await volume.create(path, mode)
+      const inode = await volume.create(path, mode, opts.caller?.() ?? undefined)
       return reply(handles.open(inode, 2))
     }),
 
@@ -129,11 +132,11 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     unlink: wrap('unlink', (path: string) => volume.unlink(path)),
     rmdir: wrap('rmdir', (path: string) => volume.rmdir(path)),
     mkdir: wrap('mkdir', async (path: string, mode: number) => {
-      await volume.mkdir(path, mode)
+      await volume.mkdir(path, mode, opts.caller?.() ?? undefined)
     }),
     rename: wrap('rename', (src: string, dest: string) => volume.rename(src, dest)),
     symlink: wrap('symlink', async (target: string, path: string) => {
-      await volume.symlink(target, path)
+      await volume.symlink(target, path, opts.caller?.() ?? undefined)
     }),
     readlink: wrap('readlink', async (path: string) => reply(await volume.readlink(path))),
 

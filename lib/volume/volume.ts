@@ -73,6 +73,12 @@ export interface Stat {
   blksize: number
 }
 
+/** Who a new inode belongs to. */
+export interface Owner {
+  uid: number
+  gid: number
+}
+
 export interface ReplicaReport {
   live: number | null
   target: number | null
@@ -349,13 +355,14 @@ export class Volume {
     }
   }
 
-  private newInode(type: InodeType, mode: number): Inode {
+  /** A new inode owned by `owner` (the FUSE caller), or by this process's user. */
+  private newInode(type: InodeType, mode: number, owner?: Owner): Inode {
     const now = Date.now()
     const state: InodeState = {
       type,
       mode: TYPE_BITS[type] | (mode & 0o7777),
-      uid: this.uid,
-      gid: this.gid,
+      uid: owner?.uid ?? this.uid,
+      gid: owner?.gid ?? this.gid,
       atime: now,
       mtime: now,
       ctime: now,
@@ -698,10 +705,10 @@ export class Volume {
     return out
   }
 
-  async create(p: string, mode: number): Promise<Inode> {
+  async create(p: string, mode: number, owner?: Owner): Promise<Inode> {
     const { dir, name } = await this.parentOf(p)
     if (dir.entries.has(name)) fail('EEXIST')
-    const inode = this.newInode('file', mode)
+    const inode = this.newInode('file', mode, owner)
     this.inodes.set(inode.hex, inode)
     this.link(dir, name, inode)
     this.touch(inode)
@@ -709,10 +716,10 @@ export class Volume {
     return inode
   }
 
-  async mkdir(p: string, mode: number): Promise<Inode> {
+  async mkdir(p: string, mode: number, owner?: Owner): Promise<Inode> {
     const { dir, name } = await this.parentOf(p)
     if (dir.entries.has(name)) fail('EEXIST')
-    const inode = this.newInode('dir', mode)
+    const inode = this.newInode('dir', mode, owner)
     this.inodes.set(inode.hex, inode)
     this.link(dir, name, inode)
     this.touch(inode)
@@ -720,10 +727,10 @@ export class Volume {
     return inode
   }
 
-  async symlink(target: string, p: string): Promise<Inode> {
+  async symlink(target: string, p: string, owner?: Owner): Promise<Inode> {
     const { dir, name } = await this.parentOf(p)
     if (dir.entries.has(name)) fail('EEXIST')
-    const inode = this.newInode('symlink', 0o777)
+    const inode = this.newInode('symlink', 0o777, owner)
     inode.state.target = target
     this.inodes.set(inode.hex, inode)
     this.link(dir, name, inode)
