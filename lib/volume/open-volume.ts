@@ -21,6 +21,7 @@ export async function openVolume(
     readCacheBytes: opened.local ? 0 : undefined,
     capacity: opened.capacity,
     flushIntervalMs: Number(process.env.PEERSTORE_FLUSH_INTERVAL_MS) || undefined,
+    syncIntervalMs: envMs('PEERSTORE_SYNC_INTERVAL_MS'),
     ...opts
   })
   try {
@@ -39,4 +40,12 @@ export async function openVolume(
       }
     }
   }
+}
+
+/** A millisecond setting from the environment; unset or not a number leaves the default, 0 is kept. */
+function envMs(name: string): number | undefined {
+  const text = process.env[name]
+  if (text === undefined || text.trim() === '') return undefined
+  const n = Number(text)
+  return Number.isFinite(n) && n >= 0 ? n : undefined
 }

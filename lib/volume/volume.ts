@@ -28,8 +28,10 @@ import {
 import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
+import { RemoteSync, type SyncStats } from './remote-sync'
 import { isConflict, type ValueStore } from './value-store'
 import { VolumeKeys } from './volume-keys'
+import { WatchSet } from './watch-set'
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024
 const S_IFMT = 0o170000
@@ -51,9 +53,18 @@ export interface VolumeOptions {
   /** Plaintext being written, across files, before writers seal early. */
   maxDirtyBytes?: number
   capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
-  /** Called with errors of the background flusher (which retries). */
+  /** Called with errors of the background flusher and the poller (which retry). */
   onError?: (err: Error) => void
+  /** How often to look for changes by other devices (docs/volume.md, "Sync"); 0 turns it off. */
+  syncIntervalMs?: number
+  /** How often the watched records are re-read even when no device announced a change. */
+  syncFullPassMs?: number
+  /** How many recently used inodes are watched, and for how long after their last use. */
+  watchLimit?: number
+  watchWindowMs?: number
 }
+
+export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
 export interface Stat {
   mode: number
@@ -94,6 +105,8 @@ export class Inode {
   /** Bumped by every change; the record is clean when flushedGen catches up. */
   gen = 0
   flushedGen = 0
+  /** The sync beacon version as of which this inode was last known current (remote-sync.ts). */
+  syncedBeacon = 0
   deleted = false
   parent: Inode | null = null
   name = ''
@@ -133,6 +146,9 @@ export class Volume {
   private readonly maxDirtyBytes: number
   private readonly capacityFn?: VolumeOptions['capacity']
   private readonly onError: (err: Error) => void
+  /** Inodes the poller re-reads when another device announced changes. */
+  readonly watch: WatchSet<Inode>
+  private readonly remote: RemoteSync<Inode>
 
   private inodes = new Map<string, Inode>()
   private loading = new Map<string, Promise<Inode>>()
@@ -143,6 +159,8 @@ export class Volume {
   private flushAgain = false
   private timer: NodeJS.Timeout | null = null
   private closed = false
+  /** Records taken in from other devices. */
+  private remoteChanges = 0
   root!: Inode
   readonly uid = process.getuid?.() ?? 0
   readonly gid = process.getgid?.() ?? 0
@@ -160,6 +178,16 @@ export class Volume {
     this.maxDirtyBytes = opts.maxDirtyBytes ?? 64 * 1024 * 1024
     this.capacityFn = opts.capacity
     this.onError = opts.onError ?? ((err) => process.stderr.write(`peerstore: background flush: ${err.message}\n`))
+    this.watch = new WatchSet(opts.watchLimit ?? 256, opts.watchWindowMs ?? 60_000)
+    this.remote = new RemoteSync<Inode>({
+      store: this.store,
+      keys: this.keys,
+      watch: this.watch,
+      refresh: (inode) => this.takeRemote(inode),
+      intervalMs: opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+      fullPassMs: opts.syncFullPassMs ?? 30_000,
+      onError: this.onError
+    })
   }
 
   async ready(): Promise<void> {
@@ -167,7 +195,11 @@ export class Volume {
     try {
       await this.journal.ready()
       await this.chunks.ready()
+      // Before any inode loads: each is marked current as of this beacon version.
+      await this.remote.ready()
       this.root = await this.loadRoot()
+      // The root is always watched: every path starts there.
+      this.watch.opened(this.root)
       await this.replay()
     } catch (err) {
       this.lock.release()
@@ -177,6 +209,7 @@ export class Volume {
       if (this.dirty.size > 0 || this.journal.hasBuffered) this.flush().catch((err) => this.onError(err))
     }, this.flushIntervalMs)
     this.timer.unref()
+    this.remote.start()
   }
 
   /** Writes everything to the store, then releases the home. */
@@ -185,7 +218,10 @@ export class Volume {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     try {
+      await this.remote.close()
       await this.sync()
+      // The other devices learn of the last changes now rather than at their next full pass.
+      await this.remote.publish().catch((err) => this.onError(err))
       await this.chunks.close()
       await this.journal.close()
     } finally {
@@ -256,9 +292,11 @@ export class Volume {
   }
 
   private async loadInode(id: Buffer): Promise<Inode> {
+    const mark = this.remote.known
     const rec = await this.fetchRecord(id)
     if (!rec || rec.deleted) throw new VolumeError('ENOENT', `inode ${id.toString('hex')} is not in the store`)
     const inode = this.inodeFromRecord(id, rec)
+    inode.syncedBeacon = mark
     const raced = this.inodes.get(inode.hex)
     if (raced) return raced
     this.inodes.set(inode.hex, inode)
@@ -299,6 +337,7 @@ export class Volume {
       state.file = { fileId: randomBytes(32), fileKey: randomBytes(32), chunkSize: this.chunkSize, size: 0, chunks: [] }
     }
     const inode = new Inode(randomBytes(32), state)
+    inode.syncedBeacon = this.remote.known
     this.attachData(inode)
     return inode
   }
@@ -390,6 +429,8 @@ export class Volume {
       await runLimited(group, 8, (inode) => this.flushInode(inode))
     }
     await this.journal.discard(segments)
+    // Tell the other devices; a failure here is retried by the poller's tick.
+    await this.remote.publish().catch((err) => this.onError(err))
   }
 
   /** Writes one inode's record by compare-and-swap, merging on conflict. */
@@ -405,6 +446,7 @@ export class Volume {
           const tomb = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), Buffer.alloc(0), true)
           try {
             await this.store.putRecord(tomb, inode.version)
+            this.remote.markChanged()
             inode.version = tomb.version
             buried = true
             break
@@ -431,6 +473,7 @@ export class Volume {
           await this.resolveConflict(inode, (err as { current: SignedRecord | null }).current)
           continue
         }
+        this.remote.markChanged()
         inode.version = record.version
         if (state.entries) inode.base = state.entries
         if (inode.gen === gen) inode.flushedGen = gen
@@ -546,6 +589,7 @@ export class Volume {
     const inode = await this.getInode(e!.id)
     inode.parent = dir
     inode.name = name
+    this.watch.note(inode)
     return inode
   }
 
@@ -578,6 +622,76 @@ export class Volume {
     this.journalDirty.delete(inode)
     this.journal.append([{ o: 'x', id: inode.hex }])
     this.touch(inode)
+  }
+
+  // ---- changes by other devices ------------------------------------------------
+
+  /** A FUSE handle holds this inode: keep it watched until released. */
+  noteOpen(inode: Inode): void {
+    this.watch.opened(inode)
+  }
+
+  noteRelease(inode: Inode): void {
+    this.watch.released(inode)
+  }
+
+  /** Local changes not yet in the store, or a write or flush in progress: not to be replaced now. */
+  private busy(inode: Inode): boolean {
+    return (
+      inode.gen !== inode.flushedGen ||
+      this.dirty.has(inode) ||
+      inode.flushLock.locked ||
+      (inode.data !== null && (inode.data.hasDirty || inode.data.lock.locked))
+    )
+  }
+
+  /**
+   * Re-reads the inode's record and takes in a newer version written by
+   * another device. An inode with local changes is left alone (false: try
+   * again later); its flush meets the newer version as a compare-and-swap
+   * conflict and merges (directories) or keeps both (files), so local state
+   * always wins or is kept.
+   */
+  private async takeRemote(inode: Inode): Promise<boolean> {
+    if (inode.deleted) return true
+    if (this.busy(inode)) return false
+    const rec = await this.fetchRecord(inode.id)
+    // Nothing awaits from here on: the check and the swap are one step for every other op.
+    if (inode.deleted) return true
+    if (this.busy(inode)) return false
+    if (!rec || rec.version <= Math.max(inode.version, inode.versionFloor)) return true
+    if (rec.deleted) {
+      // Deleted elsewhere: open handles keep the object (like an unlinked open file); lookups no longer find it.
+      adoptVersion(inode, rec.version)
+      this.inodes.delete(inode.hex)
+      this.watch.forget(inode)
+      return true
+    }
+    const state = decryptState(rec.value, inode.id, this.keys.inodeKey(inode.id))
+    if (state.entries && inode.state.entries) {
+      // Names the kernel uses for unlinked open files are never published: keep ours.
+      for (const [name, e] of inode.state.entries) {
+        if (name.startsWith('.fuse_hidden') && !state.entries.has(name)) state.entries.set(name, e)
+      }
+    }
+    inode.state = state
+    inode.base = state.entries ? new Map(state.entries) : null
+    inode.data = null
+    this.attachData(inode)
+    inode.version = rec.version
+    inode.versionFloor = Math.max(inode.versionFloor, rec.version)
+    this.remoteChanges++
+    return true
+  }
+
+  /** The poller's counters, for tests and the status line. */
+  syncStats(): SyncStats & { watched: number; taken: number; beacon: number } {
+    return { ...this.remote.stats, watched: this.watch.size, taken: this.remoteChanges, beacon: this.remote.known }
+  }
+
+  /** One poll now (tests; the timer does the same every syncIntervalMs). */
+  pollRemote(): Promise<void> {
+    return this.remote.poll()
   }
 
   // ---- operations -------------------------------------------------------------
