@@ -668,20 +668,46 @@ export class Volume {
       return true
     }
     const state = decryptState(rec.value, inode.id, this.keys.inodeKey(inode.id))
-    if (state.entries && inode.state.entries) {
-      // Names the kernel uses for unlinked open files are never published: keep ours.
-      for (const [name, e] of inode.state.entries) {
-        if (name.startsWith('.fuse_hidden') && !state.entries.has(name)) state.entries.set(name, e)
-      }
-    }
+    const base = state.entries ? new Map(state.entries) : null
+    const revived = state.entries ? this.keepLocalEntries(inode, state.entries) : []
     inode.state = state
-    inode.base = state.entries ? new Map(state.entries) : null
+    inode.base = base
+    if (revived.length > 0) {
+      // Written back by the next flush: the merge sees them as our change over their removal.
+      this.journal.append(revived)
+      this.touch(inode)
+    }
     inode.data = null
     this.attachData(inode)
     inode.version = rec.version
     inode.versionFloor = Math.max(inode.versionFloor, rec.version)
     this.remoteChanges++
     return true
+  }
+
+  /**
+   * Entries of our directory that the newer record lacks but that must stay:
+   * the kernel's `.fuse_hidden*` names (never published), and names of files
+   * with unflushed local changes that another device removed (their flush
+   * writes the file back; the name comes back with it, unless the other
+   * device only moved it elsewhere in this directory). Returns the journal
+   * ops of the names to write back.
+   */
+  private keepLocalEntries(dir: Inode, theirs: Map<string, DirEntry>): JournalOp[] {
+    const ops: JournalOp[] = []
+    for (const [name, e] of dir.entries) {
+      if (theirs.has(name)) continue
+      if (name.startsWith('.fuse_hidden')) {
+        theirs.set(name, e)
+        continue
+      }
+      const child = this.inodes.get(e.id.toString('hex'))
+      if (!child || child.deleted || !this.busy(child)) continue
+      if ([...theirs.values()].some((t) => t.id.equals(e.id))) continue
+      theirs.set(name, e)
+      ops.push({ o: 'e', d: dir.hex, n: name, c: child.hex, t: typeCode(child.type) })
+    }
+    return ops
   }
 
   /** The poller's counters, for tests and the status line. */

@@ -151,6 +151,30 @@ test('sync: local unflushed changes win; a concurrent edit keeps both as a confl
   t.is(await readFile(a, `/${copy}`), 'edit by a')
 })
 
+test('sync: a file deleted elsewhere while edited here comes back with the edit', async (t) => {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  await store.ready()
+  const seed = randomBytes(32)
+  const a = await open(t, store, seed)
+  const b = await open(t, store, seed, { flushIntervalMs: 3_600_000 })
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  await writeFile(a, '/keep.txt', 'v1')
+  await writeFile(a, '/other.txt', 'o')
+  await eventually('b reads v1', async () => (await readFile(b, '/keep.txt')) === 'v1')
+
+  const fb = await b.resolve('/keep.txt')
+  await b.write(fb, Buffer.from('v2 by b'), 0)
+  await b.closeFile(fb)
+  await a.unlink('/keep.txt')
+  await a.unlink('/other.txt')
+  await a.sync()
+  await eventually('b takes in the removal of other.txt', async () => (await names(b, '/')) === 'keep.txt')
+  t.is(await readFile(b, '/keep.txt'), 'v2 by b', 'the edited file stays, with the edit')
+  await b.sync()
+  await eventually('a sees it back', async () => (await names(a, '/')) === 'keep.txt')
+  t.is(await readFile(a, '/keep.txt'), 'v2 by b')
+})
+
 test('sync: an idle volume reads one record per poll, and re-reads watched ones only after a change elsewhere', async (t) => {
   const store = new LocalValueStore(tmp(t, 'store'))
   await store.ready()
