@@ -62,6 +62,7 @@ export class RemoteSync<T extends Watched> {
   private running: Promise<void> | null = null
   private lastFullPass = Date.now()
   private closed = false
+  private lastError: { message: string; at: number } | null = null
   private readonly opts: RemoteSyncOptions<T>
 
   constructor(opts: RemoteSyncOptions<T>) {
@@ -84,7 +85,12 @@ export class RemoteSync<T extends Watched> {
     this.timer = setInterval(() => {
       // A slow tick (a store far away) is not stacked: the next one waits its turn.
       if (this.running || this.closed) return
-      this.run().catch((err) => this.opts.onError(err))
+      this.run().then(
+        () => {
+          this.lastError = null
+        },
+        (err: Error) => this.report(err)
+      )
     }, this.opts.intervalMs)
     // A mount's life is held by its FUSE loop, not by this timer.
     this.timer.unref()
@@ -95,6 +101,17 @@ export class RemoteSync<T extends Watched> {
     if (this.timer) clearInterval(this.timer)
     this.timer = null
     await this.running?.catch(() => {})
+  }
+
+  /**
+   * While the ring is unreachable every tick fails the same way: say it once
+   * a minute, not once a tick.
+   */
+  private report(err: Error): void {
+    const now = Date.now()
+    if (this.lastError && this.lastError.message === err.message && now - this.lastError.at < 60_000) return
+    this.lastError = { message: err.message, at: now }
+    this.opts.onError(err)
   }
 
   /** Records were written: the beacon is bumped by the caller's publish() or the next tick. */

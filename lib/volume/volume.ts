@@ -971,13 +971,21 @@ export class Volume {
   }
 
   /** Counters for the status line. */
-  status(): { inodes: number; dirty: number; pendingChunks: number; pendingBytes: number; uploaded: number } {
+  status(): {
+    inodes: number
+    dirty: number
+    pendingChunks: number
+    pendingBytes: number
+    uploaded: number
+    fromOtherDevices: number
+  } {
     return {
       inodes: this.inodes.size,
       dirty: this.dirty.size,
       pendingChunks: this.chunks.pendingCount,
       pendingBytes: this.chunks.pendingByteCount,
-      uploaded: this.chunks.stats.uploaded
+      uploaded: this.chunks.stats.uploaded,
+      fromOtherDevices: this.remoteChanges
     }
   }
 }

@@ -94,7 +94,8 @@ export const mountCommand: Command = {
         s.pendingChunks > 0
           ? `uploading ${s.pendingChunks} chunks (${(s.pendingBytes / MiB).toFixed(1)} MiB)`
           : 'all uploaded'
-      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload} · Ctrl-C to unmount`
+      const others = s.fromOtherDevices > 0 ? ` · ${s.fromOtherDevices} updates from your other computers` : ''
+      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${others} · Ctrl-C to unmount`
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 
