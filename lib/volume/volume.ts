@@ -495,6 +495,7 @@ export class Volume {
     if (!current || current.deleted) {
       // Deleted (or never stored) elsewhere, changed here: ours stays.
       adoptVersion(inode, current?.version ?? 0)
+      if (current?.deleted) this.relink(inode)
       return
     }
     if (!verifyRecord(current, this.recordKeyOf(inode.id))) throw new VolumeError('EIO', 'conflicting record is forged')
@@ -523,6 +524,27 @@ export class Volume {
       this.touch(parent)
     }
     adoptVersion(inode, current.version)
+  }
+
+  /**
+   * Another device deleted this inode while it changed here, and it is being
+   * written back: its name must come back too, or the change would be out of
+   * reach. The parent's next flush merges the name in as our addition.
+   */
+  private relink(inode: Inode): void {
+    const parent = inode.parent
+    if (!parent || parent.deleted || parent.type !== 'dir' || inode === this.root) return
+    const e = parent.entries.get(inode.name)
+    if (e?.id.equals(inode.id)) {
+      // Still listed here: our copy of the base must not say it was there, or the merge takes their removal.
+      parent.base?.delete(inode.name)
+      this.journal.append([{ o: 'e', d: parent.hex, n: inode.name, c: inode.hex, t: typeCode(inode.type) }])
+    } else {
+      for (const x of parent.entries.values()) if (x.id.equals(inode.id)) return
+      const name = e ? conflictName(inode.name, (n) => parent.entries.has(n)) : inode.name
+      this.link(parent, name, inode)
+    }
+    this.touch(parent)
   }
 
   // ---- replay after a crash ------------------------------------------------------
@@ -668,15 +690,9 @@ export class Volume {
       return true
     }
     const state = decryptState(rec.value, inode.id, this.keys.inodeKey(inode.id))
-    const base = state.entries ? new Map(state.entries) : null
-    const revived = state.entries ? this.keepLocalEntries(inode, state.entries) : []
+    if (state.entries && !this.keepsLocalChildren(inode, state.entries)) return false
     inode.state = state
-    inode.base = base
-    if (revived.length > 0) {
-      // Written back by the next flush: the merge sees them as our change over their removal.
-      this.journal.append(revived)
-      this.touch(inode)
-    }
+    inode.base = state.entries ? new Map(state.entries) : null
     inode.data = null
     this.attachData(inode)
     inode.version = rec.version
@@ -686,15 +702,14 @@ export class Volume {
   }
 
   /**
-   * Entries of our directory that the newer record lacks but that must stay:
-   * the kernel's `.fuse_hidden*` names (never published), and names of files
-   * with unflushed local changes that another device removed (their flush
-   * writes the file back; the name comes back with it, unless the other
-   * device only moved it elsewhere in this directory). Returns the journal
-   * ops of the names to write back.
+   * Fits the newer entries of a directory to what must stay here: the
+   * kernel's `.fuse_hidden*` names (never published) are kept. False when
+   * they lack a child that has unflushed changes here: the directory waits
+   * (still showing it) until that child is flushed, whose compare-and-swap
+   * then learns whether it was deleted (it is written back and relinked,
+   * see resolveConflict) or moved (both versions are kept).
    */
-  private keepLocalEntries(dir: Inode, theirs: Map<string, DirEntry>): JournalOp[] {
-    const ops: JournalOp[] = []
+  private keepsLocalChildren(dir: Inode, theirs: Map<string, DirEntry>): boolean {
     for (const [name, e] of dir.entries) {
       if (theirs.has(name)) continue
       if (name.startsWith('.fuse_hidden')) {
@@ -702,12 +717,9 @@ export class Volume {
         continue
       }
       const child = this.inodes.get(e.id.toString('hex'))
-      if (!child || child.deleted || !this.busy(child)) continue
-      if ([...theirs.values()].some((t) => t.id.equals(e.id))) continue
-      theirs.set(name, e)
-      ops.push({ o: 'e', d: dir.hex, n: name, c: child.hex, t: typeCode(child.type) })
+      if (child && !child.deleted && this.busy(child)) return false
     }
-    return ops
+    return true
   }
 
   /** The poller's counters, for tests and the status line. */
