@@ -17,6 +17,7 @@
 
 import { encrypt } from '../crypto/aead'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
+import { Mutex } from './mutex'
 import { isConflict, type ValueStore } from './value-store'
 import type { VolumeKeys } from './volume-keys'
 import type { WatchSet } from './watch-set'
@@ -63,6 +64,8 @@ export class RemoteSync<T extends Watched> {
   private lastFullPass = Date.now()
   private closed = false
   private lastError: { message: string; at: number } | null = null
+  /** One beacon bump or read at a time: two bumps of ours would conflict with each other. */
+  private readonly beaconLock = new Mutex()
   private readonly opts: RemoteSyncOptions<T>
 
   constructor(opts: RemoteSyncOptions<T>) {
@@ -75,7 +78,8 @@ export class RemoteSync<T extends Watched> {
 
   /** Reads the beacon once, so that what loads next is marked current as of it. */
   async ready(): Promise<void> {
-    this.known = this.foreign = await this.readBeacon()
+    // Unreachable now: start from 0, so the first tick that reads it re-reads what is watched.
+    this.known = this.foreign = await this.readBeacon().catch(() => 0)
   }
 
   /** Starts ticking (when enabled). */
@@ -120,7 +124,11 @@ export class RemoteSync<T extends Watched> {
   }
 
   /** Bumps the beacon if records were written since the last bump. */
-  async publish(): Promise<void> {
+  publish(): Promise<void> {
+    return this.beaconLock.run(() => this.publishLocked())
+  }
+
+  private async publishLocked(): Promise<void> {
     if (!this.pending) return
     this.pending = false
     try {
@@ -148,8 +156,11 @@ export class RemoteSync<T extends Watched> {
   /** One poll: publish our own bump, read the beacon, re-read what is behind it. */
   private async tick(): Promise<void> {
     this.stats.ticks++
-    await this.publish()
-    const v = await this.readBeacon()
+    // Under the lock, a read never sees our own bump before `known` does (it would look foreign).
+    const v = await this.beaconLock.run(async () => {
+      await this.publishLocked()
+      return this.readBeacon()
+    })
     if (v > this.known) {
       this.known = v
       this.foreign = v

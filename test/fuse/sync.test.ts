@@ -77,7 +77,9 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
   t.is(ls(B), '', 'B starts empty')
   const took: string[] = []
   const step = async (what: string, check: () => boolean) => {
-    const ms = await eventually(what, check)
+    const ms = await eventually(what, check).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- mount A:\n${a.output()}\n--- mount B:\n${b.output()}`)
+    })
     took.push(`${what} ${ms} ms`)
     t.pass(what)
   }
