@@ -1,8 +1,14 @@
 // A ready Volume on the store openValueStore picks: what `mount`, `backup`,
 // `get` and `ls` all start from.
 
+import fs from 'node:fs'
+import path from 'node:path'
 import { type OpenValueStoreOptions, openValueStore } from './open-value-store'
 import { Volume, type VolumeOptions } from './volume'
+import { ADOPTED_IDENTITY_FILE } from './volume-keys'
+
+/** How long the first mount of an identity from another computer looks for its tree. */
+const ADOPT_ROOT_TIMEOUT_MS = 120_000
 
 export interface OpenedVolume {
   volume: Volume
@@ -15,12 +21,16 @@ export async function openVolume(
   storeOpts: OpenValueStoreOptions = {}
 ): Promise<OpenedVolume> {
   const opened = await openValueStore(home, storeOpts)
+  const adopted = path.join(home, ADOPTED_IDENTITY_FILE)
+  const adopting = fs.existsSync(adopted)
   const volume = new Volume({
     home,
     store: opened.store,
     readCacheBytes: opened.local ? 0 : undefined,
     capacity: opened.capacity,
     flushIntervalMs: Number(process.env.PEERSTORE_FLUSH_INTERVAL_MS) || undefined,
+    adoptRootTimeoutMs: adopting ? ADOPT_ROOT_TIMEOUT_MS : undefined,
+    notice: storeOpts.notice,
     syncIntervalMs: envMs('PEERSTORE_SYNC_INTERVAL_MS'),
     ...opts
   })
@@ -30,6 +40,8 @@ export async function openVolume(
     await opened.close()
     throw err
   }
+  // Found (the root is read): from now on this home knows its tree.
+  if (adopting) fs.rmSync(adopted, { force: true })
   return {
     volume,
     async close() {

@@ -15,6 +15,14 @@ const NS_JOURNAL_KEY = namespace('volume/journal-key')
 const NS_SYNC_BEACON = namespace('volume/sync-beacon')
 const NS_SYNC_BEACON_KEY = namespace('volume/sync-beacon-key')
 
+/**
+ * Present in a home whose user.seed came from another computer (`join` of a
+ * device token) until its first mount has found the tree: until then the
+ * Volume waits for the existing root instead of creating one, which would
+ * split the user's tree in two.
+ */
+export const ADOPTED_IDENTITY_FILE = 'user.adopted'
+
 export class VolumeKeys {
   readonly keyPair: KeyPair
   private readonly master: Buffer

@@ -62,6 +62,14 @@ export interface VolumeOptions {
   /** How many recently used inodes are watched, and for how long after their last use. */
   watchLimit?: number
   watchWindowMs?: number
+  /**
+   * The identity came from another computer: never create a root, wait up to
+   * this long for the existing one to be found in the store (the ring may
+   * still be merging), then fail.
+   */
+  adoptRootTimeoutMs?: number
+  /** One-line progress notices for the user. */
+  notice?: (line: string) => void
 }
 
 export const DEFAULT_SYNC_INTERVAL_MS = 1000
@@ -146,6 +154,8 @@ export class Volume {
   private readonly maxDirtyBytes: number
   private readonly capacityFn?: VolumeOptions['capacity']
   private readonly onError: (err: Error) => void
+  private readonly adoptRootTimeoutMs: number | undefined
+  private readonly notice: (line: string) => void
   /** Inodes the poller re-reads when another device announced changes. */
   readonly watch: WatchSet<Inode>
   private readonly remote: RemoteSync<Inode>
@@ -178,6 +188,8 @@ export class Volume {
     this.maxDirtyBytes = opts.maxDirtyBytes ?? 64 * 1024 * 1024
     this.capacityFn = opts.capacity
     this.onError = opts.onError ?? ((err) => process.stderr.write(`peerstore: background flush: ${err.message}\n`))
+    this.adoptRootTimeoutMs = opts.adoptRootTimeoutMs
+    this.notice = opts.notice ?? (() => {})
     this.watch = new WatchSet(opts.watchLimit ?? 256, opts.watchWindowMs ?? 60_000)
     this.remote = new RemoteSync<Inode>({
       store: this.store,
@@ -252,8 +264,22 @@ export class Volume {
 
   private async loadRoot(): Promise<Inode> {
     const name = this.keys.rootPointerName
+    const adoptUntil = this.adoptRootTimeoutMs === undefined ? null : Date.now() + this.adoptRootTimeoutMs
+    let told = false
     for (;;) {
       const pointer = await this.fetchRecord(name)
+      if (!pointer && adoptUntil !== null) {
+        if (Date.now() >= adoptUntil) {
+          throw new VolumeError(
+            'EHOSTUNREACH',
+            'your tree was not found in the network: start a mount (or a storage node) on the computer this identity came from, then try again'
+          )
+        }
+        if (!told) this.notice('looking for your tree on your other computers…')
+        told = true
+        await new Promise((r) => setTimeout(r, 1000))
+        continue
+      }
       if (pointer && !pointer.deleted) {
         const rootId = decrypt(pointer.value, this.keys.rootPointerKey, name)
         const root = await this.getInode(rootId)

@@ -34,6 +34,7 @@ test('invite --device / join: the second home gets the same user.seed, mode 0600
   const seedFile = path.join(b, 'user.seed')
   t.alike(fs.readFileSync(seedFile), seedA, 'same identity')
   t.is(fs.statSync(seedFile).mode & 0o777, 0o600)
+  t.ok(fs.existsSync(path.join(b, 'user.adopted')), 'marked: its first mount must find the existing tree')
   const ca = JSON.parse(fs.readFileSync(path.join(a, 'config.json'), 'utf8'))
   const cb = JSON.parse(fs.readFileSync(path.join(b, 'config.json'), 'utf8'))
   t.is(cb.networkKey, ca.networkKey, 'same network')

@@ -61,10 +61,11 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
   const a = await startMount(t, { home: homeA, args: host, readyTimeoutMs: 60_000 })
   // B writes to the ring only on fsync or unmount, so that its edit in the
   // conflict step below is still local when A's lands.
+  // B's identity came from A: its first mount waits (up to 120 s) to find A's tree in the ring.
   const b = await startMount(t, {
     home: homeB,
     args: host,
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 150_000,
     env: { PEERSTORE_FLUSH_INTERVAL_MS: '3600000' }
   })
   const deadline = Date.now() + 60_000
@@ -72,6 +73,7 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
     if (Date.now() > deadline) throw new Error('the two mounts never saw each other')
     await new Promise((r) => setTimeout(r, 500))
   }
+  t.absent(fs.existsSync(path.join(homeB, 'user.adopted')), 'B found the tree: the marker is gone')
   const A = a.dir
   const B = b.dir
   t.is(ls(B), '', 'B starts empty')

@@ -25,7 +25,7 @@ async function open(
   t: { teardown(fn: () => unknown): void },
   store: LocalValueStore,
   seed: Buffer,
-  opts: { flushIntervalMs?: number; syncIntervalMs?: number } = {}
+  opts: { flushIntervalMs?: number; syncIntervalMs?: number; adoptRootTimeoutMs?: number } = {}
 ): Promise<Volume> {
   const volume = new Volume({
     home: tmp(t, 'home'),
@@ -35,6 +35,7 @@ async function open(
     flushIntervalMs: opts.flushIntervalMs ?? 50,
     syncIntervalMs: opts.syncIntervalMs ?? 50,
     keys: new VolumeKeys(seed),
+    adoptRootTimeoutMs: opts.adoptRootTimeoutMs,
     onError: (err) => {
       throw err
     }
@@ -214,4 +215,23 @@ test('sync: an idle volume reads one record per poll, and re-reads watched ones 
   await a.sync()
   await a.pollRemote()
   t.is(a.syncStats().recordReads, own0, 'no re-read after its own change')
+})
+
+test('sync: an identity from another computer waits for its tree instead of starting a new one', async (t) => {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  await store.ready()
+  const seed = randomBytes(32)
+  // Nothing in the store yet, and nobody creates it: a clear failure, no root written.
+  const lonely = new Volume({ home: tmp(t, 'home'), store, keys: new VolumeKeys(seed), adoptRootTimeoutMs: 1500 })
+  await t.exception(() => lonely.ready(), /not found in the network/)
+
+  // The other computer creates the tree while this one is waiting: it is the one adopted.
+  const waiting = open(t, store, seed, { adoptRootTimeoutMs: 60_000 })
+  await new Promise((r) => setTimeout(r, 300))
+  const a = await open(t, store, seed)
+  await writeFile(a, '/from-a', 'a')
+  await a.sync()
+  const b = await waiting
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  await eventually('b lists from-a', async () => (await names(b, '/')) === 'from-a')
 })

@@ -4,6 +4,7 @@ import { keyPairFromSeed, loadOrCreateSeed, writeFileAtomic } from '../../crypto
 import { DEFAULT_REPLICAS, formatHostPort, readConfig, writeConfig } from '../../node/config'
 import { decodeInvite } from '../../node/invite-token'
 import { HomeLock } from '../../volume/home-lock'
+import { ADOPTED_IDENTITY_FILE } from '../../volume/volume-keys'
 import { type Command, requirePositionals } from '../command'
 
 export const joinCommand: Command = {
@@ -45,7 +46,12 @@ export const joinCommand: Command = {
         bootstrap: invite.bootstrap,
         replicas: existing?.replicas ?? DEFAULT_REPLICAS
       })
-      if (identity?.write) writeFileAtomic(seedFile, invite.userSeed!, 0o600)
+      if (identity?.write) {
+        writeFileAtomic(seedFile, invite.userSeed!, 0o600)
+        // This identity's tree lives on the user's other computers: the first
+        // mount here must find it, never start a new one (docs/volume.md).
+        writeFileAtomic(path.join(ctx.home, ADOPTED_IDENTITY_FILE), Buffer.from('{}\n'), 0o600)
+      }
     } finally {
       lock?.release()
     }
