@@ -14,7 +14,7 @@ import { randomBytes } from '../crypto/keys'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { ChunkStore } from './chunk-store'
 import { fail, VolumeError } from './errors'
-import { FileData } from './file-data'
+import { type FileContent, FileData } from './file-data'
 import { HomeLock } from './home-lock'
 import {
   type DirEntry,
@@ -452,15 +452,24 @@ export class Volume {
     // finds an entry whose inode is missing.
     for (const r of [0, 1, 2]) {
       const group = batch.filter((i) => rank(i) === r)
-      await runLimited(group, 8, (inode) => this.flushInode(inode))
+      await runLimited(group, 8, (inode) => this.flushInode(inode, { settledOnly: true }))
     }
     await this.journal.discard(segments)
     // Tell the other devices; a failure here is retried by the poller's tick.
     await this.remote.publish().catch((err) => this.onError(err))
   }
 
-  /** Writes one inode's record by compare-and-swap, merging on conflict. */
-  async flushInode(inode: Inode): Promise<void> {
+  /**
+   * Writes one inode's record by compare-and-swap, merging on conflict.
+   * `settledOnly` (the background flusher): a file with data not yet sealed
+   * is not published with holes where that data is, since other devices
+   * would read zeros there and the kernel's page cache could keep them (the
+   * later record has the same mtime and size). A stored file waits until its
+   * data is sealed (close, fsync, a full chunk); a new one is published as its
+   * sealed prefix, so that its directory entry never names a missing record,
+   * and stays dirty.
+   */
+  async flushInode(inode: Inode, opts: { settledOnly?: boolean } = {}): Promise<void> {
     await inode.flushLock.run(async () => {
       // Set once the store holds this inode's tombstone (or never held the inode).
       let buried = false
@@ -489,6 +498,9 @@ export class Volume {
           }
         }
         const state = this.snapshotState(inode)
+        const unsealed = opts.settledOnly && inode.data?.hasDirty
+        if (unsealed && inode.version > 0) break
+        if (unsealed && state.file) state.file = sealedPrefix(state.file, inode.data!.firstUnsealed)
         if (state.file) await this.chunks.whenUploaded(state.file.chunks)
         const value = encryptState(state, inode.id, this.keys.inodeKey(inode.id))
         const record = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), value)
@@ -502,7 +514,7 @@ export class Volume {
         this.remote.markChanged()
         inode.version = record.version
         if (state.entries) inode.base = state.entries
-        if (inode.gen === gen) inode.flushedGen = gen
+        if (inode.gen === gen && !unsealed) inode.flushedGen = gen
         break
       }
       if (inode.deleted) {
@@ -1025,6 +1037,17 @@ export class Volume {
       uploaded: this.chunks.stats.uploaded,
       fromOtherDevices: this.remoteChanges
     }
+  }
+}
+
+/** A file's content up to its first chunk not yet sealed: what it holds for sure, without holes for the rest. */
+function sealedPrefix(file: FileContent, firstUnsealed: number): FileContent {
+  const size = Math.min(file.size, firstUnsealed * file.chunkSize)
+  return {
+    ...file,
+    size,
+    chunks: file.chunks.slice(0, Math.ceil(size / file.chunkSize)),
+    inline: size === 0 ? null : file.inline
   }
 }
 

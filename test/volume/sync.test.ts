@@ -235,3 +235,35 @@ test('sync: an identity from another computer waits for its tree instead of star
   t.teardown(() => Promise.all([a.close(), b.close()]))
   await eventually('b lists from-a', async () => (await names(b, '/')) === 'from-a')
 })
+
+test('sync: a file still being written is published without holes: its sealed prefix, then all of it', async (t) => {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  await store.ready()
+  const seed = randomBytes(32)
+  const a = await open(t, store, seed, { flushIntervalMs: 3_600_000 })
+  const b = await open(t, store, seed)
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const data = randomBytes(3 * 4096 + 100)
+  const f = await a.create('/growing', 0o644)
+  // Three full chunks (sealed as they fill) and a partial fourth, still unsealed: no close.
+  await a.write(f, data, 0)
+  await a.flush()
+  await a.pollRemote()
+  const bytes = async () => {
+    const i = await b.resolve('/growing')
+    const out = Buffer.alloc(i.size)
+    await b.read(i, out, out.length, 0)
+    return out
+  }
+  await eventually('b sees the file', async () => (await b.readdir('/')).includes('growing'))
+  const out = await bytes()
+  // How much is sealed by then depends on the crypto pool: any whole-chunk prefix, never zeros for the rest.
+  t.ok(out.byteLength % 4096 === 0 && out.byteLength <= 3 * 4096, `a whole-chunk prefix (${out.byteLength} bytes)`)
+  t.alike(out, data.subarray(0, out.byteLength), 'holding exactly the data written there')
+
+  await a.closeFile(f)
+  await a.flush()
+  await a.pollRemote()
+  await eventually('b sees all of it', async () => (await bytes()).equals(data))
+  t.pass('then the whole file')
+})
