@@ -77,6 +77,8 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
         handles.release(fh)
         return E.EISDIR
       }
+      // Open files stay watched for changes by other devices until released.
+      volume.noteOpen(inode)
       return reply(fh)
     }),
 
@@ -84,6 +86,7 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     // O_EXCL on an existing name, so EEXIST here only means a race.
     create: wrap('create', async (path: string, mode: number) => {
       const inode = await volume.create(path, mode, opts.caller?.() ?? undefined)
+      volume.noteOpen(inode)
       return reply(handles.open(inode, 2))
     }),
 
@@ -110,6 +113,7 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
 
     release: wrap('release', async (_path: string, fh: number) => {
       const h = handles.release(fh)
+      if (h) volume.noteRelease(h.inode)
       if (h?.writable) await volume.closeFile(h.inode)
     }),
 

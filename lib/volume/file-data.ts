@@ -89,6 +89,14 @@ export class FileData implements FileContent {
     return this.dirty.size > 0 || this.sealing.size > 0
   }
 
+  /** The lowest chunk index whose data is not in `chunks` yet; Infinity when all are. */
+  get firstUnsealed(): number {
+    let first = Number.POSITIVE_INFINITY
+    for (const i of this.dirty.keys()) first = Math.min(first, i)
+    for (const i of this.sealing.keys()) first = Math.min(first, i)
+    return first
+  }
+
   get dirtyBytes(): number {
     let n = 0
     for (const d of this.dirty.values()) n += d.buf.byteLength

@@ -12,6 +12,16 @@ const NS_INODE_KEY = namespace('volume/inode-key')
 const NS_ROOT_POINTER = namespace('volume/root-pointer')
 const NS_ROOT_POINTER_KEY = namespace('volume/root-pointer-key')
 const NS_JOURNAL_KEY = namespace('volume/journal-key')
+const NS_SYNC_BEACON = namespace('volume/sync-beacon')
+const NS_SYNC_BEACON_KEY = namespace('volume/sync-beacon-key')
+
+/**
+ * Present in a home whose user.seed came from another computer (`join` of a
+ * device token) until its first mount has found the tree: until then the
+ * Volume waits for the existing root instead of creating one, which would
+ * split the user's tree in two.
+ */
+export const ADOPTED_IDENTITY_FILE = 'user.adopted'
 
 export class VolumeKeys {
   readonly keyPair: KeyPair
@@ -42,6 +52,15 @@ export class VolumeKeys {
 
   get rootPointerKey(): Buffer {
     return blake2b([NS_ROOT_POINTER_KEY], this.master)
+  }
+
+  /** The record every device bumps after writing records, so the others know to re-read theirs. */
+  get syncBeaconName(): Buffer {
+    return blake2b([NS_SYNC_BEACON], this.master)
+  }
+
+  get syncBeaconKey(): Buffer {
+    return blake2b([NS_SYNC_BEACON_KEY], this.master)
   }
 
   /** Encrypts the local metadata journal, so that the cache dir holds ciphertext only. */

@@ -29,8 +29,10 @@ import {
 import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
+import { RemoteSync, type SyncStats } from './remote-sync'
 import { isConflict, type ValueStore } from './value-store'
 import { VolumeKeys } from './volume-keys'
+import { WatchSet } from './watch-set'
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024
 const S_IFMT = 0o170000
@@ -54,11 +56,28 @@ export interface VolumeOptions {
   /** Plaintext being written, across files, before writers seal early. */
   maxDirtyBytes?: number
   capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
-  /** Called with errors of the background flusher (which retries). */
+  /** Called with errors of the background flusher and the poller (which retry). */
   onError?: (err: Error) => void
   /** Grace period before unreferenced chunks are deleted (default DEFAULT_GC_GRACE_MS). */
   gcGraceMs?: number
+  /** How often to look for changes by other devices (docs/volume.md, "Sync"); 0 turns it off. */
+  syncIntervalMs?: number
+  /** How often the watched records are re-read even when no device announced a change. */
+  syncFullPassMs?: number
+  /** How many recently used inodes are watched, and for how long after their last use. */
+  watchLimit?: number
+  watchWindowMs?: number
+  /**
+   * The identity came from another computer: never create a root, wait up to
+   * this long for the existing one to be found in the store (the ring may
+   * still be merging), then fail.
+   */
+  adoptRootTimeoutMs?: number
+  /** One-line progress notices for the user. */
+  notice?: (line: string) => void
 }
+
+export const DEFAULT_SYNC_INTERVAL_MS = 1000
 
 export interface Stat {
   mode: number
@@ -107,6 +126,8 @@ export class Inode {
   /** Bumped by every change; the record is clean when flushedGen catches up. */
   gen = 0
   flushedGen = 0
+  /** The sync beacon version as of which this inode was last known current (remote-sync.ts). */
+  syncedBeacon = 0
   deleted = false
   parent: Inode | null = null
   name = ''
@@ -148,6 +169,11 @@ export class Volume {
   private readonly maxDirtyBytes: number
   private readonly capacityFn?: VolumeOptions['capacity']
   private readonly onError: (err: Error) => void
+  private readonly adoptRootTimeoutMs: number | undefined
+  private readonly notice: (line: string) => void
+  /** Inodes the poller re-reads when another device announced changes. */
+  readonly watch: WatchSet<Inode>
+  private readonly remote: RemoteSync<Inode>
 
   private inodes = new Map<string, Inode>()
   private loading = new Map<string, Promise<Inode>>()
@@ -158,6 +184,8 @@ export class Volume {
   private flushAgain = false
   private timer: NodeJS.Timeout | null = null
   private closed = false
+  /** Records taken in from other devices. */
+  private remoteChanges = 0
   root!: Inode
   readonly uid = process.getuid?.() ?? 0
   readonly gid = process.getgid?.() ?? 0
@@ -186,6 +214,18 @@ export class Volume {
           onError: (err) => process.stderr.write(`peerstore: chunk garbage collection: ${err.message}\n`)
         })
       : null
+    this.adoptRootTimeoutMs = opts.adoptRootTimeoutMs
+    this.notice = opts.notice ?? (() => {})
+    this.watch = new WatchSet(opts.watchLimit ?? 256, opts.watchWindowMs ?? 60_000)
+    this.remote = new RemoteSync<Inode>({
+      store: this.store,
+      keys: this.keys,
+      watch: this.watch,
+      refresh: (inode) => this.takeRemote(inode),
+      intervalMs: opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+      fullPassMs: opts.syncFullPassMs ?? 30_000,
+      onError: this.onError
+    })
   }
 
   async ready(): Promise<void> {
@@ -193,7 +233,11 @@ export class Volume {
     try {
       await this.journal.ready()
       await this.chunks.ready()
+      // Before any inode loads: each is marked current as of this beacon version.
+      await this.remote.ready()
       this.root = await this.loadRoot()
+      // The root is always watched: every path starts there.
+      this.watch.opened(this.root)
       await this.replay()
       await this.gc?.ready()
     } catch (err) {
@@ -204,6 +248,7 @@ export class Volume {
       if (this.dirty.size > 0 || this.journal.hasBuffered) this.flush().catch((err) => this.onError(err))
     }, this.flushIntervalMs)
     this.timer.unref()
+    this.remote.start()
   }
 
   /** Writes everything to the store, then releases the home. */
@@ -212,7 +257,10 @@ export class Volume {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     try {
+      await this.remote.close()
       await this.sync()
+      // The other devices learn of the last changes now rather than at their next full pass.
+      await this.remote.publish().catch((err) => this.onError(err))
       await this.gc?.close()
       await this.chunks.close()
       await this.journal.close()
@@ -244,8 +292,22 @@ export class Volume {
 
   private async loadRoot(): Promise<Inode> {
     const name = this.keys.rootPointerName
+    const adoptUntil = this.adoptRootTimeoutMs === undefined ? null : Date.now() + this.adoptRootTimeoutMs
+    let told = false
     for (;;) {
       const pointer = await this.fetchRecord(name)
+      if (!pointer && adoptUntil !== null) {
+        if (Date.now() >= adoptUntil) {
+          throw new VolumeError(
+            'EHOSTUNREACH',
+            'your tree was not found in the network: start a mount (or a storage node) on the computer this identity came from, then try again'
+          )
+        }
+        if (!told) this.notice('looking for your tree on your other computers…')
+        told = true
+        await new Promise((r) => setTimeout(r, 1000))
+        continue
+      }
       if (pointer && !pointer.deleted) {
         const rootId = decrypt(pointer.value, this.keys.rootPointerKey, name)
         const root = await this.getInode(rootId)
@@ -284,9 +346,11 @@ export class Volume {
   }
 
   private async loadInode(id: Buffer): Promise<Inode> {
+    const mark = this.remote.known
     const rec = await this.fetchRecord(id)
     if (!rec || rec.deleted) throw new VolumeError('ENOENT', `inode ${id.toString('hex')} is not in the store`)
     const inode = this.inodeFromRecord(id, rec)
+    inode.syncedBeacon = mark
     const raced = this.inodes.get(inode.hex)
     if (raced) return raced
     this.inodes.set(inode.hex, inode)
@@ -373,6 +437,7 @@ export class Volume {
       state.file = { fileId: randomBytes(32), fileKey: randomBytes(32), chunkSize: this.chunkSize, size: 0, chunks: [] }
     }
     const inode = new Inode(randomBytes(32), state)
+    inode.syncedBeacon = this.remote.known
     this.attachData(inode)
     return inode
   }
@@ -461,13 +526,24 @@ export class Volume {
     // finds an entry whose inode is missing.
     for (const r of [0, 1, 2]) {
       const group = batch.filter((i) => rank(i) === r)
-      await runLimited(group, 8, (inode) => this.flushInode(inode))
+      await runLimited(group, 8, (inode) => this.flushInode(inode, { settledOnly: true }))
     }
     await this.journal.discard(segments)
+    // Tell the other devices; a failure here is retried by the poller's tick.
+    await this.remote.publish().catch((err) => this.onError(err))
   }
 
-  /** Writes one inode's record by compare-and-swap, merging on conflict. */
-  async flushInode(inode: Inode): Promise<void> {
+  /**
+   * Writes one inode's record by compare-and-swap, merging on conflict.
+   * `settledOnly` (the background flusher): a file with data not yet sealed
+   * is not published with holes where that data is, since other devices
+   * would read zeros there and the kernel's page cache could keep them (the
+   * later record has the same mtime and size). A stored file waits until its
+   * data is sealed (close, fsync, a full chunk); a new one is published as its
+   * sealed prefix, so that its directory entry never names a missing record,
+   * and stays dirty.
+   */
+  async flushInode(inode: Inode, opts: { settledOnly?: boolean } = {}): Promise<void> {
     await inode.flushLock.run(async () => {
       // Set once the store holds this inode's tombstone (or never held the inode).
       let buried = false
@@ -484,6 +560,7 @@ export class Volume {
           const tomb = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), Buffer.alloc(0), true)
           try {
             await this.store.putRecord(tomb, inode.version)
+            this.remote.markChanged()
             inode.version = tomb.version
             buried = true
             this.noteBuried(inode)
@@ -502,7 +579,11 @@ export class Volume {
           }
         }
         const state = this.snapshotState(inode)
-        if (inode.data) sealed.push(...inode.data.takeSealedKeys())
+        const unsealed = opts.settledOnly && inode.data?.hasDirty
+        if (unsealed && inode.version > 0) break
+        if (unsealed && state.file) state.file = sealedPrefix(state.file, inode.data!.firstUnsealed)
+        // A prefix leaves chunks sealed after it out on purpose: only a whole file's record tells what is garbage.
+        if (inode.data && !unsealed) sealed.push(...inode.data.takeSealedKeys())
         if (state.file) await this.chunks.whenUploaded(state.file.chunks)
         const value = encryptState(state, inode.id, this.keys.inodeKey(inode.id))
         const record = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), value)
@@ -513,10 +594,11 @@ export class Volume {
           await this.resolveConflict(inode, (err as { current: SignedRecord | null }).current)
           continue
         }
+        this.remote.markChanged()
         inode.version = record.version
         if (state.entries) inode.base = state.entries
         if (state.file) this.noteStoredChunks(inode, state.file, sealed)
-        if (inode.gen === gen) inode.flushedGen = gen
+        if (inode.gen === gen && !unsealed) inode.flushedGen = gen
         break
       }
       if (inode.deleted) {
@@ -535,6 +617,7 @@ export class Volume {
     if (!current || current.deleted) {
       // Deleted (or never stored) elsewhere, changed here: ours stays.
       adoptVersion(inode, current?.version ?? 0)
+      if (current?.deleted) this.relink(inode)
       return
     }
     if (!verifyRecord(current, this.recordKeyOf(inode.id))) throw new VolumeError('EIO', 'conflicting record is forged')
@@ -566,6 +649,27 @@ export class Volume {
       this.touch(parent)
     }
     adoptVersion(inode, current.version)
+  }
+
+  /**
+   * Another device deleted this inode while it changed here, and it is being
+   * written back: its name must come back too, or the change would be out of
+   * reach. The parent's next flush merges the name in as our addition.
+   */
+  private relink(inode: Inode): void {
+    const parent = inode.parent
+    if (!parent || parent.deleted || parent.type !== 'dir' || inode === this.root) return
+    const e = parent.entries.get(inode.name)
+    if (e?.id.equals(inode.id)) {
+      // Still listed here: our copy of the base must not say it was there, or the merge takes their removal.
+      parent.base?.delete(inode.name)
+      this.journal.append([{ o: 'e', d: parent.hex, n: inode.name, c: inode.hex, t: typeCode(inode.type) }])
+    } else {
+      for (const x of parent.entries.values()) if (x.id.equals(inode.id)) return
+      const name = e ? conflictName(inode.name, (n) => parent.entries.has(n)) : inode.name
+      this.link(parent, name, inode)
+    }
+    this.touch(parent)
   }
 
   // ---- replay after a crash ------------------------------------------------------
@@ -632,6 +736,7 @@ export class Volume {
     const inode = await this.getInode(e!.id)
     inode.parent = dir
     inode.name = name
+    this.watch.note(inode)
     return inode
   }
 
@@ -664,6 +769,94 @@ export class Volume {
     this.journalDirty.delete(inode)
     this.journal.append([{ o: 'x', id: inode.hex }])
     this.touch(inode)
+  }
+
+  // ---- changes by other devices ------------------------------------------------
+
+  /** A FUSE handle holds this inode: keep it watched until released. */
+  noteOpen(inode: Inode): void {
+    this.watch.opened(inode)
+  }
+
+  noteRelease(inode: Inode): void {
+    this.watch.released(inode)
+  }
+
+  /** Local changes not yet in the store, or a write or flush in progress: not to be replaced now. */
+  private busy(inode: Inode): boolean {
+    return (
+      inode.gen !== inode.flushedGen ||
+      this.dirty.has(inode) ||
+      inode.flushLock.locked ||
+      (inode.data !== null && (inode.data.hasDirty || inode.data.lock.locked))
+    )
+  }
+
+  /**
+   * Re-reads the inode's record and takes in a newer version written by
+   * another device. An inode with local changes is left alone (false: try
+   * again later); its flush meets the newer version as a compare-and-swap
+   * conflict and merges (directories) or keeps both (files), so local state
+   * always wins or is kept.
+   */
+  private async takeRemote(inode: Inode): Promise<boolean> {
+    if (inode.deleted) return true
+    if (this.busy(inode)) return false
+    const rec = await this.fetchRecord(inode.id)
+    // Nothing awaits from here on: the check and the swap are one step for every other op.
+    if (inode.deleted) return true
+    if (this.busy(inode)) return false
+    if (!rec || rec.version <= Math.max(inode.version, inode.versionFloor)) return true
+    if (rec.deleted) {
+      // Deleted elsewhere: open handles keep the object (like an unlinked open file); lookups no longer find it.
+      adoptVersion(inode, rec.version)
+      this.inodes.delete(inode.hex)
+      this.watch.forget(inode)
+      return true
+    }
+    const state = decryptState(rec.value, inode.id, this.keys.inodeKey(inode.id))
+    if (state.entries && !this.keepsLocalChildren(inode, state.entries)) return false
+    inode.state = state
+    inode.base = state.entries ? new Map(state.entries) : null
+    inode.data = null
+    this.attachData(inode)
+    // The device that wrote it collects what it dropped; ours is now what the store lists.
+    inode.storedChunks = chunkKeys(state.file)
+    inode.version = rec.version
+    inode.versionFloor = Math.max(inode.versionFloor, rec.version)
+    this.remoteChanges++
+    return true
+  }
+
+  /**
+   * Fits the newer entries of a directory to what must stay here: the
+   * kernel's `.fuse_hidden*` names (never published) are kept. False when
+   * they lack a child that has unflushed changes here: the directory waits
+   * (still showing it) until that child is flushed, whose compare-and-swap
+   * then learns whether it was deleted (it is written back and relinked,
+   * see resolveConflict) or moved (both versions are kept).
+   */
+  private keepsLocalChildren(dir: Inode, theirs: Map<string, DirEntry>): boolean {
+    for (const [name, e] of dir.entries) {
+      if (theirs.has(name)) continue
+      if (name.startsWith('.fuse_hidden')) {
+        theirs.set(name, e)
+        continue
+      }
+      const child = this.inodes.get(e.id.toString('hex'))
+      if (child && !child.deleted && this.busy(child)) return false
+    }
+    return true
+  }
+
+  /** The poller's counters, for tests and the status line. */
+  syncStats(): SyncStats & { watched: number; taken: number; beacon: number } {
+    return { ...this.remote.stats, watched: this.watch.size, taken: this.remoteChanges, beacon: this.remote.known }
+  }
+
+  /** One poll now (tests; the timer does the same every syncIntervalMs). */
+  pollRemote(): Promise<void> {
+    return this.remote.poll()
   }
 
   // ---- operations -------------------------------------------------------------
@@ -917,14 +1110,33 @@ export class Volume {
   }
 
   /** Counters for the status line. */
-  status(): { inodes: number; dirty: number; pendingChunks: number; pendingBytes: number; uploaded: number } {
+  status(): {
+    inodes: number
+    dirty: number
+    pendingChunks: number
+    pendingBytes: number
+    uploaded: number
+    fromOtherDevices: number
+  } {
     return {
       inodes: this.inodes.size,
       dirty: this.dirty.size,
       pendingChunks: this.chunks.pendingCount,
       pendingBytes: this.chunks.pendingByteCount,
-      uploaded: this.chunks.stats.uploaded
+      uploaded: this.chunks.stats.uploaded,
+      fromOtherDevices: this.remoteChanges
     }
+  }
+}
+
+/** A file's content up to its first chunk not yet sealed: what it holds for sure, without holes for the rest. */
+function sealedPrefix(file: FileContent, firstUnsealed: number): FileContent {
+  const size = Math.min(file.size, firstUnsealed * file.chunkSize)
+  return {
+    ...file,
+    size,
+    chunks: file.chunks.slice(0, Math.ceil(size / file.chunkSize)),
+    inline: size === 0 ? null : file.inline
   }
 }
 

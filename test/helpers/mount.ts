@@ -64,13 +64,14 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 /** Starts `peerstore mount` on `dir` (a fresh one by default) with `home`, registering teardown on `t`. */
 export async function startMount(
   t: Test,
-  opts: { home?: string; dir?: string; args?: string[]; readyTimeoutMs?: number } = {}
+  opts: { home?: string; dir?: string; args?: string[]; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}
 ): Promise<Mount> {
   const home = opts.home ?? tmpDir('home')
   const dir = opts.dir ?? path.join(tmpDir('mnt'), 'mnt')
   fs.mkdirSync(dir, { recursive: true })
   const child = spawn(process.execPath, [PEERSTORE_BIN, 'mount', dir, '--home', home, ...(opts.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env }
   })
   let out = ''
   child.stdout!.on('data', (d) => {

@@ -1,3 +1,5 @@
+import path from 'node:path'
+import { loadOrCreateSeed } from '../../crypto/keys'
 import { formatHostPort, loadOrInitConfig, parseBootstrapList } from '../../node/config'
 import { encodeInvite } from '../../node/invite-token'
 import { type Command, requirePositionals } from '../command'
@@ -11,6 +13,11 @@ export const inviteCommand: Command = {
       type: 'string',
       value: 'HOST:PORT,...',
       description: 'addresses to put in the token (default: the configured ones)'
+    },
+    {
+      name: 'device',
+      type: 'boolean',
+      description: 'also carry your user identity, for another computer of yours (it gets full access to your files)'
     },
     { name: 'json', type: 'boolean', description: 'print JSON' }
   ],
@@ -28,9 +35,19 @@ export const inviteCommand: Command = {
       )
       return 1
     }
-    const token = encodeInvite({ networkKey: config.networkKey, bootstrap })
+    const device = Boolean(args.flags.device)
+    // The identity is created here if this home never mounted yet, so that
+    // both computers start out as the same user.
+    const userSeed = device ? loadOrCreateSeed(path.join(ctx.home, 'user.seed')) : undefined
+    const token = encodeInvite({ networkKey: config.networkKey, bootstrap, userSeed })
+    if (device) {
+      ctx.stderr.write(
+        'peerstore invite: this device token carries your user key: whoever holds it can read, change and\n' +
+          "delete all your files. Give it only to your own computer ('peerstore join TOKEN'), over a private channel.\n"
+      )
+    }
     if (args.flags.json) {
-      ctx.stdout.write(`${JSON.stringify({ token, bootstrap: bootstrap.map(formatHostPort) })}\n`)
+      ctx.stdout.write(`${JSON.stringify({ token, device, bootstrap: bootstrap.map(formatHostPort) })}\n`)
     } else {
       ctx.stdout.write(`${token}\n`)
     }

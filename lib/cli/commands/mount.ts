@@ -6,7 +6,7 @@ import path from 'node:path'
 import { findMount, isMounted, registerMount, unregisterMount } from '../../fuse/mount-registry'
 import { checkFuse } from '../../fuse/prerequisites'
 import { openVolume } from '../../volume/open-volume'
-import { type Command, requirePositionals } from '../command'
+import { type Command, requirePositionals, UsageError } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 const MiB = 1024 * 1024
@@ -31,6 +31,12 @@ export const mountCommand: Command = {
       type: 'boolean',
       description: 'let other local users in (allow_other + default_permissions; needs user_allow_other)'
     },
+    {
+      name: 'sync-interval',
+      type: 'number',
+      value: 'MS',
+      description: 'how often to look for changes made on your other computers (default 1000; 0: never)'
+    },
     { name: 'debug', type: 'boolean', description: 'print every FUSE request (libfuse debug)' }
   ],
   async run(args, ctx) {
@@ -39,6 +45,10 @@ export const mountCommand: Command = {
     // Parsed before anything is mounted, so a bad flag is a usage error, not a half-started mount.
     const config = configFromFlags(ctx.home, args)
     const clientOnly = Boolean(args.flags['client-only'])
+    const syncIntervalMs = args.flags['sync-interval'] === undefined ? undefined : Number(args.flags['sync-interval'])
+    if (syncIntervalMs !== undefined && !(Number.isFinite(syncIntervalMs) && syncIntervalMs >= 0)) {
+      throw new UsageError('--sync-interval takes milliseconds (0 turns it off)')
+    }
     const problem = checkFuse()
     if (problem) {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
@@ -53,7 +63,10 @@ export const mountCommand: Command = {
     const { PeerstoreMount } = await import('../../fuse/mount')
     const opened = await openVolume(
       ctx.home,
-      { onError: (err) => ctx.stderr.write(`\npeerstore mount: background flush: ${err.message}\n`) },
+      {
+        onError: (err) => ctx.stderr.write(`\npeerstore mount: background: ${err.message}\n`),
+        ...(syncIntervalMs === undefined ? {} : { syncIntervalMs })
+      },
       {
         config,
         host: args.flags.host as string | undefined,
@@ -81,7 +94,8 @@ export const mountCommand: Command = {
         s.pendingChunks > 0
           ? `uploading ${s.pendingChunks} chunks (${(s.pendingBytes / MiB).toFixed(1)} MiB)`
           : 'all uploaded'
-      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload} · Ctrl-C to unmount`
+      const others = s.fromOtherDevices > 0 ? ` · ${s.fromOtherDevices} updates from your other computers` : ''
+      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${others} · Ctrl-C to unmount`
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 
