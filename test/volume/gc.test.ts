@@ -3,36 +3,16 @@
 // may share, what another device still lists, and what is not yet due stays.
 
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
-import { LocalValueStore } from '../../lib/volume/local-value-store'
-import { type Inode, Volume } from '../../lib/volume/volume'
-import { VolumeKeys } from '../../lib/volume/volume-keys'
+import type { Inode, Volume } from '../../lib/volume/volume'
+import { openVolume, tmp } from '../helpers/volume'
 
 const CHUNK = 4096
 
-function tmp(t: { teardown(fn: () => unknown): void }, prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
 async function open(home: string, storeDir: string, opts: { seed?: Buffer; gcGraceMs?: number } = {}) {
-  const store = new LocalValueStore(storeDir)
-  await store.ready()
-  const volume = new Volume({
-    home,
-    store,
-    readCacheBytes: 0,
-    chunkSize: CHUNK,
-    flushIntervalMs: 60_000,
-    gcGraceMs: opts.gcGraceMs ?? 1,
-    keys: opts.seed ? new VolumeKeys(opts.seed) : undefined
-  })
-  await volume.ready()
-  return volume
+  return openVolume(home, storeDir, { chunkSize: CHUNK, gcGraceMs: opts.gcGraceMs ?? 1, seed: opts.seed })
 }
 
 /** Chunk files in a LocalValueStore (immutable values), as hex keys. */

@@ -4,22 +4,14 @@
 // ends as a conflict copy with both contents. No timing is asserted: every
 // wait polls with a deadline.
 
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
+import { tmp } from '../helpers/volume'
 import { type Inode, Volume } from '../../lib/volume/volume'
 
 const DEADLINE_MS = 15_000
-
-function tmp(t: { teardown(fn: () => unknown): void }, prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 async function open(
   t: { teardown(fn: () => unknown): void },
@@ -42,6 +34,19 @@ async function open(
   })
   await volume.ready()
   return volume
+}
+
+type OpenOptions = Parameters<typeof open>[3]
+
+/** Two computers of one user on one store; both close in teardown. */
+async function twoDevices(t: Parameters<typeof tmp>[0], aOpts: OpenOptions = {}, bOpts: OpenOptions = {}) {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  await store.ready()
+  const seed = randomBytes(32)
+  const a = await open(t, store, seed, aOpts)
+  const b = await open(t, store, seed, bOpts)
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  return { a, b }
 }
 
 async function readFile(v: Volume, p: string): Promise<string> {
@@ -76,12 +81,7 @@ async function eventually(what: string, check: () => Promise<boolean> | boolean)
 const names = async (v: Volume, p: string) => (await v.readdir(p)).sort().join(',')
 
 test('sync: changes in one running volume reach the other, step by step', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
-  await store.ready()
-  const seed = randomBytes(32)
-  const a = await open(t, store, seed)
-  const b = await open(t, store, seed)
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoDevices(t)
   t.is(await names(b, '/'), '', 'b starts empty')
 
   await writeFile(a, '/note.txt', 'hello')
@@ -113,13 +113,8 @@ test('sync: changes in one running volume reach the other, step by step', async 
 })
 
 test('sync: local unflushed changes win; a concurrent edit keeps both as a conflict copy', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
-  await store.ready()
-  const seed = randomBytes(32)
-  const a = await open(t, store, seed)
   // b writes nothing to the store until told to: its edits stay local and dirty.
-  const b = await open(t, store, seed, { flushIntervalMs: 3_600_000 })
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoDevices(t, {}, { flushIntervalMs: 3_600_000 })
 
   await writeFile(a, '/shared.txt', 'base')
   await eventually('b reads base', async () => (await readFile(b, '/shared.txt')) === 'base')
@@ -153,12 +148,7 @@ test('sync: local unflushed changes win; a concurrent edit keeps both as a confl
 })
 
 test('sync: a file deleted elsewhere while edited here comes back with the edit', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
-  await store.ready()
-  const seed = randomBytes(32)
-  const a = await open(t, store, seed)
-  const b = await open(t, store, seed, { flushIntervalMs: 3_600_000 })
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoDevices(t, {}, { flushIntervalMs: 3_600_000 })
   await writeFile(a, '/keep.txt', 'v1')
   await writeFile(a, '/other.txt', 'o')
   await eventually('b reads v1', async () => (await readFile(b, '/keep.txt')) === 'v1')
@@ -180,13 +170,8 @@ test('sync: a file deleted elsewhere while edited here comes back with the edit'
 })
 
 test('sync: an idle volume reads one record per poll, and re-reads watched ones only after a change elsewhere', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
-  await store.ready()
-  const seed = randomBytes(32)
   // Polled by hand (interval 0 would turn the poller off; a long one keeps the timer out of the way).
-  const a = await open(t, store, seed, { syncIntervalMs: 3_600_000 })
-  const b = await open(t, store, seed, { syncIntervalMs: 3_600_000 })
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoDevices(t, { syncIntervalMs: 3_600_000 }, { syncIntervalMs: 3_600_000 })
   for (let i = 0; i < 20; i++) await a.mkdir(`/d${i}`, 0o755)
   await a.sync()
   await a.pollRemote()
@@ -237,12 +222,7 @@ test('sync: an identity from another computer waits for its tree instead of star
 })
 
 test('sync: a file still being written is published without holes: its sealed prefix, then all of it', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
-  await store.ready()
-  const seed = randomBytes(32)
-  const a = await open(t, store, seed, { flushIntervalMs: 3_600_000 })
-  const b = await open(t, store, seed)
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoDevices(t, { flushIntervalMs: 3_600_000 })
   const data = randomBytes(3 * 4096 + 100)
   const f = await a.create('/growing', 0o644)
   // Three full chunks (sealed as they fill) and a partial fourth, still unsealed: no close.

@@ -2,34 +2,11 @@
 // conflict merging between two devices of one user, and no plaintext at rest.
 
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
-import { LocalValueStore } from '../../lib/volume/local-value-store'
-import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { type Inode, Volume } from '../../lib/volume/volume'
-
-function tmp(t: { teardown(fn: () => unknown): void }, prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-async function open(home: string, storeDir: string, opts: { seed?: Buffer; chunkSize?: number } = {}) {
-  const store = new LocalValueStore(storeDir)
-  await store.ready()
-  const volume = new Volume({
-    home,
-    store,
-    readCacheBytes: 0,
-    chunkSize: opts.chunkSize,
-    flushIntervalMs: 60_000,
-    keys: opts.seed ? new VolumeKeys(opts.seed) : undefined
-  })
-  await volume.ready()
-  return volume
-}
+import type { Inode, Volume } from '../../lib/volume/volume'
+import { openVolume, tmp } from '../helpers/volume'
 
 async function writeFile(v: Volume, p: string, data: Buffer): Promise<Inode> {
   const inode = await v.create(p, 0o644)
@@ -48,14 +25,14 @@ async function readFile(v: Volume, p: string): Promise<Buffer> {
 test('a volume persists across close and reopen', async (t) => {
   const home = tmp(t, 'home')
   const storeDir = tmp(t, 'store')
-  const v1 = await open(home, storeDir, { chunkSize: 4096 })
+  const v1 = await openVolume(home, storeDir, { chunkSize: 4096 })
   await v1.mkdir('/docs', 0o755)
   const data = randomBytes(10_000)
   await writeFile(v1, '/docs/a.bin', data)
   await v1.symlink('a.bin', '/docs/link')
   await v1.close()
 
-  const v2 = await open(home, storeDir)
+  const v2 = await openVolume(home, storeDir)
   t.alike(await readFile(v2, '/docs/a.bin'), data)
   t.is(await v2.readlink('/docs/link'), 'a.bin')
   t.alike((await v2.readdir('/docs')).sort(), ['a.bin', 'link'])
@@ -65,7 +42,7 @@ test('a volume persists across close and reopen', async (t) => {
 test('a crash after close() loses nothing: the next open replays journal and spool', async (t) => {
   const home = tmp(t, 'home')
   const storeDir = tmp(t, 'store')
-  const v1 = await open(home, storeDir, { chunkSize: 64 * 1024 })
+  const v1 = await openVolume(home, storeDir, { chunkSize: 64 * 1024 })
   const small = randomBytes(100)
   const big = randomBytes(300_000)
   await writeFile(v1, '/small', small)
@@ -74,7 +51,7 @@ test('a crash after close() loses nothing: the next open replays journal and spo
   await v1.rename('/small', '/dir/moved')
   await v1.closeFile(v1.root)
   // Abandon v1 without close(): as if SIGKILLed (its uploads may or may not have finished).
-  const v2 = await open(home, storeDir)
+  const v2 = await openVolume(home, storeDir)
   t.alike(await readFile(v2, '/dir/moved'), small)
   t.alike(await readFile(v2, '/big'), big)
   t.is(v2.stat(await v2.resolve('/dir')).mode & 0o777, 0o700)
@@ -86,10 +63,10 @@ test('a crash after close() loses nothing: the next open replays journal and spo
 test('two devices of one user: directory changes merge, file edits keep both', async (t) => {
   const storeDir = tmp(t, 'store')
   const seed = randomBytes(32)
-  const a = await open(tmp(t, 'home-a'), storeDir, { seed })
+  const a = await openVolume(tmp(t, 'home-a'), storeDir, { seed })
   await writeFile(a, '/shared.txt', Buffer.from('base'))
   await a.sync()
-  const b = await open(tmp(t, 'home-b'), storeDir, { seed })
+  const b = await openVolume(tmp(t, 'home-b'), storeDir, { seed })
   t.alike(await readFile(b, '/shared.txt'), Buffer.from('base'))
 
   await writeFile(a, '/from-a', Buffer.from('a'))
@@ -118,7 +95,7 @@ test('two devices of one user: directory changes merge, file edits keep both', a
 test('no plaintext byte of content or names reaches the store or the cache', async (t) => {
   const home = tmp(t, 'home')
   const storeDir = tmp(t, 'store')
-  const v = await open(home, storeDir, { chunkSize: 4096 })
+  const v = await openVolume(home, storeDir, { chunkSize: 4096 })
   const marker = 'PLAINTEXT-MARKER-7f3a9c'
   const name = 'secret-file-name-b41d2e'
   await v.mkdir(`/${name}-dir`, 0o755)
