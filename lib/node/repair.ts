@@ -26,7 +26,7 @@ import {
   SyncKeysRequest,
   SyncKeysResponse
 } from '../net/repair-messages'
-import { type EntryKind, type NodeStore, supersedes } from '../storage'
+import { type EntryKind, type NodeStore, type ScanItem, supersedes } from '../storage'
 import type { FileService } from './file-service'
 import type { RingClient } from './ring-client'
 import { nodeKey } from './router'
@@ -34,6 +34,14 @@ import { nodeKey } from './router'
 const SYNC_TIMEOUT_MS = 5_000
 /** Stray keys handed off per round, so a round stays short after a big join. */
 const SWEEP_PER_ROUND = 2_000
+/**
+ * Copies repair has in flight at once (each to one machine, or in the sweep
+ * one key to its k machines). Small values are latency-bound one at a time;
+ * a few in flight overlap the round trips without flooding a peer (a
+ * RepairPost is at most 4 MiB, so 8 × 4 MiB stays far under what a peer
+ * buffers, and its Limiter bounds what it runs).
+ */
+const COPY_CONCURRENCY = 8
 
 export interface RepairStats {
   rounds: number
@@ -166,27 +174,42 @@ export class Repairer {
     let owner: { first: bigint; id: bigint; nodes: NodeRef[] } | null = null
     let handled = 0
     const whole = Buffer.alloc(32)
-    for await (const item of store.scan(whole, whole)) {
-      if (this.closed || handled >= SWEEP_PER_ROUND) return
-      const id = idFromBuffer(item.key)
-      if (this.ownsKey(id)) continue
-      const cached = owner && (owner.id < owner.first || id <= owner.id)
-      if (!owner || !cached) {
-        const nodes = await chord.responsibleNodes(item.key, replicas)
-        if (nodes.length === 0) return
-        owner = { first: id, id: nodes[0].id, nodes }
+    // Several keys in flight; every one still waits for all its copies before ours goes.
+    const pool = new Pool(COPY_CONCURRENCY, (err) => this.opts.log?.(`sweep: ${(err as Error).message}`))
+    try {
+      for await (const item of store.scan(whole, whole)) {
+        if (this.closed || handled >= SWEEP_PER_ROUND) break
+        const id = idFromBuffer(item.key)
+        if (this.ownsKey(id)) continue
+        const cached = owner && (owner.id < owner.first || id <= owner.id)
+        if (!owner || !cached) {
+          const nodes = await chord.responsibleNodes(item.key, replicas)
+          if (nodes.length === 0) break
+          owner = { first: id, id: nodes[0].id, nodes }
+        }
+        if (owner.nodes.some((n) => n.address === chord.address)) continue
+        handled++
+        const nodes = owner.nodes
+        const hex = item.key.toString('hex')
+        strays.add(hex)
+        await pool.add(() => this.handOff(item, nodes, previous.has(hex)))
       }
-      if (owner.nodes.some((n) => n.address === chord.address)) continue
-      handled++
-      const copy = await this.copyOf(item.key, item.kind, item.version)
-      if (!copy) continue
-      const copies = await Promise.allSettled(owner.nodes.map((n) => this.pushCopy(n, copy, SYNC_TIMEOUT_MS)))
-      const hex = item.key.toString('hex')
-      strays.add(hex)
-      if (previous.has(hex) && owner.nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
-        await store.delete(item.key)
-        this.stats.handedOff++
-      }
+    } finally {
+      await pool.drain()
+    }
+  }
+
+  /**
+   * Copies one stray to every machine responsible for it; drops ours once all
+   * of them hold it, if it was a stray in the previous sweep too.
+   */
+  private async handOff(item: ScanItem, nodes: NodeRef[], strayBefore: boolean): Promise<void> {
+    const copy = await this.copyOf(item.key, item.kind, item.version)
+    if (!copy) return
+    const copies = await Promise.allSettled(nodes.map((n) => this.pushCopy(n, copy, SYNC_TIMEOUT_MS)))
+    if (strayBefore && nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
+      await this.opts.store.delete(item.key)
+      this.stats.handedOff++
     }
   }
 
@@ -226,17 +249,17 @@ export class Repairer {
       SyncKeysResponse,
       { timeoutMs: SYNC_TIMEOUT_MS }
     )
-    for (const i of res.missing) {
-      const kv = keys[i]
-      if (!kv) continue
+    // A few copies in flight; the first failure (the replica went away) ends the batch.
+    const pool = new Pool(COPY_CONCURRENCY)
+    const push = async (kv: KeyVersion) => {
       // What we hold now, which may have changed since the scan.
       const entry = await store.entry(kv.key)
       const copy = entry && (await this.copyOf(kv.key, entry.kind, entry.version))
-      if (!copy) continue
+      if (!copy) return
       await this.pushCopy(replica, copy)
       this.stats.pushed++
     }
-    for (const kv of res.extra) {
+    const pull = async (kv: KeyVersion) => {
       if (kv.tombstone) {
         // A tombstone carries all there is to it: nothing to fetch.
         await files.storeRepaired({
@@ -246,10 +269,10 @@ export class Repairer {
           version: kv.version
         })
         this.stats.pulled++
-        continue
+        return
       }
       const value = await client.get(kv.key).catch(() => null)
-      if (!value) continue
+      if (!value) return
       const record = value.kind === FileKind.Record
       await files.storeRepaired({
         key: kv.key,
@@ -260,6 +283,12 @@ export class Repairer {
       })
       this.stats.pulled++
     }
+    for (const i of res.missing) {
+      const kv = keys[i]
+      if (kv) await pool.add(() => push(kv))
+    }
+    for (const kv of res.extra) await pool.add(() => pull(kv))
+    await pool.drain()
     return res.missing.length
   }
 
@@ -311,4 +340,37 @@ export class Repairer {
 
 function stateOf(entry: { kind: EntryKind; version: number }): { tombstone: boolean; version: number } {
   return { tombstone: entry.kind === 'tombstone', version: entry.version }
+}
+
+/**
+ * Runs at most `limit` tasks at once: add() waits for a free slot, drain()
+ * for all. With `onError`, a task's failure is reported and the others go
+ * on; without, the first failure is thrown by the next add() or drain(),
+ * once the tasks in flight have settled.
+ */
+class Pool {
+  private readonly running = new Set<Promise<void>>()
+  private failure: { err: unknown } | null = null
+
+  constructor(
+    private readonly limit: number,
+    private readonly onError?: (err: unknown) => void
+  ) {}
+
+  async add(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running)
+    if (this.failure) await this.drain()
+    const p: Promise<void> = task()
+      .catch((err) => {
+        if (this.onError) this.onError(err)
+        else this.failure ??= { err }
+      })
+      .finally(() => this.running.delete(p))
+    this.running.add(p)
+  }
+
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.race(this.running)
+    if (this.failure) throw this.failure.err
+  }
 }
