@@ -36,10 +36,10 @@ const SYNC_TIMEOUT_MS = 5_000
 const SWEEP_PER_ROUND = 2_000
 /**
  * Copies repair has in flight at once (each to one machine, or in the sweep
- * one key to its k machines). Small values are latency-bound one at a time;
- * a few in flight overlap the round trips without flooding a peer (a
- * RepairPost is at most 4 MiB, so 8 × 4 MiB stays far under what a peer
- * buffers, and its Limiter bounds what it runs).
+ * one key to its k machines). Small values are bound by round trips, so a few
+ * in flight overlap them; each RepairPost is still one value under
+ * MAX_MESSAGE_BYTES, and 8 stay well within the 32 requests a peer runs at
+ * once per connection (MAX_CONCURRENT_HANDLERS_PER_PEER).
  */
 const COPY_CONCURRENCY = 8
 
