@@ -2,15 +2,18 @@
 // owner and its replicas. The owner sends the keys (and record versions) it
 // holds in (from, to]; the replica answers which of them it lacks or holds
 // older, and which keys of that range it holds that the owner lacks or holds
-// older, so both sides converge with one round trip per batch.
+// older, so both sides converge with one round trip per batch. Deleted
+// immutable values travel as tombstones (a flag and the deletion time), so a
+// delete reaches the holders that missed it the way a value does.
 
 import c from 'compact-encoding'
 
 export const SYNC_KEYS_METHOD = 'SyncKeys'
 /**
- * A copy pushed by repair or hand-off rather than by a client's write. Same
- * schema as PostFile; a separate method so that a node can refuse to bring
- * back a value it deleted moments ago (a push that crossed the delete).
+ * A copy pushed by repair or hand-off rather than by a client's write: a
+ * value with the time it was written, or a tombstone. A separate method from
+ * PostFile because a copy loses to a later tombstone, where a client's write
+ * always wins (docs/ring-node.md, "DeleteFile").
  */
 export const REPAIR_POST_METHOD = 'RepairPost'
 /** Keys per SyncKeys request: 2,000 × ~40 B stays far below the message limit. */
@@ -18,7 +21,13 @@ export const SYNC_BATCH = 2000
 
 export interface KeyVersion {
   key: Buffer
-  /** Record version; 0 for immutable values. */
+  /** A deleted immutable value: `version` is its deletion time. */
+  tombstone: boolean
+  /**
+   * Records: the version. Immutable values: when a client wrote it (ms, 0
+   * when unknown). Tombstones: the deletion time (ms). See `supersedes` in
+   * lib/storage/index-entry.ts for how two are compared.
+   */
   version: number
 }
 
@@ -36,17 +45,23 @@ export interface SyncKeysResponse {
   extra: KeyVersion[]
 }
 
+const KV_TOMBSTONE = 1
+
 const keyVersion = {
   preencode(state: c.State, kv: KeyVersion) {
     c.fixed32.preencode(state, kv.key)
+    c.uint.preencode(state, kv.tombstone ? KV_TOMBSTONE : 0)
     c.uint.preencode(state, kv.version)
   },
   encode(state: c.State, kv: KeyVersion) {
     c.fixed32.encode(state, kv.key)
+    c.uint.encode(state, kv.tombstone ? KV_TOMBSTONE : 0)
     c.uint.encode(state, kv.version)
   },
   decode(state: c.State): KeyVersion {
-    return { key: c.fixed32.decode(state) as Buffer, version: c.uint.decode(state) }
+    const key = c.fixed32.decode(state) as Buffer
+    const flags = c.uint.decode(state)
+    return { key, tombstone: (flags & KV_TOMBSTONE) !== 0, version: c.uint.decode(state) }
   }
 }
 
@@ -84,5 +99,59 @@ export const SyncKeysResponse = {
   },
   decode(state: c.State): SyncKeysResponse {
     return { missing: indexes.decode(state), extra: keyVersions.decode(state) }
+  }
+}
+
+export enum RepairKind {
+  Immutable = 0,
+  Record = 1,
+  /** A deleted immutable value; no bytes. */
+  Tombstone = 2
+}
+
+export interface RepairPostRequest {
+  key: Buffer
+  kind: RepairKind
+  /** The value (or encoded SignedRecord); empty for a tombstone. */
+  bytes: Buffer
+  /** Immutable: when it was written (ms, 0 when unknown); tombstone: the deletion time; record: 0. */
+  version: number
+}
+
+export const RepairPostRequest = {
+  preencode(state: c.State, m: RepairPostRequest) {
+    c.fixed32.preencode(state, m.key)
+    c.uint.preencode(state, m.kind)
+    c.buffer.preencode(state, m.bytes)
+    c.uint.preencode(state, m.version)
+  },
+  encode(state: c.State, m: RepairPostRequest) {
+    if (m.key?.byteLength !== 32) throw new Error('key must be 32 bytes')
+    c.fixed32.encode(state, m.key)
+    c.uint.encode(state, m.kind)
+    c.buffer.encode(state, m.bytes)
+    c.uint.encode(state, m.version)
+  },
+  decode(state: c.State): RepairPostRequest {
+    const key = c.fixed32.decode(state) as Buffer
+    const kind = c.uint.decode(state)
+    if (kind !== RepairKind.Immutable && kind !== RepairKind.Record && kind !== RepairKind.Tombstone) {
+      throw new Error(`unknown repair kind ${kind}`)
+    }
+    // c.buffer decodes an empty buffer as null.
+    const bytes = (c.buffer.decode(state) as Buffer | null) ?? Buffer.alloc(0)
+    return { key, kind, bytes, version: c.uint.decode(state) }
+  }
+}
+
+export const RepairPostResponse = {
+  preencode(state: c.State, m: { ok: boolean }) {
+    c.bool.preencode(state, m.ok)
+  },
+  encode(state: c.State, m: { ok: boolean }) {
+    c.bool.encode(state, m.ok)
+  },
+  decode(state: c.State): { ok: boolean } {
+    return { ok: c.bool.decode(state) }
   }
 }

@@ -21,12 +21,9 @@ import {
   PostFileResponse
 } from '../net'
 import type { NodeStore } from '../storage'
-import { REPAIR_POST_METHOD } from '../net/repair-messages'
+import { REPAIR_POST_METHOD, RepairKind, RepairPostRequest, RepairPostResponse } from '../net/repair-messages'
 import { fileKindOf, nodeKey, type Router } from './router'
 import { codedError } from './errors'
-
-/** How long a deleted immutable value is refused from repair pushes. */
-const DELETE_GRACE_MS = 5 * 60_000
 
 /** Largest piece of a value one GetFile answers with; larger values are read in ranges. */
 export const PIECE_BYTES = 1024 * 1024
@@ -48,8 +45,6 @@ export class FileService {
   private readonly replicas: number
   private readonly timeoutMs: number
   private readonly latest: FileServiceOptions['latest']
-  /** Immutable values deleted here, with when (hex key → ms). */
-  private readonly deletedAt = new Map<string, number>()
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -64,8 +59,8 @@ export class FileService {
     net.respond(METHODS.PostFile, PostFileRequest, PostFileResponse, (req) => this.post(req), { directLocal: true })
     net.respond(METHODS.PatchFile, PatchFileRequest, PatchFileResponse, (req) => this.patch(req))
     net.respond(METHODS.DeleteFile, DeleteFileRequest, DeleteFileResponse, (req) => this.delete(req))
-    net.respond(REPAIR_POST_METHOD, PostFileRequest, PostFileResponse, async (req) => {
-      await this.storeRepaired(req.key, req.kind, req.bytes)
+    net.respond(REPAIR_POST_METHOD, RepairPostRequest, RepairPostResponse, async (req) => {
+      await this.storeRepaired(req)
       return { ok: true }
     })
   }
@@ -81,13 +76,13 @@ export class FileService {
 
   async post(req: PostFileRequest): Promise<OkResponse> {
     if (!req.replicate) {
-      await this.storeLocally(req.key, req.kind, req.bytes)
+      await this.storeLocally(req.key, req.kind, req.bytes, true)
       return { ok: true }
     }
     // The local write and the copies to the replicas run at once: every replica
     // verifies the value itself, so nothing is gained by waiting for ours first.
     const results = await Promise.allSettled([
-      this.storeLocally(req.key, req.kind, req.bytes),
+      this.storeLocally(req.key, req.kind, req.bytes, true),
       this.replicate(req.key, req.kind, req.bytes)
     ])
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
@@ -134,17 +129,14 @@ export class FileService {
    * which then wins over every older version. An immutable value (empty
    * proof) may be deleted by any member of the network: members already
    * decide what they keep, and contents are encrypted (docs/ring-node.md).
+   * It leaves a tombstone, even where nothing was stored: repair carries it
+   * to the holders that missed the delete, and it keeps older copies out.
    */
   async delete(req: DeleteFileRequest): Promise<OkResponse> {
     if (req.proof.byteLength === 0) {
       const entry = await this.store.stat(req.key)
       if (entry?.kind === 'record') throw codedError('EKIND', 'a record is deleted with a signed tombstone')
-      await this.store.deleteImmutable(req.key)
-      const now = Date.now()
-      this.deletedAt.set(req.key.toString('hex'), now)
-      if (this.deletedAt.size > 10_000) {
-        for (const [hex, at] of this.deletedAt) if (now - at >= DELETE_GRACE_MS) this.deletedAt.delete(hex)
-      }
+      await this.store.putTombstone(req.key, Date.now(), { fresh: true })
       return { ok: true }
     }
     let tombstone: SignedRecord
@@ -160,23 +152,26 @@ export class FileService {
   }
 
   /**
-   * A copy from repair or hand-off. An immutable value deleted here moments
-   * ago is not taken back: the push crossed the delete on the wire. (A
-   * client that writes it again goes through PostFile and is stored.)
+   * A copy from repair or hand-off. An immutable value written before a
+   * tombstone held here is not taken back, and a tombstone deletes a value
+   * written before it (the NodeStore compares the times). A client that
+   * writes the value again goes through PostFile, which wins over the
+   * tombstone.
    */
-  async storeRepaired(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
-    const hex = key.toString('hex')
-    const deleted = this.deletedAt.get(hex)
-    if (deleted !== undefined) {
-      if (Date.now() - deleted < DELETE_GRACE_MS) return
-      this.deletedAt.delete(hex)
+  async storeRepaired(copy: RepairPostRequest): Promise<void> {
+    if (copy.kind === RepairKind.Tombstone) {
+      await this.store.putTombstone(copy.key, copy.version)
+    } else if (copy.kind === RepairKind.Immutable) {
+      await this.store.putImmutable(copy.key, copy.bytes, { writtenAt: copy.version })
+    } else {
+      await this.storeLocally(copy.key, FileKind.Record, copy.bytes)
     }
-    await this.storeLocally(key, kind, bytes)
   }
 
-  async storeLocally(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
+  /** `fresh`: a client's write of an immutable value, dated now, which clears a tombstone. */
+  async storeLocally(key: Buffer, kind: FileKind, bytes: Buffer, fresh = false): Promise<void> {
     if (kind === FileKind.Immutable) {
-      await this.store.putImmutable(key, bytes)
+      await this.store.putImmutable(key, bytes, { writtenAt: fresh ? Date.now() : 0, fresh })
       return
     }
     try {

@@ -9,25 +9,39 @@
 //   - a node joined: it owns part of its successor's range and pulls it.
 // Keys a machine holds outside every range it owns are handed to the machines
 // responsible for them now by a sweep after the exchanges (see docs/ring-node.md).
+// Tombstones of deleted immutable values are keys like any other here: they
+// are synced, pushed and handed off, and the NodeStore decides whether a
+// tombstone or a value wins (lib/storage/index-entry.ts, `supersedes`).
 
 import { type ChordNode, distinctMachines, idFromBuffer, idToBuffer, inHalfOpen, type NodeRef } from '../chord'
-import { type PeerNetwork, PostFileRequest, PostFileResponse } from '../net'
+import { FileKind, type PeerNetwork } from '../net'
 import {
   type KeyVersion,
   REPAIR_POST_METHOD,
+  RepairKind,
+  RepairPostRequest,
+  RepairPostResponse,
   SYNC_BATCH,
   SYNC_KEYS_METHOD,
   SyncKeysRequest,
   SyncKeysResponse
 } from '../net/repair-messages'
-import type { NodeStore, StoredValue } from '../storage'
+import { type EntryKind, type NodeStore, type ScanItem, supersedes } from '../storage'
 import type { FileService } from './file-service'
 import type { RingClient } from './ring-client'
-import { fileKindOf, nodeKey } from './router'
+import { nodeKey } from './router'
 
 const SYNC_TIMEOUT_MS = 5_000
 /** Stray keys handed off per round, so a round stays short after a big join. */
 const SWEEP_PER_ROUND = 2_000
+/**
+ * Copies repair has in flight at once (each to one machine, or in the sweep
+ * one key to its k machines). Small values are bound by round trips, so a few
+ * in flight overlap them; each RepairPost is still one value under
+ * MAX_MESSAGE_BYTES, and 8 stay well within the 32 requests a peer runs at
+ * once per connection (MAX_CONCURRENT_HANDLERS_PER_PEER).
+ */
+const COPY_CONCURRENCY = 8
 
 export interface RepairStats {
   rounds: number
@@ -107,6 +121,9 @@ export class Repairer {
     const { chord, replicas, network } = this.opts
     let under = 0
     const movedBefore = this.stats.pushed + this.stats.pulled + this.stats.handedOff
+    await this.opts.store
+      .dropExpiredTombstones()
+      .catch((err) => this.opts.log?.(`repair: dropping expired tombstones: ${err.message}`))
     for (const v of chord.vnodes) {
       if (this.closed || !v.member || !v.predecessor) continue
       // The next k−1 machines after v: its successor list may hold several
@@ -157,29 +174,42 @@ export class Repairer {
     let owner: { first: bigint; id: bigint; nodes: NodeRef[] } | null = null
     let handled = 0
     const whole = Buffer.alloc(32)
-    for await (const item of store.scan(whole, whole)) {
-      if (this.closed || handled >= SWEEP_PER_ROUND) return
-      const id = idFromBuffer(item.key)
-      if (this.ownsKey(id)) continue
-      const cached = owner && (owner.id < owner.first || id <= owner.id)
-      if (!owner || !cached) {
-        const nodes = await chord.responsibleNodes(item.key, replicas)
-        if (nodes.length === 0) return
-        owner = { first: id, id: nodes[0].id, nodes }
+    // Several keys in flight; every one still waits for all its copies before ours goes.
+    const pool = new Pool(COPY_CONCURRENCY, (err) => this.opts.log?.(`sweep: ${(err as Error).message}`))
+    try {
+      for await (const item of store.scan(whole, whole)) {
+        if (this.closed || handled >= SWEEP_PER_ROUND) break
+        const id = idFromBuffer(item.key)
+        if (this.ownsKey(id)) continue
+        const cached = owner && (owner.id < owner.first || id <= owner.id)
+        if (!owner || !cached) {
+          const nodes = await chord.responsibleNodes(item.key, replicas)
+          if (nodes.length === 0) break
+          owner = { first: id, id: nodes[0].id, nodes }
+        }
+        if (owner.nodes.some((n) => n.address === chord.address)) continue
+        handled++
+        const nodes = owner.nodes
+        const hex = item.key.toString('hex')
+        strays.add(hex)
+        await pool.add(() => this.handOff(item, nodes, previous.has(hex)))
       }
-      if (owner.nodes.some((n) => n.address === chord.address)) continue
-      handled++
-      const value = await store.get(item.key)
-      if (!value) continue
-      const copies = await Promise.allSettled(
-        owner.nodes.map((n) => this.pushCopy(n, item.key, value, SYNC_TIMEOUT_MS))
-      )
-      const hex = item.key.toString('hex')
-      strays.add(hex)
-      if (previous.has(hex) && owner.nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
-        await store.delete(item.key)
-        this.stats.handedOff++
-      }
+    } finally {
+      await pool.drain()
+    }
+  }
+
+  /**
+   * Copies one stray to every machine responsible for it; drops ours once all
+   * of them hold it, if it was a stray in the previous sweep too.
+   */
+  private async handOff(item: ScanItem, nodes: NodeRef[], strayBefore: boolean): Promise<void> {
+    const copy = await this.copyOf(item.key, item.kind, item.version)
+    if (!copy) return
+    const copies = await Promise.allSettled(nodes.map((n) => this.pushCopy(n, copy, SYNC_TIMEOUT_MS)))
+    if (strayBefore && nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
+      await this.opts.store.delete(item.key)
+      this.stats.handedOff++
     }
   }
 
@@ -202,7 +232,7 @@ export class Repairer {
       batchFrom = batchTo
     }
     for await (const item of this.opts.store.scan(from, to)) {
-      batch.push({ key: item.key, version: item.version ?? 0 })
+      batch.push({ key: item.key, tombstone: item.kind === 'tombstone', version: item.version })
       if (batch.length >= SYNC_BATCH) await flush(item.key)
     }
     if (!batchFrom.equals(to) || batch.length > 0) await flush(to)
@@ -219,51 +249,82 @@ export class Repairer {
       SyncKeysResponse,
       { timeoutMs: SYNC_TIMEOUT_MS }
     )
-    for (const i of res.missing) {
-      const kv = keys[i]
-      if (!kv) continue
-      const value = await store.get(kv.key)
-      if (!value) continue
-      await this.pushCopy(replica, kv.key, value)
+    // A few copies in flight; the first failure (the replica went away) ends the batch.
+    const pool = new Pool(COPY_CONCURRENCY)
+    const push = async (kv: KeyVersion) => {
+      // What we hold now, which may have changed since the scan.
+      const entry = await store.entry(kv.key)
+      const copy = entry && (await this.copyOf(kv.key, entry.kind, entry.version))
+      if (!copy) return
+      await this.pushCopy(replica, copy)
       this.stats.pushed++
     }
-    for (const kv of res.extra) {
+    const pull = async (kv: KeyVersion) => {
+      if (kv.tombstone) {
+        // A tombstone carries all there is to it: nothing to fetch.
+        await files.storeRepaired({
+          key: kv.key,
+          kind: RepairKind.Tombstone,
+          bytes: Buffer.alloc(0),
+          version: kv.version
+        })
+        this.stats.pulled++
+        return
+      }
       const value = await client.get(kv.key).catch(() => null)
-      if (!value) continue
-      await files.storeRepaired(kv.key, value.kind, value.bytes)
+      if (!value) return
+      const record = value.kind === FileKind.Record
+      await files.storeRepaired({
+        key: kv.key,
+        kind: record ? RepairKind.Record : RepairKind.Immutable,
+        bytes: value.bytes,
+        // The replica's write time: the bytes are the same wherever they were read.
+        version: record ? 0 : kv.version
+      })
       this.stats.pulled++
     }
+    for (const i of res.missing) {
+      const kv = keys[i]
+      if (kv) await pool.add(() => push(kv))
+    }
+    for (const kv of res.extra) await pool.add(() => pull(kv))
+    await pool.drain()
     return res.missing.length
   }
 
-  /** Sends one stored value to a machine as a repair copy (RepairPost, not a client write). */
-  private pushCopy(target: NodeRef, key: Buffer, value: StoredValue, timeoutMs?: number): Promise<unknown> {
-    return this.opts.network.request(
-      nodeKey(target),
-      REPAIR_POST_METHOD,
-      { key, kind: fileKindOf(value.kind), bytes: value.bytes, replicate: false },
-      PostFileRequest,
-      PostFileResponse,
-      { timeoutMs }
-    )
+  /** The repair copy of what this machine holds at `key`: a value or a tombstone; null when gone meanwhile. */
+  private async copyOf(key: Buffer, kind: EntryKind, version: number): Promise<RepairPostRequest | null> {
+    if (kind === 'tombstone') return { key, kind: RepairKind.Tombstone, bytes: Buffer.alloc(0), version }
+    const value = await this.opts.store.get(key)
+    if (!value) return null
+    return value.kind === 'record'
+      ? { key, kind: RepairKind.Record, bytes: value.bytes, version: 0 }
+      : { key, kind: RepairKind.Immutable, bytes: value.bytes, version }
+  }
+
+  /** Sends one copy to a machine (RepairPost, not a client write). */
+  private pushCopy(target: NodeRef, copy: RepairPostRequest, timeoutMs?: number): Promise<unknown> {
+    return this.opts.network.request(nodeKey(target), REPAIR_POST_METHOD, copy, RepairPostRequest, RepairPostResponse, {
+      timeoutMs
+    })
   }
 
   /** The replica side: which of the owner's keys do we lack, which does the owner lack. */
   private async onSyncKeys(req: SyncKeysRequest): Promise<SyncKeysResponse> {
     const { store } = this.opts
-    const theirs = new Map<string, number>()
+    const theirs = new Map<string, KeyVersion>()
     const missing: number[] = []
     for (let i = 0; i < req.keys.length; i++) {
       const kv = req.keys[i]
-      theirs.set(kv.key.toString('hex'), kv.version)
-      const mine = await store.stat(kv.key)
-      if (!mine || (mine.version ?? 0) < kv.version) missing.push(i)
+      theirs.set(kv.key.toString('hex'), kv)
+      const mine = await store.entry(kv.key)
+      if (!mine || supersedes(kv, stateOf(mine), mine.kind === 'record')) missing.push(i)
     }
     const extra: KeyVersion[] = []
     for await (const item of store.scan(req.from, req.to)) {
-      const version = item.version ?? 0
+      const mine = stateOf(item)
       const known = theirs.get(item.key.toString('hex'))
-      if (known === undefined || known < version) extra.push({ key: item.key, version })
+      if (!known || supersedes(mine, known, item.kind === 'record')) extra.push({ key: item.key, ...mine })
       if (extra.length >= SYNC_BATCH) break
     }
     return { missing, extra }
@@ -274,5 +335,42 @@ export class Repairer {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     await this.running?.catch(() => {})
+  }
+}
+
+function stateOf(entry: { kind: EntryKind; version: number }): { tombstone: boolean; version: number } {
+  return { tombstone: entry.kind === 'tombstone', version: entry.version }
+}
+
+/**
+ * Runs at most `limit` tasks at once: add() waits for a free slot, drain()
+ * for all. With `onError`, a task's failure is reported and the others go
+ * on; without, the first failure is thrown by the next add() or drain(),
+ * once the tasks in flight have settled.
+ */
+class Pool {
+  private readonly running = new Set<Promise<void>>()
+  private failure: { err: unknown } | null = null
+
+  constructor(
+    private readonly limit: number,
+    private readonly onError?: (err: unknown) => void
+  ) {}
+
+  async add(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running)
+    if (this.failure) await this.drain()
+    const p: Promise<void> = task()
+      .catch((err) => {
+        if (this.onError) this.onError(err)
+        else this.failure ??= { err }
+      })
+      .finally(() => this.running.delete(p))
+    this.running.add(p)
+  }
+
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.race(this.running)
+    if (this.failure) throw this.failure.err
   }
 }

@@ -10,10 +10,13 @@
 // at any moment reopens to the last committed transaction, never to a half
 // written page.
 //
-// Layout (three named databases in one environment, `<dir>/lmdb/`):
-//   values: key(32) → value bytes
-//   index:  key(32) → IndexEntry (kind, size, record version), 13 bytes
-//   meta:   'stats' → { keys, bytes }
+// Layout (four named databases in one environment, `<dir>/lmdb/`):
+//   values:  key(32) → value bytes
+//   index:   key(32) → IndexEntry (kind, size, version), 13 bytes; a
+//            tombstone of a deleted immutable value has an entry, no value
+//   meta:    'stats' → { keys, bytes } (values only, never tombstones)
+//   expiry:  deletedAt(8, big-endian ms) ‖ key(32) → empty: tombstones in
+//            the order they expire, so the expiry sweep reads only those due
 
 import fs from 'node:fs'
 import path from 'node:path'
@@ -22,7 +25,7 @@ import { HASH_BYTES, sha256 } from '../crypto/hash'
 import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto/record'
 import { StoreError } from './errors'
 import { hashedAs } from './hashed'
-import { decodeIndexEntry, encodeIndexEntry, type IndexEntry, type ValueKind } from './index-entry'
+import { decodeIndexEntry, type EntryKind, encodeIndexEntry, type IndexEntry, type ValueKind } from './index-entry'
 import { type KeyRange, ringIntervalRanges } from './ring-interval'
 
 /** Hard cap on one value; the transport caps RPC bodies at the same 4 MiB. */
@@ -30,6 +33,16 @@ export const MAX_VALUE_BYTES = 4 * 1024 * 1024
 
 /** Keys listed per read transaction in scan(), so a slow consumer never pins an old snapshot. */
 const SCAN_PAGE = 512
+
+/**
+ * How long the tombstone of a deleted immutable value is kept. A machine away
+ * for longer than this that still holds a copy brings it back when it
+ * returns (a leak, never a loss; docs/storage.md).
+ */
+export const TOMBSTONE_TTL_MS = 30 * 24 * 3600_000
+
+/** Expired tombstones removed per write transaction of the expiry sweep. */
+const EXPIRY_BATCH = 1000
 
 const STATS_KEY = 'stats'
 /** Values at least this large are paged in off the JS thread before they are copied (see get). */
@@ -43,10 +56,29 @@ export interface StoredValue {
 
 export interface ScanItem {
   key: Buffer
-  kind: ValueKind
+  /** A tombstone is listed too, so anti-entropy carries deletes like values. */
+  kind: EntryKind
   size: number
-  /** Record version (0 for immutable values), so anti-entropy can compare without fetching. */
+  /** The index entry's version (see IndexEntry), so anti-entropy can compare without fetching. */
   version: number
+}
+
+export interface NodeStoreOptions {
+  /** How long a tombstone is kept (default TOMBSTONE_TTL_MS); tests shorten it. */
+  tombstoneTtlMs?: number
+  /** The clock tombstones expire by; tests move it on. */
+  now?: () => number
+}
+
+export interface PutImmutableOptions {
+  /** When the value was written (ms): compared with a tombstone's deletion time. */
+  writtenAt?: number
+  /**
+   * A client's write: it replaces any tombstone (a fresh write wins over an
+   * older delete, even with a clock behind the deleting machine's). Without
+   * it (a repair copy) a tombstone as late as `writtenAt` or later wins.
+   */
+  fresh?: boolean
 }
 
 export interface StoreStats {
@@ -69,11 +101,16 @@ export class NodeStore {
   private values: Database<Buffer, Buffer> | null = null
   private index: Database<Buffer, Buffer> | null = null
   private meta: Database<Buffer, string> | null = null
+  private expiry: Database<Buffer, Buffer> | null = null
+  private readonly tombstoneTtlMs: number
+  private readonly now: () => number
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
 
-  constructor(dir: string) {
+  constructor(dir: string, opts: NodeStoreOptions = {}) {
     this.dir = dir
+    this.tombstoneTtlMs = opts.tombstoneTtlMs ?? TOMBSTONE_TTL_MS
+    this.now = opts.now ?? Date.now
   }
 
   ready(): Promise<void> {
@@ -87,11 +124,12 @@ export class NodeStore {
     // overlappingSync (the Linux default) lets the fsync of one commit overlap
     // the next transaction; every write still awaits `flushed` before it
     // resolves, so acknowledged means on disk.
-    const root = open({ path: path.join(this.dir, 'lmdb'), maxDbs: 4, overlappingSync: true })
+    const root = open({ path: path.join(this.dir, 'lmdb'), maxDbs: 8, overlappingSync: true })
     this.root = root
     this.values = root.openDB<Buffer, Buffer>({ name: 'values', keyEncoding: 'binary', encoding: 'binary' })
     this.index = root.openDB<Buffer, Buffer>({ name: 'index', keyEncoding: 'binary', encoding: 'binary' })
     this.meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' })
+    this.expiry = root.openDB<Buffer, Buffer>({ name: 'expiry', keyEncoding: 'binary', encoding: 'binary' })
   }
 
   async close(): Promise<void> {
@@ -99,7 +137,7 @@ export class NodeStore {
       this.closing = (async () => {
         if (this.opening) await this.opening.catch(() => {})
         const root = this.root
-        this.root = this.values = this.index = this.meta = null
+        this.root = this.values = this.index = this.meta = this.expiry = null
         if (root) await root.close()
       })()
     }
@@ -112,7 +150,7 @@ export class NodeStore {
     const { values, index } = await this.dbs()
     checkKey(key)
     let raw = index.getBinary(key)
-    if (!raw) return null
+    if (!raw || isTombstone(raw)) return null
     // getBinary copies out of LMDB's memory map on the JS thread; for a large
     // value not in the page cache (a cold read after a remount) that is disk
     // I/O in page faults, ~1.5 ms per MiB with the event loop stalled.
@@ -123,20 +161,26 @@ export class NodeStore {
     if (decodeIndexEntry(raw).size >= PREFETCH_MIN_BYTES) {
       await values.prefetch([key])
       raw = index.getBinary(key)
-      if (!raw) return null
+      if (!raw || isTombstone(raw)) return null
     }
-    const entry = decodeIndexEntry(raw)
+    const entry = decodeIndexEntry(raw) as IndexEntry
     const bytes = values.getBinary(key)
     if (!bytes) throw new Error(`store corrupt: index entry without value for ${key.toString('hex')}`)
     return { kind: entry.kind, bytes }
   }
 
-  /** The index entry for `key` (kind, size, record version) without reading the value. */
+  /** The index entry of the value at `key` (kind, size, version) without reading it; null for a tombstone. */
   async stat(key: Buffer): Promise<IndexEntry | null> {
+    const entry = await this.entry(key)
+    return entry && entry.kind !== 'tombstone' ? (entry as IndexEntry) : null
+  }
+
+  /** The index entry at `key`, tombstones included (an expired one counts as absent). */
+  async entry(key: Buffer): Promise<IndexEntry<EntryKind> | null> {
     const { index } = await this.dbs()
     checkKey(key)
     const raw = index.getBinary(key)
-    return raw ? decodeIndexEntry(raw) : null
+    return raw ? this.live(decodeIndexEntry(raw)) : null
   }
 
   /**
@@ -192,7 +236,7 @@ export class NodeStore {
         const entry = decodeIndexEntry(value)
         page.push({ key: Buffer.from(key), ...entry })
       }
-      for (const item of page) yield item
+      for (const item of page) if (this.live(item)) yield item
       if (page.length < SCAN_PAGE) return
       after = page[page.length - 1].key
     }
@@ -208,19 +252,90 @@ export class NodeStore {
   /**
    * Stores an immutable value; idempotent. Refuses unless key = sha256(bytes).
    * A Buffer this process already hashed (hashed.ts) is not hashed again.
+   * Over a tombstone, see PutImmutableOptions (a tombstone that wins keeps
+   * the value out without an error).
    */
-  async putImmutable(key: Buffer, bytes: Buffer): Promise<void> {
+  async putImmutable(key: Buffer, bytes: Buffer, opts: PutImmutableOptions = {}): Promise<void> {
     checkKey(key)
     checkSize(bytes)
     const hash = hashedAs(bytes) ?? sha256(bytes)
     if (!hash.equals(key)) throw new StoreError('EBADKEY', 'key is not the sha256 of the value')
+    let writtenAt = opts.writtenAt ?? 0
     await this.write(() => {
       const existing = this.entryInTxn(key)
       if (existing?.kind === 'immutable') return { ok: true, changed: false }
-      if (existing) return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key') }
-      this.setInTxn(key, bytes, { kind: 'immutable', size: bytes.byteLength, version: 0 }, null)
+      if (existing?.kind === 'record') {
+        return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key') }
+      }
+      if (existing?.kind === 'tombstone' && this.live(existing)) {
+        if (opts.fresh) writtenAt = Math.max(writtenAt, existing.version + 1)
+        else if (writtenAt <= existing.version) return { ok: true, changed: false }
+      }
+      this.setInTxn(key, bytes, { kind: 'immutable', size: bytes.byteLength, version: writtenAt }, existing)
       return { ok: true, changed: true }
     })
+  }
+
+  /**
+   * Deletes the immutable value at `key` and leaves a tombstone dated
+   * `deletedAt`, which anti-entropy carries to the other holders and which
+   * keeps repair copies written before it out. A value written after
+   * `deletedAt` stays, unless `fresh` (a client's delete: it wins over
+   * whatever is stored, so the tombstone is dated no earlier than the value).
+   * Of two tombstones the later stays. Records are refused (EKIND).
+   * Resolves to false when nothing changed.
+   */
+  async putTombstone(key: Buffer, deletedAt: number, opts: { fresh?: boolean } = {}): Promise<boolean> {
+    checkKey(key)
+    if (!Number.isSafeInteger(deletedAt) || deletedAt < 0)
+      throw new StoreError('ERANGE', `bad deletion time ${deletedAt}`)
+    return this.write(() => {
+      const existing = this.entryInTxn(key)
+      let at = deletedAt
+      if (existing?.kind === 'record') {
+        return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key; post a tombstone') }
+      }
+      if (existing?.kind === 'tombstone' && existing.version >= at) return { ok: true, changed: false }
+      if (existing?.kind === 'immutable') {
+        if (opts.fresh) at = Math.max(at, existing.version)
+        else if (existing.version > at) return { ok: true, changed: false }
+      }
+      this.setInTxn(key, null, { kind: 'tombstone', size: 0, version: at }, existing)
+      return { ok: true, changed: true }
+    })
+  }
+
+  /**
+   * Removes the tombstones older than the time-to-live, so they do not
+   * accumulate; resolves to how many. Bounded per call (the expiry index is
+   * ordered by deletion time, so this reads only tombstones that are due).
+   */
+  async dropExpiredTombstones(limit = 10 * EXPIRY_BATCH): Promise<number> {
+    const { expiry } = await this.dbs()
+    const due = expiryKey(Math.max(0, this.now() - this.tombstoneTtlMs + 1), Buffer.alloc(32))
+    let dropped = 0
+    while (dropped < limit) {
+      const batch: Buffer[] = []
+      for (const k of expiry.getKeys({ end: due, limit: Math.min(EXPIRY_BATCH, limit - dropped) })) {
+        batch.push(Buffer.from(k))
+      }
+      if (batch.length === 0) break
+      await this.write(() => {
+        for (const k of batch) {
+          const key = k.subarray(8)
+          const existing = this.entryInTxn(key)
+          // The entry may have changed since: only the tombstone this row dates goes.
+          if (existing?.kind === 'tombstone' && expiryKey(existing.version, key).equals(k)) {
+            this.removeInTxn(key, existing)
+          } else {
+            this.expiry!.removeSync(k)
+          }
+        }
+        return { ok: true, changed: true }
+      })
+      dropped += batch.length
+    }
+    return dropped
   }
 
   /**
@@ -262,12 +377,15 @@ export class NodeStore {
     })
   }
 
-  /** Removes an immutable value (garbage collection, hand-off cleanup). Records are refused: delete those with a tombstone. */
+  /**
+   * Removes an immutable value and leaves no tombstone (a store with no
+   * other holders to tell). Records are refused: delete those with a tombstone.
+   */
   async deleteImmutable(key: Buffer): Promise<boolean> {
     checkKey(key)
     return this.write(() => {
       const existing = this.entryInTxn(key)
-      if (!existing) return { ok: true, changed: false }
+      if (!existing || existing.kind === 'tombstone') return { ok: true, changed: false }
       if (existing.kind !== 'immutable') {
         return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key; post a tombstone') }
       }
@@ -276,7 +394,7 @@ export class NodeStore {
     })
   }
 
-  /** Removes whatever is stored at `key`: for keys this node is no longer responsible for. */
+  /** Removes whatever is stored at `key`, tombstones too: for keys this node is no longer responsible for. */
   async delete(key: Buffer): Promise<boolean> {
     checkKey(key)
     return this.write(() => {
@@ -301,27 +419,46 @@ export class NodeStore {
     return outcome.changed
   }
 
-  private entryInTxn(key: Buffer): IndexEntry | null {
+  /** The entry at `key` in the write transaction; an expired tombstone is there but counts as absent. */
+  private entryInTxn(key: Buffer): IndexEntry<EntryKind> | null {
     const raw = this.index!.getBinary(key)
     return raw ? decodeIndexEntry(raw) : null
   }
 
-  private setInTxn(key: Buffer, bytes: Buffer, entry: IndexEntry, replaced: IndexEntry | null): void {
-    this.values!.putSync(key, bytes)
-    this.index!.putSync(key, encodeIndexEntry(entry))
-    const stats = decodeStats(this.meta!.getBinary(STATS_KEY))
-    if (replaced) stats.bytes -= replaced.size
-    else stats.keys++
-    stats.bytes += entry.size
-    this.meta!.putSync(STATS_KEY, encodeStats(stats))
+  /** The entry, or null for a tombstone past its time-to-live (not yet swept). */
+  private live<E extends IndexEntry<EntryKind>>(entry: E): E | null {
+    return entry.kind === 'tombstone' && entry.version + this.tombstoneTtlMs <= this.now() ? null : entry
   }
 
-  private removeInTxn(key: Buffer, existing: IndexEntry): void {
-    this.values!.removeSync(key)
+  /** Writes a value (or a tombstone: `bytes` null) over whatever `replaced` was. */
+  private setInTxn(
+    key: Buffer,
+    bytes: Buffer | null,
+    entry: IndexEntry<EntryKind>,
+    replaced: IndexEntry<EntryKind> | null
+  ): void {
+    if (bytes) this.values!.putSync(key, bytes)
+    else if (replaced && replaced.kind !== 'tombstone') this.values!.removeSync(key)
+    this.index!.putSync(key, encodeIndexEntry(entry))
+    if (replaced?.kind === 'tombstone') this.expiry!.removeSync(expiryKey(replaced.version, key))
+    if (entry.kind === 'tombstone') this.expiry!.putSync(expiryKey(entry.version, key), EMPTY)
+    this.countInTxn(replaced, -1)
+    this.countInTxn(entry, 1)
+  }
+
+  private removeInTxn(key: Buffer, existing: IndexEntry<EntryKind>): void {
+    if (existing.kind === 'tombstone') this.expiry!.removeSync(expiryKey(existing.version, key))
+    else this.values!.removeSync(key)
     this.index!.removeSync(key)
+    this.countInTxn(existing, -1)
+  }
+
+  /** Stats count values only: a tombstone holds no bytes anyone stored. */
+  private countInTxn(entry: IndexEntry<EntryKind> | null, sign: 1 | -1): void {
+    if (!entry || entry.kind === 'tombstone') return
     const stats = decodeStats(this.meta!.getBinary(STATS_KEY))
-    stats.keys--
-    stats.bytes -= existing.size
+    stats.keys += sign
+    stats.bytes += sign * entry.size
     this.meta!.putSync(STATS_KEY, encodeStats(stats))
   }
 
@@ -330,12 +467,30 @@ export class NodeStore {
     values: Database<Buffer, Buffer>
     index: Database<Buffer, Buffer>
     meta: Database<Buffer, string>
+    expiry: Database<Buffer, Buffer>
   }> {
     if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
     await this.ready()
-    if (!this.root || !this.values || !this.index || !this.meta) throw new StoreError('ECLOSED', 'store is closed')
-    return { root: this.root, values: this.values, index: this.index, meta: this.meta }
+    if (!this.root || !this.values || !this.index || !this.meta || !this.expiry) {
+      throw new StoreError('ECLOSED', 'store is closed')
+    }
+    return { root: this.root, values: this.values, index: this.index, meta: this.meta, expiry: this.expiry }
   }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+function isTombstone(raw: Uint8Array): boolean {
+  return decodeIndexEntry(raw).kind === 'tombstone'
+}
+
+/** The expiry index's key: deletion time first, so a range read finds the tombstones due. */
+function expiryKey(deletedAt: number, key: Buffer): Buffer {
+  const b = Buffer.alloc(8 + 32)
+  b.writeUInt32BE(Math.floor(deletedAt / 2 ** 32), 0)
+  b.writeUInt32BE(deletedAt >>> 0, 4)
+  key.copy(b, 8)
+  return b
 }
 
 function checkKey(key: Buffer): void {

@@ -109,3 +109,24 @@ export async function copiesOf(nodes: RingNode[], key: Buffer): Promise<number> 
 export function shortKey(key: Buffer | bigint): string {
   return (typeof key === 'bigint' ? idToBuffer(key) : key).subarray(0, 4).toString('hex')
 }
+
+/**
+ * The k machines responsible for `key` among the live members of `nodes`,
+ * computed from their virtual node ids (the ring as it should be once
+ * consistent), with no lookup.
+ */
+export function responsibleOf(nodes: RingNode[], key: Buffer, k: number): RingNode[] {
+  const live = nodes.filter((n) => n.chord.isMember && !n.chord.isClosed)
+  const vnodes = live
+    .flatMap((node) => node.chord.vnodes.map((v) => ({ id: v.id, node })))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const id = BigInt(`0x${key.toString('hex')}`)
+  let i = vnodes.findIndex((v) => v.id >= id)
+  if (i < 0) i = 0
+  const out: RingNode[] = []
+  for (let j = 0; j < vnodes.length && out.length < k; j++) {
+    const { node } = vnodes[(i + j) % vnodes.length]
+    if (!out.includes(node)) out.push(node)
+  }
+  return out
+}
