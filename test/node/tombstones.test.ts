@@ -1,3 +1,7 @@
+// Tombstones for immutable values (docs/ring-node.md, "DeleteFile"): a
+// machine that missed a delete gets it through anti-entropy instead of
+// copying the value back, and a later write of the same bytes wins.
+
 import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
@@ -9,6 +13,17 @@ function live(nodes: RingNode[]): RingNode[] {
   return nodes.filter((n) => !n.chord.isClosed)
 }
 
+/** A consistent 5-node ring (k = 3) holding one value written through node 0, and the machines that hold it. */
+async function ringWithValue(t: Parameters<typeof createTestRing>[0]) {
+  const ring = await createTestRing(t)
+  for (let i = 0; i < 5; i++) await ring.add()
+  await waitFor('a consistent 5-node ring', () => ringConsistent(ring.nodes), 60_000)
+  const key = await ring.nodes[0].client.putImmutable(randomBytes(5000))
+  const holders: RingNode[] = []
+  for (const n of ring.nodes) if (await n.store?.stat(key)) holders.push(n)
+  return { ring, key, holders }
+}
+
 /** Several full repair rounds on every live node, one node after another. */
 async function repairRounds(nodes: RingNode[], rounds: number): Promise<void> {
   for (let r = 0; r < rounds; r++) for (const n of live(nodes)) await n.repairNow()
@@ -16,14 +31,7 @@ async function repairRounds(nodes: RingNode[], rounds: number): Promise<void> {
 
 test('a holder away during a delete comes back: the tombstone wins, the value stays gone', async (t) => {
   t.timeout(300_000)
-  const ring = await createTestRing(t)
-  for (let i = 0; i < 5; i++) await ring.add()
-  await waitFor('a consistent 5-node ring', () => ringConsistent(ring.nodes), 60_000)
-
-  const value = randomBytes(5000)
-  const key = await ring.nodes[0].client.putImmutable(value)
-  const holders = []
-  for (const n of ring.nodes) if (await n.store?.stat(key)) holders.push(n)
+  const { ring, key, holders } = await ringWithValue(t)
   t.is(holders.length, 3, 'stored on k = 3 machines')
   // Stop a holder that is not the writer; its home (and its copy) stays.
   const away = holders.find((n) => n !== ring.nodes[0]) as RingNode
@@ -54,14 +62,7 @@ test('a holder away during a delete comes back: the tombstone wins, the value st
 
 test('a holder cut off during a delete rejoins: its copy is deleted, not copied back', async (t) => {
   t.timeout(300_000)
-  const ring = await createTestRing(t)
-  for (let i = 0; i < 5; i++) await ring.add()
-  await waitFor('a consistent 5-node ring', () => ringConsistent(ring.nodes), 60_000)
-
-  const value = randomBytes(5000)
-  const key = await ring.nodes[0].client.putImmutable(value)
-  const holders = []
-  for (const n of ring.nodes) if (await n.store?.stat(key)) holders.push(n)
+  const { ring, key, holders } = await ringWithValue(t)
   const away = holders.find((n) => n !== ring.nodes[0]) as RingNode
   const rest = ring.nodes.filter((n) => n !== away)
   // Unlike a restart, the cut-off machine stays a member throughout (a ring
