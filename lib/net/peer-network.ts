@@ -34,6 +34,7 @@ import {
   MAX_QUEUED_HANDLERS_PER_PEER,
   PROTOCOL
 } from './protocol'
+import { enlargeSocketBuffers } from './socket-buffers'
 
 export interface HostPort {
   host: string
@@ -175,6 +176,7 @@ export class PeerNetwork extends EventEmitter {
     this.host = opts.host ?? (opts.bootstrap?.every((b) => isLoopback(b.host)) ? '127.0.0.1' : undefined)
 
     const dht = new HyperDHT({ keyPair: this.keyPair, bootstrap: opts.bootstrap, host: this.host, port: opts.port })
+    enlargeSocketBuffers(dht)
     this.swarm = new Hyperswarm({
       keyPair: this.keyPair,
       dht,

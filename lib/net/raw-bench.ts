@@ -17,6 +17,7 @@ import Hyperswarm from 'hyperswarm'
 import { keyPairFromSeed, randomBytes } from '../crypto/keys'
 import { LineChild } from './line-child'
 import type { HostPort } from './peer-network'
+import { enlargeSocketBuffers } from './socket-buffers'
 
 export interface RawSink {
   publicKey: Buffer
@@ -27,6 +28,8 @@ export interface RawSink {
 export async function startRawSink(opts: { bootstrap: HostPort[]; host?: string }): Promise<RawSink> {
   const keyPair = keyPairFromSeed(randomBytes(32))
   const dht = new HyperDHT({ keyPair, bootstrap: opts.bootstrap, host: opts.host ?? '127.0.0.1' })
+  // The same sockets as PeerNetwork's, so the baseline is a like-for-like connection.
+  enlargeSocketBuffers(dht)
   const swarm = new Hyperswarm({ keyPair, dht })
   swarm.on('connection', (conn) => serveRaw(conn))
   await swarm.listen()
@@ -83,7 +86,9 @@ export async function connectRaw(
   publicKey: Buffer
 ): Promise<{ conn: NoiseSecretStream; close(): Promise<void> }> {
   const keyPair = keyPairFromSeed(randomBytes(32))
-  const swarm = new Hyperswarm({ keyPair, dht: new HyperDHT({ keyPair, bootstrap, host: '127.0.0.1' }) })
+  const dht = new HyperDHT({ keyPair, bootstrap, host: '127.0.0.1' })
+  enlargeSocketBuffers(dht)
+  const swarm = new Hyperswarm({ keyPair, dht })
   try {
     const conn = await new Promise<NoiseSecretStream>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('raw connection timed out')), 15_000)

@@ -52,8 +52,22 @@ declare module 'hyperdht' {
     address(): { host: string; port: number; publicKey: Buffer } | null
   }
 
+  /** A UDP socket of udx-native (dht-rpc's and the holepunch pool's). */
+  export interface UDXSocket extends EventEmitter {
+    setRecvBufferSize(bytes: number): number
+    setSendBufferSize(bytes: number): number
+    getRecvBufferSize(): number
+    getSendBufferSize(): number
+  }
+
+  /** udx-native's UDX, which creates every socket a DHT node uses. */
+  export interface UDX {
+    createSocket(...args: unknown[]): UDXSocket
+  }
+
   export default class HyperDHT extends EventEmitter {
     constructor(opts?: DHTOptions)
+    readonly udx: UDX
     static keyPair(seed?: Buffer): KeyPair
     /** A non-ephemeral node at a fixed port: the bootstrap of a private network. */
     static bootstrapper(port: number, host: string, opts?: DHTOptions): HyperDHT

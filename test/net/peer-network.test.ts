@@ -1,9 +1,12 @@
+import fs from 'node:fs'
 import test from 'brittle'
 import c from 'compact-encoding'
+import type { UDXSocket } from 'hyperdht'
 import { keyPairFromSeed, randomBytes } from '../../lib/crypto/keys'
 import type { NetError } from '../../lib/net/errors'
 import { PeerNetwork } from '../../lib/net/peer-network'
 import { MAX_MESSAGE_BYTES } from '../../lib/net/protocol'
+import { SOCKET_BUFFER_BYTES } from '../../lib/net/socket-buffers'
 import { createFixture, rawPeer, sleep, waitForPeers } from './helpers'
 
 function echo(net: PeerNetwork, calls?: { n: number }): void {
@@ -38,6 +41,21 @@ test('a lone node (bootstrap: []) is ready at once, binds loopback and answers i
   )
   const err = await rejection(net.request(net.publicKey, 'nope', 'x', c.string, c.string))
   t.is(err.code, 'EUNKNOWNMETHOD')
+})
+
+test('every UDP socket of a node gets large buffers (no drops when several peers answer at once)', async (t) => {
+  const net = new PeerNetwork({ keyPair: keyPairFromSeed(randomBytes(32)), networkKey: randomBytes(32), bootstrap: [] })
+  t.teardown(() => net.close())
+  await net.ready()
+  // Linux reports twice what was set, capped by net.core.rmem_max / wmem_max.
+  const cap = (file: string) => Number(fs.readFileSync(file, 'utf8'))
+  const want = (max: number) => 2 * Math.min(SOCKET_BUFFER_BYTES, max)
+  // The DHT's sockets are private to hyperdht: reached through its fields, for this check only.
+  const io = (net as unknown as { swarm: { dht: { io: Record<string, UDXSocket> } } }).swarm.dht.io
+  for (const name of ['serverSocket', 'clientSocket']) {
+    t.is(io[name].getRecvBufferSize(), want(cap('/proc/sys/net/core/rmem_max')), `${name} receive buffer`)
+    t.is(io[name].getSendBufferSize(), want(cap('/proc/sys/net/core/wmem_max')), `${name} send buffer`)
+  }
 })
 
 test("a directLocal handler gets the caller's own object from this node, and a decoded copy from others", async (t) => {
