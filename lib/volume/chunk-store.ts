@@ -28,8 +28,13 @@ export interface ChunkStoreOptions {
   cryptoThreads?: number
 }
 
-/** Read-ahead opens running at once; more would only queue behind the crypto workers. */
-const MAX_PREFETCHES = 4
+/**
+ * Read-ahead opens running at once: the whole window of a sequential reader
+ * (file-data.ts READ_AHEAD_MAX). A cold read waits on the disk more than on
+ * the crypto workers: 4 at once read 340-410 MB/s, 8 read 450-485 MB/s
+ * (bench-mount (a), docs/fuse.md).
+ */
+const MAX_PREFETCHES = 8
 
 /** Where a chunk's ciphertext came from, which decides what checks it needs before decryption. */
 interface Fetched {
