@@ -95,7 +95,11 @@ export class ChunkCollector {
     if (due.length === 0) return
     const done = new Set<GarbageChunk>()
     const byInode = new Map<string, GarbageChunk[]>()
-    for (const g of due) byInode.set(g.inode, [...(byInode.get(g.inode) ?? []), g])
+    for (const g of due) {
+      const list = byInode.get(g.inode)
+      if (list) list.push(g)
+      else byInode.set(g.inode, [g])
+    }
     for (const [inode, chunks] of byInode) {
       if (this.closed) break
       let current: CurrentChunks | null

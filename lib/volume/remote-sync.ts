@@ -18,6 +18,7 @@
 import { encrypt } from '../crypto/aead'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { Mutex } from './mutex'
+import { runLimited } from './run-limited'
 import { isConflict, type ValueStore } from './value-store'
 import type { VolumeKeys } from './volume-keys'
 import type { WatchSet } from './watch-set'
@@ -170,16 +171,12 @@ export class RemoteSync<T extends Watched> {
     if (full) this.lastFullPass = now
     const mark = this.known
     const items = this.opts.watch.items(now).filter((i) => full || i.syncedBeacon < this.foreign)
-    let next = 0
-    const worker = async () => {
-      while (next < items.length && !this.closed) {
-        const item = items[next++]
-        this.stats.recordReads++
-        if (await this.opts.refresh(item)) item.syncedBeacon = Math.max(item.syncedBeacon, mark)
-        else this.stats.deferred++
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(REFRESH_PARALLEL, items.length) }, worker))
+    await runLimited(items, REFRESH_PARALLEL, async (item) => {
+      if (this.closed) return
+      this.stats.recordReads++
+      if (await this.opts.refresh(item)) item.syncedBeacon = Math.max(item.syncedBeacon, mark)
+      else this.stats.deferred++
+    })
   }
 
   private async readBeacon(): Promise<number> {

@@ -30,6 +30,7 @@ import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
 import { RemoteSync, type SyncStats } from './remote-sync'
+import { runLimited } from './run-limited'
 import { isConflict, type ValueStore } from './value-store'
 import { VolumeKeys } from './volume-keys'
 import { WatchSet } from './watch-set'
@@ -389,26 +390,25 @@ export class Volume {
    * collection.
    */
   private noteStoredChunks(inode: Inode, file: FileContent, sealed: Buffer[]): void {
-    const now = chunkKeys(file)
-    const kept = new Set(now.map((k) => k.toString('hex')))
-    const dropped = new Map<string, Buffer>()
-    for (const k of [...inode.storedChunks, ...sealed]) {
-      const hex = k.toString('hex')
-      if (!kept.has(hex)) dropped.set(hex, k)
-    }
-    this.gc?.enqueue(inode.id, [...dropped.values()], file.shared ?? false)
-    inode.storedChunks = now
+    this.dropChunks(inode, chunkKeys(file), sealed, file.shared ?? false)
   }
 
   /** A file whose tombstone is stored: every chunk it had, stored or only uploaded, waits for collection. */
   private noteBuried(inode: Inode): void {
     if (!inode.data) return
-    const all = new Map<string, Buffer>()
-    for (const k of [...inode.storedChunks, ...chunkKeys(inode.data), ...inode.data.takeSealedKeys()]) {
-      all.set(k.toString('hex'), k)
+    this.dropChunks(inode, [], [...chunkKeys(inode.data), ...inode.data.takeSealedKeys()], inode.data.shared)
+  }
+
+  /** Queues the chunks the store held for the inode, and `candidates`, that `kept` does not list; `kept` is stored now. */
+  private dropChunks(inode: Inode, kept: Buffer[], candidates: Buffer[], shared: boolean): void {
+    const keep = new Set(kept.map((k) => k.toString('hex')))
+    const dropped = new Map<string, Buffer>()
+    for (const k of [...inode.storedChunks, ...candidates]) {
+      const hex = k.toString('hex')
+      if (!keep.has(hex)) dropped.set(hex, k)
     }
-    this.gc?.enqueue(inode.id, [...all.values()], inode.data.shared)
-    inode.storedChunks = []
+    this.gc?.enqueue(inode.id, [...dropped.values()], shared)
+    inode.storedChunks = kept
   }
 
   private attachData(inode: Inode): void {
@@ -553,17 +553,13 @@ export class Volume {
         const gen = inode.gen
         if (inode.deleted) {
           buried = inode.version === 0
-          if (buried) {
-            this.noteBuried(inode)
-            break
-          }
+          if (buried) break
           const tomb = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), Buffer.alloc(0), true)
           try {
             await this.store.putRecord(tomb, inode.version)
             this.remote.markChanged()
             inode.version = tomb.version
             buried = true
-            this.noteBuried(inode)
             break
           } catch (err) {
             if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err
@@ -571,7 +567,6 @@ export class Volume {
             if (current?.deleted) {
               inode.version = current.version
               buried = true
-              this.noteBuried(inode)
               break
             }
             adoptVersion(inode, current?.version ?? 0)
@@ -604,6 +599,7 @@ export class Volume {
       if (inode.deleted) {
         // Deleted while its live state was being written: stays dirty for its tombstone.
         if (buried) {
+          this.noteBuried(inode)
           this.dirty.delete(inode)
           this.inodes.delete(inode.hex)
         }
@@ -663,7 +659,7 @@ export class Volume {
     if (e?.id.equals(inode.id)) {
       // Still listed here: our copy of the base must not say it was there, or the merge takes their removal.
       parent.base?.delete(inode.name)
-      this.journal.append([{ o: 'e', d: parent.hex, n: inode.name, c: inode.hex, t: typeCode(inode.type) }])
+      this.link(parent, inode.name, inode)
     } else {
       for (const x of parent.entries.values()) if (x.id.equals(inode.id)) return
       const name = e ? conflictName(inode.name, (n) => parent.entries.has(n)) : inode.name
@@ -1161,23 +1157,6 @@ function typeCode(t: InodeType): string {
 
 function codeType(c: string | undefined): InodeType {
   return c === 'd' ? 'dir' : c === 'l' ? 'symlink' : 'file'
-}
-
-async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let firstError: unknown = null
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]
-      try {
-        await fn(item)
-      } catch (err) {
-        firstError ??= err
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  if (firstError) throw firstError
 }
 
 export { S_IFMT }
