@@ -262,12 +262,7 @@ export class Repairer {
     const pull = async (kv: KeyVersion) => {
       if (kv.tombstone) {
         // A tombstone carries all there is to it: nothing to fetch.
-        await files.storeRepaired({
-          key: kv.key,
-          kind: RepairKind.Tombstone,
-          bytes: Buffer.alloc(0),
-          version: kv.version
-        })
+        await files.storeRepaired(tombstoneCopy(kv.key, kv.version))
         this.stats.pulled++
         return
       }
@@ -294,7 +289,7 @@ export class Repairer {
 
   /** The repair copy of what this machine holds at `key`: a value or a tombstone; null when gone meanwhile. */
   private async copyOf(key: Buffer, kind: EntryKind, version: number): Promise<RepairPostRequest | null> {
-    if (kind === 'tombstone') return { key, kind: RepairKind.Tombstone, bytes: Buffer.alloc(0), version }
+    if (kind === 'tombstone') return tombstoneCopy(key, version)
     const value = await this.opts.store.get(key)
     if (!value) return null
     return value.kind === 'record'
@@ -336,6 +331,11 @@ export class Repairer {
     this.timer = null
     await this.running?.catch(() => {})
   }
+}
+
+/** The repair copy of a tombstone deleted at `deletedAt`: it has no bytes. */
+function tombstoneCopy(key: Buffer, deletedAt: number): RepairPostRequest {
+  return { key, kind: RepairKind.Tombstone, bytes: Buffer.alloc(0), version: deletedAt }
 }
 
 function stateOf(entry: { kind: EntryKind; version: number }): { tombstone: boolean; version: number } {

@@ -15,6 +15,9 @@ const NS_JOURNAL_KEY = namespace('volume/journal-key')
 const NS_SYNC_BEACON = namespace('volume/sync-beacon')
 const NS_SYNC_BEACON_KEY = namespace('volume/sync-beacon-key')
 
+/** The user identity's seed in a home (mode 0600). */
+export const USER_SEED_FILE = 'user.seed'
+
 /**
  * Present in a home whose user.seed came from another computer (`join` of a
  * device token) until its first mount has found the tree: until then the
@@ -33,7 +36,7 @@ export class VolumeKeys {
   }
 
   static fromHome(home: string): VolumeKeys {
-    return new VolumeKeys(loadOrCreateSeed(path.join(home, 'user.seed')))
+    return new VolumeKeys(loadOrCreateSeed(path.join(home, USER_SEED_FILE)))
   }
 
   get publicKey(): Buffer {

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { loadOrCreateSeed } from '../../crypto/keys'
 import { formatHostPort, loadOrInitConfig, parseBootstrapList } from '../../node/config'
 import { encodeInvite } from '../../node/invite-token'
+import { USER_SEED_FILE } from '../../volume/volume-keys'
 import { type Command, requirePositionals } from '../command'
 
 export const inviteCommand: Command = {
@@ -38,7 +39,7 @@ export const inviteCommand: Command = {
     const device = Boolean(args.flags.device)
     // The identity is created here if this home never mounted yet, so that
     // both computers start out as the same user.
-    const userSeed = device ? loadOrCreateSeed(path.join(ctx.home, 'user.seed')) : undefined
+    const userSeed = device ? loadOrCreateSeed(path.join(ctx.home, USER_SEED_FILE)) : undefined
     const token = encodeInvite({ networkKey: config.networkKey, bootstrap, userSeed })
     if (device) {
       ctx.stderr.write(

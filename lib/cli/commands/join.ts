@@ -4,7 +4,7 @@ import { keyPairFromSeed, loadOrCreateSeed, writeFileAtomic } from '../../crypto
 import { DEFAULT_REPLICAS, formatHostPort, readConfig, writeConfig } from '../../node/config'
 import { decodeInvite } from '../../node/invite-token'
 import { HomeLock } from '../../volume/home-lock'
-import { ADOPTED_IDENTITY_FILE } from '../../volume/volume-keys'
+import { ADOPTED_IDENTITY_FILE, USER_SEED_FILE } from '../../volume/volume-keys'
 import { type Command, requirePositionals } from '../command'
 
 export const joinCommand: Command = {
@@ -30,7 +30,7 @@ export const joinCommand: Command = {
       return 1
     }
     // Checked before anything is written, so a refused join changes nothing.
-    const seedFile = path.join(ctx.home, 'user.seed')
+    const seedFile = path.join(ctx.home, USER_SEED_FILE)
     const identity = invite.userSeed ? identityChange(ctx.home, seedFile, invite.userSeed, force) : null
     if (identity?.refusal) {
       ctx.stderr.write(`peerstore join: ${identity.refusal}\n`)
