@@ -23,12 +23,23 @@ export class DecryptError extends Error {
   code = 'EBADMSG'
 }
 
-export function decrypt(sealed: Uint8Array, key: Uint8Array, ad: Uint8Array | null = null): Buffer {
+/**
+ * Opens nonce ‖ ciphertext. The plaintext goes into a fresh buffer, or into
+ * the start of `into` (which must have room): the returned view of it.
+ */
+export function decrypt(
+  sealed: Uint8Array,
+  key: Uint8Array,
+  ad: Uint8Array | null = null,
+  into: Buffer | null = null
+): Buffer {
   if (sealed.byteLength < AEAD_OVERHEAD) throw new DecryptError('ciphertext too short')
   const nonce = sealed.subarray(0, NONCE_BYTES)
   const body = sealed.subarray(NONCE_BYTES)
+  const size = body.byteLength - TAG_BYTES
+  if (into && into.byteLength < size) throw new RangeError(`no room for ${size} bytes of plaintext`)
   // Unzeroed: decrypt writes every byte, and on failure `out` is dropped.
-  const out = Buffer.allocUnsafeSlow(body.byteLength - TAG_BYTES)
+  const out = into ? into.subarray(0, size) : Buffer.allocUnsafeSlow(size)
   try {
     sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, body, ad, nonce, key)
   } catch {

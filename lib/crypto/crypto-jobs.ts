@@ -25,10 +25,16 @@ export function sealHere(plaintext: Uint8Array, key: Uint8Array, ad: Uint8Array)
   return { ciphertext, hash: sha256(ciphertext) }
 }
 
-export function openHere(sealed: Uint8Array, key: Uint8Array, ad: Uint8Array, hash: Uint8Array | null): Buffer {
+export function openHere(
+  sealed: Uint8Array,
+  key: Uint8Array,
+  ad: Uint8Array,
+  hash: Uint8Array | null,
+  into: Buffer | null = null
+): Buffer {
   if (hash && !sha256(sealed).equals(hash)) throw new CryptoError('EHASH', 'ciphertext does not match its key')
   try {
-    return decrypt(sealed, key, ad)
+    return decrypt(sealed, key, ad, into)
   } catch (err) {
     if (err instanceof DecryptError) throw new CryptoError('EBADMSG', err.message)
     throw err
@@ -49,6 +55,8 @@ export interface CryptoJob {
   ad: Uint8Array
   /** open only: the sha256 the ciphertext must have (bytes from an untrusted store). */
   hash?: Uint8Array | null
+  /** open only: shared memory to write the plaintext into, instead of a fresh buffer. */
+  into?: Uint8Array | null
 }
 
 export type CryptoResult =

@@ -1,7 +1,8 @@
 // The thread side of CryptoPool (crypto-pool.ts): seals (encrypt, then sha256
 // of the ciphertext) and opens (optional sha256 check, then decrypt) chunks,
 // so that the JS thread serving FUSE, LMDB and the ring overlaps with crypto.
-// Results go back by transfer: each output is a fresh ArrayBuffer of its own.
+// Results go back by transfer (each output a fresh ArrayBuffer of its own),
+// or are written into shared memory the pool passed along.
 
 import { parentPort } from 'node:worker_threads'
 import { CryptoError, type CryptoJob, type CryptoResult, openHere, ownsWholeBuffer, sealHere } from './crypto-jobs'
@@ -21,6 +22,11 @@ function run(job: CryptoJob): CryptoResult {
       const sealed = sealHere(data, job.key, job.ad)
       return { id: job.id, ok: true, out: own(sealed.ciphertext), hash: sealed.hash }
     }
+    if (job.into) {
+      // Shared memory: the plaintext is where the pool wants it; the reply only says how much.
+      const into = Buffer.from(job.into.buffer, job.into.byteOffset, job.into.byteLength)
+      return { id: job.id, ok: true, out: openHere(data, job.key, job.ad, job.hash ?? null, into) }
+    }
     return { id: job.id, ok: true, out: own(openHere(data, job.key, job.ad, job.hash ?? null)) }
   } catch (err) {
     if (err instanceof CryptoError && err.code !== 'EWORKER') {
@@ -32,5 +38,6 @@ function run(job: CryptoJob): CryptoResult {
 
 parentPort!.on('message', (job: CryptoJob) => {
   const res = run(job)
-  parentPort!.postMessage(res, res.ok ? [res.out.buffer as ArrayBuffer] : [])
+  const movable = res.ok && !(res.out.buffer instanceof SharedArrayBuffer)
+  parentPort!.postMessage(res, movable ? [res.out.buffer as ArrayBuffer] : [])
 })

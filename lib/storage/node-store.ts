@@ -146,7 +146,11 @@ export class NodeStore {
 
   // ---- reads ---------------------------------------------------------------
 
-  async get(key: Buffer): Promise<StoredValue | null> {
+  /**
+   * The value at `key`, copied out of the store: into a fresh Buffer, or into
+   * the one `alloc(size)` returns (a caller that reuses its buffers).
+   */
+  async get(key: Buffer, alloc?: (size: number) => Buffer): Promise<StoredValue | null> {
     const { values, index } = await this.dbs()
     checkKey(key)
     let raw = index.getBinary(key)
@@ -164,8 +168,10 @@ export class NodeStore {
       if (!raw || isTombstone(raw)) return null
     }
     const entry = decodeIndexEntry(raw) as IndexEntry
-    const bytes = values.getBinary(key)
-    if (!bytes) throw new Error(`store corrupt: index entry without value for ${key.toString('hex')}`)
+    const view = valueView(values, key)
+    if (!view) throw new Error(`store corrupt: index entry without value for ${key.toString('hex')}`)
+    const bytes = alloc ? alloc(view.byteLength) : Buffer.allocUnsafe(view.byteLength)
+    bytes.set(view)
     return { kind: entry.kind, bytes }
   }
 
@@ -194,9 +200,7 @@ export class NodeStore {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
       throw new StoreError('ERANGE', `bad byte range [${start}, ${end})`)
     }
-    // The view is only valid until the read transaction moves on, so copy
-    // synchronously, before any await.
-    const view = values.getBinaryFast(key)
+    const view = valueView(values, key)
     if (!view) return null
     const size = view.byteLength
     return Buffer.from(view.subarray(Math.min(start, size), Math.min(end, size)))
@@ -491,6 +495,18 @@ function expiryKey(deletedAt: number, key: Buffer): Buffer {
   b.writeUInt32BE(deletedAt >>> 0, 4)
   key.copy(b, 8)
   return b
+}
+
+/**
+ * The value at `key` as a view that is valid only until the next read: copy
+ * it before any await. lmdb's getBinaryFast returns its reused global buffer
+ * (16 MiB, with `length` set to the value's size but `byteLength` not) or a
+ * view of the map; either way the value is the first `length` bytes. Copying
+ * from it costs half of getBinary, which zero-fills a fresh buffer first.
+ */
+function valueView(values: Database<Buffer, Buffer>, key: Buffer): Uint8Array | null {
+  const view = values.getBinaryFast(key)
+  return view ? new Uint8Array(view.buffer, view.byteOffset, view.length) : null
 }
 
 function checkKey(key: Buffer): void {

@@ -8,9 +8,11 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { type CryptoError, CryptoPool } from '../crypto/crypto-pool'
+import { AEAD_OVERHEAD } from '../crypto/aead'
 import { sha256 } from '../crypto/hash'
 import { readFileOrNull } from './durable-file'
 import { VolumeError } from './errors'
+import { SharedBufferPool } from './shared-buffer-pool'
 import type { ValueStore } from './value-store'
 
 export interface ChunkStoreOptions {
@@ -36,6 +38,11 @@ export interface ChunkStoreOptions {
  */
 const MAX_PREFETCHES = 8
 
+/** A whole chunk's plaintext (file-data.ts DEFAULT_CHUNK_SIZE); other sizes get plain buffers. */
+const CHUNK_BYTES = 1024 * 1024
+/** A whole chunk sealed: with nonce and tag. */
+const SEALED_CHUNK_BYTES = CHUNK_BYTES + AEAD_OVERHEAD
+
 /** Where a chunk's ciphertext came from, which decides what checks it needs before decryption. */
 interface Fetched {
   bytes: Buffer
@@ -50,6 +57,8 @@ interface Fetched {
   owned: boolean
   /** Where a corrupt local copy lives, to drop it and fall back to the store. */
   source: 'pending' | 'own' | 'cache' | 'spool' | 'store'
+  /** The bytes are in a buffer of ChunkStore.sealedBuffers, handed back once opened. */
+  pooled: boolean
 }
 
 interface PendingUpload {
@@ -66,6 +75,13 @@ export function chunkAd(fileId: Buffer, index: number): Buffer {
   fileId.copy(ad)
   ad.writeBigUInt64BE(BigInt(index), fileId.byteLength)
   return ad
+}
+
+/** Copies chunk bytes [offset, offset + target.length) into target; bytes past `len` are zeros. */
+export function copyRange(target: Buffer, src: Buffer, len: number, offset: number): void {
+  const avail = Math.max(0, Math.min(len, offset + target.byteLength) - offset)
+  if (avail > 0) src.copy(target, 0, offset, offset + avail)
+  if (avail < target.byteLength) target.fill(0, avail)
 }
 
 export class ChunkStore {
@@ -87,6 +103,18 @@ export class ChunkStore {
   private opens = new Map<string, Promise<Buffer>>()
   private prefetches = 0
   private readonly crypto: CryptoPool
+  /** Own chunks' ciphertext on its way to a worker: shared with it, then reused. */
+  private readonly sealedBuffers = new SharedBufferPool(SEALED_CHUNK_BYTES, MAX_PREFETCHES + 4)
+  /**
+   * Whole-chunk plaintext buffers: opened chunks (the memory cache) and
+   * FileData's write buffers. An opened chunk's buffer never leaves this
+   * class (readers get copies, see read()), so it is reused once evicted.
+   */
+  readonly chunkBuffers: SharedBufferPool
+  /** Readers copying out of an opened chunk, by key: its buffer is not reused under them. */
+  private pins = new Map<string, number>()
+  /** Evicted buffers of pinned chunks, reused when the last reader is done. */
+  private retired = new Map<string, Buffer[]>()
   private memoryCache = new Map<string, Buffer>()
   private memoryCacheSize = 0
   private readCache = new Map<string, number>()
@@ -104,6 +132,8 @@ export class ChunkStore {
     this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
     this.crypto = new CryptoPool({ size: opts.cryptoThreads })
+    // The memory cache's worth, plus the read-ahead window and a writer's few.
+    this.chunkBuffers = new SharedBufferPool(CHUNK_BYTES, Math.ceil(this.memoryCacheBytes / CHUNK_BYTES) + 16)
   }
 
   async ready(): Promise<void> {
@@ -291,20 +321,57 @@ export class ChunkStore {
 
   /**
    * The plaintext of one chunk, authenticated (AEAD, bound to file and
-   * index). Bytes from another machine are also checked against the key
-   * (sha256); this machine's own copies are not (see Fetched.local).
+   * index), as a buffer of the caller's own. Bytes from another machine are
+   * also checked against the key (sha256); this machine's own copies are not
+   * (see Fetched.local).
    */
-  open(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): Promise<Buffer> {
+  async open(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): Promise<Buffer> {
+    return this.withOpened(fileId, fileKey, index, key, (plain) => Buffer.from(plain))
+  }
+
+  /**
+   * Copies bytes [offset, offset + target.length) of a chunk's plaintext into
+   * target; bytes past its end read as zeros (a chunk may be shorter).
+   */
+  async read(
+    fileId: Buffer,
+    fileKey: Buffer,
+    index: number,
+    key: Buffer,
+    target: Buffer,
+    offset: number
+  ): Promise<void> {
+    await this.withOpened(fileId, fileKey, index, key, (plain) => copyRange(target, plain, plain.byteLength, offset))
+  }
+
+  /** Runs `use` on the opened plaintext, which stays this class's: `use` must not keep it. */
+  private async withOpened<T>(
+    fileId: Buffer,
+    fileKey: Buffer,
+    index: number,
+    key: Buffer,
+    use: (plain: Buffer) => T
+  ): Promise<T> {
     const hex = key.toString('hex')
     const cached = this.memoryCache.get(hex)
     if (cached) {
       this.memoryCache.delete(hex)
       this.memoryCache.set(hex, cached)
-      return Promise.resolve(cached)
+      return use(cached)
     }
+    this.pins.set(hex, (this.pins.get(hex) ?? 0) + 1)
+    try {
+      return use(await this.opening(hex, key, fileKey, chunkAd(fileId, index)))
+    } finally {
+      this.unpin(hex)
+    }
+  }
+
+  /** The open of a chunk under way (one fetch and one decryption for all its readers), or a new one. */
+  private opening(hex: string, key: Buffer, fileKey: Buffer, ad: Buffer): Promise<Buffer> {
     let p = this.opens.get(hex)
     if (!p) {
-      p = this.load(hex, key, fileKey, chunkAd(fileId, index))
+      p = this.load(hex, key, fileKey, ad)
         .then((plaintext) => {
           this.remember(hex, plaintext)
           return plaintext
@@ -315,13 +382,35 @@ export class ChunkStore {
     return p
   }
 
+  private unpin(hex: string): void {
+    const n = (this.pins.get(hex) ?? 1) - 1
+    if (n > 0) {
+      this.pins.set(hex, n)
+      return
+    }
+    this.pins.delete(hex)
+    for (const buf of this.retired.get(hex) ?? []) this.chunkBuffers.give(buf)
+    this.retired.delete(hex)
+  }
+
+  /** A buffer evicted from the memory cache: reused at once unless a reader is copying out of it. */
+  private retire(hex: string, buf: Buffer): void {
+    if (!this.pins.has(hex)) {
+      this.chunkBuffers.give(buf)
+      return
+    }
+    const list = this.retired.get(hex)
+    if (list) list.push(buf)
+    else this.retired.set(hex, [buf])
+  }
+
   /** Starts opening a chunk a sequential reader will want soon (a few at a time). */
   prefetch(fileId: Buffer, fileKey: Buffer, index: number, key: Buffer): void {
     const hex = key.toString('hex')
     if (this.prefetches >= MAX_PREFETCHES) return
     if (this.memoryCache.has(hex) || this.opens.has(hex)) return
     this.prefetches++
-    this.open(fileId, fileKey, index, key)
+    this.opening(hex, key, fileKey, chunkAd(fileId, index))
       .catch(() => {})
       .finally(() => this.prefetches--)
   }
@@ -331,13 +420,18 @@ export class ChunkStore {
     let storeOnly = false
     for (let attempt = 0; ; attempt++) {
       const fetched = await this.fetch(hex, key, storeOnly)
+      const size = fetched.bytes.byteLength - AEAD_OVERHEAD
+      const into = size > 0 && size <= CHUNK_BYTES ? this.chunkBuffers.take(CHUNK_BYTES) : null
       let plaintext: Buffer
       try {
         plaintext = await this.crypto.open(fetched.bytes, fileKey, ad, {
           transfer: fetched.owned,
-          hash: fetched.local ? null : key
+          hash: fetched.local ? null : key,
+          into
         })
       } catch (err) {
+        if (into) this.chunkBuffers.give(into)
+        if (fetched.pooled) this.sealedBuffers.give(fetched.bytes)
         const code = (err as CryptoError).code
         // A dead worker took the bytes with it: fetch them again (crypto now runs here).
         if (code === 'EWORKER' && attempt < 2) continue
@@ -351,6 +445,7 @@ export class ChunkStore {
         if (code === 'EBADMSG') throw new VolumeError('EIO', `chunk ${hex} does not decrypt for its file`)
         throw err
       }
+      if (fetched.pooled) this.sealedBuffers.give(fetched.bytes)
       // Checked (hash and AEAD) before it enters the read cache, whose copies count as local from then on.
       if (fetched.source === 'store' && this.readCacheBytes > 0) await this.addToReadCache(hex, fetched.bytes)
       return plaintext
@@ -360,20 +455,20 @@ export class ChunkStore {
   private async fetch(hex: string, key: Buffer, storeOnly: boolean): Promise<Fetched> {
     if (!storeOnly) {
       const p = this.pending.get(hex)
-      if (p) return { bytes: p.ciphertext, local: true, owned: false, source: 'pending' }
+      if (p) return { bytes: p.ciphertext, local: true, owned: false, source: 'pending', pooled: false }
       // A ring member's own copy: no network, and no point in a second copy in the read cache.
-      const own = await this.store.getLocal?.(key)
+      const own = await this.store.getLocal?.(key, (size) => this.sealedBuffers.take(size))
       if (own) {
         this.stats.fetched++
-        return { bytes: own, local: true, owned: true, source: 'own' }
+        return { bytes: own, local: true, owned: false, source: 'own', pooled: true }
       }
       if (this.readCache.has(hex)) {
         const bytes = await readFileOrNull(path.join(this.readCacheDir, hex))
-        if (bytes) return { bytes, local: true, owned: true, source: 'cache' }
+        if (bytes) return { bytes, local: true, owned: true, source: 'cache', pooled: false }
         this.dropFromReadCache(hex)
       }
       const spooled = await readFileOrNull(path.join(this.spoolDir, hex))
-      if (spooled) return { bytes: spooled, local: true, owned: true, source: 'spool' }
+      if (spooled) return { bytes: spooled, local: true, owned: true, source: 'spool', pooled: false }
     }
     let bytes: Buffer
     try {
@@ -384,7 +479,7 @@ export class ChunkStore {
     }
     this.stats.fetched++
     // Not owned: the read cache still needs the bytes after decryption.
-    return { bytes, local: false, owned: false, source: 'store' }
+    return { bytes, local: false, owned: false, source: 'store', pooled: false }
   }
 
   private async addToReadCache(hex: string, bytes: Buffer): Promise<void> {
@@ -413,13 +508,17 @@ export class ChunkStore {
   private remember(hex: string, plaintext: Buffer): void {
     if (plaintext.byteLength > this.memoryCacheBytes) return
     const old = this.memoryCache.get(hex)
-    if (old) this.memoryCacheSize -= old.byteLength
+    if (old) {
+      this.memoryCacheSize -= old.byteLength
+      if (old !== plaintext) this.retire(hex, old)
+    }
     this.memoryCache.set(hex, plaintext)
     this.memoryCacheSize += plaintext.byteLength
     for (const [k, v] of this.memoryCache) {
       if (this.memoryCacheSize <= this.memoryCacheBytes) break
       this.memoryCache.delete(k)
       this.memoryCacheSize -= v.byteLength
+      this.retire(k, v)
     }
   }
 

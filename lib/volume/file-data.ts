@@ -4,8 +4,7 @@
 // chunk. Unwritten ranges are holes and read as zeros; a chunk's plaintext may
 // be shorter than the chunk size, and what is missing reads as zeros too.
 
-import { giveChunkBuffer, takeChunkBuffer } from './chunk-buffers'
-import type { ChunkStore } from './chunk-store'
+import { type ChunkStore, copyRange } from './chunk-store'
 import { Mutex } from './mutex'
 
 const MIN_DIRTY_CAPACITY = 64 * 1024
@@ -67,7 +66,7 @@ export class FileData implements FileContent {
   /** Read-ahead state: the chunk after the last read, and the current window. */
   private nextRead = -1
   private readAhead = READ_AHEAD_MIN
-  private readonly chunkStore: ChunkStore
+  readonly chunkStore: ChunkStore
   /** Serialises writers (write, truncate, seal); readers never wait for it. */
   readonly lock = new Mutex()
   /** Called with the change in dirty bytes, so the Volume can bound memory across files. */
@@ -144,11 +143,7 @@ export class FileData implements FileContent {
         target.fill(0)
         continue
       }
-      loads.push(
-        this.chunkStore.open(this.fileId, this.fileKey, i, key).then((plain) => {
-          copyRange(target, plain, plain.byteLength, from - chunkStart)
-        })
-      )
+      loads.push(this.chunkStore.read(this.fileId, this.fileKey, i, key, target, from - chunkStart))
     }
     // Read-ahead: a reader that goes on where it left off (or stays in the
     // chunk; the kernel sends 128 KiB reads, a few at once) will want the next
@@ -298,7 +293,7 @@ export class FileData implements FileContent {
         this.sealing.delete(i)
         this.onDirty(-d.buf.byteLength)
         // Nothing refers to it now: reads copy from it synchronously, and the worker is done.
-        if (recycle) giveChunkBuffer(d.buf)
+        if (recycle) this.chunkStore.chunkBuffers.give(d.buf)
       },
       (err: Error) => {
         // Nothing is lost: the chunk is dirty again, and the next seal() retries and reports.
@@ -369,16 +364,9 @@ function grow(d: DirtyChunk, need: number, max: number, file: FileData): void {
   while (cap < need) cap *= 2
   cap = Math.min(cap, max)
   // Unzeroed: bytes at and past d.len are never read (see copyRange and the gap fill in write).
-  // A whole chunk is recycled shared memory (chunk-buffers.ts).
-  const buf = cap >= max ? takeChunkBuffer(cap) : Buffer.allocUnsafeSlow(cap)
+  // A whole chunk is recycled shared memory (ChunkStore.chunkBuffers).
+  const buf = cap >= max ? file.chunkStore.chunkBuffers.take(cap) : Buffer.allocUnsafeSlow(cap)
   d.buf.copy(buf, 0, 0, d.len)
   file.onDirty(cap - d.buf.byteLength)
   d.buf = buf
-}
-
-/** Copies chunk bytes [offset, offset + target.length) into target; bytes past `len` are zeros. */
-function copyRange(target: Buffer, src: Buffer, len: number, offset: number): void {
-  const avail = Math.max(0, Math.min(len, offset + target.byteLength) - offset)
-  if (avail > 0) src.copy(target, 0, offset, offset + avail)
-  if (avail < target.byteLength) target.fill(0, avail)
 }

@@ -28,8 +28,8 @@ export class MemberValueStore implements ValueStore {
   }
 
   /** This machine's copy of an immutable value, or null; the caller verifies the hash. */
-  async getLocal(key: Buffer): Promise<Buffer | null> {
-    const stored = await this.local?.get(key).catch(() => null)
+  async getLocal(key: Buffer, alloc?: (size: number) => Buffer): Promise<Buffer | null> {
+    const stored = await this.local?.get(key, alloc).catch(() => null)
     return stored?.kind === 'immutable' ? stored.bytes : null
   }
 

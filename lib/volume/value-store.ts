@@ -20,8 +20,12 @@ export interface ValueStore {
   putRecord(record: SignedRecord, expectedVersion: number): Promise<void>
   /** Optional: stores bytes whose sha256 (`key`) the caller has just computed, without hashing them again. */
   putImmutableKnown?(key: Buffer, bytes: Buffer): Promise<void>
-  /** Optional: this machine's own copy of an immutable value, or null; the caller verifies the hash. */
-  getLocal?(key: Buffer): Promise<Buffer | null>
+  /**
+   * Optional: this machine's own copy of an immutable value, or null; the
+   * caller verifies the hash. With `alloc` the bytes are copied into the
+   * buffer it returns (a reused one) instead of a fresh one.
+   */
+  getLocal?(key: Buffer, alloc?: (size: number) => Buffer): Promise<Buffer | null>
   /** Optional garbage collection. */
   deleteImmutable?(key: Buffer): Promise<void>
   replicaStatus?(key: Buffer): Promise<{ live: number; target: number }>

@@ -137,3 +137,45 @@ test('volume: sequential writes overlapping with sealing, rewrites and truncates
   t.alike(out2, expected, 'same after reopen')
   await v2.close()
 })
+
+test('chunk store: reads under constant eviction get their own chunk; open() hands out a copy', async (t) => {
+  const root = tmp(t, 'chunk-pool')
+  const store = new LocalValueStore(path.join(root, 'store'))
+  await store.ready()
+  const fileId = randomBytes(32)
+  const fileKey = randomBytes(32)
+  const writer = new ChunkStore({ store, cacheDir: path.join(root, 'w'), readCacheBytes: 0 })
+  await writer.ready()
+  const plains: Buffer[] = []
+  const keys: Buffer[] = []
+  for (let i = 0; i < 12; i++) {
+    plains.push(randomBytes(MiB - i * 1000))
+    keys.push(await writer.seal(fileId, fileKey, i, Buffer.from(plains[i])))
+  }
+  await writer.whenAllUploaded()
+  await writer.close()
+
+  // A memory cache of one chunk: every open evicts, and evicted buffers are reused at once.
+  const reader = new ChunkStore({ store, cacheDir: path.join(root, 'r'), readCacheBytes: 0, memoryCacheBytes: MiB })
+  await reader.ready()
+  t.teardown(() => reader.close())
+  const kept = await reader.open(fileId, fileKey, 0, keys[0])
+  let bad = 0
+  const reads = []
+  for (let n = 0; n < 300; n++) {
+    const i = (n * 7) % 12
+    const offset = (n * 4099) % MiB
+    const target = Buffer.alloc(128 * 1024, 0xee)
+    reads.push(
+      reader.read(fileId, fileKey, i, keys[i], target, offset).then(() => {
+        const expected = Buffer.alloc(target.byteLength)
+        plains[i].subarray(offset, offset + target.byteLength).copy(expected)
+        if (!target.equals(expected)) bad++
+      })
+    )
+    if (n % 16 === 0) await Promise.all(reads.splice(0))
+  }
+  await Promise.all(reads)
+  t.is(bad, 0, 'every read copied its own chunk (zeros past a short chunk)')
+  t.alike(kept, plains[0], 'a buffer from open() is not reused under its holder')
+})
