@@ -264,6 +264,8 @@ export class NodeStore {
     checkSize(bytes)
     const hash = hashedAs(bytes) ?? sha256(bytes)
     if (!hash.equals(key)) throw new StoreError('EBADKEY', 'key is not the sha256 of the value')
+    // lmdb 3.5 kills the process (SIGSEGV) writing a value in shared memory: such a value is copied.
+    if (bytes.buffer instanceof SharedArrayBuffer) bytes = Buffer.from(bytes)
     let writtenAt = opts.writtenAt ?? 0
     await this.write(() => {
       const existing = this.entryInTxn(key)

@@ -57,6 +57,14 @@ test('immutable values round-trip at 0 B, 1 B, 1 MiB and 4 MiB, with ranged read
   t.is(await codeOf(store.read(keyOf(1), 5, 4)), 'ERANGE')
 })
 
+test('a value in shared memory is stored (lmdb itself crashes on one)', async (t) => {
+  const store = await openStore(t)
+  const bytes = Buffer.from(new SharedArrayBuffer(1024 * 1024))
+  bytes.set(randomBytes(bytes.byteLength))
+  await store.putImmutable(sha256(bytes), bytes)
+  t.alike((await store.get(sha256(bytes)))?.bytes, bytes)
+})
+
 test('immutable puts are idempotent and refuse bad keys and oversize values', async (t) => {
   const store = await openStore(t)
   const bytes = Buffer.from('chunk')
