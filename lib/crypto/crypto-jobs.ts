@@ -20,8 +20,13 @@ export class CryptoError extends Error {
   }
 }
 
-export function sealHere(plaintext: Uint8Array, key: Uint8Array, ad: Uint8Array): SealResult {
-  const ciphertext = encrypt(plaintext, key, ad)
+export function sealHere(
+  plaintext: Uint8Array,
+  key: Uint8Array,
+  ad: Uint8Array,
+  into: Buffer | null = null
+): SealResult {
+  const ciphertext = encrypt(plaintext, key, ad, into)
   return { ciphertext, hash: sha256(ciphertext) }
 }
 
@@ -55,7 +60,11 @@ export interface CryptoJob {
   ad: Uint8Array
   /** open only: the sha256 the ciphertext must have (bytes from an untrusted store). */
   hash?: Uint8Array | null
-  /** open only: shared memory to write the plaintext into, instead of a fresh buffer. */
+  /**
+   * Where to write the output instead of a fresh buffer: shared memory (the
+   * plaintext an open makes), or a buffer moved here with the job and moved
+   * back with the result (the ciphertext a seal makes).
+   */
   into?: Uint8Array | null
 }
 

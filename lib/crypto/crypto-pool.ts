@@ -71,15 +71,20 @@ export class CryptoPool {
     this.offloadMin = opts.offloadMin ?? 64 * 1024
   }
 
-  async seal(plaintext: Buffer, key: Buffer, ad: Buffer): Promise<SealResult> {
+  /**
+   * Seals into a fresh buffer, or into `into`: a buffer the caller gives up
+   * (the whole of a plain ArrayBuffer, moved to the worker and back) whose
+   * memory the resolved ciphertext then occupies.
+   */
+  async seal(plaintext: Buffer, key: Buffer, ad: Buffer, into: Buffer | null = null): Promise<SealResult> {
     const slot = this.pick(plaintext.byteLength)
-    if (!slot) return sealHere(plaintext, key, ad)
+    if (!slot || (into && !ownsWholeBuffer(into))) return sealHere(plaintext, key, ad, into)
     try {
-      const res = await this.send(slot, { id: 0, op: 'seal', data: plaintext, key, ad }, false)
+      const res = await this.send(slot, { id: 0, op: 'seal', data: plaintext, key, ad, into }, false, into)
       if (!res.ok) throw new CryptoError(res.code, res.message)
       return { ciphertext: asBuffer(res.out), hash: asBuffer(res.hash!) }
     } catch (err) {
-      // Sealing never gives its input away: redo it here rather than fail a write.
+      // Sealing never gives its input away: redo it here rather than fail a write (a moved `into` is gone).
       if ((err as CryptoError).code === 'EWORKER') return sealHere(plaintext, key, ad)
       throw err
     }
@@ -140,7 +145,7 @@ export class CryptoPool {
     return slot
   }
 
-  private send(slot: Slot, job: CryptoJob, transfer: boolean): Promise<CryptoResult> {
+  private send(slot: Slot, job: CryptoJob, transfer: boolean, moveOut: Buffer | null = null): Promise<CryptoResult> {
     const id = this.nextId++
     job.id = id
     return new Promise((resolve, reject) => {
@@ -148,7 +153,9 @@ export class CryptoPool {
       if (slot.jobs.size === 1) slot.worker.ref()
       try {
         try {
-          slot.worker.postMessage(job, transfer ? [job.data.buffer as ArrayBuffer] : [])
+          const moved = transfer ? [job.data.buffer as ArrayBuffer] : []
+          if (moveOut) moved.push(moveOut.buffer as ArrayBuffer)
+          slot.worker.postMessage(job, moved)
         } catch (err) {
           // Some ArrayBuffers cannot move (external memory, e.g. a store's map): copy instead.
           if (!transfer) throw err

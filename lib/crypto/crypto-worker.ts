@@ -17,17 +17,15 @@ function own(b: Buffer): Buffer {
 
 function run(job: CryptoJob): CryptoResult {
   const data = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength)
+  // The output goes where the pool wants it: shared memory stays, a moved buffer moves back.
+  const into = job.into ? Buffer.from(job.into.buffer, job.into.byteOffset, job.into.byteLength) : null
   try {
     if (job.op === 'seal') {
-      const sealed = sealHere(data, job.key, job.ad)
-      return { id: job.id, ok: true, out: own(sealed.ciphertext), hash: sealed.hash }
+      const sealed = sealHere(data, job.key, job.ad, into)
+      return { id: job.id, ok: true, out: into ? sealed.ciphertext : own(sealed.ciphertext), hash: sealed.hash }
     }
-    if (job.into) {
-      // Shared memory: the plaintext is where the pool wants it; the reply only says how much.
-      const into = Buffer.from(job.into.buffer, job.into.byteOffset, job.into.byteLength)
-      return { id: job.id, ok: true, out: openHere(data, job.key, job.ad, job.hash ?? null, into) }
-    }
-    return { id: job.id, ok: true, out: own(openHere(data, job.key, job.ad, job.hash ?? null)) }
+    const plaintext = openHere(data, job.key, job.ad, job.hash ?? null, into)
+    return { id: job.id, ok: true, out: into ? plaintext : own(plaintext) }
   } catch (err) {
     if (err instanceof CryptoError && err.code !== 'EWORKER') {
       return { id: job.id, ok: false, code: err.code, message: err.message }

@@ -12,7 +12,7 @@ import { AEAD_OVERHEAD } from '../crypto/aead'
 import { sha256 } from '../crypto/hash'
 import { readFileOrNull } from './durable-file'
 import { VolumeError } from './errors'
-import { SharedBufferPool } from './shared-buffer-pool'
+import { BufferPool } from './buffer-pool'
 import type { ValueStore } from './value-store'
 
 export interface ChunkStoreOptions {
@@ -63,6 +63,8 @@ interface Fetched {
 
 interface PendingUpload {
   ciphertext: Buffer
+  /** In memory of ChunkStore.uploadBuffers: reused once uploaded, so readers get a copy. */
+  pooled: boolean
   done: Promise<void>
   /** In the spool on disk (or being written there): survives SIGKILL. */
   spooled: boolean
@@ -103,14 +105,16 @@ export class ChunkStore {
   private opens = new Map<string, Promise<Buffer>>()
   private prefetches = 0
   private readonly crypto: CryptoPool
-  /** Own chunks' ciphertext on its way to a worker: shared with it, then reused. */
-  private readonly sealedBuffers = new SharedBufferPool(SEALED_CHUNK_BYTES, MAX_PREFETCHES + 4)
+  /** Own chunks' ciphertext on its way to a worker to be opened: shared with it, then reused. */
+  private readonly sealedBuffers = new BufferPool(SEALED_CHUNK_BYTES, MAX_PREFETCHES + 4, true)
+  /** What workers seal, until it is uploaded: moved to the worker and back, then reused. */
+  private readonly uploadBuffers = new BufferPool(SEALED_CHUNK_BYTES, 16, false)
   /**
    * Whole-chunk plaintext buffers: opened chunks (the memory cache) and
    * FileData's write buffers. An opened chunk's buffer never leaves this
    * class (readers get copies, see read()), so it is reused once evicted.
    */
-  readonly chunkBuffers: SharedBufferPool
+  readonly chunkBuffers: BufferPool
   /** Readers copying out of an opened chunk, by key: its buffer is not reused under them. */
   private pins = new Map<string, number>()
   /** Evicted buffers of pinned chunks, reused when the last reader is done. */
@@ -133,7 +137,7 @@ export class ChunkStore {
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
     this.crypto = new CryptoPool({ size: opts.cryptoThreads })
     // The memory cache's worth, plus the read-ahead window and a writer's few.
-    this.chunkBuffers = new SharedBufferPool(CHUNK_BYTES, Math.ceil(this.memoryCacheBytes / CHUNK_BYTES) + 16)
+    this.chunkBuffers = new BufferPool(CHUNK_BYTES, Math.ceil(this.memoryCacheBytes / CHUNK_BYTES) + 16, true)
   }
 
   async ready(): Promise<void> {
@@ -190,10 +194,12 @@ export class ChunkStore {
     plaintext: Buffer,
     opts: { keepPlaintext?: boolean } = {}
   ): Promise<Buffer> {
-    const { ciphertext, hash } = await this.crypto.seal(plaintext, fileKey, chunkAd(fileId, index))
+    // Given up to the seal: on success the ciphertext occupies it; on failure it is simply dropped.
+    const into = plaintext.byteLength + AEAD_OVERHEAD <= SEALED_CHUNK_BYTES ? this.uploadBuffers.take() : null
+    const { ciphertext, hash } = await this.crypto.seal(plaintext, fileKey, chunkAd(fileId, index), into)
     const hex = hash.toString('hex')
     if (opts.keepPlaintext !== false) this.remember(hex, plaintext)
-    this.enqueue(hex, ciphertext, false)
+    this.enqueue(hex, ciphertext, false, ciphertext.buffer.byteLength === SEALED_CHUNK_BYTES)
     return hash
   }
 
@@ -204,10 +210,10 @@ export class ChunkStore {
     return key
   }
 
-  private enqueue(hex: string, ciphertext: Buffer, spooled: boolean): void {
+  private enqueue(hex: string, ciphertext: Buffer, spooled: boolean, pooled = false): void {
     if (this.pending.has(hex)) return
     const done = new Promise<void>((resolve) => this.uploadResolvers.set(hex, resolve))
-    this.pending.set(hex, { ciphertext, done, spooled, spooling: null })
+    this.pending.set(hex, { ciphertext, pooled, done, spooled, spooling: null })
     this.pendingBytes += ciphertext.byteLength
     this.queue.push(hex)
     this.pump()
@@ -254,6 +260,8 @@ export class ChunkStore {
     this.pendingBytes -= entry.ciphertext.byteLength
     if (entry.spooling) await entry.spooling.catch(() => {})
     if (entry.spooled) await fsp.rm(path.join(this.spoolDir, hex), { force: true })
+    // Stored and spooled: nothing reads the ciphertext any more (a reader of a pending chunk copies it).
+    if (entry.pooled) this.uploadBuffers.give(entry.ciphertext)
     this.uploadResolvers.get(hex)?.()
     this.uploadResolvers.delete(hex)
     if (this.pendingBytes <= this.maxPendingBytes) {
@@ -455,7 +463,11 @@ export class ChunkStore {
   private async fetch(hex: string, key: Buffer, storeOnly: boolean): Promise<Fetched> {
     if (!storeOnly) {
       const p = this.pending.get(hex)
-      if (p) return { bytes: p.ciphertext, local: true, owned: false, source: 'pending', pooled: false }
+      if (p) {
+        // A pooled ciphertext is reused once uploaded, maybe while a worker still reads it: copy it.
+        const bytes = p.pooled ? Buffer.from(p.ciphertext) : p.ciphertext
+        return { bytes, local: true, owned: p.pooled, source: 'pending', pooled: false }
+      }
       // A ring member's own copy: no network, and no point in a second copy in the read cache.
       const own = await this.store.getLocal?.(key, (size) => this.sealedBuffers.take(size))
       if (own) {

@@ -40,6 +40,17 @@ test('pool: seal and open on workers agree with this thread; tampering and bad h
   t.alike(await pool.open(owned, key, ad, { transfer: true }), plain, 'opened by transfer')
   t.is(owned.byteLength, 0, 'a transferred input is gone from this thread')
 
+  // Into given-up memory (moved to the worker and back) and into shared memory.
+  const moved = Buffer.from(new ArrayBuffer(MiB + 64))
+  const intoMoved = await pool.seal(plain, key, ad, moved)
+  t.is(moved.byteLength, 0, 'the given-up buffer moved to the worker')
+  t.is(intoMoved.ciphertext.buffer.byteLength, MiB + 64, 'the ciphertext came back in that memory')
+  t.alike(decrypt(intoMoved.ciphertext, key, ad), plain, 'and opens')
+  const sharedOut = Buffer.from(new SharedArrayBuffer(MiB))
+  const opened = await pool.open(intoMoved.ciphertext, key, ad, { into: sharedOut })
+  t.is(opened.buffer, sharedOut.buffer, 'opened into the shared buffer')
+  t.alike(opened, plain)
+
   const tampered = Buffer.from(ciphertext)
   tampered[100] ^= 1
   await t.exception(pool.open(tampered, key, ad), /authentication/, 'tampered ciphertext refused')
