@@ -136,8 +136,9 @@ export class ChunkStore {
     this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
     this.crypto = new CryptoPool({ size: opts.cryptoThreads })
-    // The memory cache's worth, plus the read-ahead window and a writer's few.
-    this.chunkBuffers = new BufferPool(CHUNK_BYTES, Math.ceil(this.memoryCacheBytes / CHUNK_BYTES) + 16, true)
+    // Enough free ones for a read-ahead window and a writer's few: in a steady
+    // read or write each buffer taken is matched by one given back.
+    this.chunkBuffers = new BufferPool(CHUNK_BYTES, 16, true)
   }
 
   async ready(): Promise<void> {
