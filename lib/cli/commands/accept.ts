@@ -1,0 +1,28 @@
+// `peerstore accept TOKEN`: keeps a share another user sent you; your mount
+// shows it read-only under DIR/@shared/<sharer>/<name>.
+
+import { acceptToken } from '../../volume/share-accepted'
+import { SHARED_DIR_NAME } from '../../volume/share-names'
+import { encodeUserId } from '../../volume/share-token'
+import { VolumeKeys } from '../../volume/volume-keys'
+import { type Command, requirePositionals } from '../command'
+
+export const acceptCommand: Command = {
+  name: 'accept',
+  summary: "accept a share token from 'peerstore share': your mount shows it read-only under @shared/",
+  positionals: 'TOKEN',
+  flags: [{ name: 'json', type: 'boolean', description: 'print JSON' }],
+  async run(args, ctx) {
+    requirePositionals(args, 1, 'TOKEN')
+    const cap = acceptToken(ctx.home, VolumeKeys.fromHome(ctx.home), args.positionals[0])
+    const where = `${SHARED_DIR_NAME}/user-${cap.owner.toString('hex').slice(0, 12)}/${cap.name}`
+    if (args.flags.json) {
+      ctx.stdout.write(
+        `${JSON.stringify({ from: encodeUserId(cap.owner), name: cap.name, type: cap.type, path: where })}\n`
+      )
+    } else {
+      ctx.stdout.write(`accepted ${cap.name} from ${encodeUserId(cap.owner)}: it shows in your mount at ${where}\n`)
+    }
+    return 0
+  }
+}

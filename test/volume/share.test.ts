@@ -1,0 +1,131 @@
+// Sharing between two users on one store, without FUSE: A shares a folder
+// and a file with B; B's read-only view reads them, and a file A adds later;
+// C cannot use the token sealed to B; after `unshare`, B reads nothing A
+// writes from then on while C, who was also granted the folder, keeps reading.
+// No plaintext of names or contents reaches the store.
+
+import { execFileSync } from 'node:child_process'
+import test from 'brittle'
+import { randomBytes } from '../../lib/crypto'
+import { LocalValueStore } from '../../lib/volume/local-value-store'
+import { shareWith, unshareWith } from '../../lib/volume/share'
+import { acceptToken } from '../../lib/volume/share-accepted'
+import { SharedView } from '../../lib/volume/share-view'
+import { decodeUserId, encodeUserId } from '../../lib/volume/share-token'
+import { decryptState } from '../../lib/volume/inode'
+import { recordKey } from '../../lib/crypto/record'
+import type { Volume } from '../../lib/volume/volume'
+import { openVolume, tmp } from '../helpers/volume'
+
+async function writeFile(v: Volume, p: string, data: Buffer): Promise<void> {
+  const inode = await v.create(p, 0o644)
+  await v.write(inode, data, 0)
+  await v.closeFile(inode)
+}
+
+async function readShared(view: SharedView, p: string): Promise<Buffer> {
+  const st = await view.getattr(p)
+  const fh = await view.open(p, 0)
+  const out = Buffer.alloc(st.size)
+  const n = await view.read(fh, out, out.length, 0)
+  view.release(fh)
+  return out.subarray(0, n)
+}
+
+const code = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (err: Error & { code?: string }) => err.code ?? err.message
+  )
+
+test('share a folder and a file, read them as another user, revoke', async (t) => {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  await store.ready()
+  const homes = { a: tmp(t, 'a'), b: tmp(t, 'b'), c: tmp(t, 'c') }
+  const a = await openVolume(homes.a, store, { chunkSize: 4096 })
+  const b = await openVolume(homes.b, store)
+  const c = await openVolume(homes.c, store)
+  t.teardown(async () => {
+    for (const v of [a, b, c]) await v.close()
+  })
+  const marker = `plain${randomBytes(6).toString('hex')}`
+  const secretName = `name${randomBytes(6).toString('hex')}`
+  const big = Buffer.concat([Buffer.from(marker), randomBytes(20_000)])
+  await a.mkdir('/docs', 0o755)
+  await a.mkdir('/docs/sub', 0o755)
+  await writeFile(a, `/docs/sub/${secretName}.txt`, big)
+  await writeFile(a, '/top.txt', Buffer.from(`top ${marker}\n`))
+  await a.sync()
+
+  t.alike(decodeUserId(encodeUserId(b.keys.publicKey)), b.keys.publicKey, 'user ids round-trip')
+  const folder = await shareWith(a, '/docs', b.keys.publicKey)
+  const file = await shareWith(a, '/top.txt', b.keys.publicKey)
+  t.ok(folder.token.startsWith('peerstore-share1'))
+
+  // C holds B's token: refused, with a clear message.
+  const refused = await code(Promise.resolve().then(() => acceptToken(homes.c, c.keys, folder.token)))
+  t.is(refused, 'EACCES', 'a token sealed to B is refused by C')
+
+  acceptToken(homes.b, b.keys, folder.token)
+  acceptToken(homes.b, b.keys, file.token)
+  const view = new SharedView({ home: homes.b, store, keys: b.keys, chunks: b.chunks, ttlMs: 0 })
+  t.ok(view.visible())
+  const [label] = await view.readdir('/@shared')
+  t.is(label, `user-${a.keys.publicKey.toString('hex').slice(0, 12)}`)
+  const base = `/@shared/${label}`
+  t.alike((await view.readdir(base)).sort(), ['docs', 'top.txt'])
+  t.alike(await view.readdir(`${base}/docs/sub`), [`${secretName}.txt`])
+  t.alike(await readShared(view, `${base}/docs/sub/${secretName}.txt`), big, 'B reads the shared folder')
+  t.is((await readShared(view, `${base}/top.txt`)).toString(), `top ${marker}\n`, 'B reads the shared file')
+  t.is((await view.getattr(`${base}/top.txt`)).mode & 0o222, 0, 'read-only modes')
+  t.is(await code(view.open(`${base}/top.txt`, 1)), 'EROFS', 'open for writing: EROFS')
+
+  // Added after the share: reachable through the entries' keys.
+  await writeFile(a, '/docs/later.txt', Buffer.from('later\n'))
+  await a.sync()
+  t.alike((await view.readdir(`${base}/docs`)).sort(), ['later.txt', 'sub'])
+  t.is((await readShared(view, `${base}/docs/later.txt`)).toString(), 'later\n', 'a file added later')
+
+  // C gets the folder too, then B is revoked.
+  const forC = await shareWith(a, '/docs', c.keys.publicKey)
+  acceptToken(homes.c, c.keys, forC.token)
+  const viewC = new SharedView({ home: homes.c, store, keys: c.keys, chunks: c.chunks, ttlMs: 0 })
+  const oldDocs = await a.resolve('/docs')
+  const oldKey = a.keys.inodeKey(oldDocs.id)
+  const res = await unshareWith(a, '/docs', b.keys.publicKey)
+  t.alike(res.kept, [encodeUserId(c.keys.publicKey)], 'C keeps access')
+  await writeFile(a, '/docs/after.txt', Buffer.from(`after ${marker}\n`))
+  await a.sync()
+
+  t.alike(await view.readdir(base), ['top.txt'], 'the folder is gone from B’s view')
+  t.is((await readShared(view, `${base}/top.txt`)).toString(), `top ${marker}\n`, 'B keeps the file share')
+  // With what B held (the old id and key): a tombstone, and the new folder's record does not open.
+  const oldRec = await store.getRecord(recordKey(a.keys.publicKey, oldDocs.id))
+  t.ok(oldRec?.deleted, 'the old folder record is a tombstone')
+  const newDocs = await a.resolve('/docs')
+  t.absent(newDocs.id.equals(oldDocs.id), 'the folder has a new inode id')
+  const newRec = await store.getRecord(recordKey(a.keys.publicKey, newDocs.id))
+  t.exception(
+    () => decryptState(newRec!.value, newDocs.id, oldKey),
+    /authentication/,
+    'the old key does not open the new record'
+  )
+
+  const cBase = `/@shared/${label}`
+  t.alike((await viewC.readdir(`${cBase}/docs`)).sort(), ['after.txt', 'later.txt', 'sub'])
+  t.is((await readShared(viewC, `${cBase}/docs/after.txt`)).toString(), `after ${marker}\n`, 'C reads new content')
+  t.alike(await readShared(viewC, `${cBase}/docs/sub/${secretName}.txt`), big, 'C reads re-keyed content')
+
+  t.is(await code(unshareWith(a, '/docs', b.keys.publicKey)), 'ENOENT', 'unshare of what is not shared')
+  t.is(await code(shareWith(a, '/nope', b.keys.publicKey)), 'ENOENT', 'share of an unknown path')
+
+  const grep = (s: string) => {
+    try {
+      return execFileSync('grep', ['-rl', s, store.dir, homes.a, homes.b, homes.c], { encoding: 'utf8' })
+    } catch {
+      return ''
+    }
+  }
+  t.is(grep(marker), '', 'no plaintext contents in the store or homes')
+  t.is(grep(secretName), '', 'no plaintext names in the store or homes')
+})
