@@ -69,6 +69,7 @@ export class SharedView {
   private acceptedMtime = -1
   private handles = new Map<number, SharedNode>()
   private nextHandle = SHARED_HANDLE_BASE
+  private lastError = ''
 
   constructor(opts: SharedViewOptions) {
     this.opts = opts
@@ -119,9 +120,12 @@ export class SharedView {
     const now = Date.now()
     if (now - s.checkedAt < this.ttlMs) return
     const fromInbox = await readInbox(this.opts.store, this.opts.keys, s.owner).catch((err: Error) => {
-      this.opts.onError?.(err)
+      // Once per distinct failure, not once a second while the ring is unreachable.
+      if (err.message !== this.lastError) this.opts.onError?.(err)
+      this.lastError = err.message
       return undefined
     })
+    if (fromInbox !== undefined) this.lastError = ''
     // No inbox published: the accepted tokens; an unreachable ring: what we showed last.
     if (fromInbox === null) s.shares = nameShares(readAccepted(this.opts.home).get(s.owner.toString('hex')) ?? [])
     else if (fromInbox !== undefined) s.shares = nameShares(fromInbox)
