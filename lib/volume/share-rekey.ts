@@ -7,6 +7,7 @@
 // them. What they read (or kept) before stays readable to them.
 
 import { randomBytes } from '../crypto/keys'
+import { ShareError } from './share-token'
 import type { Inode, Volume } from './volume'
 
 const PIECE = 1024 * 1024
@@ -19,11 +20,24 @@ const parentPath = (p: string) => p.replace(/\/+$/, '').replace(/\/[^/]*$/, '') 
 const tempName = () => `.peerstore-rekey-${randomBytes(6).toString('hex')}`
 
 export async function rekeySubtree(volume: Volume, p: string): Promise<Rekeyed> {
+  await refuseOpenFiles(volume, p)
   const done: Rekeyed = new Map()
   await rekey(volume, p, done)
   // The old records must be tombstones and the new ones stored before anyone is told.
   await volume.sync()
   return done
+}
+
+/**
+ * A file open in this mount would go on being written through its handle to
+ * the old inode, which the re-key deletes: refuse before changing anything.
+ */
+async function refuseOpenFiles(volume: Volume, p: string): Promise<void> {
+  const inode = await volume.resolve(p)
+  if (inode.type === 'file' && volume.watch.isOpen(inode)) {
+    throw new ShareError(`${p} is open; close it, then unshare again`, 'EBUSY')
+  }
+  if (inode.type === 'dir') for (const { name } of await volume.list(p)) await refuseOpenFiles(volume, join(p, name))
 }
 
 async function rekey(volume: Volume, p: string, done: Rekeyed): Promise<void> {

@@ -90,6 +90,12 @@ test('share a folder and a file, read them as another user, revoke', async (t) =
   const forC = await shareWith(a, '/docs', c.keys.publicKey)
   acceptToken(homes.c, c.keys, forC.token)
   const viewC = new SharedView({ home: homes.c, store, keys: c.keys, chunks: c.chunks, ttlMs: 0 })
+  // A file held open would keep being written to the inode the re-key deletes: refused, nothing changed.
+  const held = await a.resolve('/docs/later.txt')
+  a.noteOpen(held)
+  t.is(await code(unshareWith(a, '/docs', b.keys.publicKey)), 'EBUSY', 'unshare waits for open files')
+  a.noteRelease(held)
+  t.ok((await a.resolve('/docs/later.txt')).id.equals(held.id), 'nothing was re-keyed')
   const oldDocs = await a.resolve('/docs')
   const oldKey = a.keys.inodeKey(oldDocs.id)
   const res = await unshareWith(a, '/docs', b.keys.publicKey)
