@@ -59,6 +59,12 @@ test('share, accept and unshare from the CLI with no mount running', { timeout: 
   one(await runPeerstore(['share', '/', idB, '--home', homeA]), 1, 'not your whole tree', 'the root')
   one(await runPeerstore(['share', '/docs', idA, '--home', homeA]), 1, 'your own user id', 'oneself')
 
+  const listA = JSON.parse((await runPeerstore(['shares', '--json', '--home', homeA])).stdout)
+  t.alike(listA.given, [{ to: idB, name: 'docs', type: 'dir' }], 'A lists what it shares')
+  const listB = JSON.parse((await runPeerstore(['shares', '--json', '--home', homeB])).stdout)
+  t.is(listB.accepted.length, 1, 'B lists what it accepted')
+  t.is(listB.accepted[0].from, idA)
+
   const unshared = await runPeerstore(['unshare', '/docs', idB, '--home', homeA])
   t.is(unshared.code, 0, unshared.stderr)
   t.ok(unshared.stdout.includes('re-keyed 2 files and folders'), unshared.stdout.trim())

@@ -13,7 +13,7 @@ import { joinCommand } from './join'
 import { lsCommand } from './ls'
 import { mountCommand } from './mount'
 import { serveCommand } from './serve'
-import { shareCommand, unshareCommand } from './share'
+import { shareCommand, sharesCommand, unshareCommand } from './share'
 import { simCommand } from './sim'
 import { statusCommand } from './status'
 import { unmountCommand } from './unmount'
@@ -29,6 +29,7 @@ export const commands: Command[] = [
   shareCommand,
   acceptCommand,
   unshareCommand,
+  sharesCommand,
   serveCommand,
   statusCommand,
   blockCommand,

@@ -3,9 +3,10 @@
 // "Sharing"). They work on the running mount of this home when there is one.
 
 import type { ShareResult, UnshareResult } from '../../volume/share'
+import { readAccepted } from '../../volume/share-accepted'
 import { onOwnVolume } from '../../volume/share-control'
 import { SHARED_DIR_NAME } from '../../volume/share-names'
-import { decodeUserId } from '../../volume/share-token'
+import { decodeUserId, encodeUserId } from '../../volume/share-token'
 import { type Command, requirePositionals } from '../command'
 
 export const shareCommand: Command = {
@@ -47,6 +48,32 @@ export const unshareCommand: Command = {
     }
     const kept = res.kept.length > 0 ? `; still shared with ${res.kept.join(', ')}` : ''
     ctx.stdout.write(`unshared ${p}: re-keyed ${res.rekeyed} files and folders${kept}\n`)
+    return 0
+  }
+}
+
+export const sharesCommand: Command = {
+  name: 'shares',
+  summary: 'list what you share with whom, and the shares you accepted',
+  flags: [{ name: 'json', type: 'boolean', description: 'print JSON' }],
+  async run(args, ctx) {
+    requirePositionals(args, 0, '')
+    const given = await onOwnVolume<{ to: string; name: string; type: string }[]>(ctx.home, 'grants', {})
+    const accepted = [...readAccepted(ctx.home)].flatMap(([owner, caps]) =>
+      caps.map((cap) => ({
+        from: encodeUserId(Buffer.from(owner, 'hex')),
+        name: cap.name,
+        type: cap.type,
+        path: `${SHARED_DIR_NAME}/user-${owner.slice(0, 12)}/${cap.name}`
+      }))
+    )
+    if (args.flags.json) {
+      ctx.stdout.write(`${JSON.stringify({ given, accepted })}\n`)
+      return 0
+    }
+    for (const g of given) ctx.stdout.write(`shared   ${g.name} (${g.type}) with ${g.to}\n`)
+    for (const a of accepted) ctx.stdout.write(`accepted ${a.name} (${a.type}) from ${a.from} at ${a.path}\n`)
+    if (given.length + accepted.length === 0) ctx.stdout.write('no shares\n')
     return 0
   }
 }
