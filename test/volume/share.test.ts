@@ -5,15 +5,17 @@
 // No plaintext of names or contents reaches the store.
 
 import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { shareWith, unshareWith } from '../../lib/volume/share'
 import { acceptToken } from '../../lib/volume/share-accepted'
 import { SharedView } from '../../lib/volume/share-view'
-import { decodeUserId, encodeUserId } from '../../lib/volume/share-token'
-import { decryptState } from '../../lib/volume/inode'
-import { recordKey } from '../../lib/crypto/record'
+import { decodeUserId, encodeCapability, encodeUserId } from '../../lib/volume/share-token'
+import { decryptState, encryptState } from '../../lib/volume/inode'
+import { createRecord, recordKey } from '../../lib/crypto/record'
 import type { Volume } from '../../lib/volume/volume'
 import { openVolume, tmp } from '../helpers/volume'
 
@@ -134,4 +136,49 @@ test('share a folder and a file, read them as another user, revoke', async (t) =
   }
   t.is(grep(marker), '', 'no plaintext contents in the store or homes')
   t.is(grep(secretName), '', 'no plaintext names in the store or homes')
+})
+
+test('folders stored before entries carried keys are rewritten by share (the fallback)', async (t) => {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  await store.ready()
+  const homes = { a: tmp(t, 'a'), b: tmp(t, 'b') }
+  let a = await openVolume(homes.a, store)
+  await a.mkdir('/old', 0o755)
+  await a.mkdir('/old/inner', 0o755)
+  await writeFile(a, '/old/inner/f.txt', Buffer.from('old file\n'))
+  const dirs = [await a.resolve('/old'), await a.resolve('/old/inner')]
+  const ids = dirs.map((d) => d.id)
+  await a.close()
+  // As an older build wrote them: the same directories, entries without keys.
+  for (const id of ids) {
+    const key = recordKey(a.keys.publicKey, id)
+    const rec = (await store.getRecord(key))!
+    const state = decryptState(rec.value, id, a.keys.inodeKey(id))
+    const value = encryptState(state, id, a.keys.inodeKey(id))
+    await store.putRecord(createRecord(a.keys.keyPair, id, rec.version + 1, value), rec.version)
+  }
+  const b = await openVolume(homes.b, store)
+  t.teardown(() => b.close())
+  // A capability handed out without the rewrite stops at the first folder.
+  const bare = {
+    owner: a.keys.publicKey,
+    inodeId: ids[0],
+    inodeKey: a.keys.inodeKey(ids[0]),
+    type: 'dir' as const,
+    name: 'old'
+  }
+  fs.writeFileSync(
+    path.join(homes.b, 'shares.json'),
+    JSON.stringify({ owners: { [a.keys.publicKey.toString('hex')]: [encodeCapability(bare).toString('base64')] } })
+  )
+  const view = new SharedView({ home: homes.b, store, keys: b.keys, chunks: b.chunks, ttlMs: 0 })
+  const base = `/@shared/user-${a.keys.publicKey.toString('hex').slice(0, 12)}/old`
+  t.alike(await view.readdir(base), [], 'an entry without a key is not listed')
+  t.is(await code(view.getattr(`${base}/inner`)), 'EACCES', 'nor reachable')
+
+  a = await openVolume(homes.a, store)
+  t.teardown(() => a.close())
+  acceptToken(homes.b, b.keys, (await shareWith(a, '/old', b.keys.publicKey)).token)
+  t.alike(await view.readdir(base), ['inner'])
+  t.is((await readShared(view, `${base}/inner/f.txt`)).toString(), 'old file\n', 'share rewrote them with keys')
 })
