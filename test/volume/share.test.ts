@@ -47,9 +47,13 @@ test('share a folder and a file, read them as another user, revoke', async (t) =
   const a = await openVolume(homes.a, store, { chunkSize: 4096 })
   const b = await openVolume(homes.b, store)
   const c = await openVolume(homes.c, store)
-  t.teardown(async () => {
-    for (const v of [a, b, c]) await v.close()
-  })
+  // Before the temp dirs go (order 0): closing flushes into the store.
+  t.teardown(
+    async () => {
+      for (const v of [a, b, c]) await v.close()
+    },
+    { order: -1 }
+  )
   const marker = `plain${randomBytes(6).toString('hex')}`
   const secretName = `name${randomBytes(6).toString('hex')}`
   const big = Buffer.concat([Buffer.from(marker), randomBytes(20_000)])
@@ -158,7 +162,7 @@ test('folders stored before entries carried keys are rewritten by share (the fal
     await store.putRecord(createRecord(a.keys.keyPair, id, rec.version + 1, value), rec.version)
   }
   const b = await openVolume(homes.b, store)
-  t.teardown(() => b.close())
+  t.teardown(() => b.close(), { order: -1 })
   // A capability handed out without the rewrite stops at the first folder.
   const bare = {
     owner: a.keys.publicKey,
@@ -177,7 +181,7 @@ test('folders stored before entries carried keys are rewritten by share (the fal
   t.is(await code(view.getattr(`${base}/inner`)), 'EACCES', 'nor reachable')
 
   a = await openVolume(homes.a, store)
-  t.teardown(() => a.close())
+  t.teardown(() => a.close(), { order: -1 })
   acceptToken(homes.b, b.keys, (await shareWith(a, '/old', b.keys.publicKey)).token)
   t.alike(await view.readdir(base), ['inner'])
   t.is((await readShared(view, `${base}/inner/f.txt`)).toString(), 'old file\n', 'share rewrote them with keys')
