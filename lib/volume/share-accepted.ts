@@ -52,6 +52,22 @@ export function readAccepted(home: string): Map<string, Capability[]> {
   return out
 }
 
+/**
+ * Follows a sharer without a token: their inbox for us is read from now on,
+ * so everything they share with us shows (a user id is public, a token not needed).
+ */
+export function followSharer(home: string, owner: Buffer): void {
+  const file = readFile(home)
+  const hex = owner.toString('hex')
+  file.owners[hex] ??= []
+  writeAccepted(home, file)
+}
+
+function writeAccepted(home: string, file: AcceptedFile): void {
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 })
+  writeFileAtomic(acceptedPath(home), Buffer.from(`${JSON.stringify(file, null, 2)}\n`), 0o600)
+}
+
 /** Opens a share token with this user's key and keeps its capability; refuses a token sealed to someone else. */
 export function acceptToken(home: string, keys: VolumeKeys, token: string): Capability {
   const body = decodeShareToken(token)
@@ -75,7 +91,6 @@ export function acceptToken(home: string, keys: VolumeKeys, token: string): Capa
   const owner = cap.owner.toString('hex')
   const same = (b: string) => decodeCapability(Buffer.from(b, 'base64')).inodeId.equals(cap.inodeId)
   file.owners[owner] = [...(file.owners[owner] ?? []).filter((b) => !same(b)), encodeCapability(cap).toString('base64')]
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 })
-  writeFileAtomic(acceptedPath(home), Buffer.from(`${JSON.stringify(file, null, 2)}\n`), 0o600)
+  writeAccepted(home, file)
   return cap
 }

@@ -59,6 +59,11 @@ test('share, accept and unshare from the CLI with no mount running', { timeout: 
   one(await runPeerstore(['share', '/', idB, '--home', homeA]), 1, 'not your whole tree', 'the root')
   one(await runPeerstore(['share', '/docs', idA, '--home', homeA]), 1, 'your own user id', 'oneself')
 
+  const follow = await runPeerstore(['accept', idA, '--home', homeC])
+  t.is(follow.code, 0, follow.stderr)
+  t.ok(follow.stdout.startsWith(`following ${idA}`), follow.stdout.trim())
+  one(await runPeerstore(['accept', `${idA.slice(0, -2)}xx`, '--home', homeC]), 1, 'damaged', 'a mistyped id to follow')
+
   const listA = JSON.parse((await runPeerstore(['shares', '--json', '--home', homeA])).stdout)
   t.alike(listA.given, [{ to: idB, name: 'docs', type: 'dir' }], 'A lists what it shares')
   const listB = JSON.parse((await runPeerstore(['shares', '--json', '--home', homeB])).stdout)
