@@ -29,6 +29,7 @@ export function isKnownErrno(err: unknown): boolean {
 
 export const E = {
   EPERM: -ERRNO.EPERM,
+  EROFS: -ERRNO.EROFS,
   ENOENT: -ERRNO.ENOENT,
   EIO: -ERRNO.EIO,
   EBADF: -ERRNO.EBADF,

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import type { SharedView } from '../volume/share-view'
 import type { Volume } from '../volume/volume'
 import { HandleTable } from './handles'
 import { makeOps } from './ops'
@@ -13,6 +14,8 @@ export interface MountOptions {
   allowOther?: boolean
   debug?: boolean
   log?: (line: string) => void
+  /** Other users' shares, shown read-only under /@shared. */
+  shares?: SharedView
 }
 
 export class PeerstoreMount {
@@ -35,7 +38,8 @@ export class PeerstoreMount {
     const ops = makeOps(this.volume, this.handles, {
       log: this.opts.log,
       stats: this.stats ?? undefined,
-      caller: () => fuseRef?.caller ?? null
+      caller: () => fuseRef?.caller ?? null,
+      shares: this.opts.shares
     })
     const fuse = new TunedFuse(this.mountpoint, ops, {
       // A stale mount left by a crash (ENOTCONN) is lazily unmounted first.

@@ -3,6 +3,8 @@
 
 import type { FuseOps, FuseStat } from 'fuse-native'
 import { VolumeError } from '../volume/errors'
+import { SHARED_DIR_NAME } from '../volume/share-names'
+import type { SharedView } from '../volume/share-view'
 import { type Inode, STATUS_XATTR, type Volume } from '../volume/volume'
 import { E } from './errno'
 import { HandleTable } from './handles'
@@ -17,6 +19,8 @@ export interface OpsOptions {
   stats?: Map<string, { calls: number; ms: number }>
   /** Who called the current create, mkdir or symlink; read before the op's first await. */
   caller?: () => FuseCaller | null
+  /** Other users' shares under /@shared, read-only (volume/share-view.ts). */
+  shares?: SharedView
 }
 
 export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOptions = {}): FuseOps {
@@ -42,10 +46,22 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
   /** The inode of an fd op: by handle when there is one (the path may be stale). */
   const inodeOf = async (path: string, fh: number): Promise<Inode> => handles.get(fh)?.inode ?? volume.resolve(path)
 
-  const ops: FuseOps = {
-    getattr: wrap('getattr', async (path: string) => reply(fuseStat(await volume.resolve(path)))),
+  const shares = opts.shares
+  /** A path in the read-only view of other users' shares. */
+  const shared = (path: string) => shares?.owns(path) === true
+  const W_OK = 2
 
-    access: wrap('access', async (path: string) => {
+  const ops: FuseOps = {
+    getattr: wrap('getattr', async (path: string) => {
+      if (shared(path)) return reply(await shares!.getattr(path))
+      return reply(fuseStat(await volume.resolve(path)))
+    }),
+
+    access: wrap('access', async (path: string, mode: number) => {
+      if (shared(path)) {
+        await shares!.getattr(path)
+        return mode & W_OK ? E.EROFS : 0
+      }
       await volume.resolve(path)
     }),
 
@@ -68,9 +84,16 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
       })
     }),
 
-    readdir: wrap('readdir', async (path: string) => reply(['.', '..', ...(await volume.readdir(path))])),
+    readdir: wrap('readdir', async (path: string) => {
+      if (shared(path)) return reply(['.', '..', ...(await shares!.readdir(path))])
+      const names = await volume.readdir(path)
+      // The Volume refuses that name in the root, so it never hides an entry of the user's own.
+      if (shares && isRoot(path) && !names.includes(SHARED_DIR_NAME) && shares.visible()) names.push(SHARED_DIR_NAME)
+      return reply(['.', '..', ...names])
+    }),
 
     open: wrap('open', async (path: string, flags: number) => {
+      if (shared(path)) return reply(await shares!.open(path, flags))
       const inode = await volume.resolve(path)
       const fh = handles.open(inode, flags)
       if (inode.type === 'dir' && handles.get(fh)!.writable) {
@@ -91,6 +114,7 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     }),
 
     read: wrap('read', async (_path: string, fh: number, buf: Buffer, len: number, pos: number) => {
+      if (shares?.ownsHandle(fh)) return shares.read(fh, buf, len, pos)
       const h = handleOf(fh)
       // Fill all of `len` unless at end of file: a short read is EOF to the kernel.
       return volume.read(h.inode, buf, len, pos)
@@ -107,21 +131,25 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     }),
 
     flush: wrap('flush', async (_path: string, fh: number) => {
+      if (shares?.ownsHandle(fh)) return
       const h = handles.get(fh)
       if (h?.writable) await volume.closeFile(h.inode)
     }),
 
     release: wrap('release', async (_path: string, fh: number) => {
+      if (shares?.ownsHandle(fh)) return shares.release(fh)
       const h = handles.release(fh)
       if (h) volume.noteRelease(h.inode)
       if (h?.writable) await volume.closeFile(h.inode)
     }),
 
     fsync: wrap('fsync', async (path: string, _datasync: unknown, fh: number) => {
+      if (shares?.ownsHandle(fh) || shared(path)) return
       await volume.fsync(await inodeOf(path, fh))
     }),
 
     fsyncdir: wrap('fsyncdir', async (path: string) => {
+      if (shared(path)) return
       await volume.fsync(await volume.resolve(path))
     }),
 
@@ -142,7 +170,9 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     symlink: wrap('symlink', async (target: string, path: string) => {
       await volume.symlink(target, path, opts.caller?.() ?? undefined)
     }),
-    readlink: wrap('readlink', async (path: string) => reply(await volume.readlink(path))),
+    readlink: wrap('readlink', async (path: string) =>
+      reply(shared(path) ? await shares!.readlink(path) : await volume.readlink(path))
+    ),
 
     // Hard links and device nodes are not part of the store's model.
     link: wrap('link', () => E.EPERM),
@@ -167,6 +197,10 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     getxattr: wrap('getxattr', async (path: string, name: string) => {
       // The kernel asks for security.capability before writes: answer fast.
       if (!name.startsWith('user.')) return E.ENODATA
+      if (shared(path)) {
+        await shares!.getattr(path)
+        return E.ENODATA
+      }
       const inode = await volume.resolve(path)
       if (name === STATUS_XATTR) return reply(Buffer.from(formatStatus(await volume.replicaReport(inode))))
       const value = volume.getxattr(inode, name)
@@ -174,6 +208,10 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
     }),
 
     listxattr: wrap('listxattr', async (path: string) => {
+      if (shared(path)) {
+        await shares!.getattr(path)
+        return reply([])
+      }
       const inode = await volume.resolve(path)
       return reply([STATUS_XATTR, ...volume.listxattr(inode)])
     }),
@@ -187,8 +225,52 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
       volume.removexattr(await volume.resolve(path), name)
     })
   }
+  if (shares) guardWrites(ops, shared)
   return ops
 }
+
+/** Every op that changes something answers EROFS on a path in the shares view (never EIO). */
+function guardWrites(ops: FuseOps, shared: (path: string) => boolean): void {
+  const onePath = [
+    'create',
+    'truncate',
+    'ftruncate',
+    'unlink',
+    'rmdir',
+    'mkdir',
+    'chmod',
+    'chown',
+    'utimens',
+    'setxattr',
+    'removexattr',
+    'link',
+    'mknod'
+  ] as const
+  const table = ops as unknown as Record<string, (...args: unknown[]) => void>
+  for (const name of onePath) {
+    const inner = table[name]
+    if (!inner) continue
+    table[name] = (...args: unknown[]) => {
+      const cb = args[args.length - 1] as (code: number) => void
+      // link(src, dest): either side in the view is refused.
+      const paths = name === 'link' ? [args[0], args[1]] : [args[0]]
+      if (paths.some((p) => typeof p === 'string' && shared(p))) return cb(E.EROFS)
+      inner(...args)
+    }
+  }
+  for (const name of ['rename', 'symlink'] as const) {
+    const inner = table[name]
+    table[name] = (...args: unknown[]) => {
+      const cb = args[args.length - 1] as (code: number) => void
+      // rename(src, dest) and symlink(target, path): the target of a symlink is only text.
+      const paths = name === 'rename' ? [args[0], args[1]] : [args[1]]
+      if (paths.some((p) => typeof p === 'string' && shared(p))) return cb(E.EROFS)
+      inner(...args)
+    }
+  }
+}
+
+const isRoot = (path: string) => path === '/' || path === ''
 
 export function formatStatus(r: {
   live: number | null

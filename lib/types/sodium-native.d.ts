@@ -31,6 +31,7 @@ declare module 'sodium-native' {
 
   export function crypto_box_seal(c: B, m: B, pk: B): void
   export function crypto_box_seal_open(m: B, c: B, pk: B, sk: B): boolean
+  export function crypto_scalarmult(q: B, n: B, p: B): void
 
   export function crypto_aead_xchacha20poly1305_ietf_encrypt(
     c: B,

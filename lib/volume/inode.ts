@@ -11,7 +11,17 @@ export type InodeType = 'file' | 'dir' | 'symlink'
 export interface DirEntry {
   id: Buffer
   type: InodeType
+  /**
+   * The child's inode key, as read from a stored record (absent in records
+   * written before sharing existed). A reader holding only this directory's
+   * key (a share recipient) reaches the children through it: a capability
+   * tree, like Tahoe-LAFS dircaps. The owner derives keys and ignores it.
+   */
+  key?: Buffer
 }
+
+/** Gives a child's inode key for the record being written; none: entries are stored without keys. */
+export type EntryKeyOf = (childId: Buffer) => Buffer
 
 export interface InodeAttrs {
   mode: number
@@ -53,12 +63,13 @@ interface WireState {
   in?: string
   /** FileContent.shared */
   sh?: 1
-  e?: Record<string, [string, string]>
+  /** name → [inode id hex, type code, inode key base64 (since sharing)] */
+  e?: Record<string, [string, string, string?]>
   l?: string
 }
 
 /** Plain JSON form; `withEntries: false` leaves a directory's entries out (the journal logs them as deltas). */
-export function stateToWire(s: InodeState, withEntries = true): WireState {
+export function stateToWire(s: InodeState, withEntries = true, entryKey?: EntryKeyOf): WireState {
   const w: WireState = { t: TYPE_CODE[s.type], m: s.mode, u: s.uid, g: s.gid, at: s.atime, mt: s.mtime, ct: s.ctime }
   if (s.xattrs.size > 0) w.x = Object.fromEntries([...s.xattrs].map(([k, v]) => [k, v.toString('base64')]))
   if (s.file) {
@@ -71,11 +82,13 @@ export function stateToWire(s: InodeState, withEntries = true): WireState {
     if (s.file.shared) w.sh = 1
   }
   if (s.entries && withEntries) {
-    const e: Record<string, [string, string]> = {}
+    const e: Record<string, [string, string, string?]> = {}
     for (const [name, d] of s.entries) {
       // Unlinked-but-open files live under these names until release: never publish them.
       if (name.startsWith('.fuse_hidden')) continue
-      e[name] = [d.id.toString('hex'), TYPE_CODE[d.type]]
+      e[name] = entryKey
+        ? [d.id.toString('hex'), TYPE_CODE[d.type], entryKey(d.id).toString('base64')]
+        : [d.id.toString('hex'), TYPE_CODE[d.type]]
     }
     w.e = e
   }
@@ -115,15 +128,20 @@ export function stateFromWire(w: WireState): InodeState {
   }
   if (type === 'dir' && w.e) {
     s.entries = new Map(
-      Object.entries(w.e).map(([name, [id, t]]) => [name, { id: Buffer.from(id, 'hex'), type: CODE_TYPE[t] }])
+      Object.entries(w.e).map(([name, [id, t, k]]) => {
+        const entry: DirEntry = { id: Buffer.from(id, 'hex'), type: CODE_TYPE[t] }
+        if (k) entry.key = Buffer.from(k, 'base64')
+        return [name, entry]
+      })
     )
   }
   if (w.l !== undefined) s.target = w.l
   return s
 }
 
-export function encryptState(s: InodeState, inodeId: Buffer, key: Buffer): Buffer {
-  return encrypt(Buffer.from(JSON.stringify(stateToWire(s))), key, inodeId)
+/** `entryKey`: a directory's entries carry their children's keys (see DirEntry.key). */
+export function encryptState(s: InodeState, inodeId: Buffer, key: Buffer, entryKey?: EntryKeyOf): Buffer {
+  return encrypt(Buffer.from(JSON.stringify(stateToWire(s, true, entryKey))), key, inodeId)
 }
 
 export function decryptState(value: Buffer, inodeId: Buffer, key: Buffer): InodeState {

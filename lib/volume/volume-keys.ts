@@ -6,6 +6,7 @@
 import path from 'node:path'
 import { blake2b, namespace } from '../crypto/hash'
 import { type KeyPair, keyPairFromSeed, loadOrCreateSeed } from '../crypto/keys'
+import { curveKeyPair } from '../crypto/share-keys'
 
 const NS_MASTER = namespace('volume/master-key')
 const NS_INODE_KEY = namespace('volume/inode-key')
@@ -14,6 +15,8 @@ const NS_ROOT_POINTER_KEY = namespace('volume/root-pointer-key')
 const NS_JOURNAL_KEY = namespace('volume/journal-key')
 const NS_SYNC_BEACON = namespace('volume/sync-beacon')
 const NS_SYNC_BEACON_KEY = namespace('volume/sync-beacon-key')
+const NS_SHARE_OUTBOX = namespace('volume/share-outbox')
+const NS_SHARE_OUTBOX_KEY = namespace('volume/share-outbox-key')
 
 /** The user identity's seed in a home (mode 0600). */
 export const USER_SEED_FILE = 'user.seed'
@@ -64,6 +67,20 @@ export class VolumeKeys {
 
   get syncBeaconKey(): Buffer {
     return blake2b([NS_SYNC_BEACON_KEY], this.master)
+  }
+
+  /** The X25519 key pair shares are sealed to (the same seed, through libsodium's Ed25519 → X25519 map). */
+  get shareKeyPair(): KeyPair {
+    return curveKeyPair(this.keyPair)
+  }
+
+  /** The record listing what this user shares with whom (share-outbox.ts). */
+  get shareOutboxName(): Buffer {
+    return blake2b([NS_SHARE_OUTBOX], this.master)
+  }
+
+  get shareOutboxKey(): Buffer {
+    return blake2b([NS_SHARE_OUTBOX_KEY], this.master)
   }
 
   /** Encrypts the local metadata journal, so that the cache dir holds ciphertext only. */

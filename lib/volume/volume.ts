@@ -31,6 +31,7 @@ import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
 import { RemoteSync, type SyncStats } from './remote-sync'
 import { runLimited } from './run-limited'
+import { SHARED_DIR_NAME } from './share-names'
 import { isConflict, type ValueStore } from './value-store'
 import { VolumeKeys } from './volume-keys'
 import { WatchSet } from './watch-set'
@@ -278,6 +279,13 @@ export class Volume {
   }
 
   // ---- records ------------------------------------------------------------
+
+  private readonly entryKeyOf = (id: Buffer): Buffer => this.keys.inodeKey(id)
+
+  /** Writes the inode's record again at the next flush (share.ts: directories written before entries carried keys). */
+  republish(inode: Inode): void {
+    this.touch(inode)
+  }
 
   private recordKeyOf(id: Buffer): Buffer {
     return recordKey(this.keys.publicKey, id)
@@ -580,7 +588,8 @@ export class Volume {
         // A prefix leaves chunks sealed after it out on purpose: only a whole file's record tells what is garbage.
         if (inode.data && !unsealed) sealed.push(...inode.data.takeSealedKeys())
         if (state.file) await this.chunks.whenUploaded(state.file.chunks)
-        const value = encryptState(state, inode.id, this.keys.inodeKey(inode.id))
+        // Entries carry their children's keys: a share of this directory reaches everything below (share.ts).
+        const value = encryptState(state, inode.id, this.keys.inodeKey(inode.id), this.entryKeyOf)
         const record = createRecord(this.keys.keyPair, inode.id, nextVersion(inode), value)
         try {
           await this.store.putRecord(record, inode.version)
@@ -741,6 +750,8 @@ export class Volume {
     const name = parts.pop()
     if (name === undefined) fail('EBUSY', 'the root has no parent')
     if (Buffer.byteLength(name!) > MAX_NAME_BYTES) fail('ENAMETOOLONG')
+    // The mount shows the shares of other users there (share-view.ts): no entry of one's own may take it.
+    if (parts.length === 0 && name === SHARED_DIR_NAME) fail('EPERM', `/${SHARED_DIR_NAME} is reserved for shares`)
     let dir = this.root
     for (const part of parts) dir = await this.child(dir, part)
     if (dir.type !== 'dir') fail('ENOTDIR')

@@ -33,6 +33,11 @@ export class WatchSet<T> {
     else this.open.delete(item)
   }
 
+  /** Held open now (share-rekey.ts refuses to replace an open file). */
+  isOpen(item: T): boolean {
+    return this.open.has(item)
+  }
+
   forget(item: T): void {
     this.recent.delete(item)
     this.open.delete(item)

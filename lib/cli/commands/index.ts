@@ -2,6 +2,7 @@
 // Each lives in its own file in this folder.
 
 import type { Command } from '../command'
+import { acceptCommand } from './accept'
 import { backupCommand } from './backup'
 import { blockCommand } from './block'
 import { bootstrapCommand } from './bootstrap'
@@ -12,9 +13,11 @@ import { joinCommand } from './join'
 import { lsCommand } from './ls'
 import { mountCommand } from './mount'
 import { serveCommand } from './serve'
+import { shareCommand, sharesCommand, unshareCommand } from './share'
 import { simCommand } from './sim'
 import { statusCommand } from './status'
 import { unmountCommand } from './unmount'
+import { whoamiCommand } from './whoami'
 
 export const commands: Command[] = [
   mountCommand,
@@ -22,6 +25,11 @@ export const commands: Command[] = [
   backupCommand,
   getCommand,
   lsCommand,
+  whoamiCommand,
+  shareCommand,
+  acceptCommand,
+  unshareCommand,
+  sharesCommand,
   serveCommand,
   statusCommand,
   blockCommand,

@@ -6,6 +6,9 @@ import path from 'node:path'
 import { findMount, isMounted, registerMount, unregisterMount } from '../../fuse/mount-registry'
 import { checkFuse } from '../../fuse/prerequisites'
 import { openVolume } from '../../volume/open-volume'
+import { startShareControl } from '../../volume/share-control'
+import { SHARED_DIR_NAME } from '../../volume/share-names'
+import { SharedView } from '../../volume/share-view'
 import { type Command, requirePositionals, UsageError } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
@@ -74,14 +77,34 @@ export const mountCommand: Command = {
         notice: (line) => ctx.stderr.write(`peerstore mount: ${line}\n`)
       }
     )
-    const mount = new PeerstoreMount(mountpoint, opened.volume, {
+    const volume = opened.volume
+    // Shares other users gave this one, read-only under DIR/@shared (docs/volume.md, "Sharing").
+    const shares = new SharedView({
+      home: ctx.home,
+      store: volume.store,
+      keys: volume.keys,
+      chunks: volume.chunks,
+      onError: (err) => ctx.stderr.write(`\npeerstore mount: shares: ${err.message}\n`)
+    })
+    if (volume.root.entries.has(SHARED_DIR_NAME)) {
+      ctx.stderr.write(
+        `peerstore mount: your own /${SHARED_DIR_NAME} (made by an older version) is hidden by the shares view; ` +
+          `'peerstore get /${SHARED_DIR_NAME} DEST' restores it\n`
+      )
+    }
+    const mount = new PeerstoreMount(mountpoint, volume, {
       allowOther: Boolean(args.flags['allow-other']),
       debug: Boolean(args.flags.debug),
-      log: (line) => ctx.stderr.write(`${line}\n`)
+      log: (line) => ctx.stderr.write(`${line}\n`),
+      shares
     })
+    // `peerstore share` / `unshare` from another shell reach this mount's Volume here.
+    let control: Awaited<ReturnType<typeof startShareControl>> | null = null
     try {
+      control = await startShareControl(ctx.home, volume)
       await mount.ready()
     } catch (err) {
+      await control?.close()
       await opened.close()
       throw err
     }
@@ -118,6 +141,7 @@ export const mountCommand: Command = {
     if (tty) ctx.stdout.write('\n')
     ctx.stdout.write(`peerstore: ${reason}: flushing and unmounting ${mountpoint}\n`)
     try {
+      await control.close()
       await mount.close()
       await opened.close()
     } finally {
