@@ -61,7 +61,7 @@ const POST_IN_FLIGHT = 16
  * lib/volume/file-data.ts: READ_AHEAD_MAX, the read-ahead a sequential reader
  * reaches after its first few chunks (it starts at 2 and doubles).
  */
-const GET_IN_FLIGHT = 8
+const GET_IN_FLIGHT = 16
 
 interface VState {
   id: string

@@ -12,7 +12,7 @@ const MIN_DIRTY_CAPACITY = 64 * 1024
 const SEQUENTIAL_WRITE_HINT = 128 * 1024
 /** Read-ahead in chunks: a sequential reader's window doubles from the first to the last. */
 const READ_AHEAD_MIN = 2
-const READ_AHEAD_MAX = 8
+const READ_AHEAD_MAX = 16
 /** Seals of one file running at once before a sequential writer waits for the oldest. */
 const MAX_SEALING = 4
 /** Files up to this size keep their content in the inode record. */
