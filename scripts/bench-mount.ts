@@ -154,7 +154,7 @@ async function measure(
   label: string,
   dir: string,
   start: (() => Promise<Server>) | null,
-  opts: { remountForRead: boolean; afterWrite?: () => void }
+  opts: { remountForRead: boolean; beforeWrite?: (server: Server | null) => void; afterWrite?: () => void }
 ): Promise<Figures> {
   const mib = Number(argv.mib)
   const files = Number(argv.files)
@@ -162,6 +162,7 @@ async function measure(
   let anon = sampleAnon(server?.child.pid)
   let anonPeak = 0
   process.stderr.write(`${label}: write ${mib} MiB...\n`)
+  opts.beforeWrite?.(server)
   const w = await shAsync(`dd if=/dev/zero of=${dir}/big bs=1M count=${mib} conv=fsync status=none`)
   opts.afterWrite?.()
   let rss = peakRssMB(server?.child.pid)
@@ -223,7 +224,23 @@ interface Ring {
   bootstrap: { host: string; port: number }
   serveHomes: string[]
   mountHome: string
+  /** The bootstrap node's and the serve nodes' processes. */
+  pids(): number[]
   stop(): Promise<void>
+}
+
+/** CPU ms (user + system) the processes have used so far, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {}
+  }
+  return ticks * 10
 }
 
 /** A running node's view from `peerstore status`: machines its successor lists name (itself included), bytes held. */
@@ -266,7 +283,8 @@ async function startRing(root: string): Promise<Ring> {
     for (const home of homes.slice(1)) peerstore(['join', '--home', home, token])
     for (const home of homes.slice(0, 2)) children.push(await daemon(['serve', '--home', home], 'serving node'))
     await waitForMachines(homes.slice(0, 2), 2)
-    return { bootstrap, serveHomes: homes.slice(0, 2), mountHome: homes[2], stop }
+    const pids = () => children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined)
+    return { bootstrap, serveHomes: homes.slice(0, 2), mountHome: homes[2], pids, stop }
   } catch (err) {
     await stop()
     throw err
@@ -282,19 +300,28 @@ const RAW_ATTEMPTS = 6
  * for (b); with two, what the mount's two copies cost with no ring at all.
  * MB/s counts the bytes once.
  */
-async function rawConnectionMBs(bootstrap: { host: string; port: number }, sinks = 1): Promise<number> {
+async function rawConnectionMBs(
+  bootstrap: { host: string; port: number },
+  sinks = 1
+): Promise<{ mbPerSec: number; cpuMsPerMiB: number }> {
   // On the ring's one-node bootstrap DHT about half of these connections are
   // closed by hyperswarm mid-transfer ("connection closed"; with a 3-node
   // testnet they are not). Not understood yet; a fresh attempt measures.
   for (let attempt = 1; ; attempt++) {
     const started = await Promise.all(Array.from({ length: sinks }, () => spawnRawSink([bootstrap])))
     try {
+      const sinksCpu = async () =>
+        (await Promise.all(started.map((s) => s.cpu()))).reduce((a, u) => a + u.user + u.system, 0)
+      const sinks0 = await sinksCpu()
+      const self0 = process.cpuUsage()
       const r = await measureRawFanOut({
         bootstrap: [bootstrap],
         sinkPublicKeys: started.map((s) => s.publicKey),
         totalBytes: 256 << 20
       })
-      return r.mbPerSec
+      const self = process.cpuUsage(self0)
+      const cpuUs = self.user + self.system + (await sinksCpu()) - sinks0
+      return { mbPerSec: r.mbPerSec, cpuMsPerMiB: cpuUs / 1000 / (r.bytes / 2 ** 20) }
     } catch (err) {
       if (attempt >= RAW_ATTEMPTS) throw err
       process.stderr.write(`(b): raw connection attempt ${attempt} failed (${(err as Error).message}); again\n`)
@@ -355,15 +382,22 @@ async function main(): Promise<void> {
     let b: Figures | null = null
     let rawBefore = 0
     let rawAfter = 0
-    let rawTwo = 0
+    let rawTwo = { mbPerSec: 0, cpuMsPerMiB: 0 }
+    let rawOneCpu = 0
+    /** CPU ms per MiB written of the mount, the bootstrap node and the two serve nodes. */
+    let bWriteCpuMsPerMiB: number[] = []
     let bHeldMiB: number[] = []
     if (runs('b')) {
       const ring = await startRing(root)
       try {
         process.stderr.write('(b): raw hyperswarm connection...\n')
-        rawBefore = await rawConnectionMBs(ring.bootstrap)
+        const one = await rawConnectionMBs(ring.bootstrap)
+        rawBefore = one.mbPerSec
+        rawOneCpu = one.cpuMsPerMiB
         process.stderr.write('(b): the same bytes over two raw connections at once...\n')
         rawTwo = await rawConnectionMBs(ring.bootstrap, 2)
+        let cpuAtWrite: number[] = []
+        let writers: number[] = []
         const bMnt = path.join(root, 'b-mnt')
         fs.mkdirSync(bMnt)
         const homes = [...ring.serveHomes, ring.mountHome]
@@ -380,13 +414,18 @@ async function main(): Promise<void> {
           },
           {
             remountForRead: true,
+            beforeWrite: (server) => {
+              writers = [server?.child.pid ?? 0, ...ring.pids()]
+              cpuAtWrite = writers.map((pid) => processCpuMs([pid]))
+            },
             // What the k = 3 acknowledgement means: every machine holds the file when fsync returns.
             afterWrite: () => {
+              bWriteCpuMsPerMiB = writers.map((pid, i) => (processCpuMs([pid]) - cpuAtWrite[i]) / Number(argv.mib))
               bHeldMiB = homes.map((h) => nodeStatus(h).bytes / 2 ** 20)
             }
           }
         )
-        rawAfter = await rawConnectionMBs(ring.bootstrap)
+        rawAfter = (await rawConnectionMBs(ring.bootstrap)).mbPerSec
       } finally {
         await ring.stop()
       }
@@ -420,11 +459,19 @@ async function main(): Promise<void> {
     )
     if (b) {
       const raw = (rawBefore + rawAfter) / 2
+      const bTotalCpu = bWriteCpuMsPerMiB.reduce((a, x) => a + x, 0)
       process.stdout.write(
         `\n(b) against one raw hyperswarm connection (${rawBefore.toFixed(0)} MB/s before, ${rawAfter.toFixed(0)} MB/s after, ` +
           `mean ${raw.toFixed(0)}): write ${(b.writeMBs / raw).toFixed(2)}×, cold read ${(b.readMBs / raw).toFixed(2)}×\n` +
-          `(b) the same bytes over two raw connections at once, as the mount sends its two copies: ${rawTwo.toFixed(0)} MB/s ` +
-          `(${(rawTwo / raw).toFixed(2)}× one connection); (b) write is ${(b.writeMBs / rawTwo).toFixed(2)}× of it\n` +
+          `(b) the same bytes over two raw connections at once, as the mount sends its two copies: ${rawTwo.mbPerSec.toFixed(0)} MB/s ` +
+          `(${(rawTwo.mbPerSec / raw).toFixed(2)}× one connection); (b) write is ${(b.writeMBs / rawTwo.mbPerSec).toFixed(2)}× of it\n` +
+          `CPU ms per MiB written, all processes: (b) ${bTotalCpu.toFixed(1)} ` +
+          `(mount ${bWriteCpuMsPerMiB[0].toFixed(1)}, bootstrap ${bWriteCpuMsPerMiB[1].toFixed(1)}, ` +
+          `serve nodes ${bWriteCpuMsPerMiB[2].toFixed(1)} and ${bWriteCpuMsPerMiB[3].toFixed(1)}); ` +
+          `one raw connection ${rawOneCpu.toFixed(1)}; two at once ${rawTwo.cpuMsPerMiB.toFixed(1)}. ` +
+          `${os.cpus().length} cores give ${os.cpus().length * 1000} ms per second, so CPU alone caps (b) write at ` +
+          `${((os.cpus().length * 1000) / bTotalCpu).toFixed(0)} MiB/s and two raw connections at ` +
+          `${((os.cpus().length * 1000) / rawTwo.cpuMsPerMiB).toFixed(0)} MiB/s\n` +
           `(b) MiB held by serve-0, serve-1 and the mount's node when dd's fsync returned: ${bHeldMiB.map((x) => x.toFixed(0)).join(', ')}\n`
       )
     }
