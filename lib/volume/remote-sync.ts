@@ -131,7 +131,12 @@ export class RemoteSync<T extends Watched> {
       // A slow tick (a store far away) is not stacked: the next one waits its turn.
       if (this.running || this.closed) return
       // Push is live: a poll only backs it up. The few ms of slack keep a 10 s period from slipping to 11 s.
-      if (this.pushLive && Date.now() - this.lastTick < fallbackMs - 50) return
+      if (this.pushLive && Date.now() - this.lastTick < fallbackMs - 50) {
+        // Our own bump still goes out at this pace: records written outside a flush pass (an
+        // fsync) are published by a tick, and the other devices' push waits on that bump.
+        if (this.pending) this.publish().catch((err: Error) => this.report(err))
+        return
+      }
       this.runReported()
     }, this.opts.intervalMs)
     // A mount's life is held by its FUSE loop, not by this timer.
