@@ -113,8 +113,12 @@ export class WatchService {
     this.versionOf(key).then((version) => {
       for (const peerHex of this.byKey.get(keyHex) ?? []) {
         this.stats.events++
-        // Not connected any more: peer-remove drops the watch; the watcher subscribes again when back.
-        this.network.event(Buffer.from(peerHex, 'hex'), WATCH_METHODS.WatchEvent, { key, version }, WatchEvent)
+        try {
+          // Not connected any more: peer-remove drops the watch; the watcher subscribes again when back.
+          this.network.event(Buffer.from(peerHex, 'hex'), WATCH_METHODS.WatchEvent, { key, version }, WatchEvent)
+        } catch {
+          // An event that cannot be encoded or sent is lost like one on a breaking connection: the watcher polls.
+        }
       }
     }, noop)
   }
