@@ -64,6 +64,11 @@ export class WatchService {
     return n
   }
 
+  /** Whether the peer watches this key here (tests). */
+  has(key: Buffer, peerKey: Buffer): boolean {
+    return this.byKey.get(key.toString('hex'))?.has(peerKey.toString('hex')) ?? false
+  }
+
   private async watch(key: Buffer, peerKey: Buffer): Promise<WatchResponse> {
     const keyHex = key.toString('hex')
     const peerHex = peerKey.toString('hex')

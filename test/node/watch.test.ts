@@ -44,7 +44,8 @@ test('a watcher hears of every write of a record, across an owner leaving and a 
     const members = [...ring.nodes]
     const watcher = await ring.add({ clientOnly: true, watchRefreshMs: 2000 })
     await watcher.waitForGateway(15_000)
-    const writer = members[0]
+    // Any live member writes (the first may be the owner that leaves below).
+    let writer = members[0]
 
     const owner = keyPairFromSeed(randomBytes(32))
     const name = randomBytes(32)
@@ -81,6 +82,7 @@ test('a watcher hears of every write of a record, across an owner leaving and a 
     const leaving = responsibleOf(members, key, 3)[0]
     await leaving.close()
     const live = members.filter((n) => n !== leaving)
+    writer = live[0]
     await waitFor('a consistent 4-node ring', () => ringConsistent(live), 60_000)
     const now = responsibleOf(live, key, 3)
     await waitFor(
@@ -110,6 +112,48 @@ test('a watcher hears of every write of a record, across an owner leaving and a 
     watch.close()
     await waitFor('unsubscribed everywhere after close()', () => holdersOf(live, watcher).length === 0, 10_000)
     t.pass('close() unsubscribes')
+  })
+})
+
+test('a node that joins and takes keys over is subscribed at, and its writes are pushed', async (t) => {
+  t.timeout(180_000)
+  const ring = await createTestRing(t)
+  await steps(t, async () => {
+    for (let i = 0; i < 4; i++) await ring.add()
+    await waitFor('a consistent 4-node ring', () => ringConsistent(ring.nodes), 60_000)
+    const watcher = await ring.add({ clientOnly: true, watchRefreshMs: 2000 })
+    await watcher.waitForGateway(15_000)
+    const owner = keyPairFromSeed(randomBytes(32))
+    // Enough keys that the joiner (one machine of 5, 3 responsible per key) takes some of them.
+    const names = Array.from({ length: 12 }, () => randomBytes(32))
+    const keys = names.map((n) => recordKey(owner.publicKey, n))
+    const heard = new Map<string, number>()
+    const watches = keys.map((key) => watcher.watcher.watch(key, (v) => heard.set(key.toString('hex'), v)))
+    t.teardown(
+      () => {
+        for (const w of watches) w.close()
+      },
+      { order: -1 }
+    )
+    const members = () => ring.nodes.filter((n) => n !== watcher)
+    const covered = () =>
+      keys.every((key) => responsibleOf(members(), key, 3).every((n) => n.watches?.has(key, watcher.publicKey)))
+    await waitFor('subscribed at every key’s responsible machines', covered, 15_000)
+
+    const joiner = await ring.add()
+    await waitFor('a consistent 5-node ring', () => ringConsistent(members()), 60_000)
+    const taken = keys.filter((key) => responsibleOf(members(), key, 3).includes(joiner))
+    t.ok(taken.length > 0, `the joiner is responsible for ${taken.length} of ${keys.length} keys`)
+    await waitFor('subscribed at the joiner for the keys it took', covered, 20_000)
+    t.pass('every key is watched at its responsible machines, the joiner included')
+
+    // A write of each key the joiner took: the watcher hears of it.
+    for (const key of taken) {
+      const name = names[keys.indexOf(key)]
+      await ring.nodes[0].client.putRecord(createRecord(owner, name, 1, randomBytes(16)), 0, key)
+    }
+    await waitFor('every write pushed', () => taken.every((k) => heard.get(k.toString('hex')) === 1), 10_000)
+    t.pass('the writes of the keys the joiner took were pushed')
   })
 })
 
