@@ -389,6 +389,32 @@ export class PeerNetwork extends EventEmitter {
     return decodeOrThrow(responseEncoding, raw, `${method} response`)
   }
 
+  /**
+   * Sends a one-way message (no answer, no retry) over the connection the
+   * peer has now, and never dials: a watch event is only worth sending to a
+   * watcher that is still connected (its subscription ended with its
+   * connection otherwise). Returns false when there is no such connection.
+   * To this node itself the handler runs directly. The receiver serves it
+   * like a request (same handlers, limits and decoding) but sends no answer.
+   */
+  event<T>(peerKey: Buffer, method: string, value: T, encoding: Encoding<T>): boolean {
+    const body = encodeBounded(encoding, value, `${method} event`)
+    if (peerKey.equals(this.publicKey)) {
+      if (!this.responders.has(method)) return false
+      this.serveLocal(method, body).catch(noop)
+      return true
+    }
+    const session = this.currentSession(peerKey.toString('hex'))
+    if (!session || session.rpc.closed) return false
+    try {
+      session.rpc.event(method, body, { valueEncoding: PRE_ENCODED })
+    } catch {
+      // The channel closed under us: the same as no connection.
+      return false
+    }
+    return true
+  }
+
   /** Resolves with an authenticated session to the peer, dialing it if needed. */
   private connect(peerKey: Buffer, timeoutMs: number): Promise<Session> {
     const hex = peerKey.toString('hex')

@@ -36,6 +36,8 @@ export interface FileServiceOptions {
   requestTimeoutMs?: number
   /** The newest version of a record among the other responsible machines. */
   latest?: (key: Buffer) => Promise<SignedRecord | null>
+  /** A record write was accepted here (a new version is stored): push tells the key's watchers. */
+  onRecordStored?: (key: Buffer) => void
 }
 
 export class FileService {
@@ -45,6 +47,7 @@ export class FileService {
   private readonly replicas: number
   private readonly timeoutMs: number
   private readonly latest: FileServiceOptions['latest']
+  private readonly onRecordStored: (key: Buffer) => void
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -53,6 +56,7 @@ export class FileService {
     this.replicas = opts.replicas
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000
     this.latest = opts.latest
+    this.onRecordStored = opts.onRecordStored ?? (() => {})
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
     // directLocal: a write this node sends to itself keeps its Buffer (no copy, no second hash).
@@ -103,6 +107,8 @@ export class FileService {
       }
       throw err
     }
+    // Before the copies to the replicas: a watcher's read asks the owner too and takes the newest version.
+    this.onRecordStored(req.key)
     await this.replicate(req.key, FileKind.Record, req.record)
     return { ok: true }
   }
@@ -176,6 +182,7 @@ export class FileService {
     }
     try {
       await this.store.putRecord(key, bytes)
+      this.onRecordStored(key)
     } catch (err) {
       // A replica that already holds this version (or a newer one) has nothing to do.
       if ((err as { code?: string }).code !== 'ESTALE') throw err

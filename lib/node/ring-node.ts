@@ -14,8 +14,10 @@ import { NetChordTransport } from './chord-transport'
 import { formatHostPort, type NodeConfig } from './config'
 import { FileService } from './file-service'
 import { Repairer } from './repair'
+import { RecordWatcher } from './record-watcher'
 import { RingClient } from './ring-client'
 import { chordRouter } from './router'
+import { WatchService } from './watch-service'
 
 export interface RingNodeOptions {
   home: string
@@ -27,6 +29,10 @@ export interface RingNodeOptions {
   clientOnly?: boolean
   repairIntervalMs?: number
   chord?: Partial<ChordConfig>
+  /** Record keys one peer may watch on this node (default MAX_WATCHES_PER_PEER). */
+  maxWatchesPerPeer?: number
+  /** How often record watches are made again with no event (default 15 s; tests shorten it). */
+  watchRefreshMs?: number
   log?: (line: string) => void
 }
 
@@ -63,6 +69,10 @@ export class RingNode extends EventEmitter {
   readonly chord: ChordNode
   readonly client: RingClient
   readonly store: NodeStore | null
+  /** Subscriptions this node makes to records held elsewhere (push to a mount). */
+  readonly watcher: RecordWatcher
+  /** Subscriptions other nodes hold to records stored here; null for a client-only node. */
+  readonly watches: WatchService | null = null
   private files: FileService | null = null
   private repair: Repairer | null = null
   private gateway: string | undefined
@@ -95,14 +105,22 @@ export class RingNode extends EventEmitter {
     const router = chordRouter(this.chord, () => (this.clientOnly ? this.gateway : undefined))
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
+    this.watcher = new RecordWatcher({
+      network: this.network,
+      responsible: (key) => this.client.responsible(key),
+      refreshMs: opts.watchRefreshMs
+    })
     if (this.store) {
       const self = this.network.publicKey.toString('hex')
+      const watches = new WatchService({ network: this.network, store: this.store, maxPerPeer: opts.maxWatchesPerPeer })
+      this.watches = watches
       this.files = new FileService({
         network: this.network,
         store: this.store,
         router,
         replicas: opts.config.replicas,
-        latest: (key) => this.client.getRecord(key, { exclude: self })
+        latest: (key) => this.client.getRecord(key, { exclude: self }),
+        onRecordStored: (key) => watches.noteStored(key)
       })
       this.repair = new Repairer({
         chord: this.chord,
@@ -115,13 +133,21 @@ export class RingNode extends EventEmitter {
         log: this.log
       })
       this.chord.beforeLeave = (handoffs) => this.handOff(handoffs.map((h) => h.successor))
-      this.chord.on('range-changed', () => this.repair?.trigger())
-      this.chord.on('successors-changed', () => this.repair?.trigger())
+      this.chord.on('range-changed', () => {
+        this.repair?.trigger()
+        this.watcher.schedule()
+      })
+      this.chord.on('successors-changed', () => {
+        this.repair?.trigger()
+        this.watcher.schedule()
+      })
     }
     this.network.on('peer-add', (pk: Buffer) => this.onPeer(pk.toString('hex')))
     this.network.on('peer-remove', (pk: Buffer) => {
       const address = pk.toString('hex')
       this.client.noteDeparture(address)
+      // A client-only node routes through its gateway: when that one goes, route through another peer.
+      if (this.gateway === address) this.gateway = this.network.peers()[0]?.toString('hex')
       this.emit('peer-remove', address)
     })
   }
@@ -245,6 +271,7 @@ export class RingNode extends EventEmitter {
     const t0 = Date.now()
     if (graceful && this.chord.isMember) await this.chord.leave().catch(() => {})
     this.log(`left the ring in ${Date.now() - t0} ms`)
+    this.watcher.close()
     this.chord.close()
     await this.repair?.close()
     this.log(`repair closed ${Date.now() - t0} ms`)

@@ -4,7 +4,7 @@
 
 import { recordKey, type SignedRecord } from '../crypto'
 import { FileKind } from '../net'
-import type { ValueStore } from '../volume/value-store'
+import type { RecordWatch, ValueStore } from '../volume/value-store'
 import type { RingNode } from './ring-node'
 import { codedError } from './errors'
 
@@ -39,6 +39,11 @@ export class RingValueStore implements ValueStore {
 
   deleteImmutable(key: Buffer): Promise<void> {
     return this.node.client.delete(key)
+  }
+
+  /** Push: the machines responsible for the record tell this node of each new version (RecordWatcher). */
+  watchRecord(key: Buffer, onChange: (version: number) => void): RecordWatch {
+    return this.node.watcher.watch(key, onChange)
   }
 
   /** Live copies of a value against the replication target, for `user.peerstore.status`. */

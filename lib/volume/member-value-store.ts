@@ -12,7 +12,7 @@ import type { RingNode } from '../node/ring-node'
 import type { RingValueStore } from '../node/ring-value-store'
 import type { NodeStore } from '../storage'
 import { noteHashed } from '../storage/hashed'
-import type { ValueStore } from './value-store'
+import type { RecordWatch, ValueStore } from './value-store'
 
 export class MemberValueStore implements ValueStore {
   private readonly local: NodeStore | null
@@ -72,6 +72,10 @@ export class MemberValueStore implements ValueStore {
 
   deleteImmutable(key: Buffer): Promise<void> {
     return this.ring.deleteImmutable(key)
+  }
+
+  watchRecord(key: Buffer, onChange: (version: number) => void): RecordWatch {
+    return this.ring.watchRecord(key, onChange)
   }
 
   replicaStatus(key: Buffer): Promise<{ live: number; target: number }> {

@@ -1,5 +1,5 @@
 // Keeps a running mount up to date with changes other devices of the same
-// user make: a poller, with one record as its doorbell.
+// user make: one record as a doorbell, rung by push, with a poller behind it.
 //
 // Every device, after it has written records to the store, bumps a per-user
 // "sync beacon" record (a CAS increment; its name and value are derived from
@@ -11,6 +11,14 @@
 // case a bump was lost (a device that crashed between its records and its
 // bump, or a store that was unreachable then).
 //
+// Push: where the store can watch a record (ValueStore.watchRecord: the
+// machines holding the beacon tell this node of each new version), a beacon
+// version above what we know runs a tick at once, so another device's change
+// is taken in within a round trip of its bump instead of at the next poll.
+// The tick itself is the same either way. While push is live the poller only
+// backs it up, every max(intervalMs, pushFallbackMs); while it is not (no
+// holder reachable, a node without Watch) it polls every intervalMs as before.
+//
 // Taking a newer record in is the Volume's job (`refresh`): it never
 // replaces an inode with unflushed local changes; those go through the
 // compare-and-swap conflict merge when they are flushed, as before.
@@ -19,13 +27,19 @@ import { encrypt } from '../crypto/aead'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { Mutex } from './mutex'
 import { runLimited } from './run-limited'
-import { isConflict, type ValueStore } from './value-store'
+import { isConflict, type RecordWatch, type ValueStore } from './value-store'
 import type { VolumeKeys } from './volume-keys'
 import type { WatchSet } from './watch-set'
 
 const MAX_BUMP_RETRIES = 16
 /** Watched records re-read at once after a bump. */
 const REFRESH_PARALLEL = 8
+/**
+ * Poll period while push is live: a lost event (a holder that crashed
+ * between storing the bump and sending it, a subscription being remade after
+ * a ring change) is caught within this long, for one beacon read per period.
+ */
+export const PUSH_FALLBACK_MS = 10_000
 
 /** What the poller needs of an inode: the beacon version it was last known current at. */
 export interface Watched {
@@ -39,6 +53,8 @@ export interface RemoteSyncOptions<T extends Watched> {
   /** Re-reads one inode's record and takes a newer one in; false when it must wait (local changes). */
   refresh: (item: T) => Promise<boolean>
   intervalMs: number
+  /** Poll period while push is live (default PUSH_FALLBACK_MS); never shorter than intervalMs. */
+  pushFallbackMs?: number
   /** Re-read every watched record this often even without a bump. */
   fullPassMs: number
   onError: (err: Error) => void
@@ -51,6 +67,10 @@ export interface SyncStats {
   recordReads: number
   /** Inodes that were skipped because they had local changes (retried next tick). */
   deferred: number
+  /** Beacon versions pushed to us (events, ours included). */
+  pushes: number
+  /** Ticks run at once because a push named a version we did not know. */
+  pushTicks: number
 }
 
 export class RemoteSync<T extends Watched> {
@@ -58,11 +78,24 @@ export class RemoteSync<T extends Watched> {
   known = 0
   /** The highest beacon version known to follow a change by another device. */
   foreign = 0
-  readonly stats: SyncStats = { ticks: 0, beaconReads: 0, beaconBumps: 0, recordReads: 0, deferred: 0 }
+  readonly stats: SyncStats = {
+    ticks: 0,
+    beaconReads: 0,
+    beaconBumps: 0,
+    recordReads: 0,
+    deferred: 0,
+    pushes: 0,
+    pushTicks: 0
+  }
   private pending = false
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
   private lastFullPass = Date.now()
+  /** When the last tick started, so that the poller can stand back while push is live. */
+  private lastTick = 0
+  private push: RecordWatch | null = null
+  /** A push came during a tick (which may have read the beacon before it): run one more after it. */
+  private kicked = false
   private closed = false
   private lastError: { message: string; at: number } | null = null
   /** One beacon bump or read at a time: two bumps of ours would conflict with each other. */
@@ -83,19 +116,28 @@ export class RemoteSync<T extends Watched> {
     this.known = this.foreign = await this.readBeacon().catch(() => 0)
   }
 
-  /** Starts ticking (when enabled). */
+  /** True while the store pushes beacon changes to us (the poller then only backs it up). */
+  get pushLive(): boolean {
+    return this.push?.live ?? false
+  }
+
+  /** Starts ticking (when enabled), and listening for pushed beacon versions where the store has them. */
   start(): void {
     if (!this.enabled || this.closed || this.timer) return
     this.lastFullPass = Date.now()
+    this.push = this.opts.store.watchRecord?.(beaconKey(this.opts.keys), (v) => this.onPush(v)) ?? null
+    const fallbackMs = Math.max(this.opts.intervalMs, this.opts.pushFallbackMs ?? PUSH_FALLBACK_MS)
     this.timer = setInterval(() => {
       // A slow tick (a store far away) is not stacked: the next one waits its turn.
       if (this.running || this.closed) return
-      this.run().then(
-        () => {
-          this.lastError = null
-        },
-        (err: Error) => this.report(err)
-      )
+      // Push is live: a poll only backs it up. The few ms of slack keep a 10 s period from slipping to 11 s.
+      if (this.pushLive && Date.now() - this.lastTick < fallbackMs - 50) {
+        // Our own bump still goes out at this pace: records written outside a flush pass (an
+        // fsync) are published by a tick, and the other devices' push waits on that bump.
+        if (this.pending) this.publish().catch((err: Error) => this.report(err))
+        return
+      }
+      this.runReported()
     }, this.opts.intervalMs)
     // A mount's life is held by its FUSE loop, not by this timer.
     this.timer.unref()
@@ -103,9 +145,41 @@ export class RemoteSync<T extends Watched> {
 
   async close(): Promise<void> {
     this.closed = true
+    this.push?.close()
+    this.push = null
     if (this.timer) clearInterval(this.timer)
     this.timer = null
     await this.running?.catch(() => {})
+  }
+
+  private runReported(): void {
+    this.run().then(
+      () => {
+        this.lastError = null
+      },
+      (err: Error) => this.report(err)
+    )
+  }
+
+  /**
+   * A holder of the beacon stored this version. The event of our own bump
+   * can overtake the bump's answer, so it is judged once no bump of ours is
+   * running (under the beacon lock): only a version past what we know means
+   * another device wrote.
+   */
+  private onPush(version: number): void {
+    this.stats.pushes++
+    this.beaconLock
+      .run(() => version > this.known)
+      .then(
+        (newer) => {
+          if (!newer || this.closed) return
+          this.stats.pushTicks++
+          if (this.running) this.kicked = true
+          else this.runReported()
+        },
+        () => {}
+      )
   }
 
   /**
@@ -147,8 +221,13 @@ export class RemoteSync<T extends Watched> {
   }
 
   private run(): Promise<void> {
+    this.lastTick = Date.now()
     const p = this.tick().finally(() => {
       if (this.running === p) this.running = null
+      if (this.kicked && !this.closed && !this.running) {
+        this.kicked = false
+        this.runReported()
+      }
     })
     this.running = p
     return p

@@ -29,6 +29,21 @@ export interface ValueStore {
   /** Optional garbage collection. */
   deleteImmutable?(key: Buffer): Promise<void>
   replicaStatus?(key: Buffer): Promise<{ live: number; target: number }>
+  /**
+   * Optional push: calls `onChange` with the version whenever the store
+   * learns that a newer version of the record at `key` was written (by
+   * anyone). A hint only, never the record: the caller reads and verifies
+   * it. Events may be lost or repeated; `live` says whether they can come
+   * now, so that the caller polls more often while they cannot.
+   */
+  watchRecord?(key: Buffer, onChange: (version: number) => void): RecordWatch
+}
+
+/** A subscription from watchRecord(). */
+export interface RecordWatch {
+  /** True while changes are being pushed (a holder of the record has our subscription). */
+  readonly live: boolean
+  close(): void
 }
 
 export class ValueStoreError extends Error {

@@ -1043,8 +1043,11 @@ export class Volume {
   async fsync(inode: Inode): Promise<void> {
     if (inode.data?.hasDirty) await inode.data.seal()
     await this.commit({ sync: true })
-    if (!inode.deleted && inode.gen !== inode.flushedGen) await this.flushInode(inode)
-    else if (inode.data) await this.chunks.whenUploaded(inode.data.chunks)
+    if (!inode.deleted && inode.gen !== inode.flushedGen) {
+      await this.flushInode(inode)
+      // Other devices hear of an fsync'd change now, not at the next flush pass or tick.
+      this.remote.publish().catch((err) => this.onError(err))
+    } else if (inode.data) await this.chunks.whenUploaded(inode.data.chunks)
   }
 
   chmod(inode: Inode, mode: number): void {

@@ -38,7 +38,8 @@ export const mountCommand: Command = {
       name: 'sync-interval',
       type: 'number',
       value: 'MS',
-      description: 'how often to look for changes made on your other computers (default 1000; 0: never)'
+      description:
+        'how often to poll for changes made on your other computers (default 1000; while the ring pushes them, every 10 s or MS if longer; 0: never)'
     },
     { name: 'debug', type: 'boolean', description: 'print every FUSE request (libfuse debug)' }
   ],
