@@ -39,8 +39,10 @@ test('a member responsible for an immutable value coordinates its write: k − 1
   const sent = after.sent - before.sent
   const received = after.received - before.received
   t.comment(`writer sent ${(sent / total).toFixed(2)}× and received ${(received / total).toFixed(3)}× the bytes stored`)
-  // Sent to an owner that copies back, the writer would receive about 2/3 of the bytes again.
-  t.ok(received < total * 0.1, 'no copy of the value came back to the writer')
+  // Sent to an owner that copies back, the writer would receive about 2/3 of the bytes again
+  // (0.63-0.76× measured). The margin allows one value that a concurrent repair
+  // round pulls in (0.138× seen once: one 256 KiB value of eight plus headers).
+  t.ok(received < total * 0.3, 'no copy of the value came back to the writer')
   t.ok(sent >= total * 2 && sent < total * 2.5, 'the writer sent the two other copies itself')
   for (const key of keys) t.is(await copiesOf(ring.nodes, key), 3, 'on all 3 machines at acknowledgement')
 })
