@@ -198,6 +198,51 @@ async function measure(
   }
 }
 
+/**
+ * The node store alone, what (a)'s cold read stands on: `mib` values of 1 MiB
+ * (a sealed chunk's size) written, the store closed, the page cache dropped,
+ * the store reopened and every value read back as the mount reads chunks
+ * (NodeStore.get, which prefetches on lmdb's threads, 16 at a time, copied
+ * into reused buffers). LMDB reads through its memory map, and on this VM the
+ * first touch of memory that was freed a while ago costs far more than later
+ * touches (docs/fuse.md), so this shows what any read of the store pays.
+ */
+async function storeColdReadMBs(root: string): Promise<number> {
+  const { NodeStore } = await import('../lib/storage')
+  const { sha256 } = await import('../lib/crypto/hash')
+  const dir = path.join(root, 'e-store')
+  const mib = Number(argv.mib)
+  const value = Buffer.alloc(2 ** 20 + 40, 7)
+  const keys: Buffer[] = []
+  let store = new NodeStore(dir)
+  for (let i = 0; i < mib; i++) {
+    value.writeUInt32BE(i, 0)
+    const key = sha256(value)
+    keys.push(key)
+    await store.putImmutable(key, value)
+  }
+  await store.close()
+  // As long as (a)'s remount takes, so that memory has aged alike.
+  await new Promise((r) => setTimeout(r, 1500))
+  dropCaches()
+  store = new NodeStore(dir)
+  const into = Array.from({ length: 16 }, () => Buffer.alloc(value.byteLength))
+  const t0 = process.hrtime.bigint()
+  let next = 0
+  await Promise.all(
+    into.map(async (buf) => {
+      while (next < keys.length) {
+        const got = await store.get(keys[next++], () => buf)
+        if (!got) throw new Error('(e): a value is missing')
+      }
+    })
+  )
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  await store.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+  return (mib * 1.048576) / (ms / 1000)
+}
+
 /** Runs a `peerstore` command to completion; returns its stdout. */
 function peerstore(args: string[]): string {
   const res = spawnSync(process.execPath, [PEERSTORE_BIN, ...args], { encoding: 'utf8' })
@@ -379,6 +424,11 @@ async function main(): Promise<void> {
         { remountForRead: true }
       )
     }
+    let storeRead: number | null = null
+    if (runs('a')) {
+      process.stderr.write('(e) the node store alone: cold read...\n')
+      storeRead = await storeColdReadMBs(root)
+    }
     let b: Figures | null = null
     let rawBefore = 0
     let rawAfter = 0
@@ -457,6 +507,12 @@ async function main(): Promise<void> {
         d
       )}\n`
     )
+    if (a && storeRead !== null) {
+      process.stdout.write(
+        `\n(e) the node store alone (lmdb), ${argv.mib} values of 1 MiB read back cold as the mount reads chunks: ` +
+          `${storeRead.toFixed(0)} MB/s (${(storeRead / d.readMBs).toFixed(2)}× (d)); (a) cold read is ${(a.readMBs / storeRead).toFixed(2)}× of it\n`
+      )
+    }
     if (b) {
       const raw = (rawBefore + rawAfter) / 2
       const bTotalCpu = bWriteCpuMsPerMiB.reduce((a, x) => a + x, 0)
