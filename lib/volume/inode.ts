@@ -8,6 +8,52 @@ import type { FileContent } from './file-data'
 
 export type InodeType = 'file' | 'dir' | 'symlink'
 
+/** The file-type bits of st_mode. */
+export const TYPE_BITS: Record<InodeType, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 }
+
+/** What getattr reports. */
+export interface Stat {
+  mode: number
+  uid: number
+  gid: number
+  size: number
+  nlink: number
+  atime: number
+  mtime: number
+  ctime: number
+  blocks: number
+  blksize: number
+}
+
+/**
+ * The stat of an inode's state: a directory's nlink counts its
+ * subdirectories, as POSIX tools expect. `owner` and `modeMask` let a view
+ * (other users' shares) show the inode as this machine should see it.
+ */
+export function statOf(
+  s: InodeState,
+  size: number,
+  opts: { owner?: { uid: number; gid: number }; modeMask?: number } = {}
+): Stat {
+  let nlink = 1
+  if (s.entries) {
+    nlink = 2
+    for (const e of s.entries.values()) if (e.type === 'dir') nlink++
+  }
+  return {
+    mode: TYPE_BITS[s.type] | (s.mode & (opts.modeMask ?? 0o7777)),
+    uid: opts.owner?.uid ?? s.uid,
+    gid: opts.owner?.gid ?? s.gid,
+    size,
+    nlink,
+    atime: s.atime,
+    mtime: s.mtime,
+    ctime: s.ctime,
+    blocks: Math.ceil(size / 512),
+    blksize: 4096
+  }
+}
+
 export interface DirEntry {
   id: Buffer
   type: InodeType

@@ -14,16 +14,14 @@ import { recordKey, verifyRecord } from '../crypto/record'
 import type { ChunkStore } from './chunk-store'
 import { fail, VolumeError } from './errors'
 import { FileData } from './file-data'
-import { decryptState, type InodeState } from './inode'
+import { decryptState, type InodeState, type Stat, statOf, TYPE_BITS } from './inode'
 import { acceptedPath, readAccepted } from './share-accepted'
 import { SHARED_DIR_NAME } from './share-names'
 import { readInbox } from './share-records'
 import type { Capability } from './share-token'
 import type { ValueStore } from './value-store'
-import type { Stat } from './volume'
 import type { VolumeKeys } from './volume-keys'
 
-const TYPE_BITS = { file: 0o100000, dir: 0o040000, symlink: 0o120000 }
 const WRITE_BITS = 0o222
 /** Handles of this view are numbered from here, apart from the Volume's (fuse/handles.ts counts from 1). */
 export const SHARED_HANDLE_BASE = 0x80000000
@@ -202,24 +200,8 @@ export class SharedView {
       : s.type === 'symlink'
         ? Buffer.byteLength(s.target ?? '')
         : 4096
-    let nlink = 1
-    if (s.entries) {
-      nlink = 2
-      for (const e of s.entries.values()) if (e.type === 'dir') nlink++
-    }
-    return {
-      // Read-only for everyone; the sharer's uid and gid mean nothing on this machine.
-      mode: TYPE_BITS[s.type] | (s.mode & 0o7777 & ~WRITE_BITS),
-      uid: this.uid,
-      gid: this.gid,
-      size,
-      nlink,
-      atime: s.atime,
-      mtime: s.mtime,
-      ctime: s.ctime,
-      blocks: Math.ceil(size / 512),
-      blksize: 4096
-    }
+    // Read-only for everyone; the sharer's uid and gid mean nothing on this machine.
+    return statOf(s, size, { owner: { uid: this.uid, gid: this.gid }, modeMask: 0o7777 & ~WRITE_BITS })
   }
 
   private dirStat(): Stat {

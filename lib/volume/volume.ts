@@ -23,9 +23,14 @@ import {
   encryptState,
   type InodeState,
   type InodeType,
+  type Stat,
   stateFromWire,
-  stateToWire
+  statOf,
+  stateToWire,
+  TYPE_BITS
 } from './inode'
+
+export type { Stat } from './inode'
 import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
@@ -38,7 +43,6 @@ import { WatchSet } from './watch-set'
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024
 const S_IFMT = 0o170000
-const TYPE_BITS: Record<InodeType, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 }
 /** Pending chunks up to this size travel inside the journal entry instead of the spool. */
 const INLINE_CHUNK_LIMIT = 64 * 1024
 const MAX_CONFLICT_RETRIES = 16
@@ -80,19 +84,6 @@ export interface VolumeOptions {
 }
 
 export const DEFAULT_SYNC_INTERVAL_MS = 1000
-
-export interface Stat {
-  mode: number
-  uid: number
-  gid: number
-  size: number
-  nlink: number
-  atime: number
-  mtime: number
-  ctime: number
-  blocks: number
-  blksize: number
-}
 
 /** Who a new inode belongs to. */
 export interface Owner {
@@ -869,25 +860,7 @@ export class Volume {
   // ---- operations -------------------------------------------------------------
 
   stat(inode: Inode): Stat {
-    const s = inode.state
-    const size = inode.size
-    let nlink = 1
-    if (s.entries) {
-      nlink = 2
-      for (const e of s.entries.values()) if (e.type === 'dir') nlink++
-    }
-    return {
-      mode: TYPE_BITS[s.type] | (s.mode & 0o7777),
-      uid: s.uid,
-      gid: s.gid,
-      size,
-      nlink,
-      atime: s.atime,
-      mtime: s.mtime,
-      ctime: s.ctime,
-      blocks: Math.ceil(size / 512),
-      blksize: 4096
-    }
+    return statOf(inode.state, inode.size)
   }
 
   async readdir(p: string): Promise<string[]> {

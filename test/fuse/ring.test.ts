@@ -12,6 +12,7 @@ import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
 import { sh, startMount, tmpDir } from '../helpers/mount'
 import { type Daemon, startDaemon } from '../helpers/processes'
+import { waitForPeers } from '../helpers/ring-mounts'
 
 const PORT = 47_000 + Math.floor(Math.random() * 1000)
 const MiB = 1024 * 1024
@@ -20,19 +21,6 @@ const MiB = 1024 * 1024
 function killOnExit(d: Daemon): Daemon {
   process.once('exit', () => d.child.kill('SIGKILL'))
   return d
-}
-
-async function peersOf(home: string): Promise<number> {
-  const res = await runPeerstore(['status', '--home', home, '--json'])
-  return res.code === 0 ? (JSON.parse(res.stdout).peers as number) : 0
-}
-
-async function waitForPeers(home: string, n: number): Promise<void> {
-  const deadline = Date.now() + 60_000
-  while ((await peersOf(home)) < n) {
-    if (Date.now() > deadline) throw new Error(`${home} never saw ${n} peers`)
-    await new Promise((r) => setTimeout(r, 500))
-  }
 }
 
 test('3-node ring mount: files copied in still read after a serve node is SIGKILLed', {
@@ -57,7 +45,7 @@ test('3-node ring mount: files copied in still read after a serve node is SIGKIL
   const m1 = await startMount(t, { home: mountHome })
   // A converged ring first: every machine sees the two others, and stabilize and
   // repair have run, so each owner replicates to all three (as serve-cli.test does).
-  for (const home of [mountHome, ...serveHomes]) await waitForPeers(home, 2)
+  await waitForPeers([mountHome, ...serveHomes], 2)
   await new Promise((r) => setTimeout(r, 3000))
 
   const src = tmpDir('ring-src')

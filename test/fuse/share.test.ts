@@ -14,30 +14,14 @@ import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
 import { sh, startMount, tmpDir } from '../helpers/mount'
-import { startDaemon } from '../helpers/processes'
+import { eventually, startBootstrap, waitForPeers } from '../helpers/ring-mounts'
 
 const PORT = 47_000 + Math.floor(Math.random() * 1000)
 const DEADLINE_MS = 20_000
 
-async function peersOf(home: string): Promise<number> {
-  const res = await runPeerstore(['status', '--home', home, '--json'])
-  return res.code === 0 ? (JSON.parse(res.stdout).peers as number) : 0
-}
-
 /** Polls `check` until true; errors (ENOENT while a change travels) count as false. */
-async function eventually(what: string, check: () => boolean): Promise<void> {
-  const started = Date.now()
-  let last = ''
-  for (;;) {
-    try {
-      if (check()) return
-    } catch (err) {
-      last = (err as Error).message
-    }
-    if (Date.now() - started > DEADLINE_MS) throw new Error(`never: ${what} ${last}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+const until = (what: string, check: () => boolean) =>
+  eventually(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 100 })
 
 const ls = (dir: string) => fs.readdirSync(dir).sort().join(',')
 const sha = (file: string) => sh(`sha256sum < ${JSON.stringify(file)}`)
@@ -54,9 +38,7 @@ const errCode = (fn: () => unknown) => {
 test('users share a file and a folder read-only through their mounts; unshare revokes', {
   timeout: 400_000
 }, async (t) => {
-  const boot = startDaemon(t, ['bootstrap', '--port', String(PORT), '--host', '127.0.0.1'])
-  process.once('exit', () => boot.child.kill('SIGKILL'))
-  await boot.waitFor('listening on 127.0.0.1')
+  await startBootstrap(t, PORT)
 
   const homeA = tmpDir('share-a')
   const homeB = tmpDir('share-b')
@@ -86,11 +68,7 @@ test('users share a file and a folder read-only through their mounts; unshare re
   const a = await startMount(t, { home: homeA, args: host, readyTimeoutMs: 60_000 })
   const b = await startMount(t, { home: homeB, args: host, readyTimeoutMs: 60_000 })
   const c = await startMount(t, { home: homeC, args: host, readyTimeoutMs: 60_000 })
-  const deadline = Date.now() + 60_000
-  while ((await peersOf(homeA)) < 2 || (await peersOf(homeB)) < 2 || (await peersOf(homeC)) < 2) {
-    if (Date.now() > deadline) throw new Error('the three mounts never saw each other')
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  await waitForPeers([homeA, homeB, homeC], 2)
 
   const marker = `plain${randomBytes(8).toString('hex')}`
   const secretName = `secret${randomBytes(8).toString('hex')}`
@@ -138,7 +116,7 @@ test('users share a file and a folder read-only through their mounts; unshare re
     }
     const label = `user-${JSON.parse((await runPeerstore(['whoami', '--json', '--home', homeA])).stdout).publicKey.slice(0, 12)}`
     const share = path.join(B, '@shared', label)
-    await eventually('B lists the shares', () => ls(share) === 'docs,top.txt')
+    await until('B lists the shares', () => ls(share) === 'docs,top.txt')
     t.is(ls(path.join(share, 'docs')), `${secretName}.txt,sub`)
     t.is(sha(path.join(share, 'docs', `${secretName}.txt`)), sha(path.join(A, 'docs', `${secretName}.txt`)))
     t.is(sha(path.join(share, 'docs', 'sub', 'deep.bin')), sha(path.join(A, 'docs', 'sub', 'deep.bin')), 'sha256 match')
@@ -169,7 +147,7 @@ test('users share a file and a folder read-only through their mounts; unshare re
     // A adds a file to the shared folder later: B sees it.
     fs.writeFileSync(path.join(A, 'docs', 'later.txt'), 'added later\n')
     sh(`sync ${A}/docs/later.txt ${A}/docs`)
-    await eventually('the later file in B', () => {
+    await until('the later file in B', () => {
       return fs.readFileSync(path.join(share, 'docs', 'later.txt'), 'utf8') === 'added later\n'
     })
     t.pass('a file added after the share shows up')
@@ -184,7 +162,7 @@ test('users share a file and a folder read-only through their mounts; unshare re
     // C follows A by user id, without the token: C's mount finds the share in A's inbox for C.
     t.is((await runPeerstore(['accept', ids.a, '--home', homeC])).code, 0)
     const shareC = path.join(C, '@shared', label)
-    await eventually(
+    await until(
       'C reads the folder',
       () => fs.readFileSync(path.join(shareC, 'docs', 'later.txt'), 'utf8') === 'added later\n'
     )
@@ -194,14 +172,14 @@ test('users share a file and a folder read-only through their mounts; unshare re
     fs.writeFileSync(path.join(A, 'docs', 'after.txt'), `after ${marker}\n`)
     sh(`sync ${A}/docs/after.txt ${A}/docs`)
 
-    await eventually('the folder gone from B', () => ls(share) === 'top.txt')
+    await until('the folder gone from B', () => ls(share) === 'top.txt')
     t.is(
       errCode(() => fs.readFileSync(path.join(share, 'docs', 'after.txt'))),
       'ENOENT',
       'B cannot read new content'
     )
     t.is(fs.readFileSync(path.join(share, 'top.txt'), 'utf8'), `top ${marker}\n`, 'B keeps the file share')
-    await eventually('C reads new content', () => {
+    await until('C reads new content', () => {
       return fs.readFileSync(path.join(shareC, 'docs', 'after.txt'), 'utf8') === `after ${marker}\n`
     })
     t.is(

@@ -10,34 +10,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { runPeerstore } from '../helpers/cli'
-import { startMount, tmpDir } from '../helpers/mount'
-import { startDaemon } from '../helpers/processes'
+import { eventually, startTwoDevices } from '../helpers/ring-mounts'
 
 const PORT = 49_000 + Math.floor(Math.random() * 1000)
 const SLOW_POLL = ['--sync-interval', '30000']
 /** Far below the 30 s poll period: only push gets a change across in time. */
 const DEADLINE_MS = 6_000
-
-async function peersOf(home: string): Promise<number> {
-  const res = await runPeerstore(['status', '--home', home, '--json'])
-  return res.code === 0 ? (JSON.parse(res.stdout).peers as number) : 0
-}
-
-/** Polls `check` until true; returns how long it took. Errors (ENOENT while a change travels) count as false. */
-async function eventually(what: string, check: () => boolean): Promise<number> {
-  const started = Date.now()
-  let last = ''
-  for (;;) {
-    try {
-      if (check()) return Date.now() - started
-    } catch (err) {
-      last = (err as Error).message
-    }
-    if (Date.now() - started > DEADLINE_MS) throw new Error(`not seen within ${DEADLINE_MS} ms: ${what} ${last}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 const ls = (dir: string) => fs.readdirSync(dir).sort().join(',')
 const cat = (file: string) => fs.readFileSync(file, 'utf8')
@@ -45,31 +23,10 @@ const cat = (file: string) => fs.readFileSync(file, 'utf8')
 test('two mounts of one user with the poller at 30 s: changes cross in seconds by push', {
   timeout: 300_000
 }, async (t) => {
-  const boot = startDaemon(t, ['bootstrap', '--port', String(PORT), '--host', '127.0.0.1'])
-  process.once('exit', () => boot.child.kill('SIGKILL'))
-  await boot.waitFor('listening on 127.0.0.1')
-
-  const homeA = tmpDir('push-a')
-  const homeB = tmpDir('push-b')
-  t.is((await runPeerstore(['init', '--home', homeA, '--bootstrap', `127.0.0.1:${PORT}`])).code, 0)
-  const invite = await runPeerstore(['invite', '--device', '--home', homeA])
-  t.is(invite.code, 0, invite.stderr)
-  const join = await runPeerstore(['join', '--home', homeB, invite.stdout.trim()])
-  t.is(join.code, 0, join.stderr)
-
-  const args = ['--host', '127.0.0.1', ...SLOW_POLL]
-  // A is the first member: it waits for the ring (15 s) and then goes on alone.
-  const a = await startMount(t, { home: homeA, args, readyTimeoutMs: 60_000 })
-  // B's identity came from A: its first mount waits (up to 120 s) to find A's tree in the ring.
-  const b = await startMount(t, { home: homeB, args, readyTimeoutMs: 150_000 })
+  const { a, b } = await startTwoDevices(t, { port: PORT, prefix: 'push', args: SLOW_POLL })
   // A failed step is reported with t.fail, not thrown: brittle then runs the teardown (unmount both).
   const took: string[] = []
   try {
-    const deadline = Date.now() + 60_000
-    while ((await peersOf(homeA)) < 1 || (await peersOf(homeB)) < 1) {
-      if (Date.now() > deadline) throw new Error('the two mounts never saw each other')
-      await new Promise((r) => setTimeout(r, 500))
-    }
     const A = a.dir
     const B = b.dir
     // Both mounts have just started and may still be settling their subscriptions; one listing
@@ -78,7 +35,7 @@ test('two mounts of one user with the poller at 30 s: changes cross in seconds b
     t.is(ls(A), '', 'A starts empty')
     await new Promise((r) => setTimeout(r, 2000))
     const step = async (what: string, check: () => boolean) => {
-      const ms = await eventually(what, check).catch((err: Error) => {
+      const ms = await eventually(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 25 }).catch((err: Error) => {
         throw new Error(`${err.message}\n--- mount A:\n${a.output()}\n--- mount B:\n${b.output()}`)
       })
       took.push(`${what} ${ms} ms`)

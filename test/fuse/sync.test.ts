@@ -10,32 +10,11 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { runPeerstore } from '../helpers/cli'
-import { sh, startMount, tmpDir } from '../helpers/mount'
-import { startDaemon } from '../helpers/processes'
+import { sh } from '../helpers/mount'
+import { eventually, startTwoDevices } from '../helpers/ring-mounts'
 
 const PORT = 48_000 + Math.floor(Math.random() * 1000)
 const DEADLINE_MS = 20_000
-
-async function peersOf(home: string): Promise<number> {
-  const res = await runPeerstore(['status', '--home', home, '--json'])
-  return res.code === 0 ? (JSON.parse(res.stdout).peers as number) : 0
-}
-
-/** Polls `check` until true; returns how long it took. Errors (ENOENT while a change travels) count as false. */
-async function eventually(what: string, check: () => boolean): Promise<number> {
-  const started = Date.now()
-  let last = ''
-  for (;;) {
-    try {
-      if (check()) return Date.now() - started
-    } catch (err) {
-      last = (err as Error).message
-    }
-    if (Date.now() - started > DEADLINE_MS) throw new Error(`mount B never showed: ${what} ${last}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 const ls = (dir: string) => fs.readdirSync(dir).sort().join(',')
 const cat = (file: string) => fs.readFileSync(file, 'utf8')
@@ -44,35 +23,13 @@ const size = (file: string) => fs.statSync(file).size
 test('two mounts of one user: changes in A appear in running B; a concurrent edit keeps both', {
   timeout: 240_000
 }, async (t) => {
-  const boot = startDaemon(t, ['bootstrap', '--port', String(PORT), '--host', '127.0.0.1'])
-  process.once('exit', () => boot.child.kill('SIGKILL'))
-  await boot.waitFor('listening on 127.0.0.1')
-
-  const homeA = tmpDir('sync-a')
-  const homeB = tmpDir('sync-b')
-  t.is((await runPeerstore(['init', '--home', homeA, '--bootstrap', `127.0.0.1:${PORT}`])).code, 0)
-  const invite = await runPeerstore(['invite', '--device', '--home', homeA])
-  t.is(invite.code, 0, invite.stderr)
-  const join = await runPeerstore(['join', '--home', homeB, invite.stdout.trim()])
-  t.is(join.code, 0, join.stderr)
-
-  const host = ['--host', '127.0.0.1']
-  // A is the first member: it waits for the ring (15 s) and then goes on alone.
-  const a = await startMount(t, { home: homeA, args: host, readyTimeoutMs: 60_000 })
   // B writes to the ring only on fsync or unmount, so that its edit in the
   // conflict step below is still local when A's lands.
-  // B's identity came from A: its first mount waits (up to 120 s) to find A's tree in the ring.
-  const b = await startMount(t, {
-    home: homeB,
-    args: host,
-    readyTimeoutMs: 150_000,
-    env: { PEERSTORE_FLUSH_INTERVAL_MS: '3600000' }
+  const { a, b, homeB } = await startTwoDevices(t, {
+    port: PORT,
+    prefix: 'sync',
+    envB: { PEERSTORE_FLUSH_INTERVAL_MS: '3600000' }
   })
-  const deadline = Date.now() + 60_000
-  while ((await peersOf(homeA)) < 1 || (await peersOf(homeB)) < 1) {
-    if (Date.now() > deadline) throw new Error('the two mounts never saw each other')
-    await new Promise((r) => setTimeout(r, 500))
-  }
   t.absent(fs.existsSync(path.join(homeB, 'user.adopted')), 'B found the tree: the marker is gone')
   // A failed step is reported with t.fail, not thrown: brittle then runs the teardown
   // (unmount both), instead of the process dying with both mounts up.
@@ -82,7 +39,7 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
     const B = b.dir
     t.is(ls(B), '', 'B starts empty')
     const step = async (what: string, check: () => boolean) => {
-      const ms = await eventually(what, check).catch((err: Error) => {
+      const ms = await eventually(what, check, { deadlineMs: DEADLINE_MS }).catch((err: Error) => {
         throw new Error(`${err.message}\n--- mount A:\n${a.output()}\n--- mount B:\n${b.output()}`)
       })
       took.push(`${what} ${ms} ms`)
