@@ -85,7 +85,8 @@ const bytes = {
   }
 }
 
-const key = {
+/** A 32-byte ring key; every message that names a key uses it. */
+export const RingKeyEncoding = {
   preencode(state: c.State, k: Buffer) {
     c.fixed32.preencode(state, k)
   },
@@ -97,6 +98,7 @@ const key = {
     return c.fixed32.decode(state) as Buffer
   }
 }
+const key = RingKeyEncoding
 
 const kind = {
   preencode(state: c.State, k: FileKind) {

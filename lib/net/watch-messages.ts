@@ -9,6 +9,7 @@
 // falls back to polling.
 
 import c from 'compact-encoding'
+import { RingKeyEncoding as key } from './messages'
 
 export const WATCH_METHODS = {
   /** Subscribe: request, answered with the version held there now. */
@@ -51,19 +52,6 @@ const flags = {
   },
   decode(state: c.State): number {
     return c.uint.decode(state)
-  }
-}
-
-const key = {
-  preencode(state: c.State, k: Buffer) {
-    c.fixed32.preencode(state, k)
-  },
-  encode(state: c.State, k: Buffer) {
-    if (k?.byteLength !== 32) throw new Error('key must be 32 bytes')
-    c.fixed32.encode(state, k)
-  },
-  decode(state: c.State): Buffer {
-    return c.fixed32.decode(state) as Buffer
   }
 }
 
