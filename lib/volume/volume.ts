@@ -51,6 +51,9 @@ export const STATUS_XATTR = 'user.peerstore.status'
 /** How long a chunk a file stopped referencing stays in the store (docs/volume.md, "Chunk garbage collection"). */
 export const DEFAULT_GC_GRACE_MS = 60 * 60_000
 
+/** How long a mount waits for the root directory's record once it has found the pointer to it. */
+const ROOT_RECORD_WAIT_MS = 30_000
+
 export interface VolumeOptions {
   home: string
   store: ValueStore
@@ -293,6 +296,7 @@ export class Volume {
   private async loadRoot(): Promise<Inode> {
     const name = this.keys.rootPointerName
     const adoptUntil = this.adoptRootTimeoutMs === undefined ? null : Date.now() + this.adoptRootTimeoutMs
+    const rootUntil = adoptUntil ?? Date.now() + ROOT_RECORD_WAIT_MS
     let told = false
     for (;;) {
       const pointer = await this.fetchRecord(name)
@@ -310,9 +314,19 @@ export class Volume {
       }
       if (pointer && !pointer.deleted) {
         const rootId = decrypt(pointer.value, this.keys.rootPointerKey, name)
-        const root = await this.getInode(rootId)
-        root.name = '/'
-        return root
+        try {
+          const root = await this.getInode(rootId)
+          root.name = '/'
+          return root
+        } catch (err) {
+          // The pointer is stored after the root's record, so the record exists; a ring
+          // still merging may not serve it yet (a second device's first mount met this).
+          if ((err as VolumeError).code !== 'ENOENT' || Date.now() >= rootUntil) throw err
+          if (!told) this.notice('waiting for your tree to be reachable…')
+          told = true
+          await new Promise((r) => setTimeout(r, 1000))
+          continue
+        }
       }
       // First mount of this identity: a root directory, then the pointer to it.
       const root = this.newInode('dir', 0o755)

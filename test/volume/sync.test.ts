@@ -6,6 +6,7 @@
 
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
+import { recordKey } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
 import { tmp } from '../helpers/volume'
@@ -219,6 +220,28 @@ test('sync: an identity from another computer waits for its tree instead of star
   const b = await waiting
   t.teardown(() => Promise.all([a.close(), b.close()]))
   await eventually('b lists from-a', async () => (await names(b, '/')) === 'from-a')
+})
+
+test('sync: a root pointer found before its root record is served waits for the record', async (t) => {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  await store.ready()
+  const seed = randomBytes(32)
+  const a = await open(t, store, seed)
+  await writeFile(a, '/from-a', 'a')
+  await a.sync()
+  await a.close()
+  // A ring still merging: the pointer is there, every other record is not served for a while.
+  const keys = new VolumeKeys(seed)
+  const pointerKey = recordKey(keys.publicKey, keys.rootPointerName)
+  const servedFrom = Date.now() + 1500
+  const merging: LocalValueStore = Object.assign(Object.create(store), {
+    getRecord: (key: Buffer) => (key.equals(pointerKey) || Date.now() >= servedFrom ? store.getRecord(key) : null)
+  })
+  const b = new Volume({ home: tmp(t, 'home'), store: merging, readCacheBytes: 0, keys })
+  await b.ready()
+  t.teardown(() => b.close())
+  t.ok(Date.now() >= servedFrom, 'ready only once the root record was served')
+  t.is(await names(b, '/'), 'from-a', 'the existing tree, not a new one')
 })
 
 test('sync: a file still being written is published without holes: its sealed prefix, then all of it', async (t) => {
