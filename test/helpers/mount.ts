@@ -28,12 +28,18 @@ export function isMounted(dir: string): boolean {
 
 const created: string[] = []
 // Temp dirs go when the test process ends, after every teardown has unmounted
-// its mount; a dir that is somehow still mounted is left alone (rm would reach
-// through the mount into the store).
+// its mount. A mount still there (its test died before the teardown; its
+// process is killed on exit too) is detached first, so that rm cannot reach
+// through it into the store.
 process.once('exit', () => {
+  const mountpoints = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter(Boolean)
   for (const dir of created) {
-    const text = fs.readFileSync('/proc/self/mountinfo', 'utf8')
-    if (text.includes(` ${dir}`)) continue
+    for (const m of mountpoints) if (m === dir || m.startsWith(`${dir}/`)) spawnSync('fusermount', ['-uz', m])
+    if (isMounted(dir)) continue
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
