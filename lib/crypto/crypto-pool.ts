@@ -35,9 +35,9 @@ export interface OpenOptions {
   /** Check sha256(sealed) against this first (bytes from a store this process does not vouch for). */
   hash?: Buffer | null
   /**
-   * Write the plaintext into the start of this buffer (a SharedArrayBuffer-
-   * backed one reaches a worker without a copy) and resolve with a view of
-   * it, instead of allocating a fresh one.
+   * Write the plaintext into the start of this buffer and resolve with a view
+   * of it, instead of allocating a fresh one. A worker writes shared memory
+   * (SharedArrayBuffer) in place; any other buffer is filled on this thread.
    */
   into?: Buffer | null
 }
@@ -93,18 +93,15 @@ export class CryptoPool {
   async open(sealed: Buffer, key: Buffer, ad: Buffer, opts: OpenOptions = {}): Promise<Buffer> {
     const into = opts.into ?? null
     const slot = this.pick(sealed.byteLength)
-    if (!slot) return openHere(sealed, key, ad, opts.hash ?? null, into)
+    // As for seal: output memory a worker cannot write is filled here.
+    if (!slot || (into && !(into.buffer instanceof SharedArrayBuffer))) {
+      return openHere(sealed, key, ad, opts.hash ?? null, into)
+    }
     const transfer = opts.transfer === true && ownsWholeBuffer(sealed)
-    // Memory the worker cannot see (not shared) gets the plaintext by one copy here.
-    const shared = into && into.buffer instanceof SharedArrayBuffer ? into : null
-    const job: CryptoJob = { id: 0, op: 'open', data: sealed, key, ad, hash: opts.hash ?? null, into: shared }
+    const job: CryptoJob = { id: 0, op: 'open', data: sealed, key, ad, hash: opts.hash ?? null, into }
     const res = await this.send(slot, job, transfer)
     if (!res.ok) throw new CryptoError(res.code, res.message)
-    if (shared) return shared.subarray(0, res.out.byteLength)
-    const out = asBuffer(res.out)
-    if (!into) return out
-    out.copy(into)
-    return into.subarray(0, out.byteLength)
+    return into ? into.subarray(0, res.out.byteLength) : asBuffer(res.out)
   }
 
   /** Ends the workers; jobs still running fail with EWORKER, later ones run on this thread. */
