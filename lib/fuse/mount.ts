@@ -42,11 +42,12 @@ export class PeerstoreMount {
       shares: this.opts.shares
     })
     const fuse = new TunedFuse(this.mountpoint, ops, {
-      // A stale mount left by a crash (ENOTCONN) is lazily unmounted first.
+      // A dead mount left by a crash (ENOTCONN) is lazily unmounted first
+      // (prepareMountpoint in mountpoint.ts already does; this is the backstop).
       force: true,
       mkdir: true,
-      // libfuse's watchdog removes the mount even after SIGKILL.
-      autoUnmount: true,
+      // No autoUnmount: after a crash the dead mount stays, so programs' writes
+      // fail with ENOTCONN instead of landing on the local disk (mountpoint.ts).
       // Invalidate the page cache when size or mtime changed at open; no kernel_cache (stale reads).
       autoCache: true,
       allowOther: this.opts.allowOther,

@@ -17,7 +17,7 @@ export interface Mount {
   output: () => string
   /** Flush and unmount the way Ctrl-C does; resolves with the exit code. */
   stop(): Promise<number | null>
-  /** SIGKILL, as a crash; the mount is then cleared by fusermount. */
+  /** SIGKILL, as a crash; the dead mount it leaves is then cleared by fusermount. */
   kill(): Promise<void>
 }
 
@@ -74,7 +74,12 @@ export async function startMount(
 ): Promise<Mount> {
   const home = opts.home ?? tmpDir('home')
   const dir = opts.dir ?? path.join(tmpDir('mnt'), 'mnt')
-  fs.mkdirSync(dir, { recursive: true })
+  try {
+    fs.mkdirSync(dir, { recursive: true })
+  } catch (err) {
+    // A dead mount left by a crash: the mount clears it itself.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTCONN') throw err
+  }
   const child = spawn(process.execPath, [PEERSTORE_BIN, 'mount', dir, '--home', home, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env }
@@ -113,8 +118,7 @@ export async function startMount(
     async kill() {
       child.kill('SIGKILL')
       await exited(child)
-      // libfuse's auto_unmount watchdog usually clears it; make sure.
-      await waitFor(() => !isMounted(dir), 5000, 'auto_unmount').catch(() => forceUnmount(dir))
+      // The mount runs without auto_unmount (docs/fuse.md): the dead mount stays until cleared.
       forceUnmount(dir)
     }
   }
@@ -122,7 +126,11 @@ export async function startMount(
     await mount.stop()
   })
   try {
-    await waitFor(() => isMounted(dir) && out.includes('mounted'), opts.readyTimeoutMs ?? 20_000, `mount of ${dir}`)
+    await waitFor(
+      () => isMounted(dir) && out.includes('peerstore: mounted'),
+      opts.readyTimeoutMs ?? 20_000,
+      `mount of ${dir}`
+    )
   } catch (err) {
     child.kill('SIGKILL')
     forceUnmount(dir)

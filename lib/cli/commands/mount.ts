@@ -1,15 +1,18 @@
 // `peerstore mount DIR`: the product. Runs in the foreground with a one-line
 // status; Ctrl-C or SIGTERM (also what `peerstore unmount` sends) flushes and
-// unmounts; a stale mount from a crash is cleared first.
+// unmounts; a dead mount from a crash is cleared first, and files programs
+// wrote into the bare directory after a crash are moved aside (mountpoint.ts).
 
 import path from 'node:path'
-import { findMount, isMounted, registerMount, unregisterMount } from '../../fuse/mount-registry'
+import { findMountProcesses, isFuseMounted, isPeerstoreFs, isStaleMount, mountAt } from '../../fuse/mount-process'
+import { findMount, prepareRegistry, registerMount, unregisterMount } from '../../fuse/mount-registry'
+import { mountEnded, prepareMountpoint } from '../../fuse/mountpoint'
 import { checkFuse } from '../../fuse/prerequisites'
 import { openVolume } from '../../volume/open-volume'
 import { startShareControl } from '../../volume/share-control'
 import { SHARED_DIR_NAME } from '../../volume/share-names'
 import { SharedView } from '../../volume/share-view'
-import { type Command, requirePositionals, UsageError } from '../command'
+import { type Command, parseArgs, requirePositionals, UsageError } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 const MiB = 1024 * 1024
@@ -58,9 +61,12 @@ export const mountCommand: Command = {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
       return 1
     }
-    const running = findMount(mountpoint)
-    if (running && running.pid !== process.pid && isMounted(mountpoint)) {
-      ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted by pid ${running.pid}\n`)
+    // The registry must be ours alone before anything is written to it (docs/fuse.md, "Local users and crashes").
+    prepareRegistry()
+    const existing = mountAt(mountpoint)
+    if (existing && isPeerstoreFs(existing) && !isStaleMount(mountpoint)) {
+      const pid = findMount(mountpoint, mountDirOfArgs)?.pid ?? findMountProcesses(mountpoint, mountDirOfArgs)[0]
+      ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted${pid ? ` by pid ${pid}` : ''}\n`)
       return 1
     }
     // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
@@ -101,15 +107,29 @@ export const mountCommand: Command = {
     })
     // `peerstore share` / `unshare` from another shell reach this mount's Volume here.
     let control: Awaited<ReturnType<typeof startShareControl>> | null = null
+    let prepared = false
     try {
       control = await startShareControl(ctx.home, volume)
+      // With the home locked: no other mount of this home can be running.
+      prepareMountpoint({
+        mountpoint,
+        home: ctx.home,
+        notice: (line) => ctx.stderr.write(`peerstore mount: ${line}\n`)
+      })
+      prepared = true
       await mount.ready()
     } catch (err) {
+      if (prepared) mountEnded(ctx.home)
       await control?.close()
       await opened.close()
       throw err
     }
-    registerMount({ pid: process.pid, mountpoint, home: ctx.home })
+    try {
+      registerMount({ pid: process.pid, mountpoint, home: ctx.home })
+    } catch (err) {
+      // Checked before mounting; if it changed since, `unmount` still finds this process through /proc.
+      ctx.stderr.write(`peerstore mount: not registered: ${(err as Error).message}\n`)
+    }
 
     const tty = (ctx.stdout as NodeJS.WriteStream).isTTY === true
     const statusLine = () => {
@@ -125,7 +145,7 @@ export const mountCommand: Command = {
 
     const reason = await new Promise<string>((resolve) => {
       const timer = setInterval(() => {
-        if (!isMounted(mountpoint)) return resolve('unmounted from outside')
+        if (!isFuseMounted(mountpoint)) return resolve('unmounted from outside')
         if (tty) ctx.stdout.write(`\r\x1b[K${statusLine()}`)
       }, 1000)
       const onSignal = (sig: string) => {
@@ -145,6 +165,8 @@ export const mountCommand: Command = {
       await control.close()
       await mount.close()
       await opened.close()
+      // Only now: a mount that failed to flush counts as a crash for the next one (mountpoint.ts).
+      mountEnded(ctx.home)
     } finally {
       unregisterMount(mountpoint)
     }
@@ -153,5 +175,14 @@ export const mountCommand: Command = {
     // its thread keeps the event loop alive: everything is flushed, so leave.
     setTimeout(() => process.exit(0), 1000).unref()
     return 0
+  }
+}
+
+/** DIR of a `peerstore mount` command line (the arguments after `mount`), as the CLI itself parses it. */
+export function mountDirOfArgs(args: string[]): string | undefined {
+  try {
+    return parseArgs(args, mountCommand.flags).positionals[0]
+  } catch {
+    return undefined
   }
 }

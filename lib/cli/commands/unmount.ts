@@ -1,11 +1,18 @@
 // `peerstore unmount DIR` from another shell: asks the mount process to flush
-// and unmount (SIGTERM), and waits for it; without one (a crashed mount), it
-// detaches the stale mount with fusermount.
+// and unmount (SIGTERM), and waits for it; with no mount process (a crashed
+// one left a dead mount), it detaches the dead mount with fusermount. It acts
+// only on what it has verified: DIR must be a peerstore FUSE mount in
+// /proc/self/mountinfo, and the pid it signals must be this user's process
+// whose command line is `peerstore mount DIR` (a registry entry can be stale
+// or planted: docs/fuse.md, "Local users and crashes").
 
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
-import { findMount, isMounted } from '../../fuse/mount-registry'
+import { findMountProcesses, isPeerstoreFs, isStaleMount, mountAt, processStartTime } from '../../fuse/mount-process'
+import { type MountInfo, readMountEntry, unregisterMount, verifyMount } from '../../fuse/mount-registry'
+import { UnsafePathError } from '../../fuse/owner-files'
 import { type Command, requirePositionals } from '../command'
+import { mountDirOfArgs } from './mount'
 
 export const unmountCommand: Command = {
   name: 'unmount',
@@ -17,24 +24,46 @@ export const unmountCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 1, 'DIR')
     const mountpoint = path.resolve(args.positionals[0])
-    const info = findMount(mountpoint)
-    if (info) {
-      process.kill(info.pid, 'SIGTERM')
-      const deadline = Date.now() + Number(args.flags.timeout) * 1000
-      while (Date.now() < deadline) {
-        try {
-          process.kill(info.pid, 0)
-        } catch {
-          ctx.stdout.write(`unmounted ${mountpoint}\n`)
-          return 0
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100))
-      }
-      ctx.stderr.write(`peerstore unmount: pid ${info.pid} is still flushing ${mountpoint}; try again later\n`)
+    let entry: MountInfo | null = null
+    try {
+      entry = readMountEntry(mountpoint)
+    } catch (err) {
+      if (!(err instanceof UnsafePathError)) throw err
+      // Not trusted, not needed: the mount process is looked up in /proc instead.
+      ctx.stderr.write(`peerstore unmount: ignoring the mount registry: ${err.message}\n`)
+    }
+    const fsMount = mountAt(mountpoint)
+    if (!fsMount) {
+      if (entry) unregisterMount(mountpoint)
+      ctx.stderr.write(`peerstore unmount: ${mountpoint} is not mounted\n`)
       return 1
     }
-    if (!isMounted(mountpoint)) {
-      ctx.stderr.write(`peerstore unmount: ${mountpoint} is not mounted\n`)
+    if (!isPeerstoreFs(fsMount)) {
+      ctx.stderr.write(`peerstore unmount: ${mountpoint} is a ${fsMount.fstype} mount, not peerstore; left alone\n`)
+      return 1
+    }
+    let pid: number | null = null
+    if (entry) {
+      if (verifyMount(entry, mountDirOfArgs)) pid = entry.pid
+      else unregisterMount(mountpoint) // stale: its pid is gone or now another program
+    }
+    if (pid === null) {
+      const found = findMountProcesses(mountpoint, mountDirOfArgs)
+      if (found.length > 1) {
+        ctx.stderr.write(
+          `peerstore unmount: several processes claim ${mountpoint} (pids ${found.join(', ')}); stop the right one yourself\n`
+        )
+        return 1
+      }
+      pid = found[0] ?? null
+    }
+    if (pid !== null) return await stopMountProcess(pid, mountpoint, Number(args.flags.timeout), ctx)
+
+    if (!isStaleMount(mountpoint)) {
+      ctx.stderr.write(
+        `peerstore unmount: ${mountpoint} is mounted, but no peerstore mount process of yours serves it; ` +
+          `nobody was signalled (fusermount -u ${mountpoint} detaches it)\n`
+      )
       return 1
     }
     const res = spawnSync('fusermount', ['-u', mountpoint], { encoding: 'utf8' })
@@ -45,7 +74,28 @@ export const unmountCommand: Command = {
         return 1
       }
     }
-    ctx.stdout.write(`unmounted ${mountpoint} (no mount process was running)\n`)
+    ctx.stdout.write(`unmounted ${mountpoint} (a dead mount: no mount process was running)\n`)
     return 0
   }
+}
+
+async function stopMountProcess(
+  pid: number,
+  mountpoint: string,
+  timeoutSeconds: number,
+  ctx: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
+): Promise<number> {
+  // The process is gone once its start time changes (exited, or the pid reused).
+  const startTime = processStartTime(pid)
+  process.kill(pid, 'SIGTERM')
+  const deadline = Date.now() + timeoutSeconds * 1000
+  while (Date.now() < deadline) {
+    if (processStartTime(pid) !== startTime) {
+      ctx.stdout.write(`unmounted ${mountpoint}\n`)
+      return 0
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  ctx.stderr.write(`peerstore unmount: pid ${pid} is still flushing ${mountpoint}; try again later\n`)
+  return 1
 }
