@@ -14,7 +14,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = fs.constants
 const S_ISVTX = 0o1000
 
 function uid(): number {
@@ -110,7 +110,8 @@ export function writeOwnerFile(dir: string, name: string, data: string, opts: { 
 export function readOwnerFile(dir: string, name: string): string | null {
   let fd: number
   try {
-    fd = fs.openSync(path.join(dir, name), O_RDONLY | O_NOFOLLOW)
+    // O_NONBLOCK: a FIFO planted there must not hang the reader (fstat then rejects it).
+    fd = fs.openSync(path.join(dir, name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
   } catch {
     return null
   }
