@@ -99,7 +99,8 @@ export function isPeerstoreMountOf(pid: number, mountpoint: string, parse: Mount
   }
   if (argv.at(-1) === '') argv.pop()
   for (let i = 0; i + 1 < argv.length; i++) {
-    if (!/^peerstore(\.js)?$/.test(path.basename(argv[i])) || argv[i + 1] !== 'mount') continue
+    // bin/peerstore.js (node), the npm bin link `peerstore`, or bin/peerstore.ts under a TypeScript runner.
+    if (!/^peerstore(\.[cm]?[jt]s)?$/.test(path.basename(argv[i])) || argv[i + 1] !== 'mount') continue
     const dir = parse(argv.slice(i + 2))
     return dir !== undefined && path.resolve(cwd, dir) === path.resolve(mountpoint)
   }

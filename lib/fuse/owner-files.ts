@@ -37,9 +37,14 @@ function unsafe(what: string): UnsafePathError {
 /**
  * This user's runtime directory: `$XDG_RUNTIME_DIR/peerstore` when the session
  * has one (a 0700 directory nobody else can enter), else `$TMPDIR/peerstore-<uid>`.
+ * Mount and unmount must agree on it; when they do not (different sessions),
+ * unmount still finds the mount process through /proc (mount-process.ts).
  */
 export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'peerstore')
+  // Set but missing (su or sudo without a login session): the temp dir, rather than a mount that cannot start.
+  if (env.XDG_RUNTIME_DIR && fs.statSync(env.XDG_RUNTIME_DIR, { throwIfNoEntry: false })?.isDirectory()) {
+    return path.join(env.XDG_RUNTIME_DIR, 'peerstore')
+  }
   return path.join(os.tmpdir(), `peerstore-${uid()}`)
 }
 

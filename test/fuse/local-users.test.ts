@@ -233,3 +233,10 @@ test('after SIGKILL: writes into the mountpoint fail, and files that reached the
   t.is(await m3.stop(), 0)
   t.alike(fs.readdirSync(dir), [], 'the mountpoint is an empty directory after a clean unmount')
 })
+
+test('unmount leaves a mount that is not peerstore alone', { timeout: 30_000 }, async (t) => {
+  const res = await runPeerstore(['unmount', '/proc'], { env: envFor(sharedTmp()) })
+  t.is(res.code, 1)
+  t.ok(res.stderr.includes('/proc is a proc mount, not peerstore; left alone'), res.stderr.trim())
+  t.ok(fs.existsSync('/proc/self/mountinfo'), '/proc is still mounted')
+})

@@ -91,7 +91,13 @@ test('writeOwnerFile replaces a planted symlink instead of following it; readOwn
   t.is(readOwnerFile(dir, 'missing'), null)
 })
 
-test('runtimeDir: XDG_RUNTIME_DIR when set, else TMPDIR/peerstore-<uid>', async (t) => {
-  t.is(runtimeDir({ XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/peerstore')
-  t.ok(runtimeDir({}).endsWith(`peerstore-${process.getuid?.() ?? 0}`))
+test('runtimeDir: XDG_RUNTIME_DIR when it exists, else TMPDIR/peerstore-<uid>', async (t) => {
+  const xdg = tmpDir('xdg')
+  t.is(runtimeDir({ XDG_RUNTIME_DIR: xdg }), path.join(xdg, 'peerstore'))
+  const tmpName = `peerstore-${process.getuid?.() ?? 0}`
+  t.ok(runtimeDir({}).endsWith(tmpName))
+  t.ok(
+    runtimeDir({ XDG_RUNTIME_DIR: path.join(xdg, 'missing') }).endsWith(tmpName),
+    'a missing XDG_RUNTIME_DIR is skipped'
+  )
 })
