@@ -195,7 +195,12 @@ test('a hostile member cannot delete, back-date, squat or enumerate another user
 
   // 4. Repair tombstones: unsigned (the old format), dated ahead, back-dated, forged as the victim's.
   const repair = tally()
-  const servePeers = hostile.network.peers().map((pk) => ({ id: 0n, address: pk.toString('hex') }))
+  // The serve processes: every peer but the victim's client.
+  const servePeers = hostile.network
+    .peers()
+    .filter((pk) => !pk.equals(victimNode.publicKey))
+    .map((pk) => ({ id: 0n, address: pk.toString('hex') }))
+  t.is(servePeers.length, SERVERS, 'the hostile member reaches all six serve processes')
   const now = Date.now()
   for (const key of keys) {
     const copies: RepairPostRequest[] = [
