@@ -47,6 +47,8 @@ import { nodeKey } from './router'
 const ID_SPACE = 1n << 256n
 
 const SYNC_TIMEOUT_MS = 5_000
+/** How long a SyncKeys range checked for an asker stays allowed without a new lookup. */
+const SYNC_CHECK_MS = 5_000
 /** Stray keys handed off per round, so a round stays short after a big join. */
 const SWEEP_PER_ROUND = 2_000
 /**
@@ -85,6 +87,8 @@ export class Repairer {
   private timer: NodeJS.Timeout | null = null
   /** Keys found outside our ranges in the last sweep (hex). */
   private strays = new Set<string>()
+  /** SyncKeys ranges recently checked for an asker (asker:from:to → valid until, ms). */
+  private readonly allowedSyncs = new Map<string, number>()
   private running: Promise<void> | null = null
   private again = false
   private closed = false
@@ -366,6 +370,16 @@ export class Repairer {
   }
 
   private async checkSyncAsker(from: Buffer, to: Buffer, asker: string): Promise<void> {
+    // An owner asks about the same ranges every round: a check passed a moment ago stands.
+    const memo = `${asker}:${from.toString('hex')}:${to.toString('hex')}`
+    const now = Date.now()
+    if ((this.allowedSyncs.get(memo) ?? 0) > now) return
+    await this.lookUpSyncAsker(from, to, asker)
+    if (this.allowedSyncs.size >= 4096) this.allowedSyncs.clear()
+    this.allowedSyncs.set(memo, now + SYNC_CHECK_MS)
+  }
+
+  private async lookUpSyncAsker(from: Buffer, to: Buffer, asker: string): Promise<void> {
     const { chord, replicas } = this.opts
     const refuse = (why: string) =>
       codedError('EPERM', `SyncKeys refused: ${why}; keys are listed only to machines responsible for the range`)
