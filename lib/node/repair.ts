@@ -47,8 +47,8 @@ import { nodeKey } from './router'
 const ID_SPACE = 1n << 256n
 
 const SYNC_TIMEOUT_MS = 5_000
-/** How long a SyncKeys range checked for an asker stays allowed without a new lookup. */
-const SYNC_CHECK_MS = 5_000
+/** How long a SyncKeys range checked for an asker stays allowed without a new lookup (three default repair rounds). */
+const SYNC_CHECK_MS = 30_000
 /** Stray keys handed off per round, so a round stays short after a big join. */
 const SWEEP_PER_ROUND = 2_000
 /**
