@@ -190,7 +190,13 @@ test('a hostile member cannot delete, back-date, squat or enumerate another user
   for (let i = 0; i < reposted.length; i++) {
     await hostile.client.post(reposted[i], FileKind.Immutable, values[i], createChunkClaim(mallory, reposted[i]))
     const r = await hostile.client.deleteImmutable(reposted[i], mallory)
-    t.is(r.refused.length, 0, 'mallory may delete the claim she added by re-posting the bytes')
+    // Taken where her claim landed (the k machines responsible now); machines
+    // still holding an older copy without her claim refuse it as "not an owner".
+    t.ok(r.done > 0, 'mallory may delete the claim she added by re-posting the bytes')
+    t.ok(
+      r.refused.every((e) => (e as { code?: string }).code === 'EPERM'),
+      'refused only where she holds no claim'
+    )
   }
 
   // 4. Repair tombstones: unsigned (the old format), dated ahead, back-dated, forged as the victim's.
