@@ -33,7 +33,7 @@ import os from 'node:os'
 import path from 'node:path'
 import createTestnet from '@hyperswarm/testnet'
 import minimist from 'minimist'
-import { randomBytes } from '../lib/crypto/keys'
+import { keyPairFromSeed, randomBytes } from '../lib/crypto/keys'
 import { LineChild, serveLines } from '../lib/net/line-child'
 import type { HostPort } from '../lib/net/peer-network'
 import {
@@ -48,6 +48,9 @@ import {
 } from '../lib/net/raw-bench'
 import type { NodeConfig } from '../lib/node/config'
 import { RingNode } from '../lib/node/ring-node'
+
+/** The user who stores (and alone may delete) the values these tests write. */
+const user = keyPairFromSeed(randomBytes(32))
 
 const MiB = 1024 * 1024
 const HOST = '127.0.0.1'
@@ -277,7 +280,7 @@ async function measureRing(
   if (opts.latency) {
     // The client stores nothing, so every get crosses the network (lookup + GetFile).
     const tiny: Buffer[] = []
-    for (let i = 0; i < 32; i++) tiny.push(await client.client.putImmutable(randomBytes(32)))
+    for (let i = 0; i < 32; i++) tiny.push(await client.client.putImmutable(randomBytes(32), user))
     log(`  GetFile of a 32 B value, ${opts.count} sequential …`)
     let t = 0
     latency = await measureLatency(
@@ -299,7 +302,7 @@ async function measureRing(
   const small = Array.from({ length: 400 }, () => randomBytes(32))
   const small0 = await ring.stats()
   const smallRun = await throughput(small.length * 32, () =>
-    inParallel(small.length, POST_IN_FLIGHT, (i) => client.client.putImmutable(small[i]))
+    inParallel(small.length, POST_IN_FLIGHT, (i) => client.client.putImmutable(small[i], user))
   )
   const smallUsed = usage(small0, await ring.stats())
   const smallPostCpuMs = (smallUsed.userMs + smallUsed.systemMs - idleMsPerMs * smallRun.ms) / small.length
@@ -324,7 +327,7 @@ async function measureRing(
   const postPar = await throughput(n * MiB, () =>
     inParallel(n, POST_IN_FLIGHT, async (i) => {
       const t0 = Date.now()
-      keys[i] = await client.client.putImmutable(body())
+      keys[i] = await client.client.putImmutable(body(), user)
       writeMs.push(Date.now() - t0)
     })
   )
@@ -342,7 +345,7 @@ async function measureRing(
   }
   log(`  PostFile ${n} × 1 MiB, one at a time …`)
   const postSeq = await throughput(n * MiB, async () => {
-    for (let i = 0; i < n; i++) await client.client.putImmutable(body())
+    for (let i = 0; i < n; i++) await client.client.putImmutable(body(), user)
   })
   log(`  GetFile ${n} × 1 MiB, ${GET_IN_FLIGHT} in flight …`)
   const getPar = await throughput(n * MiB, () =>

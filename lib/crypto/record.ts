@@ -57,6 +57,15 @@ export function recordKey(owner: Uint8Array, name: Uint8Array): Buffer {
   return sha256(NS_RECORD_KEY, owner, name)
 }
 
+/**
+ * True when `bytes` hash to a record key (NS ‖ owner ‖ name): posted as an
+ * immutable value they would sit at that record's key and block it, so a
+ * storage node refuses them as a value.
+ */
+export function isRecordKeyPreimage(bytes: Uint8Array): boolean {
+  return bytes.byteLength === 96 && NS_RECORD_KEY.equals(bytes.subarray(0, 32))
+}
+
 function signable(r: Omit<SignedRecord, 'signature'>): Buffer {
   const header = Buffer.alloc(9)
   header.writeUIntBE(Math.floor(r.version / 2 ** 32), 0, 4)

@@ -5,6 +5,7 @@
 // EBADMESSAGE reply, never a crash.
 
 import c from 'compact-encoding'
+import { type ChunkClaim, chunkClaimEncoding } from '../crypto/chunk-claim'
 
 export const METHODS = {
   GetFile: 'GetFile',
@@ -42,6 +43,22 @@ export interface PostFileRequest {
   bytes: Buffer
   /** True: the receiver is the key's owner and must replicate; false: this is a replica copy. */
   replicate: boolean
+  /** An immutable value: the uploader's signed claim (lib/crypto/chunk-claim.ts); required by storage nodes. */
+  claim?: ChunkClaim
+}
+
+/**
+ * `ok: false` with `current`: a record write that did not land as asked,
+ * the holder keeps another record at that version or a higher one (an
+ * equal-version fork, or a replica ahead of the owner): the writer merges.
+ */
+export type PostFileResponse = PatchFileResponse
+
+export enum DeleteProofKind {
+  /** An encoded signed record tombstone (lib/crypto/record.ts): deletes a record. */
+  RecordTombstone = 0,
+  /** An encoded signed chunk delete (lib/crypto/chunk-claim.ts): removes its owner's claim on an immutable value. */
+  ChunkDelete = 1
 }
 
 export interface OkResponse {
@@ -50,7 +67,9 @@ export interface OkResponse {
 
 export interface DeleteFileRequest {
   key: Buffer
-  /** An encoded signed tombstone record (lib/crypto/record.ts). */
+  /** What `proof` is; default RecordTombstone. */
+  proofKind?: DeleteProofKind
+  /** The encoded proof; an empty proof is refused. */
   proof: Buffer
 }
 
@@ -71,6 +90,7 @@ export interface PatchFileResponse {
 const GET_HAS_START = 1
 const GET_HAS_END = 2
 const PATCH_HAS_CURRENT = 1
+const POST_HAS_CLAIM = 1
 
 const bytes = {
   preencode(state: c.State, b: Buffer) {
@@ -174,40 +194,63 @@ export const GetFileResponse = {
 
 export const PostFileRequest = {
   preencode(state: c.State, m: PostFileRequest) {
+    c.uint.preencode(state, 0)
     key.preencode(state, m.key)
     kind.preencode(state, m.kind)
     bytes.preencode(state, m.bytes)
     c.bool.preencode(state, m.replicate)
+    if (m.claim) chunkClaimEncoding.preencode(state, m.claim)
   },
   encode(state: c.State, m: PostFileRequest) {
+    c.uint.encode(state, m.claim ? POST_HAS_CLAIM : 0)
     key.encode(state, m.key)
     kind.encode(state, m.kind)
     bytes.encode(state, m.bytes)
     c.bool.encode(state, m.replicate)
+    if (m.claim) chunkClaimEncoding.encode(state, m.claim)
   },
   decode(state: c.State): PostFileRequest {
-    return {
+    const flags = c.uint.decode(state)
+    const m: PostFileRequest = {
       key: key.decode(state),
       kind: kind.decode(state),
       bytes: bytes.decode(state),
       replicate: c.bool.decode(state)
     }
+    if (flags & POST_HAS_CLAIM) m.claim = chunkClaimEncoding.decode(state)
+    return m
   }
 }
 
-export const PostFileResponse = ok
+const proofKind = {
+  preencode(state: c.State, k: DeleteProofKind) {
+    c.uint.preencode(state, k)
+  },
+  encode(state: c.State, k: DeleteProofKind) {
+    c.uint.encode(state, k)
+  },
+  decode(state: c.State): DeleteProofKind {
+    const k = c.uint.decode(state)
+    if (k !== DeleteProofKind.RecordTombstone && k !== DeleteProofKind.ChunkDelete) {
+      throw new Error(`unknown delete proof kind ${k}`)
+    }
+    return k
+  }
+}
 
 export const DeleteFileRequest = {
   preencode(state: c.State, m: DeleteFileRequest) {
     key.preencode(state, m.key)
+    proofKind.preencode(state, m.proofKind ?? DeleteProofKind.RecordTombstone)
     bytes.preencode(state, m.proof)
   },
   encode(state: c.State, m: DeleteFileRequest) {
     key.encode(state, m.key)
+    proofKind.encode(state, m.proofKind ?? DeleteProofKind.RecordTombstone)
     bytes.encode(state, m.proof)
   },
   decode(state: c.State): DeleteFileRequest {
-    return { key: key.decode(state), proof: bytes.decode(state) }
+    return { key: key.decode(state), proofKind: proofKind.decode(state), proof: bytes.decode(state) }
   }
 }
 
@@ -229,7 +272,11 @@ export const PatchFileRequest = {
   }
 }
 
-export const PatchFileResponse = {
+export const PatchFileResponse: {
+  preencode(state: c.State, m: PatchFileResponse): void
+  encode(state: c.State, m: PatchFileResponse): void
+  decode(state: c.State): PatchFileResponse
+} = {
   preencode(state: c.State, m: PatchFileResponse) {
     c.uint.preencode(state, 0)
     c.bool.preencode(state, m.ok)
@@ -247,3 +294,5 @@ export const PatchFileResponse = {
     return m
   }
 }
+
+export const PostFileResponse = PatchFileResponse

@@ -2,13 +2,23 @@
 // owner (the first responsible machine a client reaches), which stores it,
 // then copies it to the other k−1 responsible machines and acknowledges only
 // when they hold it too. Every node verifies what it stores: immutable values
-// by hash, records by signature and version (lib/storage does both).
+// by hash and their uploaders' signed claims, records by signature and
+// version (lib/storage does both). Who may delete what: docs/trust-model.md.
 
-import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto'
+import c from 'compact-encoding'
+import {
+  type ChunkClaim,
+  chunkClaimEncoding,
+  decodeRecord,
+  encodeRecord,
+  type SignedRecord,
+  verifyRecord
+} from '../crypto'
 import type { EncodedRequest } from '../net/peer-network'
 import {
   DeleteFileRequest,
   DeleteFileResponse,
+  DeleteProofKind,
   FileKind,
   GetFileRequest,
   GetFileResponse,
@@ -20,8 +30,16 @@ import {
   PostFileRequest,
   PostFileResponse
 } from '../net'
-import type { NodeStore } from '../storage'
-import { REPAIR_POST_METHOD, RepairKind, RepairPostRequest, RepairPostResponse } from '../net/repair-messages'
+import type { EntryKind, NodeStore, StoreError } from '../storage'
+import {
+  REPAIR_GET_METHOD,
+  REPAIR_POST_METHOD,
+  RepairGetRequest,
+  RepairGetResponse,
+  RepairKind,
+  RepairPostRequest,
+  RepairPostResponse
+} from '../net/repair-messages'
 import { fileKindOf, nodeKey, type Router } from './router'
 import { codedError } from './errors'
 
@@ -38,6 +56,20 @@ export interface FileServiceOptions {
   latest?: (key: Buffer) => Promise<SignedRecord | null>
   /** A record write was accepted here (a new version is stored): push tells the key's watchers. */
   onRecordStored?: (key: Buffer) => void
+  /** One line per event worth an operator's attention (an equal-version fork settled here). */
+  log?: (line: string) => void
+}
+
+/**
+ * A record write that did not land as asked on one holder: it keeps another
+ * record at that version (a fork) or a newer one. The owner answers the
+ * writer `ok: false` with `current`, as for a failed compare-and-swap.
+ */
+class RecordNotStored extends Error {
+  readonly code = 'ERECORDNOTSTORED'
+  constructor(readonly current: Buffer) {
+    super('a replica holds another record at this version or a newer one')
+  }
 }
 
 export class FileService {
@@ -48,6 +80,7 @@ export class FileService {
   private readonly timeoutMs: number
   private readonly latest: FileServiceOptions['latest']
   private readonly onRecordStored: (key: Buffer) => void
+  private readonly log: (line: string) => void
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -57,6 +90,7 @@ export class FileService {
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000
     this.latest = opts.latest
     this.onRecordStored = opts.onRecordStored ?? (() => {})
+    this.log = opts.log ?? (() => {})
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
     // directLocal: a write this node sends to itself keeps its Buffer (no copy, no second hash).
@@ -67,6 +101,32 @@ export class FileService {
       await this.storeRepaired(req)
       return { ok: true }
     })
+    net.respond(REPAIR_GET_METHOD, RepairGetRequest, RepairGetResponse, async (req) => {
+      const entry = await this.store.entry(req.key)
+      return { copy: entry ? await this.copyOf(req.key, entry.kind) : null }
+    })
+  }
+
+  /**
+   * What this machine holds at `key` as a repair copy: a record, or an
+   * immutable value or tombstone with every owner's claim and delete;
+   * null when nothing is left to send (an unsigned tombstone from before
+   * claims is never sent).
+   */
+  async copyOf(key: Buffer, kind: EntryKind): Promise<RepairPostRequest | null> {
+    if (kind === 'record') {
+      const value = await this.store.get(key)
+      return value?.kind === 'record' ? { key, kind: RepairKind.Record, bytes: value.bytes, version: 0 } : null
+    }
+    const { claims, unclaimed } = await this.store.chunkState(key)
+    const value = await this.store.get(key)
+    const entry = await this.store.entry(key)
+    if (value?.kind === 'immutable') {
+      return { key, kind: RepairKind.Immutable, bytes: value.bytes, version: entry?.version ?? 0, claims, unclaimed }
+    }
+    const deletes = claims.filter((cl) => cl.deleted)
+    if (deletes.length === 0) return null
+    return { key, kind: RepairKind.Tombstone, bytes: Buffer.alloc(0), version: entry?.version ?? 0, claims }
   }
 
   async get(req: GetFileRequest): Promise<GetFileResponse> {
@@ -78,20 +138,31 @@ export class FileService {
     return { found: true, kind: fileKindOf(entry.kind), totalSize: entry.size, bytes }
   }
 
-  async post(req: PostFileRequest): Promise<OkResponse> {
-    if (!req.replicate) {
-      await this.storeLocally(req.key, req.kind, req.bytes, true)
-      return { ok: true }
+  async post(req: PostFileRequest): Promise<PostFileResponse> {
+    if (req.kind === FileKind.Immutable) {
+      if (!req.claim) {
+        throw codedError('ENOCLAIM', "an immutable value is stored only with its uploader's signed claim")
+      }
+      if (req.claim.deleted) throw codedError('EBADSIG', 'the claim of a PostFile is a delete')
     }
-    // The local write and the copies to the replicas run at once: every replica
-    // verifies the value itself, so nothing is gained by waiting for ours first.
-    const results = await Promise.allSettled([
-      this.storeLocally(req.key, req.kind, req.bytes, true),
-      this.replicate(req.key, req.kind, req.bytes)
-    ])
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed) throw failed.reason
-    return { ok: true }
+    try {
+      if (!req.replicate) {
+        await this.storeLocally(req.key, req.kind, req.bytes, true, req.claim)
+        return { ok: true }
+      }
+      // The local write and the copies to the replicas run at once: every replica
+      // verifies the value itself, so nothing is gained by waiting for ours first.
+      const results = await Promise.allSettled([
+        this.storeLocally(req.key, req.kind, req.bytes, true, req.claim),
+        this.replicate(req.key, req.kind, req.bytes, req.claim)
+      ])
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed) throw failed.reason
+      return { ok: true }
+    } catch (err) {
+      if (err instanceof RecordNotStored) return { ok: false, current: err.current }
+      throw err
+    }
   }
 
   /** Compare-and-swap at the owner, then the new record goes to the replicas. */
@@ -109,7 +180,14 @@ export class FileService {
     }
     // Before the copies to the replicas: a watcher's read asks the owner too and takes the newest version.
     this.onRecordStored(req.key)
-    await this.replicate(req.key, FileKind.Record, req.record)
+    try {
+      await this.replicate(req.key, FileKind.Record, req.record)
+    } catch (err) {
+      // A replica keeps another record of this version (a fork) or a newer
+      // one: the write is not stored there, and the writer must merge.
+      if (err instanceof RecordNotStored) return { ok: false, current: err.current }
+      throw err
+    }
     return { ok: true }
   }
 
@@ -125,24 +203,34 @@ export class FileService {
     if (mine && mine.version >= expectedVersion) return
     const latest = await this.latest(key).catch(() => null)
     if (latest && latest.version > (mine?.version ?? 0)) {
-      await this.storeLocally(key, FileKind.Record, encodeRecord(latest))
+      await this.storeLocally(key, FileKind.Record, encodeRecord(latest)).catch((err) => {
+        // Another write raced ours here; the compare-and-swap that follows judges it.
+        if (!(err instanceof RecordNotStored)) throw err
+      })
     }
   }
 
   /**
    * Deletes on this node only; the client sends DeleteFile to every
-   * responsible machine itself. A record is deleted by a signed tombstone,
-   * which then wins over every older version. An immutable value (empty
-   * proof) may be deleted by any member of the network: members already
-   * decide what they keep, and contents are encrypted (docs/ring-node.md).
-   * It leaves a tombstone, even where nothing was stored: repair carries it
-   * to the holders that missed the delete, and it keeps older copies out.
+   * responsible machine itself. A record is deleted by its owner's signed
+   * tombstone, which then wins over every older version. An immutable value
+   * is deleted by a signed chunk delete: it removes its signer's claim only,
+   * so only a user who stored the value can take it away, and the value goes
+   * when no claim is left (docs/trust-model.md). An empty or forged proof is
+   * refused; a node that holds nothing at the key stores nothing.
    */
   async delete(req: DeleteFileRequest): Promise<OkResponse> {
     if (req.proof.byteLength === 0) {
-      const entry = await this.store.stat(req.key)
-      if (entry?.kind === 'record') throw codedError('EKIND', 'a record is deleted with a signed tombstone')
-      await this.store.putTombstone(req.key, Date.now(), { fresh: true })
+      throw codedError('EPERM', "a delete needs the owner's signed proof: a record tombstone or a chunk delete")
+    }
+    if (req.proofKind === DeleteProofKind.ChunkDelete) {
+      let del: ChunkClaim
+      try {
+        del = c.decode(chunkClaimEncoding, req.proof)
+      } catch {
+        throw codedError('EBADRECORD', 'the delete proof is not a signed chunk delete')
+      }
+      await this.store.deleteChunk(req.key, del)
       return { ok: true }
     }
     let tombstone: SignedRecord
@@ -153,39 +241,74 @@ export class FileService {
     }
     if (!tombstone.deleted) throw codedError('EBADRECORD', 'the delete proof is not a tombstone')
     if (!verifyRecord(tombstone, req.key)) throw codedError('EBADSIG', 'the tombstone is not signed by the owner')
-    await this.storeLocally(req.key, FileKind.Record, req.proof)
+    try {
+      await this.store.putRecord(req.key, req.proof)
+      this.onRecordStored(req.key)
+    } catch (err) {
+      // A newer version (written after the delete) stays; an equal-version fork is settled by the store.
+      const code = (err as { code?: string }).code
+      if (code === 'EFORK') this.log(`record ${req.key.toString('hex').slice(0, 16)}: ${(err as Error).message}`)
+      else if (code !== 'ESTALE') throw err
+    }
     return { ok: true }
   }
 
   /**
-   * A copy from repair or hand-off. An immutable value written before a
-   * tombstone held here is not taken back, and a tombstone deletes a value
-   * written before it (the NodeStore compares the times). A client that
-   * writes the value again goes through PostFile, which wins over the
-   * tombstone.
+   * A copy from repair or hand-off. An immutable value or tombstone comes
+   * with its owners' signed claims and deletes, which are merged with ours
+   * (per owner the later wins); a tombstone is accepted only as signed
+   * deletes, and an unsigned copy (a value stored before claims) keeps the
+   * rules from before claims. A record goes through the usual checks; a fork
+   * (a different record of the same version) is settled by the store and
+   * logged, and a copy older than ours is dropped.
    */
   async storeRepaired(copy: RepairPostRequest): Promise<void> {
     if (copy.kind === RepairKind.Tombstone) {
-      await this.store.putTombstone(copy.key, copy.version)
+      const deletes = (copy.claims ?? []).filter((cl) => cl.deleted)
+      if (deletes.length === 0) throw codedError('EPERM', 'a tombstone is accepted only as signed deletes')
+      await this.store.putChunkDeletes(copy.key, copy.claims ?? [])
     } else if (copy.kind === RepairKind.Immutable) {
-      await this.store.putImmutable(copy.key, copy.bytes, { writtenAt: copy.version })
+      const claims = copy.claims ?? []
+      await this.store.putImmutable(copy.key, copy.bytes, {
+        writtenAt: claims.length === 0 || copy.unclaimed ? copy.version : 0,
+        claims,
+        unclaimed: copy.unclaimed ?? claims.length === 0
+      })
     } else {
-      await this.storeLocally(copy.key, FileKind.Record, copy.bytes)
+      try {
+        await this.storeLocally(copy.key, FileKind.Record, copy.bytes)
+      } catch (err) {
+        if (!(err instanceof RecordNotStored)) throw err
+      }
     }
   }
 
-  /** `fresh`: a client's write of an immutable value, dated now, which clears a tombstone. */
-  async storeLocally(key: Buffer, kind: FileKind, bytes: Buffer, fresh = false): Promise<void> {
+  /**
+   * `fresh`: a client's write of an immutable value, with its uploader's
+   * claim. A record that this store does not take as the new version (it
+   * holds a newer one, or settled a fork of the same version) throws
+   * RecordNotStored: it counts as stored only where it really is.
+   */
+  async storeLocally(key: Buffer, kind: FileKind, bytes: Buffer, fresh = false, claim?: ChunkClaim): Promise<void> {
     if (kind === FileKind.Immutable) {
-      await this.store.putImmutable(key, bytes, { writtenAt: fresh ? Date.now() : 0, fresh })
+      await this.store.putImmutable(key, bytes, {
+        writtenAt: fresh ? Date.now() : 0,
+        fresh,
+        claims: claim ? [claim] : []
+      })
       return
     }
     try {
       await this.store.putRecord(key, bytes)
       this.onRecordStored(key)
     } catch (err) {
-      // A replica that already holds this version (or a newer one) has nothing to do.
-      if ((err as { code?: string }).code !== 'ESTALE') throw err
+      const e = err as StoreError
+      if (e.code === 'EFORK') {
+        this.log(`record ${key.toString('hex').slice(0, 16)}: equal-version conflict: ${e.message}`)
+        this.onRecordStored(key)
+      }
+      if ((e.code === 'EFORK' || e.code === 'ESTALE') && e.current) throw new RecordNotStored(e.current.bytes)
+      throw err
     }
   }
 
@@ -196,7 +319,7 @@ export class FileService {
    * ring takes its place (and repair catches it up if it comes back). So the
    * ack means k live copies, or every live machine of a smaller ring.
    */
-  async replicate(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
+  async replicate(key: Buffer, kind: FileKind, bytes: Buffer, claim?: ChunkClaim): Promise<void> {
     const self = this.network.publicKey.toString('hex')
     const done = new Set<string>([self])
     const unreachable = new Set<string>()
@@ -209,11 +332,19 @@ export class FileService {
       const live = candidates.filter((n) => !unreachable.has(n.address)).slice(0, this.replicas)
       const targets = live.filter((n) => !done.has(n.address))
       if (targets.length === 0) return
-      copy ??= this.network.encodeRequest(METHODS.PostFile, { key, kind, bytes, replicate: false }, PostFileRequest)
+      copy ??= this.network.encodeRequest(
+        METHODS.PostFile,
+        { key, kind, bytes, replicate: false, claim },
+        PostFileRequest
+      )
       const body = copy
       const results = await Promise.allSettled(
         targets.map((n) => this.network.send(nodeKey(n), body, PostFileResponse, { timeoutMs: this.timeoutMs }))
       )
+      for (const r of results) {
+        // A replica that keeps another record: the write did not land there, whatever the others say.
+        if (r.status === 'fulfilled' && !r.value.ok) throw new RecordNotStored(r.value.current ?? Buffer.alloc(0))
+      }
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
           done.add(targets[i].address)

@@ -5,6 +5,7 @@
 import { ControlClient, ControlServer, controlSocketPath } from './control'
 import type { NodeConfig } from './config'
 import { type NodeStatus, RingNode } from './ring-node'
+import { userKeyPair } from './ring-value-store'
 
 export interface NodeApi {
   status(): Promise<NodeStatus>
@@ -13,16 +14,26 @@ export interface NodeApi {
   blockRm(key: Buffer): Promise<void>
 }
 
-/** The API of an in-process node. */
+/**
+ * The API of an in-process node. Blocks are put with the home user's signed
+ * claim and removed with its signed delete: `block rm` of a block this user
+ * did not store is refused by the machines holding it (EPERM).
+ */
 export function localApi(node: RingNode): NodeApi {
   return {
     status: () => node.status(),
-    blockPut: (bytes) => node.client.putImmutable(bytes),
+    blockPut: (bytes) => node.client.putImmutable(bytes, userKeyPair(node.home)),
     async blockGet(key) {
       const value = await node.client.get(key)
       return value ? value.bytes : null
     },
-    blockRm: (key) => node.client.delete(key)
+    async blockRm(key) {
+      const { refused } = await node.client.deleteImmutable(key, userKeyPair(node.home))
+      if (refused.length > 0) {
+        const err = refused[0] as Error & { code?: string }
+        throw Object.assign(new Error(`${refused.length} machine(s) kept the block: ${err.message}`), { code: 'EPERM' })
+      }
+    }
   }
 }
 

@@ -11,27 +11,44 @@
 // responsible for them now by a sweep after the exchanges (see docs/ring-node.md).
 // Tombstones of deleted immutable values are keys like any other here: they
 // are synced, pushed and handed off, and the NodeStore decides whether a
-// tombstone or a value wins (lib/storage/index-entry.ts, `supersedes`).
+// tombstone or a value wins (lib/storage/index-entry.ts, `shouldSend`). Each
+// copy carries its owners' signed claims and deletes; a holder merges them
+// (per owner the later wins), so a copy can remove only what its signers
+// own (docs/trust-model.md).
+//
+// SyncKeys tells the asker which keys of a range this machine holds, so it
+// answers only a machine that is responsible for that whole range in this
+// machine's view: enough for repair, no enumeration for anyone else.
 
 import { type ChordNode, distinctMachines, idFromBuffer, idToBuffer, inHalfOpen, type NodeRef } from '../chord'
-import { FileKind, type PeerNetwork } from '../net'
+import { encodeRecord } from '../crypto'
+import type { PeerNetwork } from '../net'
 import {
   type KeyVersion,
+  REPAIR_GET_METHOD,
   REPAIR_POST_METHOD,
+  RepairGetRequest,
+  RepairGetResponse,
   RepairKind,
-  RepairPostRequest,
+  type RepairPostRequest,
+  RepairPostRequest as RepairPostEncoding,
   RepairPostResponse,
   SYNC_BATCH,
   SYNC_KEYS_METHOD,
   SyncKeysRequest,
   SyncKeysResponse
 } from '../net/repair-messages'
-import { type EntryKind, type NodeStore, type ScanItem, supersedes } from '../storage'
+import { type EntryKind, type NodeStore, type ScanItem, shouldSend } from '../storage'
+import { codedError } from './errors'
 import type { FileService } from './file-service'
 import type { RingClient } from './ring-client'
 import { nodeKey } from './router'
 
+const ID_SPACE = 1n << 256n
+
 const SYNC_TIMEOUT_MS = 5_000
+/** How long a SyncKeys range checked for an asker stays allowed without a new lookup (three default repair rounds). */
+const SYNC_CHECK_MS = 30_000
 /** Stray keys handed off per round, so a round stays short after a big join. */
 const SWEEP_PER_ROUND = 2_000
 /**
@@ -70,12 +87,16 @@ export class Repairer {
   private timer: NodeJS.Timeout | null = null
   /** Keys found outside our ranges in the last sweep (hex). */
   private strays = new Set<string>()
+  /** SyncKeys ranges recently checked for an asker (asker:from:to → valid until, ms). */
+  private readonly allowedSyncs = new Map<string, number>()
   private running: Promise<void> | null = null
   private again = false
   private closed = false
 
   constructor(private readonly opts: RepairOptions) {
-    opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req) => this.onSyncKeys(req))
+    opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req, peer) =>
+      this.onSyncKeys(req, peer.publicKey.toString('hex'))
+    )
   }
 
   start(): void {
@@ -204,8 +225,12 @@ export class Repairer {
    * of them hold it, if it was a stray in the previous sweep too.
    */
   private async handOff(item: ScanItem, nodes: NodeRef[], strayBefore: boolean): Promise<void> {
-    const copy = await this.copyOf(item.key, item.kind, item.version)
-    if (!copy) return
+    const copy = await this.opts.files.copyOf(item.key, item.kind)
+    if (!copy) {
+      // Nothing to hand over (an unsigned tombstone from before claims): it just goes.
+      if (strayBefore) await this.opts.store.delete(item.key)
+      return
+    }
     const copies = await Promise.allSettled(nodes.map((n) => this.pushCopy(n, copy, SYNC_TIMEOUT_MS)))
     if (strayBefore && nodes.length > 0 && copies.every((r) => r.status === 'fulfilled')) {
       await this.opts.store.delete(item.key)
@@ -232,7 +257,9 @@ export class Repairer {
       batchFrom = batchTo
     }
     for await (const item of this.opts.store.scan(from, to)) {
-      batch.push({ key: item.key, tombstone: item.kind === 'tombstone', version: item.version })
+      const kv = await this.keyVersion(item)
+      if (!kv) continue
+      batch.push(kv)
       if (batch.length >= SYNC_BATCH) await flush(item.key)
     }
     if (!batchFrom.equals(to) || batch.length > 0) await flush(to)
@@ -254,28 +281,27 @@ export class Repairer {
     const push = async (kv: KeyVersion) => {
       // What we hold now, which may have changed since the scan.
       const entry = await store.entry(kv.key)
-      const copy = entry && (await this.copyOf(kv.key, entry.kind, entry.version))
+      const copy = entry && (await files.copyOf(kv.key, entry.kind))
       if (!copy) return
       await this.pushCopy(replica, copy)
       this.stats.pushed++
     }
     const pull = async (kv: KeyVersion) => {
-      if (kv.tombstone) {
-        // A tombstone carries all there is to it: nothing to fetch.
-        await files.storeRepaired(tombstoneCopy(kv.key, kv.version))
-        this.stats.pulled++
-        return
+      // From the replica that listed it: its copy carries the claims and
+      // deletes a GetFile does not (and a tombstone is nothing but those).
+      const res = await network
+        .request(nodeKey(replica), REPAIR_GET_METHOD, { key: kv.key }, RepairGetRequest, RepairGetResponse, {
+          timeoutMs: SYNC_TIMEOUT_MS
+        })
+        .catch(() => null)
+      let copy = res?.copy ?? null
+      if (!copy && kv.record) {
+        // A machine predating RepairGet, or one that dropped it meanwhile: any holder's verified record.
+        const value = await client.getRecord(kv.key).catch(() => null)
+        if (value) copy = { key: kv.key, kind: RepairKind.Record, bytes: encodeRecord(value), version: 0 }
       }
-      const value = await client.get(kv.key).catch(() => null)
-      if (!value) return
-      const record = value.kind === FileKind.Record
-      await files.storeRepaired({
-        key: kv.key,
-        kind: record ? RepairKind.Record : RepairKind.Immutable,
-        bytes: value.bytes,
-        // The replica's write time: the bytes are the same wherever they were read.
-        version: record ? 0 : kv.version
-      })
+      if (!copy?.key.equals(kv.key)) return
+      await files.storeRepaired(copy)
       this.stats.pulled++
     }
     for (const i of res.missing) {
@@ -287,42 +313,87 @@ export class Repairer {
     return res.missing.length
   }
 
-  /** The repair copy of what this machine holds at `key`: a value or a tombstone; null when gone meanwhile. */
-  private async copyOf(key: Buffer, kind: EntryKind, version: number): Promise<RepairPostRequest | null> {
-    if (kind === 'tombstone') return tombstoneCopy(key, version)
-    const value = await this.opts.store.get(key)
-    if (!value) return null
-    return value.kind === 'record'
-      ? { key, kind: RepairKind.Record, bytes: value.bytes, version: 0 }
-      : { key, kind: RepairKind.Immutable, bytes: value.bytes, version }
-  }
-
   /** Sends one copy to a machine (RepairPost, not a client write). */
   private pushCopy(target: NodeRef, copy: RepairPostRequest, timeoutMs?: number): Promise<unknown> {
-    return this.opts.network.request(nodeKey(target), REPAIR_POST_METHOD, copy, RepairPostRequest, RepairPostResponse, {
-      timeoutMs
-    })
+    return this.opts.network.request(
+      nodeKey(target),
+      REPAIR_POST_METHOD,
+      copy,
+      RepairPostEncoding,
+      RepairPostResponse,
+      {
+        timeoutMs
+      }
+    )
   }
 
-  /** The replica side: which of the owner's keys do we lack, which does the owner lack. */
-  private async onSyncKeys(req: SyncKeysRequest): Promise<SyncKeysResponse> {
+  /** What SyncKeys lists for a key held here; null for what is never sent (an unsigned tombstone). */
+  private async keyVersion(item: { key: Buffer; kind: EntryKind; version: number }): Promise<KeyVersion | null> {
+    const digest = await this.opts.store.syncDigest(item.key, item.kind)
+    if (item.kind === 'tombstone' && digest === 0) return null
+    return {
+      key: item.key,
+      tombstone: item.kind === 'tombstone',
+      record: item.kind === 'record',
+      version: item.version,
+      digest
+    }
+  }
+
+  /**
+   * The replica side: which of the owner's keys do we lack, which does the
+   * owner lack. Answered only to a machine responsible for the whole range
+   * (from, to] in our view: the owner of `to` must own from + 1 too (no
+   * virtual node between them), and the asker must be among the k machines
+   * responsible for it.
+   */
+  private async onSyncKeys(req: SyncKeysRequest, asker: string): Promise<SyncKeysResponse> {
     const { store } = this.opts
+    await this.checkSyncAsker(req.from, req.to, asker)
     const theirs = new Map<string, KeyVersion>()
     const missing: number[] = []
     for (let i = 0; i < req.keys.length; i++) {
       const kv = req.keys[i]
       theirs.set(kv.key.toString('hex'), kv)
-      const mine = await store.entry(kv.key)
-      if (!mine || supersedes(kv, stateOf(mine), mine.kind === 'record')) missing.push(i)
+      const entry = await store.entry(kv.key)
+      const mine = entry ? await this.keyVersion({ key: kv.key, ...entry }) : null
+      if (shouldSend(kv, mine)) missing.push(i)
     }
     const extra: KeyVersion[] = []
     for await (const item of store.scan(req.from, req.to)) {
-      const mine = stateOf(item)
-      const known = theirs.get(item.key.toString('hex'))
-      if (!known || supersedes(mine, known, item.kind === 'record')) extra.push({ key: item.key, ...mine })
+      const mine = await this.keyVersion(item)
+      if (!mine) continue
+      if (shouldSend(mine, theirs.get(item.key.toString('hex')) ?? null)) extra.push(mine)
       if (extra.length >= SYNC_BATCH) break
     }
     return { missing, extra }
+  }
+
+  private async checkSyncAsker(from: Buffer, to: Buffer, asker: string): Promise<void> {
+    // An owner asks about the same ranges every round: a check passed a moment ago stands.
+    const memo = `${asker}:${from.toString('hex')}:${to.toString('hex')}`
+    const now = Date.now()
+    if ((this.allowedSyncs.get(memo) ?? 0) > now) return
+    await this.lookUpSyncAsker(from, to, asker)
+    if (this.allowedSyncs.size >= 4096) this.allowedSyncs.clear()
+    this.allowedSyncs.set(memo, now + SYNC_CHECK_MS)
+  }
+
+  private async lookUpSyncAsker(from: Buffer, to: Buffer, asker: string): Promise<void> {
+    const { chord, replicas } = this.opts
+    const refuse = (why: string) =>
+      codedError('EPERM', `SyncKeys refused: ${why}; keys are listed only to machines responsible for the range`)
+    if (from.equals(to)) {
+      // The whole ring: only in a ring whose every machine holds everything.
+      const all = await chord.responsibleNodes(to, replicas + 1)
+      if (all.length > replicas || !all.some((n) => n.address === asker)) throw refuse('the whole ring was asked for')
+      return
+    }
+    const next = idToBuffer((idFromBuffer(from) + 1n) % ID_SPACE)
+    const [first, last] = await Promise.all([chord.findSuccessor(next), chord.findSuccessor(to)])
+    if (first.node.id !== last.node.id) throw refuse('the range spans more than one virtual node')
+    const holders = await chord.responsibleNodes(to, replicas)
+    if (!holders.some((n) => n.address === asker)) throw refuse('the asking machine is not responsible for it')
   }
 
   async close(): Promise<void> {
@@ -331,15 +402,6 @@ export class Repairer {
     this.timer = null
     await this.running?.catch(() => {})
   }
-}
-
-/** The repair copy of a tombstone deleted at `deletedAt`: it has no bytes. */
-function tombstoneCopy(key: Buffer, deletedAt: number): RepairPostRequest {
-  return { key, kind: RepairKind.Tombstone, bytes: Buffer.alloc(0), version: deletedAt }
-}
-
-function stateOf(entry: { kind: EntryKind; version: number }): { tombstone: boolean; version: number } {
-  return { tombstone: entry.kind === 'tombstone', version: entry.version }
 }
 
 /**

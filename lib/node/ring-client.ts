@@ -4,10 +4,23 @@
 // verifies what it gets, falling back to the next replica on a miss, an
 // error or a value that fails verification.
 
-import { decodeRecord, encodeRecord, type SignedRecord, sha256, verifyRecord } from '../crypto'
+import c from 'compact-encoding'
+import {
+  type ChunkClaim,
+  chunkClaimEncoding,
+  createChunkClaim,
+  createChunkDelete,
+  decodeRecord,
+  encodeRecord,
+  type KeyPair,
+  type SignedRecord,
+  sha256,
+  verifyRecord
+} from '../crypto'
 import {
   DeleteFileRequest,
   DeleteFileResponse,
+  DeleteProofKind,
   FileKind,
   GetFileRequest,
   GetFileResponse,
@@ -27,6 +40,12 @@ import { codedError } from './errors'
 export interface RingValue {
   kind: FileKind
   bytes: Buffer
+}
+
+/** What a chunk delete did: machines that took it, and those that refused it (not an owner there). */
+export interface ChunkDeleteResult {
+  done: number
+  refused: Error[]
 }
 
 /** How long a machine that failed to answer is tried last. */
@@ -157,11 +176,12 @@ export class RingClient {
     }
   }
 
-  async putImmutable(bytes: Buffer): Promise<Buffer> {
+  /** Stores an immutable value with `signer`'s claim (the user storing it, who alone can delete it again). */
+  async putImmutable(bytes: Buffer, signer: KeyPair): Promise<Buffer> {
     const key = sha256(bytes)
     // If this node is among the responsible machines, its store gets this very Buffer and need not hash it again.
     noteHashed(bytes, key)
-    await this.post(key, FileKind.Immutable, bytes)
+    await this.post(key, FileKind.Immutable, bytes, createChunkClaim(signer, key))
     return key
   }
 
@@ -173,20 +193,24 @@ export class RingClient {
    * sends k − 1 copies, where the owner would send k − 1 including one back
    * here (docs/ring-node.md, "Write throughput").
    */
-  async post(key: Buffer, kind: FileKind, bytes: Buffer): Promise<void> {
+  async post(key: Buffer, kind: FileKind, bytes: Buffer, claim?: ChunkClaim): Promise<void> {
     const selfFirst = kind === FileKind.Immutable
-    await this.toOwner(
+    const res = await this.toOwner(
       key,
       (target) =>
         this.request(
           target,
           METHODS.PostFile,
-          { key, kind, bytes, replicate: true },
+          { key, kind, bytes, replicate: true, claim },
           PostFileRequest,
           PostFileResponse
         ),
       selfFirst
     )
+    if (!res.ok) {
+      const current = res.current?.byteLength ? decodeRecord(res.current) : null
+      throw codedError('ECONFLICT', 'a holder keeps another record at this version or a newer one', { current })
+    }
   }
 
   /**
@@ -235,36 +259,68 @@ export class RingClient {
   }
 
   /**
-   * Deletes an immutable value (empty proof) or a record (signed tombstone)
-   * on every responsible machine. A machine that fails is looked up again
-   * once, after the ring had a moment to notice a departure.
+   * Removes `signer`'s claim on an immutable value on every machine that may
+   * hold it; the value goes where no other user's claim is left. Machines
+   * that refuse (the signer holds no claim there, or the value predates
+   * claims) are reported, not retried.
    */
-  async delete(key: Buffer, proof: Buffer = Buffer.alloc(0)): Promise<void> {
+  async deleteImmutable(key: Buffer, signer: KeyPair): Promise<ChunkDeleteResult> {
+    const proof = c.encode(chunkClaimEncoding, createChunkDelete(signer, key)) as Buffer
+    const refused: Error[] = []
+    const done = await this.delete(key, proof, DeleteProofKind.ChunkDelete, (err) => {
+      if ((err as { code?: string }).code !== 'EPERM') return false
+      refused.push(err as Error)
+      return true
+    })
+    return { done, refused }
+  }
+
+  /**
+   * Sends a signed delete to every machine a read would ask. A machine that
+   * fails is looked up again once, after the ring had a moment to notice a
+   * departure; `final` marks refusals that retrying cannot change.
+   * Resolves to how many machines took it.
+   */
+  private async delete(
+    key: Buffer,
+    proof: Buffer,
+    proofKind: DeleteProofKind,
+    final: (err: unknown) => boolean = () => false
+  ): Promise<number> {
     const done = new Set<string>()
+    let took = 0
     let lastError: unknown = codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
     for (let attempt = 0; attempt < 2; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 1000))
       // Every machine a read would ask, not only the k responsible: a copy
       // left on one of them (a node that was just rejoining) would come back.
       const targets = (await this.responsible(key, this.replicas + READ_BEYOND)).filter((t) => !done.has(t.address))
-      if (targets.length === 0) return
+      if (targets.length === 0) return took
       const results = await Promise.allSettled(
-        targets.map((t) => this.request(t, METHODS.DeleteFile, { key, proof }, DeleteFileRequest, DeleteFileResponse))
+        targets.map((t) =>
+          this.request(t, METHODS.DeleteFile, { key, proofKind, proof }, DeleteFileRequest, DeleteFileResponse)
+        )
       )
+      let failed = false
       results.forEach((r, i) => {
-        if (r.status === 'fulfilled') done.add(targets[i].address)
-        else {
+        if (r.status === 'fulfilled') {
+          done.add(targets[i].address)
+          took++
+        } else if (final(r.reason)) {
+          done.add(targets[i].address)
+        } else {
           this.noteFailure(targets[i], r.reason)
           lastError = r.reason
+          failed = true
         }
       })
-      if (results.every((r) => r.status === 'fulfilled')) return
+      if (!failed) return took
     }
     throw lastError
   }
 
   async deleteRecord(tombstone: SignedRecord, key: Buffer): Promise<void> {
-    await this.delete(key, encodeRecord(tombstone))
+    await this.delete(key, encodeRecord(tombstone), DeleteProofKind.RecordTombstone)
   }
 
   /** Tries the responsible machines in order until one answers; its own refusals are final. */

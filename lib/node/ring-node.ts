@@ -120,7 +120,8 @@ export class RingNode extends EventEmitter {
         router,
         replicas: opts.config.replicas,
         latest: (key) => this.client.getRecord(key, { exclude: self }),
-        onRecordStored: (key) => watches.noteStored(key)
+        onRecordStored: (key) => watches.noteStored(key),
+        log: this.log
       })
       this.repair = new Repairer({
         chord: this.chord,

@@ -23,10 +23,20 @@ export type StoreErrorCode =
   | 'ERANGE'
   /** The store is closed (or was never opened successfully). */
   | 'ECLOSED'
+  /** A delete of an immutable value by someone who holds no claim on it (or of a value stored before claims). */
+  | 'EPERM'
+  /** A claim, delete or write time dated further ahead than the allowed clock skew. */
+  | 'EFUTURE'
+  /**
+   * An equal-version conflict: a different record of the same version is
+   * held here. The store settles it deterministically (see putRecord) and
+   * reports it, with the other record as `current`, so the writer merges.
+   */
+  | 'EFORK'
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode
-  /** For ESTALE and ECONFLICT: the record currently stored (null when none). */
+  /** For ESTALE, ECONFLICT and EFORK: the other record (for EFORK, the one held before; null when none). */
   readonly current?: { record: SignedRecord; bytes: Buffer } | null
 
   constructor(code: StoreErrorCode, message: string, current?: { record: SignedRecord; bytes: Buffer } | null) {

@@ -65,6 +65,35 @@ export interface KeyState {
   version: number
 }
 
+/** What one holder has at a key, as SyncKeys lists it (repair-messages.ts KeyVersion without the key). */
+export interface SyncState {
+  record: boolean
+  tombstone: boolean
+  version: number
+  /** NodeStore.syncDigest: the record's bytes, or the immutable key's claims and deletes (0: none). */
+  digest: number
+}
+
+/**
+ * Whether a holder of `a` should send its copy to a holder of `b` (null:
+ * holds nothing). A record wins at its key over anything immutable. Records:
+ * the higher version, and both ways when two different records share a
+ * version (each side settles the fork the same way). Immutable keys with
+ * claims: both ways whenever the claim sets differ, since merging them is
+ * commutative; a tombstone goes only to a holder of the key, never creates
+ * one. Keys with no claims on either side (stored before claims): the rule
+ * from before claims (`supersedes`), except that their unsigned tombstones
+ * are not sent at all.
+ */
+export function shouldSend(a: SyncState, b: SyncState | null): boolean {
+  if (!b) return !a.tombstone
+  if (a.record !== b.record) return a.record
+  if (a.record) return a.version > b.version || (a.version === b.version && a.digest !== b.digest)
+  if (a.digest !== 0 || b.digest !== 0) return a.digest !== b.digest && !(a.tombstone && a.digest === 0)
+  if (a.tombstone) return false
+  return supersedes(a, b, false)
+}
+
 /**
  * Whether state `a` should replace state `b` of the same key. Records: the
  * higher version. Immutable values: two copies of a value are equal (its

@@ -17,12 +17,19 @@
 //   meta:    'stats' → { keys, bytes } (values only, never tombstones)
 //   expiry:  deletedAt(8, big-endian ms) ‖ key(32) → empty: tombstones in
 //            the order they expire, so the expiry sweep reads only those due
+//   claims:  key(32) ‖ owner(32) → time(8) ‖ flags(1) ‖ signature(64): per
+//            immutable key and owner, the later of that owner's signed claim
+//            and signed delete (lib/crypto/chunk-claim.ts). The value stays
+//            while one claim is left. The all-zero owner is the unsigned
+//            claim of a value stored before claims existed, which no remote
+//            delete removes (docs/storage.md, "Ownership of chunks").
 
 import fs from 'node:fs'
 import path from 'node:path'
 import { type Database, open, type RootDatabase } from 'lmdb'
+import { type ChunkClaim, claimSupersedes, MAX_CLOCK_SKEW_MS, verifyChunkClaim } from '../crypto/chunk-claim'
 import { HASH_BYTES, sha256 } from '../crypto/hash'
-import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto/record'
+import { decodeRecord, encodeRecord, isRecordKeyPreimage, type SignedRecord, verifyRecord } from '../crypto/record'
 import { StoreError } from './errors'
 import { hashedAs } from './hashed'
 import { decodeIndexEntry, type EntryKind, encodeIndexEntry, type IndexEntry, type ValueKind } from './index-entry'
@@ -63,6 +70,14 @@ export interface ScanItem {
   version: number
 }
 
+/** The ownership of an immutable key as this store holds it. */
+export interface ChunkState {
+  /** Each owner's latest signed claim or delete. */
+  claims: ChunkClaim[]
+  /** The value also has the unsigned claim of a value stored before claims (no remote delete removes it). */
+  unclaimed: boolean
+}
+
 export interface NodeStoreOptions {
   /** How long a tombstone is kept (default TOMBSTONE_TTL_MS); tests shorten it. */
   tombstoneTtlMs?: number
@@ -77,8 +92,17 @@ export interface PutImmutableOptions {
    * A client's write: it replaces any tombstone (a fresh write wins over an
    * older delete, even with a clock behind the deleting machine's). Without
    * it (a repair copy) a tombstone as late as `writtenAt` or later wins.
+   * With claims, a fresh claim older than its owner's own delete is refused
+   * (ESTALE) rather than silently lost.
    */
   fresh?: boolean
+  /** Signed claims (and, in a repair copy, signed deletes) of the value's owners; verified here. */
+  claims?: ChunkClaim[]
+  /**
+   * The value carries the unsigned claim of a value stored before claims
+   * (a repair copy of one). Default: true exactly when `claims` is empty.
+   */
+  unclaimed?: boolean
 }
 
 export interface StoreStats {
@@ -102,6 +126,7 @@ export class NodeStore {
   private index: Database<Buffer, Buffer> | null = null
   private meta: Database<Buffer, string> | null = null
   private expiry: Database<Buffer, Buffer> | null = null
+  private claimsDb: Database<Buffer, Buffer> | null = null
   private readonly tombstoneTtlMs: number
   private readonly now: () => number
   private opening: Promise<void> | null = null
@@ -130,6 +155,7 @@ export class NodeStore {
     this.index = root.openDB<Buffer, Buffer>({ name: 'index', keyEncoding: 'binary', encoding: 'binary' })
     this.meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' })
     this.expiry = root.openDB<Buffer, Buffer>({ name: 'expiry', keyEncoding: 'binary', encoding: 'binary' })
+    this.claimsDb = root.openDB<Buffer, Buffer>({ name: 'claims', keyEncoding: 'binary', encoding: 'binary' })
   }
 
   async close(): Promise<void> {
@@ -137,7 +163,7 @@ export class NodeStore {
       this.closing = (async () => {
         if (this.opening) await this.opening.catch(() => {})
         const root = this.root
-        this.root = this.values = this.index = this.meta = this.expiry = null
+        this.root = this.values = this.index = this.meta = this.expiry = this.claimsDb = null
         if (root) await root.close()
       })()
     }
@@ -251,6 +277,39 @@ export class NodeStore {
     return decodeStats(meta.getBinary(STATS_KEY))
   }
 
+  /** The owners' claims and deletes held for an immutable key (none for a record or an unknown key). */
+  async chunkState(key: Buffer): Promise<ChunkState> {
+    await this.dbs()
+    checkKey(key)
+    const rows = this.rowsInTxn(key)
+    const anon = rows.get(ANON_HEX)
+    rows.delete(ANON_HEX)
+    const entry = this.entryInTxn(key)
+    // A value with no row at all was stored before claims: its claim is the unsigned one.
+    const legacyValue = entry?.kind === 'immutable' && !anon && rows.size === 0
+    return { claims: [...rows.values()], unclaimed: Boolean(anon && !anon.deleted) || legacyValue }
+  }
+
+  /**
+   * A 48-bit digest of what is held at a key beyond its index entry, so that
+   * anti-entropy can tell two holders apart when kind and version agree:
+   * a record's bytes (two different records of one version are a fork), or
+   * an immutable key's set of claims and deletes (merged both ways when they
+   * differ). 0 for an immutable key with no claims (stored before claims).
+   */
+  async syncDigest(key: Buffer, kind: EntryKind): Promise<number> {
+    const { values } = await this.dbs()
+    checkKey(key)
+    if (kind === 'record') {
+      const view = valueView(values, key)
+      return view ? sha256(view).readUIntBE(0, 6) : 0
+    }
+    const rows = [...this.rowsInTxn(key).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    if (rows.length === 0) return 0
+    const parts = rows.map(([, r]) => encodeRow(r, r.owner))
+    return sha256(...parts).readUIntBE(0, 6) || 1
+  }
+
   // ---- writes --------------------------------------------------------------
 
   /**
@@ -264,26 +323,190 @@ export class NodeStore {
     checkSize(bytes)
     const hash = hashedAs(bytes) ?? sha256(bytes)
     if (!hash.equals(key)) throw new StoreError('EBADKEY', 'key is not the sha256 of the value')
+    if (isRecordKeyPreimage(bytes)) {
+      throw new StoreError('EKIND', 'these bytes hash to a record key: that key belongs to a signed record')
+    }
+    const claims = opts.claims ?? []
+    this.checkClaims(key, claims)
+    this.checkTime(opts.writtenAt ?? 0, 'write time')
     // lmdb 3.5 kills the process (SIGSEGV) writing a value in shared memory: such a value is copied.
     if (bytes.buffer instanceof SharedArrayBuffer) bytes = Buffer.from(bytes)
-    let writtenAt = opts.writtenAt ?? 0
+    const unclaimed = opts.unclaimed ?? claims.length === 0
     await this.write(() => {
       const existing = this.entryInTxn(key)
-      if (existing?.kind === 'immutable') return { ok: true, changed: false }
       if (existing?.kind === 'record') {
         return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key') }
       }
-      if (existing?.kind === 'tombstone' && this.live(existing)) {
-        if (opts.fresh) writtenAt = Math.max(writtenAt, existing.version + 1)
-        else if (writtenAt <= existing.version) return { ok: true, changed: false }
-      }
-      this.setInTxn(key, bytes, { kind: 'immutable', size: bytes.byteLength, version: writtenAt }, existing)
-      return { ok: true, changed: true }
+      const rows = this.rowsInTxn(key)
+      // Nothing signed on either side: a value stored before claims, by the rules from before them.
+      if (claims.length === 0 && rows.size === 0) return this.putUnclaimedInTxn(key, bytes, existing, opts)
+      return this.mergeChunkInTxn(key, bytes, claims, existing, rows, {
+        fresh: opts.fresh ?? false,
+        unclaimedAt: unclaimed ? (opts.writtenAt ?? 0) : null
+      })
     })
   }
 
   /**
-   * Deletes the immutable value at `key` and leaves a tombstone dated
+   * A repair copy of what another holder has at an immutable key whose value
+   * it no longer holds: its owners' claims and signed deletes, no bytes.
+   * Merged like any copy; the value here goes if no claim is left.
+   */
+  async putChunkDeletes(key: Buffer, claims: ChunkClaim[]): Promise<boolean> {
+    checkKey(key)
+    if (claims.length === 0) throw new StoreError('EPERM', 'a tombstone is accepted only as signed deletes')
+    this.checkClaims(key, claims)
+    return this.write(() => {
+      const existing = this.entryInTxn(key)
+      // Deletes matter only where the value (or its claims) is held: none is
+      // kept for a key this store knows nothing of, or for a record's key.
+      if (!existing || existing.kind === 'record') return { ok: true, changed: false }
+      return this.mergeChunkInTxn(key, null, claims, existing, this.rowsInTxn(key), { fresh: false, unclaimedAt: null })
+    })
+  }
+
+  /**
+   * A user's signed delete of its own claim on the immutable value at `key`.
+   * Only an owner with a claim here may delete: anyone else is refused
+   * (EPERM), and so is every remote delete of a value stored before claims.
+   * The value goes when no claim is left (a tombstone of the signed deletes
+   * stays, for anti-entropy). A key this store knows nothing of is left
+   * alone (false): no tombstone is kept for someone else's key.
+   */
+  async deleteChunk(key: Buffer, del: ChunkClaim): Promise<boolean> {
+    checkKey(key)
+    if (!del.deleted) throw new StoreError('EBADSIG', 'the proof is a claim, not a signed delete')
+    this.checkClaims(key, [del])
+    return this.write(() => {
+      const existing = this.entryInTxn(key)
+      if (!existing) return { ok: true, changed: false }
+      if (existing.kind === 'record') {
+        return {
+          ok: false,
+          error: new StoreError('EKIND', 'a record is stored at this key: it is deleted with a signed record tombstone')
+        }
+      }
+      const rows = this.rowsInTxn(key)
+      if (rows.size === 0) {
+        if (existing.kind === 'tombstone') return { ok: true, changed: false }
+        return {
+          ok: false,
+          error: new StoreError('EPERM', 'this value was stored before ownership claims: no remote delete removes it')
+        }
+      }
+      if (!rows.has(del.owner.toString('hex'))) {
+        return {
+          ok: false,
+          error: new StoreError('EPERM', 'not an owner of this value: only a user who stored it can delete its claim')
+        }
+      }
+      return this.mergeChunkInTxn(key, null, [del], existing, rows, { fresh: false, unclaimedAt: null })
+    })
+  }
+
+  /** The rules for a value stored with no claim (before claims existed): its write time against a tombstone's. */
+  private putUnclaimedInTxn(
+    key: Buffer,
+    bytes: Buffer,
+    existing: IndexEntry<EntryKind> | null,
+    opts: PutImmutableOptions
+  ): TxnOutcome {
+    let writtenAt = opts.writtenAt ?? 0
+    if (existing?.kind === 'immutable') return { ok: true, changed: false }
+    if (existing?.kind === 'tombstone' && this.live(existing)) {
+      if (opts.fresh) writtenAt = Math.max(writtenAt, existing.version + 1)
+      else if (writtenAt <= existing.version) return { ok: true, changed: false }
+    }
+    this.setInTxn(key, bytes, { kind: 'immutable', size: bytes.byteLength, version: writtenAt }, existing)
+    return { ok: true, changed: true }
+  }
+
+  /**
+   * Merges owners' claims and deletes into what is held at an immutable key
+   * (per owner the later entry wins; claimSupersedes), then keeps the value
+   * if a claim is left, or replaces it with a tombstone if none is.
+   * `unclaimedAt`: the copy also carries the unsigned claim of a value stored
+   * before claims, written at that time.
+   */
+  private mergeChunkInTxn(
+    key: Buffer,
+    bytes: Buffer | null,
+    claims: ChunkClaim[],
+    existing: IndexEntry<EntryKind> | null,
+    rows: Map<string, ChunkClaim>,
+    opts: { fresh: boolean; unclaimedAt: number | null }
+  ): TxnOutcome {
+    const dirty = new Set<string>()
+    // A value stored before claims keeps its unsigned claim once signed ones arrive.
+    if (existing?.kind === 'immutable' && rows.size === 0) {
+      rows.set(ANON_HEX, anonClaim(existing.version))
+      dirty.add(ANON_HEX)
+    }
+    if (bytes && opts.unclaimedAt !== null && !rows.has(ANON_HEX)) {
+      const keptOut = existing?.kind === 'tombstone' && rows.size === 0 && opts.unclaimedAt <= existing.version
+      if (!keptOut) {
+        rows.set(ANON_HEX, anonClaim(opts.unclaimedAt))
+        dirty.add(ANON_HEX)
+      }
+    }
+    for (const c of claims) {
+      const hex = c.owner.toString('hex')
+      if (hex === ANON_HEX) continue
+      const cur = rows.get(hex)
+      if (!cur || claimSupersedes(c, cur)) {
+        rows.set(hex, c)
+        dirty.add(hex)
+      } else if (opts.fresh && !c.deleted && cur.deleted) {
+        return {
+          ok: false,
+          error: new StoreError(
+            'ESTALE',
+            `this owner deleted the value at ${cur.time}; a claim dated ${c.time} is not after it: sign a newer claim`
+          )
+        }
+      }
+    }
+    if (dirty.size === 0) return { ok: true, changed: false }
+    let claimedAt = -1
+    let deletedAt = 0
+    for (const r of rows.values()) {
+      if (r.deleted) deletedAt = Math.max(deletedAt, r.time)
+      else claimedAt = Math.max(claimedAt, r.time)
+    }
+    for (const hex of dirty) this.claimsDb!.putSync(claimRowKey(key, hex), encodeRow(rows.get(hex)!))
+    if (claimedAt >= 0 && existing?.kind === 'immutable') {
+      if (claimedAt !== existing.version) {
+        this.index!.putSync(key, encodeIndexEntry({ kind: 'immutable', size: existing.size, version: claimedAt }))
+      }
+    } else if (claimedAt >= 0 && bytes) {
+      this.setInTxn(key, bytes, { kind: 'immutable', size: bytes.byteLength, version: claimedAt }, existing)
+    } else if (claimedAt < 0 || existing?.kind !== 'tombstone' || existing.version !== deletedAt) {
+      // No claim left (or a claim whose bytes are not here: a holder of the
+      // value sends them at the next round): a tombstone of the deletes.
+      this.setInTxn(key, null, { kind: 'tombstone', size: 0, version: deletedAt }, existing)
+    }
+    return { ok: true, changed: true }
+  }
+
+  /** Refuses claims that do not verify for `key` or are dated too far ahead. */
+  private checkClaims(key: Buffer, claims: ChunkClaim[]): void {
+    for (const c of claims) {
+      if (!verifyChunkClaim(c, key)) throw new StoreError('EBADSIG', 'a chunk claim or delete does not verify')
+      this.checkTime(c.time, c.deleted ? 'delete' : 'claim')
+    }
+  }
+
+  private checkTime(time: number, what: string): void {
+    if (time > this.now() + MAX_CLOCK_SKEW_MS) {
+      throw new StoreError('EFUTURE', `${what} dated ${time}, more than ${MAX_CLOCK_SKEW_MS / 60_000} min ahead`)
+    }
+  }
+
+  /**
+   * An unsigned local tombstone, for values stored before claims only (a
+   * value with claims is deleted by its owners' signed deletes: EPERM). No
+   * remote request reaches this any more; it remains for the store's own
+   * tests and local tools. Deletes the immutable value at `key` and leaves a tombstone dated
    * `deletedAt`, which anti-entropy carries to the other holders and which
    * keeps repair copies written before it out. A value written after
    * `deletedAt` stays, unless `fresh` (a client's delete: it wins over
@@ -295,8 +518,15 @@ export class NodeStore {
     checkKey(key)
     if (!Number.isSafeInteger(deletedAt) || deletedAt < 0)
       throw new StoreError('ERANGE', `bad deletion time ${deletedAt}`)
+    this.checkTime(deletedAt, 'deletion time')
     return this.write(() => {
       const existing = this.entryInTxn(key)
+      if (this.rowsInTxn(key).size > 0) {
+        return {
+          ok: false,
+          error: new StoreError('EPERM', 'this value has ownership claims: it is deleted by its owners’ signed deletes')
+        }
+      }
       let at = deletedAt
       if (existing?.kind === 'record') {
         return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key; post a tombstone') }
@@ -350,6 +580,15 @@ export class NodeStore {
    * the stored version must equal it (0 meaning "no record yet").
    * Re-storing the identical record succeeds without change, so retries of a
    * write that landed are harmless.
+   *
+   * A record wins at its key: an immutable value, claim or tombstone held
+   * there (someone squatting the key) is replaced, never the record refused.
+   * A different record of the same version (a fork: two writers, each sure
+   * it was first) is settled the same way on every machine, a tombstone
+   * first, else the record whose SHA-256 is lower stays, and reported as
+   * EFORK with the other record, so the writer learns its write did not
+   * simply land. Against a tombstone of the same version it is ESTALE, as
+   * before.
    */
   async putRecord(key: Buffer, recordBytes: Buffer, expectedVersion?: number): Promise<void> {
     checkKey(key)
@@ -357,9 +596,10 @@ export class NodeStore {
     const record = decodeCanonicalRecord(recordBytes)
     if (!verifyRecord(record, key)) throw new StoreError('EBADSIG', 'record signature or key does not verify')
     await this.write(() => {
-      const existing = this.entryInTxn(key)
+      let existing = this.entryInTxn(key)
       if (existing && existing.kind !== 'record') {
-        return { ok: false, error: new StoreError('EKIND', 'an immutable value is stored at this key') }
+        this.removeInTxn(key, existing)
+        existing = null
       }
       const currentBytes = existing ? this.values!.getBinary(key) : undefined
       if (currentBytes?.equals(recordBytes)) return { ok: true, changed: false }
@@ -369,6 +609,33 @@ export class NodeStore {
         return {
           ok: false,
           error: new StoreError('ECONFLICT', `expected version ${expectedVersion}, store holds ${held}`, current)
+        }
+      }
+      if (
+        existing &&
+        current &&
+        expectedVersion === undefined &&
+        record.version === existing.version &&
+        !current.record.deleted
+      ) {
+        // A tombstone wins a tie (as for chunks); else the lower hash, the same choice on every machine.
+        const incomingWins = record.deleted || Buffer.compare(sha256(recordBytes), sha256(current.bytes)) < 0
+        if (incomingWins) {
+          this.setInTxn(
+            key,
+            recordBytes,
+            { kind: 'record', size: recordBytes.byteLength, version: record.version },
+            existing
+          )
+        }
+        const kept = incomingWins ? 'the incoming one' : 'the one held'
+        return {
+          ok: false,
+          error: new StoreError(
+            'EFORK',
+            `a different record of version ${record.version} is held here; kept ${kept}`,
+            current
+          )
         }
       }
       if (existing && record.version <= existing.version) {
@@ -455,8 +722,22 @@ export class NodeStore {
   private removeInTxn(key: Buffer, existing: IndexEntry<EntryKind>): void {
     if (existing.kind === 'tombstone') this.expiry!.removeSync(expiryKey(existing.version, key))
     else this.values!.removeSync(key)
+    if (existing.kind !== 'record')
+      for (const hex of this.rowsInTxn(key).keys()) this.claimsDb!.removeSync(claimRowKey(key, hex))
     this.index!.removeSync(key)
     this.countInTxn(existing, -1)
+  }
+
+  /** Each owner's claim or delete held at `key`, by owner (hex). */
+  private rowsInTxn(key: Buffer): Map<string, ChunkClaim> {
+    const rows = new Map<string, ChunkClaim>()
+    const start = Buffer.concat([key, ZERO_OWNER])
+    const end = Buffer.concat([key, MAX_OWNER])
+    for (const { key: k, value } of this.claimsDb!.getRange({ start, end, inclusiveEnd: true })) {
+      const owner = Buffer.from(k.subarray(32, 64))
+      rows.set(owner.toString('hex'), decodeRow(owner, value))
+    }
+    return rows
   }
 
   /** Stats count values only: a tombstone holds no bytes anyone stored. */
@@ -477,7 +758,7 @@ export class NodeStore {
   }> {
     if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
     await this.ready()
-    if (!this.root || !this.values || !this.index || !this.meta || !this.expiry) {
+    if (!this.root || !this.values || !this.index || !this.meta || !this.expiry || !this.claimsDb) {
       throw new StoreError('ECLOSED', 'store is closed')
     }
     return { root: this.root, values: this.values, index: this.index, meta: this.meta, expiry: this.expiry }
@@ -485,6 +766,41 @@ export class NodeStore {
 }
 
 const EMPTY = Buffer.alloc(0)
+const ZERO_OWNER = Buffer.alloc(32)
+const MAX_OWNER = Buffer.alloc(32, 0xff)
+/** The owner of the unsigned claim a value stored before claims keeps. */
+const ANON_HEX = ZERO_OWNER.toString('hex')
+const ROW_BYTES = 8 + 1 + 64
+
+function anonClaim(time: number): ChunkClaim {
+  return { owner: ZERO_OWNER, time, deleted: false, signature: Buffer.alloc(64) }
+}
+
+function claimRowKey(key: Buffer, ownerHex: string): Buffer {
+  return Buffer.concat([key, Buffer.from(ownerHex, 'hex')])
+}
+
+function encodeRow(r: ChunkClaim, owner?: Buffer): Buffer {
+  const b = Buffer.alloc((owner ? 32 : 0) + ROW_BYTES)
+  let at = 0
+  if (owner) at += owner.copy(b, 0)
+  b.writeUInt32BE(Math.floor(r.time / 2 ** 32), at)
+  b.writeUInt32BE(r.time >>> 0, at + 4)
+  b[at + 8] = r.deleted ? 1 : 0
+  r.signature.copy(b, at + 9)
+  return b
+}
+
+function decodeRow(owner: Buffer, raw: Uint8Array): ChunkClaim {
+  if (raw.byteLength !== ROW_BYTES) throw new Error(`corrupt claim row of ${raw.byteLength} bytes`)
+  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+  return {
+    owner,
+    time: b.readUInt32BE(0) * 2 ** 32 + b.readUInt32BE(4),
+    deleted: b[8] === 1,
+    signature: Buffer.from(b.subarray(9))
+  }
+}
 
 function isTombstone(raw: Uint8Array): boolean {
   return decodeIndexEntry(raw).kind === 'tombstone'

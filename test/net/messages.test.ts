@@ -4,6 +4,7 @@ import { createRecord, encodeRecord, keyPairFromSeed, randomBytes, recordKey } f
 import {
   DeleteFileRequest,
   DeleteFileResponse,
+  DeleteProofKind,
   FileKind,
   GetFileRequest,
   GetFileResponse,
@@ -38,11 +39,25 @@ const cases: [string, c.Encoder<unknown>, unknown[]][] = [
     PostFileRequest,
     [
       { key: randomBytes(32), kind: FileKind.Immutable, bytes: randomBytes(1000), replicate: true },
-      { key: randomBytes(32), kind: FileKind.Record, bytes: Buffer.alloc(0), replicate: false }
+      { key: randomBytes(32), kind: FileKind.Record, bytes: Buffer.alloc(0), replicate: false },
+      {
+        key: randomBytes(32),
+        kind: FileKind.Immutable,
+        bytes: randomBytes(10),
+        replicate: false,
+        claim: { owner: randomBytes(32), time: 1_764_100_000_000, deleted: false, signature: randomBytes(64) }
+      }
     ]
   ],
   ['PostFileResponse', PostFileResponse, [{ ok: true }, { ok: false }]],
-  ['DeleteFileRequest', DeleteFileRequest, [{ key: randomBytes(32), proof: randomBytes(200) }]],
+  [
+    'DeleteFileRequest',
+    DeleteFileRequest,
+    [
+      { key: randomBytes(32), proofKind: DeleteProofKind.RecordTombstone, proof: randomBytes(200) },
+      { key: randomBytes(32), proofKind: DeleteProofKind.ChunkDelete, proof: randomBytes(106) }
+    ]
+  ],
   ['DeleteFileResponse', DeleteFileResponse, [{ ok: true }]],
   ['PatchFileRequest', PatchFileRequest, [{ key: randomBytes(32), expectedVersion: 7, record: randomBytes(300) }]],
   ['PatchFileResponse', PatchFileResponse, [{ ok: true }, { ok: false, current: randomBytes(120) }]]
@@ -93,7 +108,7 @@ test('invalid values are refused on both ends', (t) => {
     bytes: Buffer.alloc(1),
     replicate: true
   })
-  badKind[32] = 9
+  badKind[33] = 9 // after the flags byte and the key
   t.exception(() => c.decode(PostFileRequest, badKind), /unknown file kind/)
   const backwards = c.encode(GetFileRequest, { key: randomBytes(32), start: 10, end: 5 })
   t.exception(() => c.decode(GetFileRequest, backwards), /range/)

@@ -1,6 +1,9 @@
 import test from 'brittle'
-import { randomBytes } from '../../lib/crypto'
+import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
 import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+
+/** The user who stores (and alone may delete) the values these tests write. */
+const user = keyPairFromSeed(randomBytes(32))
 
 test('sixteen nodes joining at once end in one ring with every value readable', async (t) => {
   t.timeout(240_000)
@@ -8,7 +11,7 @@ test('sixteen nodes joining at once end in one ring with every value readable', 
   for (let i = 0; i < 4; i++) await ring.add()
   await waitFor('a consistent 4-node ring', () => ringConsistent(ring.nodes), 60_000)
   const values = Array.from({ length: 40 }, () => randomBytes(2048))
-  const keys = await Promise.all(values.map((v) => ring.nodes[0].client.putImmutable(v)))
+  const keys = await Promise.all(values.map((v) => ring.nodes[0].client.putImmutable(v, user)))
 
   await Promise.all(Array.from({ length: 16 }, () => ring.add()))
   const ms = await waitFor('one consistent 20-node ring', () => ringConsistent(ring.nodes), 120_000)
@@ -38,7 +41,7 @@ test('nodes joining while a client streams large values: no error, no stale byte
   // 4 MiB values are read in 1 MiB ranged pieces, so joins land between pieces.
   const values = Array.from({ length: 6 }, () => randomBytes(4 * 1024 * 1024))
   const keys = []
-  for (const v of values) keys.push(await ring.nodes[0].client.putImmutable(v))
+  for (const v of values) keys.push(await ring.nodes[0].client.putImmutable(v, user))
 
   let reading = true
   let reads = 0

@@ -1,6 +1,9 @@
 import test, { type Test } from 'brittle'
-import { randomBytes, sha256 } from '../../lib/crypto'
+import { keyPairFromSeed, randomBytes, sha256 } from '../../lib/crypto'
 import { createTestRing, responsibleOf, ringConsistent, waitFor } from '../helpers/ring'
+
+/** The user who stores (and alone may delete) the values these tests write. */
+const user = keyPairFromSeed(randomBytes(32))
 
 // Also the measurement behind the hand-off figures in docs/ring-node.md: the
 // comments print how long the joiner took to receive its share and how long
@@ -12,7 +15,7 @@ async function joinWith2000(t: Test, replicas: number): Promise<void> {
   const values = Array.from({ length: 2000 }, () => randomBytes(200))
   const keys: Buffer[] = []
   for (let i = 0; i < values.length; i += 16) {
-    keys.push(...(await Promise.all(values.slice(i, i + 16).map((v) => ring.nodes[0].client.putImmutable(v)))))
+    keys.push(...(await Promise.all(values.slice(i, i + 16).map((v) => ring.nodes[0].client.putImmutable(v, user)))))
   }
 
   const started = Date.now()

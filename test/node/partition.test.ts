@@ -1,6 +1,9 @@
 import test from 'brittle'
-import { randomBytes } from '../../lib/crypto'
+import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
 import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+
+/** The user who stores (and alone may delete) the values these tests write. */
+const user = keyPairFromSeed(randomBytes(32))
 
 test('two groups lose sight of each other, write on both sides, find each other again: one ring, every write readable', async (t) => {
   t.timeout(300_000)
@@ -11,7 +14,7 @@ test('two groups lose sight of each other, write on both sides, find each other 
   const groupB = ring.nodes.slice(3)
 
   const before = randomBytes(3000)
-  const beforeKey = await ring.nodes[0].client.putImmutable(before)
+  const beforeKey = await ring.nodes[0].client.putImmutable(before, user)
 
   // The partition: every connection between the groups is cut and none is allowed.
   for (const a of groupA) for (const b of groupB) a.network.blockPeer(b.publicKey)
@@ -25,8 +28,8 @@ test('two groups lose sight of each other, write on both sides, find each other 
 
   const sideA = Array.from({ length: 10 }, () => randomBytes(2000))
   const sideB = Array.from({ length: 10 }, () => randomBytes(2000))
-  const keysA = await Promise.all(sideA.map((v) => groupA[0].client.putImmutable(v)))
-  const keysB = await Promise.all(sideB.map((v) => groupB[0].client.putImmutable(v)))
+  const keysA = await Promise.all(sideA.map((v) => groupA[0].client.putImmutable(v, user)))
+  const keysB = await Promise.all(sideB.map((v) => groupB[0].client.putImmutable(v, user)))
 
   // The heal: the groups may connect again and find each other through the topic.
   for (const a of groupA) for (const b of groupB) a.network.unblockPeer(b.publicKey)

@@ -1,5 +1,13 @@
 import test from 'brittle'
-import { createRecord, encodeRecord, keyPairFromSeed, randomBytes, recordKey, sha256 } from '../../lib/crypto'
+import {
+  createChunkClaim,
+  createRecord,
+  encodeRecord,
+  keyPairFromSeed,
+  randomBytes,
+  recordKey,
+  sha256
+} from '../../lib/crypto'
 import {
   FileKind,
   METHODS,
@@ -17,21 +25,29 @@ test('storage nodes refuse a bad chunk key, a forged record and a rollback; CAS 
   const b = await ring.add()
   await waitFor('a 2-node ring', () => ringConsistent(ring.nodes) && a.network.isConnected(b.publicKey), 60_000)
 
-  const post = (key: Buffer, kind: FileKind, bytes: Buffer) =>
+  const alice = keyPairFromSeed(randomBytes(32))
+  const mallory = keyPairFromSeed(randomBytes(32))
+  // Chunks travel with their uploader's signed claim (docs/trust-model.md).
+  const post = (key: Buffer, kind: FileKind, bytes: Buffer, claimed = true) =>
     a.network.request(
       b.publicKey,
       METHODS.PostFile,
-      { key, kind, bytes, replicate: false },
+      {
+        key,
+        kind,
+        bytes,
+        replicate: false,
+        claim: kind === FileKind.Immutable && claimed ? createChunkClaim(alice, key) : undefined
+      },
       PostFileRequest,
       PostFileResponse
     )
 
   const chunk = randomBytes(1000)
   await t.exception(post(randomBytes(32), FileKind.Immutable, chunk), /sha256/, 'chunk whose key is not its hash')
+  await t.exception(post(sha256(chunk), FileKind.Immutable, chunk, false), /claim/, 'a chunk without a claim')
   await t.execution(post(sha256(chunk), FileKind.Immutable, chunk), 'a correct chunk is stored')
 
-  const alice = keyPairFromSeed(randomBytes(32))
-  const mallory = keyPairFromSeed(randomBytes(32))
   const name = randomBytes(32)
   const key = recordKey(alice.publicKey, name)
   const v2 = createRecord(alice, name, 2, Buffer.from('two'))

@@ -1,6 +1,9 @@
 import test from 'brittle'
-import { randomBytes, sha256 } from '../../lib/crypto'
+import { keyPairFromSeed, randomBytes, sha256 } from '../../lib/crypto'
 import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+
+/** The user who stores (and alone may delete) the values these tests write. */
+const user = keyPairFromSeed(randomBytes(32))
 
 test('8-node ring over real hyperswarm: values replicated 3 times, readable from every node', async (t) => {
   t.timeout(120_000)
@@ -11,7 +14,7 @@ test('8-node ring over real hyperswarm: values replicated 3 times, readable from
 
   const values = Array.from({ length: 24 }, (_, i) => randomBytes(1000 + i * 500))
   const keys = []
-  for (const v of values) keys.push(await ring.nodes[0].client.putImmutable(v))
+  for (const v of values) keys.push(await ring.nodes[0].client.putImmutable(v, user))
   for (let i = 0; i < keys.length; i++) t.alike(keys[i], sha256(values[i]))
 
   for (let i = 0; i < keys.length; i++) {
@@ -34,7 +37,7 @@ test('a member responsible for an immutable value coordinates its write: k − 1
   const total = values.reduce((n, v) => n + v.byteLength, 0)
   const before = writer.network.wireBytes()
   const keys = []
-  for (const v of values) keys.push(await writer.client.putImmutable(v))
+  for (const v of values) keys.push(await writer.client.putImmutable(v, user))
   const after = writer.network.wireBytes()
   const sent = after.sent - before.sent
   const received = after.received - before.received
@@ -53,7 +56,7 @@ test('kill two of six nodes at once: every value stays readable and returns to 3
   for (let i = 0; i < 6; i++) await ring.add()
   await waitFor('a consistent 6-node ring', () => ringConsistent(ring.nodes), 60_000)
   const values = Array.from({ length: 30 }, () => randomBytes(4096))
-  const keys = await Promise.all(values.map((v) => ring.nodes[0].client.putImmutable(v)))
+  const keys = await Promise.all(values.map((v) => ring.nodes[0].client.putImmutable(v, user)))
 
   await Promise.all([ring.nodes[2].destroy(), ring.nodes[4].destroy()])
   const survivors = ring.nodes.filter((_, i) => i !== 2 && i !== 4)

@@ -100,7 +100,13 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
   // A delete reaches the machines in the ring; wait until the restarted one is back in it
   // (a copy on a machine still rejoining can outlive a delete: docs/ring-node.md).
   await waitForOneRing(homes)
-  const rm = await runPeerstore(['block', 'rm', keys[2], '--home', homes[0]], { timeoutMs: 120_000 })
+  // Only the user who stored a block deletes it (docs/trust-model.md): homes[0] is another user.
+  const foreign = await runPeerstore(['block', 'rm', keys[2], '--home', homes[0]], { timeoutMs: 120_000 })
+  t.is(foreign.code, 1, 'another user’s block rm is refused')
+  t.ok(/kept the block|not an owner/.test(foreign.stderr), foreign.stderr)
+  const still = await runPeerstore(['block', 'get', keys[2], '--home', homes[2]], { timeoutMs: 120_000 })
+  t.ok(still.code === 0 && still.stdoutBytes.equals(fs.readFileSync(files[2])), 'and the block is intact')
+  const rm = await runPeerstore(['block', 'rm', keys[2], '--home', homes[1]], { timeoutMs: 120_000 })
   t.is(rm.code, 0, rm.stderr)
   const gone = await runPeerstore(['block', 'get', keys[2], '--home', homes[1]], { timeoutMs: 120_000 })
   t.is(gone.code, 1)

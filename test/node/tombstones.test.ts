@@ -4,10 +4,13 @@
 
 import path from 'node:path'
 import test from 'brittle'
-import { randomBytes } from '../../lib/crypto'
+import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
 import type { RingNode } from '../../lib/node/ring-node'
 import { NodeStore } from '../../lib/storage'
 import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+
+/** The user who stores (and alone may delete) the values these tests write. */
+const user = keyPairFromSeed(randomBytes(32))
 
 function live(nodes: RingNode[]): RingNode[] {
   return nodes.filter((n) => !n.chord.isClosed)
@@ -18,7 +21,7 @@ async function ringWithValue(t: Parameters<typeof createTestRing>[0]) {
   const ring = await createTestRing(t)
   for (let i = 0; i < 5; i++) await ring.add()
   await waitFor('a consistent 5-node ring', () => ringConsistent(ring.nodes), 60_000)
-  const key = await ring.nodes[0].client.putImmutable(randomBytes(5000))
+  const key = await ring.nodes[0].client.putImmutable(randomBytes(5000), user)
   const holders: RingNode[] = []
   for (const n of ring.nodes) if (await n.store?.stat(key)) holders.push(n)
   return { ring, key, holders }
@@ -38,7 +41,7 @@ test('a holder away during a delete comes back: the tombstone wins, the value st
   await away.destroy()
   await waitFor('a consistent ring without the stopped holder', () => ringConsistent(live(ring.nodes)), 60_000)
 
-  await ring.nodes[0].client.delete(key)
+  await ring.nodes[0].client.deleteImmutable(key, user)
   t.is(await copiesOf(live(ring.nodes), key), 0, 'deleted on every live machine')
 
   const stopped = new NodeStore(path.join(away.home, 'node-store'))
@@ -73,7 +76,7 @@ test('a holder cut off during a delete rejoins: its copy is deleted, not copied 
     away.network.blockPeer(n.publicKey)
   }
   await waitFor('the four others a ring of their own', () => ringConsistent(rest) && ringConsistent([away]), 120_000)
-  await ring.nodes[0].client.delete(key)
+  await ring.nodes[0].client.deleteImmutable(key, user)
   t.is(await copiesOf(rest, key), 0, 'deleted on every machine in reach')
   t.ok(await away.store?.stat(key), 'the cut-off machine still holds its copy')
 
@@ -95,12 +98,12 @@ test('put, delete, put again the same bytes: the second write is readable and st
   await waitFor('a consistent 5-node ring', () => ringConsistent(ring.nodes), 60_000)
 
   const value = randomBytes(3000)
-  const key = await ring.nodes[1].client.putImmutable(value)
-  await ring.nodes[2].client.delete(key)
+  const key = await ring.nodes[1].client.putImmutable(value, user)
+  await ring.nodes[2].client.deleteImmutable(key, user)
   t.is(await copiesOf(ring.nodes, key), 0, 'deleted everywhere')
   t.is(await ring.nodes[3].client.get(key), null, 'not found after the delete')
 
-  t.alike(await ring.nodes[4].client.putImmutable(value), key, 'the same bytes are stored again')
+  t.alike(await ring.nodes[4].client.putImmutable(value, user), key, 'the same bytes are stored again')
   t.is(await copiesOf(ring.nodes, key), 3, 'on k machines at acknowledgement')
   // The machines that hold tombstones but are not responsible hand them to
   // the responsible ones, which must keep the newer value.
