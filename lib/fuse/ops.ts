@@ -57,6 +57,13 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
       return reply(fuseStat(await volume.resolve(path)))
     }),
 
+    // fstat(2), and the kernel before a read of a file it caches (auto_cache): by handle, so a file
+    // open here still answers after another computer deleted its name (tuned-fuse.ts passes the handle).
+    fgetattr: wrap('fgetattr', async (path: string, fh: number) => {
+      if (shared(path) || shares?.ownsHandle(fh)) return reply(await shares!.getattr(path))
+      return reply(fuseStat(await inodeOf(path, fh)))
+    }),
+
     access: wrap('access', async (path: string, mode: number) => {
       if (shared(path)) {
         await shares!.getattr(path)
