@@ -54,7 +54,15 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
   const ops: FuseOps = {
     getattr: wrap('getattr', async (path: string) => {
       if (shared(path)) return reply(await shares!.getattr(path))
-      return reply(fuseStat(await volume.resolve(path)))
+      try {
+        return reply(fuseStat(await volume.resolve(path)))
+      } catch (err) {
+        // fstat(2) reaches us by path only. A file open here whose name another computer deleted
+        // still answers at its old path until closed, as an unlinked open file does.
+        const open = (err as VolumeError).code === 'ENOENT' ? handles.openDeletedAt(path, volume) : null
+        if (!open) throw err
+        return reply(fuseStat(open))
+      }
     }),
 
     // fstat(2), and the kernel before a read of a file it caches (auto_cache): by handle, so a file

@@ -98,6 +98,8 @@ export interface TreeReport {
   inodes: number
   problems: string[]
   repaired: string[]
+  /** What is still wrong after the repairs (peerstore check). */
+  remaining?: string[]
 }
 
 export const DEFAULT_SYNC_INTERVAL_MS = 1000
@@ -914,6 +916,16 @@ export class Volume {
     return inode
   }
 
+  /** The path an inode was last seen at here, from its parent links; null when they do not reach the root. */
+  pathOf(inode: Inode): string | null {
+    const names: string[] = []
+    for (let x: Inode | null = inode, n = 0; x !== this.root; x = x.parent, n++) {
+      if (!x || n > 4096) return null
+      names.push(x.name)
+    }
+    return `/${names.reverse().join('/')}`
+  }
+
   private async parentOf(p: string): Promise<{ dir: Inode; name: string }> {
     const parts = splitPath(p)
     const name = parts.pop()
@@ -1079,6 +1091,24 @@ export class Volume {
     } finally {
       this.treeRunning = null
     }
+  }
+
+  /**
+   * `peerstore check`: the whole tree; with `repair`, passes until nothing
+   * more is repaired (a cycle takes two: its orphan goes back, then the
+   * listing that closes the cycle goes).
+   */
+  async checkAll(repair: boolean): Promise<TreeReport> {
+    const first = await this.checkTree({ repair, full: true })
+    if (!repair) return { ...first, remaining: first.problems }
+    const repaired = [...first.repaired]
+    let last = first
+    for (let i = 0; i < 4 && last.repaired.length > 0; i++) {
+      last = await this.checkTree({ repair: true, full: true })
+      repaired.push(...last.repaired)
+    }
+    const after = last.repaired.length > 0 ? await this.checkTree({ full: true }) : last
+    return { inodes: after.inodes, problems: first.problems, repaired, remaining: after.problems }
   }
 
   private async checkTreeOnce(opts: { repair?: boolean; settledOnly?: boolean; full?: boolean }): Promise<TreeReport> {
