@@ -1206,16 +1206,16 @@ export class Volume {
     let level: Inode[] = [this.root]
     while (level.length > 0) {
       const next: Inode[] = []
-      const ids: Buffer[] = []
+      const ids: { id: Buffer; dir: Inode; name: string }[] = []
       for (const dir of level) {
-        for (const e of dir.state.entries?.values() ?? []) {
+        for (const [name, e] of dir.state.entries ?? []) {
           const hex = e.id.toString('hex')
           if (seen.has(hex)) continue
           seen.add(hex)
-          ids.push(e.id)
+          ids.push({ id: e.id, dir, name })
         }
       }
-      await runLimited(ids, 8, async (id) => {
+      await runLimited(ids, 8, async ({ id, dir, name }) => {
         const hex = id.toString('hex')
         const known = this.inodes.get(hex)
         // What this mount holds may be older than the store: re-read it (a busy one keeps its state).
@@ -1226,6 +1226,9 @@ export class Volume {
           states.set(hex, rec?.deleted ? 'deleted' : 'missing')
           return
         }
+        // Where the walk met it first: the names the report uses.
+        inode.parent = dir
+        inode.name = name
         if (inode.type === 'dir') next.push(inode)
       })
       level = next
@@ -1273,7 +1276,10 @@ export class Volume {
   }
 
   private treeReport(problems: TreeProblem[], fixed: string[], reached: number): TreeReport {
-    const names = (hex: string) => this.inodes.get(hex)?.name || hex.slice(0, 12)
+    const names = (hex: string) => {
+      const inode = this.inodes.get(hex)
+      return (inode && this.pathOf(inode)) ?? (inode?.name || hex.slice(0, 12))
+    }
     const lines = problems.map((p) => {
       if (p.kind === 'orphan') return `orphan ${p.type} '${names(p.id)}' (${p.id.slice(0, 12)}): in no folder`
       if (p.kind === 'dangling')
