@@ -56,26 +56,25 @@ async function setup(t: Parameters<typeof tmp>[0]) {
   return { store, keys, open }
 }
 
-test('two crossed renames at once: one is done, the other refused; no cycle', async (t) => {
+test('two crossed renames at once, each over an empty folder: one is done, the other refused; no cycle', async (t) => {
   const { store, open } = await setup(t)
   const first = await open()
-  await first.mkdir('/a', 0o755)
-  await first.mkdir('/b', 0o755)
+  for (const d of ['/a', '/b', '/a/y', '/b/x']) await first.mkdir(d, 0o755)
   await first.close()
-  // A fresh mount loads /a and /b from a slow store: both renames wait on the same loads.
+  // A fresh mount loads everything from a slow store: each rename waits on loads (of the
+  // folder it replaces last) after it checked that it makes no cycle.
   const v = await open()
-  t.teardown(() => v.close())
   store.readDelayMs = 30
-  const results = await Promise.allSettled([v.rename('/a', '/b/a'), v.rename('/b', '/a/b')])
+  const results = await Promise.allSettled([v.rename('/a', '/b/x'), v.rename('/b', '/a/y')])
   store.readDelayMs = 0
   const done = results.filter((r) => r.status === 'fulfilled').length
   const refused = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))
   t.is(done, 1, 'one rename is done')
   t.is(refused.length, 1, `the other is refused: ${refused.join()}`)
   const root = await v.readdir('/')
-  t.is(root.length, 1, `one folder left in the root: ${root.join()}`)
-  const report = await v.checkAll(false)
-  t.alike(report.problems, [], 'the tree is sound')
+  t.is(root.length, 1, `one folder left in the root (none would be a cycle cut off from it): ${root.join()}`)
+  // Closed here, before the teardown removes the home (teardowns run in the order they were added).
+  await v.close()
 })
 
 test('moves between folders are stored so that a reader always finds each moved entry somewhere', async (t) => {
@@ -127,4 +126,5 @@ test('moves between folders are stored so that a reader always finds each moved 
   t.alike(missing, [], `no moved entry was in neither folder (${puts} folder writes)`)
   t.alike((await v.readdir('/src')).sort(), ['g'])
   t.alike((await v.readdir('/dst')).sort(), ['f'])
+  await v.close()
 })
