@@ -7,7 +7,7 @@
 // is listed twice.
 //
 // findProblems is pure: a breadth-first walk from the root over the folders
-// given, names in byte order, so the same tree gives the same answer on
+// given, names in one fixed order (of UTF-16 code units), so the same tree gives the same answer on
 // every computer. The first listing the walk meets keeps an inode (the one
 // nearest the root; ties go to the earlier name); every other listing of it
 // is extra: a second parent, or the back edge of a cycle, which is never
@@ -46,7 +46,8 @@ export interface WalkResult {
   reached: Map<string, { dir: string; name: string }>
 }
 
-const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
+/** A fixed order (UTF-16 code units), the same on every computer; no Buffer per comparison. */
+const byBytes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /**
  * Walks from `root`. `get` gives the loaded inodes (undefined: not loaded);
@@ -61,6 +62,20 @@ export function findProblems(
   candidates: Iterable<string> = [],
   state: (hex: string) => 'deleted' | 'missing' | 'live' = () => 'live'
 ): WalkResult {
+  // Order only decides which of two listings of one inode stays: a walk in the folders' own
+  // order that meets no inode twice has the same answer, for no sorting (the usual case).
+  const quick = walk(root, get, candidates, state, false)
+  if (!quick.problems.some((p) => p.kind === 'extra-entry')) return quick
+  return walk(root, get, candidates, state, true)
+}
+
+function walk(
+  root: string,
+  get: (hex: string) => CheckNode | undefined,
+  candidates: Iterable<string>,
+  state: (hex: string) => 'deleted' | 'missing' | 'live',
+  sorted: boolean
+): WalkResult {
   const problems: TreeProblem[] = []
   const unknown: string[] = []
   const reached = new Map<string, { dir: string; name: string }>()
@@ -70,7 +85,7 @@ export function findProblems(
     const dirHex = queue[i]
     const dir = get(dirHex)
     if (!dir?.entries) continue
-    for (const name of [...dir.entries.keys()].sort(byBytes)) {
+    for (const name of sorted ? [...dir.entries.keys()].sort(byBytes) : dir.entries.keys()) {
       const id = dir.entries.get(name)!.id.toString('hex')
       const seen = reached.get(id)
       if (seen) {
@@ -93,8 +108,7 @@ export function findProblems(
     }
   }
   if (unknown.length === 0) {
-    for (const hex of [...candidates].sort(byBytes)) {
-      if (reached.has(hex)) continue
+    for (const hex of [...candidates].filter((h) => !reached.has(h)).sort(byBytes)) {
       const node = get(hex)
       if (node) problems.push({ kind: 'orphan', id: hex, type: node.type })
     }

@@ -756,10 +756,10 @@ export class Volume {
         this.journal.append([{ o: 'e', d: inode.hex, n: newName, c: e!.id.toString('hex'), t: e!.type }])
         void oldName
       }
+      if (this.touchesLoaded(inode.entries, merged.entries)) this.scheduleTreeCheck()
       inode.state.entries = merged.entries
       inode.base = theirs.entries
       inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
-      this.scheduleTreeCheck()
     } else if (!inode.data?.hasDirty && sameContent(this.snapshotState(inode), theirs)) {
       // Only metadata differs (a rename here and there each touch ctime, a chmod, a utimens): one
       // inode, no copy; ours is written over theirs with the later times.
@@ -1012,6 +1012,9 @@ export class Volume {
     }
     const state = decryptState(rec.value, inode.id, this.keys.inodeKey(inode.id))
     if (state.entries && !this.keepsLocalChildren(inode, state.entries)) return false
+    if (state.entries && inode.state.entries && this.touchesLoaded(inode.state.entries, state.entries)) {
+      this.scheduleTreeCheck()
+    }
     inode.state = state
     inode.base = state.entries ? new Map(state.entries) : null
     inode.data = null
@@ -1021,7 +1024,6 @@ export class Volume {
     inode.version = rec.version
     inode.versionFloor = Math.max(inode.versionFloor, rec.version)
     this.remoteChanges++
-    if (state.entries) this.scheduleTreeCheck()
     return true
   }
 
@@ -1057,6 +1059,22 @@ export class Volume {
   }
 
   // ---- the tree invariant (tree-check.ts) ----------------------------------------
+
+  /**
+   * True when a folder's entries change by an inode this mount has loaded
+   * (listed anew, or no longer listed): only such a change can make a
+   * problem the check can see (a second listing, an orphan, a cycle). New
+   * files from another device, the usual change, cost no check.
+   */
+  private touchesLoaded(before: Map<string, DirEntry>, after: Map<string, DirEntry>): boolean {
+    const loaded = (e: DirEntry) => {
+      const x = this.inodes.get(e.id.toString('hex'))
+      return x !== undefined && !x.deleted
+    }
+    for (const [name, e] of after) if (!before.get(name)?.id.equals(e.id) && loaded(e)) return true
+    for (const [name, e] of before) if (!after.get(name)?.id.equals(e.id) && loaded(e)) return true
+    return false
+  }
 
   /** A check soon after another device's folder was taken in or merged (debounced). */
   private scheduleTreeCheck(delayMs = TREE_CHECK_DELAY_MS): void {

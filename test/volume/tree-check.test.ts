@@ -190,6 +190,8 @@ test('crossed moves on two computers: check finds the cycle cut off from the roo
     await b.pollRemote()
     return (await tree(b)).join() === want
   })
+  // Closed here, before the teardown removes the homes (teardowns run in the order they were added).
+  await Promise.all([a.close(), b.close()])
 })
 
 test('crossed moves on two computers: the check after merges settles it on its own, the same on both', async (t) => {
@@ -208,4 +210,5 @@ test('crossed moves on two computers: the check after merges settles it on its o
   t.pass(last)
   t.is((await a.checkAll(false)).problems.length, 0, 'a finds nothing wrong')
   t.is((await b.checkAll(false)).problems.length, 0, 'b finds nothing wrong')
+  await Promise.all([a.close(), b.close()])
 })
