@@ -1210,11 +1210,18 @@ export class Volume {
       const walk = findProblems(this.root.hex, this.checkNode, candidates, state)
       if (walk.unknown.length === 0 || round > 64) return walk
       if (candidates.every((h) => walk.reached.has(h))) return walk
-      let loaded = 0
+      let settled = 0
       await runLimited(walk.unknown, 8, async (hex) => {
-        if (await this.getInode(Buffer.from(hex, 'hex')).catch(() => null)) loaded++
+        const id = Buffer.from(hex, 'hex')
+        if (await this.getInode(id).catch(() => null)) settled++
+        else if ((await this.fetchRecord(id).catch(() => null))?.deleted) {
+          // A folder entry naming a tombstone holds nothing: it does not keep orphans from being judged
+          // (a record not found, or a store not answering, does: what is inside is unknown).
+          states.set(hex, 'deleted')
+          settled++
+        }
       })
-      if (loaded === 0) return walk
+      if (settled === 0) return walk
     }
   }
 
