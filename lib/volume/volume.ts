@@ -111,6 +111,8 @@ export const DEFAULT_SYNC_INTERVAL_MS = 1000
 export const DEFAULT_TREE_SETTLE_MS = 4000
 /** The check after a merge waits this long for more merges to come in. */
 const TREE_CHECK_DELAY_MS = 500
+/** The sweep behind it (Volume.ready). */
+const TREE_SWEEP_MS = 30_000
 
 /** Who a new inode belongs to. */
 export interface Owner {
@@ -210,6 +212,9 @@ export class Volume {
   private flushing: Promise<void> | null = null
   private flushAgain = false
   private treeTimer: NodeJS.Timeout | null = null
+  /** Folders came in from other devices since the last sweep without starting a check (see ready()). */
+  private treeStale = false
+  private treeSweep: NodeJS.Timeout | null = null
   private treeRunning: Promise<void> | null = null
   /** Tree problems seen, by key, with when each was first seen (checkTree). */
   private readonly treeSuspects = new Map<string, number>()
@@ -283,6 +288,14 @@ export class Volume {
       if (this.dirty.size > 0 || this.journal.hasBuffered) this.flush().catch((err) => this.onError(err))
     }, this.flushIntervalMs)
     this.timer.unref()
+    // A slow sweep behind the check after merges: any folder taken in since the last one
+    // (even one that looked harmless) gets the tree checked, at most once per period.
+    this.treeSweep = setInterval(() => {
+      if (!this.treeStale) return
+      this.treeStale = false
+      this.scheduleTreeCheck(0)
+    }, TREE_SWEEP_MS)
+    this.treeSweep.unref()
     this.remote.start()
   }
 
@@ -292,6 +305,7 @@ export class Volume {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     if (this.treeTimer) clearTimeout(this.treeTimer)
+    if (this.treeSweep) clearInterval(this.treeSweep)
     this.treeTimer = null
     try {
       await this.remote.close()
@@ -757,6 +771,7 @@ export class Volume {
         void oldName
       }
       if (this.touchesLoaded(inode.entries, merged.entries)) this.scheduleTreeCheck()
+      else this.treeStale = true
       inode.state.entries = merged.entries
       inode.base = theirs.entries
       inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
@@ -1012,8 +1027,9 @@ export class Volume {
     }
     const state = decryptState(rec.value, inode.id, this.keys.inodeKey(inode.id))
     if (state.entries && !this.keepsLocalChildren(inode, state.entries)) return false
-    if (state.entries && inode.state.entries && this.touchesLoaded(inode.state.entries, state.entries)) {
-      this.scheduleTreeCheck()
+    if (state.entries && inode.state.entries) {
+      if (this.touchesLoaded(inode.state.entries, state.entries)) this.scheduleTreeCheck()
+      else this.treeStale = true
     }
     inode.state = state
     inode.base = state.entries ? new Map(state.entries) : null
