@@ -158,6 +158,8 @@ export class Inode {
    * (docs/volume.md, "Concurrent operations on two computers").
    */
   remoteDeleted = false
+  /** The store holds this inode's tombstone at `version` (deleted elsewhere; revived here until stored). */
+  storedTombstone = false
   parent: Inode | null = null
   name = ''
   readonly flushLock = new Mutex()
@@ -524,6 +526,9 @@ export class Volume {
     inode.gen++
     this.dirty.add(inode)
     if (!inode.deleted) this.journalDirty.add(inode)
+    // Changed after another device deleted it (through a handle held open here): it comes back now,
+    // its name journaled with the change. The flush writes its record before its folder's.
+    if (inode.remoteDeleted) this.revive(inode)
   }
 
   // ---- journal and flush ----------------------------------------------------
@@ -716,7 +721,8 @@ export class Volume {
         if (opts.keep && state.entries)
           for (const [n, e] of opts.keep) if (!state.entries.has(n)) state.entries.set(n, e)
         const unsealed = opts.settledOnly && inode.data?.hasDirty
-        if (unsealed && inode.version > 0) break
+        // (Over a tombstone, as for a new file, the sealed prefix goes now: the folder lists it again.)
+        if (unsealed && inode.version > 0 && !inode.storedTombstone) break
         if (unsealed && state.file) state.file = sealedPrefix(state.file, inode.data!.firstUnsealed)
         // A prefix leaves chunks sealed after it out on purpose: only a whole file's record tells what is garbage.
         if (inode.data && !unsealed) sealed.push(...inode.data.takeSealedKeys())
@@ -733,6 +739,7 @@ export class Volume {
         }
         this.remote.markChanged()
         inode.version = record.version
+        inode.storedTombstone = false
         if (inode.remoteDeleted) this.revive(inode)
         if (state.entries) inode.base = state.entries
         if (state.file) this.noteStoredChunks(inode, state.file, sealed)
@@ -756,7 +763,10 @@ export class Volume {
     if (!current || current.deleted) {
       // Deleted (or never stored) elsewhere, changed here: ours stays.
       adoptVersion(inode, current?.version ?? 0)
-      if (current?.deleted) this.relink(inode)
+      if (current?.deleted) {
+        inode.storedTombstone = true
+        this.relink(inode)
+      }
       return
     }
     if (!verifyRecord(current, this.recordKeyOf(inode.id))) throw new VolumeError('EIO', 'conflicting record is forged')
@@ -852,7 +862,7 @@ export class Volume {
     this.scheduleTreeCheck()
   }
 
-  /** An inode deleted elsewhere was changed through a handle here, and its record is stored again. */
+  /** An inode deleted elsewhere is changed through a handle here: it is listed again (its record follows). */
   private revive(inode: Inode): void {
     inode.remoteDeleted = false
     const other = this.inodes.get(inode.hex)
@@ -1020,6 +1030,7 @@ export class Volume {
       // and write it; lookups no longer find it. A change made through a handle brings it back (revive).
       adoptVersion(inode, rec.version)
       inode.remoteDeleted = true
+      inode.storedTombstone = true
       this.inodes.delete(inode.hex)
       this.watch.forget(inode)
       this.remoteChanges++

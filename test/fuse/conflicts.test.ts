@@ -10,6 +10,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
+import { runPeerstore } from '../helpers/cli'
 import { eventually, startTwoDevices } from '../helpers/ring-mounts'
 
 const PORT = 50_000 + Math.floor(Math.random() * 1000)
@@ -91,7 +92,11 @@ test('two mounts of one user: every pair of concurrent operations keeps what was
       const shown = await fn()
       t.pass(`${name}${shown ? `\n${shown}` : ''}`)
     } catch (err) {
-      t.fail(`${name}: ${(err as Error).message}${dump()}`)
+      // What each mount's own tree check sees now (reports only: no --repair).
+      const checks = await Promise.all(
+        [a.home, b.home].map(async (home) => (await runPeerstore(['check', '--home', home])).stdout)
+      )
+      t.fail(`${name}: ${(err as Error).message}${dump()}\n--- check A:\n${checks[0]}--- check B:\n${checks[1]}`)
     }
   }
 
