@@ -126,12 +126,15 @@ function isAncestor(maybe: string, dir: string, reached: Map<string, { dir: stri
 
 /**
  * Where orphans go back: an orphan whose last known folder is in the tree
- * goes back there (with it, every orphan inside it); of the rest, those no
- * other orphan lists go to the root; of a cycle where each is listed by
- * another and none has a folder to go back to, the lowest id goes to the
- * root. Two computers may place different members of one cycle (each knows
- * its own last folders): the listings then overlap, and the next walk keeps
- * one of each, the same on both.
+ * goes back there (with it, every orphan inside it). One whose last folder
+ * is unknown (none, or not loaded) and that no other orphan lists goes to
+ * the root. One whose last folder is itself an orphan waits: it comes back
+ * with that folder, or is judged again at the next check (a folder seen
+ * between two versions may not list it yet). Of a cycle of folders where
+ * each is listed by another and none has a folder to go back to, the lowest
+ * id goes to the root. Two computers may place different members of one
+ * cycle (each knows its own last folders): the listings then overlap, and
+ * the next walk keeps one of each, the same on both.
  */
 export function placeOrphans(
   orphans: string[],
@@ -170,12 +173,13 @@ export function placeOrphans(
     cover(hex)
   }
   for (const hex of sorted) {
-    if (covered.has(hex) || listed.has(hex)) continue
+    const p = parentOf(hex)
+    if (covered.has(hex) || listed.has(hex) || (p && set.has(p))) continue
     place.set(hex, root)
     cover(hex)
   }
   for (const hex of sorted) {
-    if (covered.has(hex)) continue
+    if (covered.has(hex) || get(hex)?.type !== 'dir') continue
     place.set(hex, root)
     cover(hex)
   }

@@ -83,6 +83,23 @@ test('findProblems: a sound tree, a second parent, a cycle, orphans', (t) => {
     ['dp→root'],
     'lowest id of the cycle'
   )
+  // A file whose last folder is an orphan that does not list it (seen between two versions)
+  // waits for that folder instead of going to the root.
+  const between = graph({ root: {}, dp: { q: 'dq' }, dq: { p: 'dp' } })
+  const w3 = findProblems(hex('root'), between, ['dp', 'dq', 'f2'].map(hex))
+  const seen: Record<string, string> = { dq: 'root', dp: 'dq', f2: 'dq' }
+  const placed = placeOrphans(
+    w3.problems.map((p) => (p.kind === 'orphan' ? p.id : '')),
+    (h) => hex(seen[unhex(h)]),
+    between,
+    w3.reached,
+    hex('root')
+  )
+  t.alike(
+    [...placed].map(([k, v]) => `${unhex(k)}→${unhex(v)}`),
+    ['dq→root'],
+    'f2 is not put in the root'
+  )
 
   // A folder not loaded may hold the unreached ones: no orphan is judged then.
   const partial = graph({ root: { u: 'dunloaded' } })
