@@ -2,7 +2,7 @@
 // 0 means "no handle", so ids start at 1. A handle holds the inode itself,
 // not its path, so a file renamed or unlinked while open keeps working.
 
-import type { Inode } from '../volume/volume'
+import type { Inode, Volume } from '../volume/volume'
 
 const O_ACCMODE = 3
 const O_WRONLY = 1
@@ -43,6 +43,17 @@ export class HandleTable {
     const h = this.handles.get(fh)
     this.handles.delete(fh)
     return h
+  }
+
+  /**
+   * An inode held open here that another computer deleted, last seen at
+   * `path`: fstat on its descriptor reaches the adapter by path only.
+   */
+  openDeletedAt(path: string, volume: Pick<Volume, 'pathOf'>): Inode | null {
+    for (const h of this.handles.values()) {
+      if (h.inode.remoteDeleted && volume.pathOf(h.inode) === path) return h.inode
+    }
+    return null
   }
 
   get size(): number {

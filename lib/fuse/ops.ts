@@ -54,7 +54,22 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
   const ops: FuseOps = {
     getattr: wrap('getattr', async (path: string) => {
       if (shared(path)) return reply(await shares!.getattr(path))
-      return reply(fuseStat(await volume.resolve(path)))
+      try {
+        return reply(fuseStat(await volume.resolve(path)))
+      } catch (err) {
+        // fstat(2) reaches us by path only. A file open here whose name another computer deleted
+        // still answers at its old path until closed, as an unlinked open file does.
+        const open = (err as VolumeError).code === 'ENOENT' ? handles.openDeletedAt(path, volume) : null
+        if (!open) throw err
+        return reply(fuseStat(open))
+      }
+    }),
+
+    // fstat(2), and the kernel before a read of a file it caches (auto_cache): by handle, so a file
+    // open here still answers after another computer deleted its name (tuned-fuse.ts passes the handle).
+    fgetattr: wrap('fgetattr', async (path: string, fh: number) => {
+      if (shared(path) || shares?.ownsHandle(fh)) return reply(await shares!.getattr(path))
+      return reply(fuseStat(await inodeOf(path, fh)))
     }),
 
     access: wrap('access', async (path: string, mode: number) => {

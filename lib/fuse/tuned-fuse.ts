@@ -20,6 +20,29 @@ export class TunedFuse extends Fuse {
    */
   caller: FuseCaller | null = null
 
+  /**
+   * fuse-native 2.2.6 answers fgetattr by calling ops.getattr with the path
+   * only, dropping the handle: a file open here whose name another computer
+   * deleted then failed fstat and read (the kernel asks for attributes
+   * first) with ENOENT. This passes the handle to ops.fgetattr, through
+   * fuse-native's own getattr reply (which converts the stat).
+   */
+  protected override _op_fgetattr(signal: unknown, path: string, fd: number): void {
+    const ops = this.ops
+    const fgetattr = ops.fgetattr
+    if (!fgetattr) {
+      super._op_fgetattr(signal, path, fd)
+      return
+    }
+    const getattr = ops.getattr
+    ops.getattr = (p, cb) => fgetattr(p, fd, cb)
+    try {
+      this._op_getattr(signal, path)
+    } finally {
+      ops.getattr = getattr
+    }
+  }
+
   protected override _fuseOptions(): string {
     const base = super._fuseOptions()
     return base ? `${base},${EXTRA_FUSE_OPTIONS}` : `-o${EXTRA_FUSE_OPTIONS}`

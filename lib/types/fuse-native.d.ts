@@ -97,6 +97,9 @@ declare module 'fuse-native' {
     mount(cb: (err: Error | null) => void): void
     unmount(cb: (err: Error | null) => void): void
     protected _fuseOptions(): string
+    protected ops: Fuse.FuseOps
+    protected _op_getattr(signal: unknown, path: string): void
+    protected _op_fgetattr(signal: unknown, path: string, fd: number): void
     static unmount(mnt: string, cb: (err: Error | null) => void): void
     static [errno: string]: unknown
     static EPERM: number

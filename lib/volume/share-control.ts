@@ -3,7 +3,7 @@
 // process per home). The mount therefore answers them on a control socket of
 // its own, <home>/mount-control/control.sock (owner only), with the same
 // JSON-lines protocol as the node's control socket; with no mount running
-// the CLI opens the Volume itself.
+// the CLI opens the Volume itself. `peerstore check` uses the same socket.
 
 import fs from 'node:fs'
 import path from 'node:path'
@@ -16,12 +16,18 @@ function controlDir(home: string): string {
   return path.join(home, 'mount-control')
 }
 
-export type ShareMethod = 'share' | 'unshare' | 'grants'
+export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check'
 
 async function runLocal(volume: Volume, method: ShareMethod, params: Record<string, unknown>): Promise<unknown> {
   const to = Buffer.from(String(params.to ?? ''), 'hex')
   if (method === 'share') return shareWith(volume, String(params.path), to)
   if (method === 'unshare') return unshareWith(volume, String(params.path), to)
+  if (method === 'check') {
+    const report = await volume.checkAll(params.repair === true)
+    // Repairs are in the store before the answer, as a share is.
+    if (report.repaired.length > 0) await volume.sync()
+    return report
+  }
   return listGrants(volume)
 }
 
@@ -32,7 +38,8 @@ export async function startShareControl(home: string, volume: Volume): Promise<C
   const server = new ControlServer(controlDir(home), {
     share: run('share'),
     unshare: run('unshare'),
-    grants: run('grants')
+    grants: run('grants'),
+    check: run('check')
   })
   await server.ready()
   return server

@@ -39,6 +39,7 @@ import { runLimited } from './run-limited'
 import { SHARED_DIR_NAME } from './share-names'
 import { isConflict, type ValueStore } from './value-store'
 import { VolumeKeys } from './volume-keys'
+import { type CheckNode, findProblems, placeOrphans, type TreeProblem, type WalkResult } from './tree-check'
 import { WatchSet } from './watch-set'
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024
@@ -84,9 +85,34 @@ export interface VolumeOptions {
   adoptRootTimeoutMs?: number
   /** One-line progress notices for the user. */
   notice?: (line: string) => void
+  /**
+   * How long a tree problem must last before the check after merges settles
+   * it (docs/volume.md, "Concurrent operations"); 0 turns that check off.
+   */
+  treeSettleMs?: number
+}
+
+/** What `peerstore check` prints. */
+export interface TreeReport {
+  /** Inodes reached from the root. */
+  inodes: number
+  problems: string[]
+  repaired: string[]
+  /** What is still wrong after the repairs (peerstore check). */
+  remaining?: string[]
 }
 
 export const DEFAULT_SYNC_INTERVAL_MS = 1000
+/**
+ * Longer than one flush pass of another device (its rename is listed in both
+ * folders between its two directory writes), short enough that a real
+ * problem is settled within seconds.
+ */
+export const DEFAULT_TREE_SETTLE_MS = 4000
+/** The check after a merge waits this long for more merges to come in. */
+const TREE_CHECK_DELAY_MS = 500
+/** The sweep behind it (Volume.ready). */
+const TREE_SWEEP_MS = 30_000
 
 /** Who a new inode belongs to. */
 export interface Owner {
@@ -125,6 +151,15 @@ export class Inode {
   /** The sync beacon version as of which this inode was last known current (remote-sync.ts). */
   syncedBeacon = 0
   deleted = false
+  /**
+   * Another device stored this inode's tombstone while it was loaded here
+   * (open handles may still hold it). A change made here afterwards brings it
+   * back: its record is written again and it is linked into its folder
+   * (docs/volume.md, "Concurrent operations on two computers").
+   */
+  remoteDeleted = false
+  /** The store holds this inode's tombstone at `version` (deleted elsewhere; revived here until stored). */
+  storedTombstone = false
   parent: Inode | null = null
   name = ''
   readonly flushLock = new Mutex()
@@ -178,6 +213,16 @@ export class Volume {
   private dirtyBytes = 0
   private flushing: Promise<void> | null = null
   private flushAgain = false
+  private treeTimer: NodeJS.Timeout | null = null
+  /** Folders came in from other devices since the last sweep without starting a check (see ready()). */
+  private treeStale = false
+  private treeSweep: NodeJS.Timeout | null = null
+  private treeRunning: Promise<void> | null = null
+  /** Tree problems seen, by key, with when each was first seen (checkTree). */
+  private readonly treeSuspects = new Map<string, number>()
+  private readonly treeSettleMs: number
+  /** One namespace change at a time (see "operations"). */
+  private readonly ns = new Mutex()
   private timer: NodeJS.Timeout | null = null
   private closed = false
   /** Records taken in from other devices. */
@@ -211,6 +256,7 @@ export class Volume {
         })
       : null
     this.adoptRootTimeoutMs = opts.adoptRootTimeoutMs
+    this.treeSettleMs = opts.treeSettleMs ?? DEFAULT_TREE_SETTLE_MS
     this.notice = opts.notice ?? (() => {})
     this.watch = new WatchSet(opts.watchLimit ?? 256, opts.watchWindowMs ?? 60_000)
     this.remote = new RemoteSync<Inode>({
@@ -244,6 +290,14 @@ export class Volume {
       if (this.dirty.size > 0 || this.journal.hasBuffered) this.flush().catch((err) => this.onError(err))
     }, this.flushIntervalMs)
     this.timer.unref()
+    // A slow sweep behind the check after merges: any folder taken in since the last one
+    // (even one that looked harmless) gets the tree checked, at most once per period.
+    this.treeSweep = setInterval(() => {
+      if (!this.treeStale) return
+      this.treeStale = false
+      this.scheduleTreeCheck(0)
+    }, TREE_SWEEP_MS)
+    this.treeSweep.unref()
     this.remote.start()
   }
 
@@ -252,8 +306,12 @@ export class Volume {
     if (this.closed) return
     this.closed = true
     if (this.timer) clearInterval(this.timer)
+    if (this.treeTimer) clearTimeout(this.treeTimer)
+    if (this.treeSweep) clearInterval(this.treeSweep)
+    this.treeTimer = null
     try {
       await this.remote.close()
+      await this.treeRunning
       await this.sync()
       // The other devices learn of the last changes now rather than at their next full pass.
       await this.remote.publish().catch((err) => this.onError(err))
@@ -468,6 +526,9 @@ export class Volume {
     inode.gen++
     this.dirty.add(inode)
     if (!inode.deleted) this.journalDirty.add(inode)
+    // Changed after another device deleted it (through a handle held open here): it comes back now,
+    // its name journaled with the change. The flush writes its record before its folder's.
+    if (inode.remoteDeleted) this.revive(inode)
   }
 
   // ---- journal and flush ----------------------------------------------------
@@ -533,17 +594,79 @@ export class Volume {
     await this.commit({ spool: false })
     const segments = await this.journal.rotate()
     const batch = [...this.dirty]
-    const rank = (i: Inode) => (i.deleted ? 2 : i.type === 'dir' ? 1 : 0)
-    batch.sort((a, b) => rank(a) - rank(b))
+    const settled = { settledOnly: true }
     // Children before parents before tombstones, so a reader of the store never
     // finds an entry whose inode is missing.
-    for (const r of [0, 1, 2]) {
-      const group = batch.filter((i) => rank(i) === r)
-      await runLimited(group, 8, (inode) => this.flushInode(inode, { settledOnly: true }))
-    }
+    await runLimited(
+      batch.filter((i) => !i.deleted && i.type !== 'dir'),
+      8,
+      (inode) => this.flushInode(inode, settled)
+    )
+    await this.flushDirs(batch.filter((i) => !i.deleted && i.type === 'dir'))
+    await runLimited(
+      batch.filter((i) => i.deleted),
+      8,
+      (inode) => this.flushInode(inode, settled)
+    )
     await this.journal.discard(segments)
     // Tell the other devices; a failure here is retried by the poller's tick.
     await this.remote.publish().catch((err) => this.onError(err))
+  }
+
+  /**
+   * Directories in an order where another device never finds an entry in
+   * neither folder: the deepest first (a new folder's record before its
+   * parent's), and a folder that moved names out only after the folders they
+   * moved into. A folder that both moved names out and got names in is
+   * first written with the moved names still listed, then again without:
+   * for that moment a moved entry is listed twice, which readers tolerate
+   * (the tree check settles only double listings that last).
+   */
+  private async flushDirs(dirs: Inode[]): Promise<void> {
+    const settled = { settledOnly: true }
+    const first: { inode: Inode; keep?: Map<string, DirEntry> }[] = []
+    const last: Inode[] = []
+    for (const dir of dirs) {
+      const out = this.movedOut(dir)
+      if (out.size === 0) first.push({ inode: dir })
+      else {
+        last.push(dir)
+        if (this.gainedEntries(dir)) first.push({ inode: dir, keep: out })
+      }
+    }
+    const byDepth = new Map<number, typeof first>()
+    for (const f of first) {
+      const d = this.depthOf(f.inode)
+      byDepth.set(d, [...(byDepth.get(d) ?? []), f])
+    }
+    for (const d of [...byDepth.keys()].sort((x, y) => y - x)) {
+      await runLimited(byDepth.get(d)!, 8, (f) => this.flushInode(f.inode, { ...settled, keep: f.keep }))
+    }
+    await runLimited(last, 8, (inode) => this.flushInode(inode, settled))
+  }
+
+  /** Names the stored record of `dir` lists whose live inode this mount has moved to another folder. */
+  private movedOut(dir: Inode): Map<string, DirEntry> {
+    const out = new Map<string, DirEntry>()
+    if (!dir.base || !dir.state.entries) return out
+    for (const [name, e] of dir.base) {
+      if (dir.state.entries.get(name)?.id.equals(e.id)) continue
+      const child = this.inodes.get(e.id.toString('hex'))
+      if (child && !child.deleted && !child.remoteDeleted && child.parent && child.parent !== dir) out.set(name, e)
+    }
+    return out
+  }
+
+  private gainedEntries(dir: Inode): boolean {
+    for (const [name, e] of dir.entries) if (!dir.base?.get(name)?.id.equals(e.id)) return true
+    return false
+  }
+
+  /** Distance from the root along the parent links this mount knows (bounded: a cycle ends it). */
+  private depthOf(inode: Inode): number {
+    let d = 0
+    for (let x = inode.parent; x && x !== inode && d < 4096; x = x.parent) d++
+    return d
   }
 
   /**
@@ -554,9 +677,11 @@ export class Volume {
    * later record has the same mtime and size). A stored file waits until its
    * data is sealed (close, fsync, a full chunk); a new one is published as its
    * sealed prefix, so that its directory entry never names a missing record,
-   * and stays dirty.
+   * and stays dirty. `keep`: entries written along with a directory's own
+   * (names it moved out, still listed until their new folder is stored: see
+   * flushOnce); the directory stays dirty for its real state.
    */
-  async flushInode(inode: Inode, opts: { settledOnly?: boolean } = {}): Promise<void> {
+  async flushInode(inode: Inode, opts: { settledOnly?: boolean; keep?: Map<string, DirEntry> } = {}): Promise<void> {
     await inode.flushLock.run(async () => {
       // Set once the store holds this inode's tombstone (or never held the inode).
       let buried = false
@@ -582,13 +707,22 @@ export class Volume {
               buried = true
               break
             }
+            if (current && current.version > Math.max(inode.version, inode.versionFloor)) {
+              // Changed on another device since the version this delete saw: the change wins and
+              // the inode comes back (delete vs. modify keeps the modification).
+              this.undelete(inode, current)
+              break
+            }
             adoptVersion(inode, current?.version ?? 0)
             continue
           }
         }
         const state = this.snapshotState(inode)
+        if (opts.keep && state.entries)
+          for (const [n, e] of opts.keep) if (!state.entries.has(n)) state.entries.set(n, e)
         const unsealed = opts.settledOnly && inode.data?.hasDirty
-        if (unsealed && inode.version > 0) break
+        // (Over a tombstone, as for a new file, the sealed prefix goes now: the folder lists it again.)
+        if (unsealed && inode.version > 0 && !inode.storedTombstone) break
         if (unsealed && state.file) state.file = sealedPrefix(state.file, inode.data!.firstUnsealed)
         // A prefix leaves chunks sealed after it out on purpose: only a whole file's record tells what is garbage.
         if (inode.data && !unsealed) sealed.push(...inode.data.takeSealedKeys())
@@ -605,9 +739,11 @@ export class Volume {
         }
         this.remote.markChanged()
         inode.version = record.version
+        inode.storedTombstone = false
+        if (inode.remoteDeleted) this.revive(inode)
         if (state.entries) inode.base = state.entries
         if (state.file) this.noteStoredChunks(inode, state.file, sealed)
-        if (inode.gen === gen && !unsealed) inode.flushedGen = gen
+        if (inode.gen === gen && !unsealed && !opts.keep) inode.flushedGen = gen
         break
       }
       if (inode.deleted) {
@@ -627,7 +763,10 @@ export class Volume {
     if (!current || current.deleted) {
       // Deleted (or never stored) elsewhere, changed here: ours stays.
       adoptVersion(inode, current?.version ?? 0)
-      if (current?.deleted) this.relink(inode)
+      if (current?.deleted) {
+        inode.storedTombstone = true
+        this.relink(inode)
+      }
       return
     }
     if (!verifyRecord(current, this.recordKeyOf(inode.id))) throw new VolumeError('EIO', 'conflicting record is forged')
@@ -641,9 +780,17 @@ export class Volume {
         this.journal.append([{ o: 'e', d: inode.hex, n: newName, c: e!.id.toString('hex'), t: e!.type }])
         void oldName
       }
+      if (this.touchesLoaded(inode.entries, merged.entries)) this.scheduleTreeCheck()
+      else this.treeStale = true
       inode.state.entries = merged.entries
       inode.base = theirs.entries
       inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
+    } else if (!inode.data?.hasDirty && sameContent(this.snapshotState(inode), theirs)) {
+      // Only metadata differs (a rename here and there each touch ctime, a chmod, a utimens): one
+      // inode, no copy; ours is written over theirs with the later times.
+      inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
+      inode.state.ctime = Math.max(inode.state.ctime, theirs.ctime)
+      inode.state.atime = Math.max(inode.state.atime, theirs.atime)
     } else {
       // Files and symlinks keep both: ours stays here, theirs becomes a conflict copy beside it.
       // From now on both lists may hold the same chunks: neither is collected.
@@ -664,11 +811,17 @@ export class Volume {
   /**
    * Another device deleted this inode while it changed here, and it is being
    * written back: its name must come back too, or the change would be out of
-   * reach. The parent's next flush merges the name in as our addition.
+   * reach. The parent's next flush merges the name in as our addition. When
+   * the folder it was in is gone as well, it goes to the nearest folder above
+   * that is still there (the root at the latest).
    */
   private relink(inode: Inode): void {
-    const parent = inode.parent
-    if (!parent || parent.deleted || parent.type !== 'dir' || inode === this.root) return
+    if (inode === this.root) return
+    let parent = inode.parent
+    for (let i = 0; parent && parent !== this.root && (parent.deleted || parent.remoteDeleted) && i < 4096; i++) {
+      parent = parent.parent
+    }
+    if (parent?.type !== 'dir' || parent.deleted || parent.remoteDeleted) parent = this.root
     const e = parent.entries.get(inode.name)
     if (e?.id.equals(inode.id)) {
       // Still listed here: our copy of the base must not say it was there, or the merge takes their removal.
@@ -676,10 +829,48 @@ export class Volume {
       this.link(parent, inode.name, inode)
     } else {
       for (const x of parent.entries.values()) if (x.id.equals(inode.id)) return
-      const name = e ? conflictName(inode.name, (n) => parent.entries.has(n)) : inode.name
+      const wanted = inode.name || 'recovered'
+      const name = e ? conflictName(wanted, (n) => parent.entries.has(n)) : wanted
       this.link(parent, name, inode)
     }
     this.touch(parent)
+  }
+
+  /**
+   * Our tombstone met a newer live record: another device changed the inode
+   * after the version this mount deleted. The change wins: the inode takes
+   * that record and gets its name back (relink).
+   */
+  private undelete(inode: Inode, current: SignedRecord): void {
+    if (!verifyRecord(current, this.recordKeyOf(inode.id))) throw new VolumeError('EIO', 'conflicting record is forged')
+    const state = decryptState(current.value, inode.id, this.keys.inodeKey(inode.id))
+    inode.deleted = false
+    inode.state = state
+    inode.base = state.entries ? new Map(state.entries) : null
+    inode.data = null
+    this.attachData(inode)
+    inode.storedChunks = chunkKeys(state.file)
+    adoptVersion(inode, current.version)
+    inode.versionFloor = Math.max(inode.versionFloor, current.version)
+    inode.flushedGen = inode.gen
+    const other = this.inodes.get(inode.hex)
+    // A lookup loaded it again meanwhile (a merge listed it): that object is the live one.
+    if (other && other !== inode) return
+    this.inodes.set(inode.hex, inode)
+    this.notice(`kept ${inode.name || inode.hex.slice(0, 12)}: changed on another computer after it was deleted here`)
+    this.relink(inode)
+    this.scheduleTreeCheck()
+  }
+
+  /** An inode deleted elsewhere is changed through a handle here: it is listed again (its record follows). */
+  private revive(inode: Inode): void {
+    inode.remoteDeleted = false
+    const other = this.inodes.get(inode.hex)
+    if (other && other !== inode) return
+    this.inodes.set(inode.hex, inode)
+    this.watch.note(inode)
+    this.relink(inode)
+    this.scheduleTreeCheck()
   }
 
   // ---- replay after a crash ------------------------------------------------------
@@ -750,6 +941,16 @@ export class Volume {
     return inode
   }
 
+  /** The path an inode was last seen at here, from its parent links; null when they do not reach the root. */
+  pathOf(inode: Inode): string | null {
+    const names: string[] = []
+    for (let x: Inode | null = inode, n = 0; x !== this.root; x = x.parent, n++) {
+      if (!x || n > 4096) return null
+      names.push(x.name)
+    }
+    return `/${names.reverse().join('/')}`
+  }
+
   private async parentOf(p: string): Promise<{ dir: Inode; name: string }> {
     const parts = splitPath(p)
     const name = parts.pop()
@@ -812,22 +1013,35 @@ export class Volume {
    * always wins or is kept.
    */
   private async takeRemote(inode: Inode): Promise<boolean> {
-    if (inode.deleted) return true
+    if (inode.deleted || inode.remoteDeleted) return true
     if (this.busy(inode)) return false
     const rec = await this.fetchRecord(inode.id)
-    // Nothing awaits from here on: the check and the swap are one step for every other op.
-    if (inode.deleted) return true
+    // Under the namespace lock, and nothing awaits from the check to the swap: no rename or
+    // unlink here is between its check and its change while the entries are replaced.
+    return this.ns.run(() => this.applyRemote(inode, rec))
+  }
+
+  private applyRemote(inode: Inode, rec: SignedRecord | null): boolean {
+    if (inode.deleted || inode.remoteDeleted) return true
     if (this.busy(inode)) return false
     if (!rec || rec.version <= Math.max(inode.version, inode.versionFloor)) return true
     if (rec.deleted) {
-      // Deleted elsewhere: open handles keep the object (like an unlinked open file); lookups no longer find it.
+      // Deleted elsewhere: open handles keep the object (like an unlinked open file) and may still read
+      // and write it; lookups no longer find it. A change made through a handle brings it back (revive).
       adoptVersion(inode, rec.version)
+      inode.remoteDeleted = true
+      inode.storedTombstone = true
       this.inodes.delete(inode.hex)
       this.watch.forget(inode)
+      this.remoteChanges++
       return true
     }
     const state = decryptState(rec.value, inode.id, this.keys.inodeKey(inode.id))
     if (state.entries && !this.keepsLocalChildren(inode, state.entries)) return false
+    if (state.entries && inode.state.entries) {
+      if (this.touchesLoaded(inode.state.entries, state.entries)) this.scheduleTreeCheck()
+      else this.treeStale = true
+    }
     inode.state = state
     inode.base = state.entries ? new Map(state.entries) : null
     inode.data = null
@@ -871,6 +1085,263 @@ export class Volume {
     return this.remote.poll()
   }
 
+  // ---- the tree invariant (tree-check.ts) ----------------------------------------
+
+  /**
+   * True when a folder's entries change by an inode this mount has loaded
+   * (listed anew, or no longer listed): only such a change can make a
+   * problem the check can see (a second listing, an orphan, a cycle). New
+   * files from another device, the usual change, cost no check.
+   */
+  private touchesLoaded(before: Map<string, DirEntry>, after: Map<string, DirEntry>): boolean {
+    const loaded = (e: DirEntry) => {
+      const x = this.inodes.get(e.id.toString('hex'))
+      return x !== undefined && !x.deleted
+    }
+    for (const [name, e] of after) if (!before.get(name)?.id.equals(e.id) && loaded(e)) return true
+    for (const [name, e] of before) if (!after.get(name)?.id.equals(e.id) && loaded(e)) return true
+    return false
+  }
+
+  /** A check soon after another device's folder was taken in or merged (debounced). */
+  private scheduleTreeCheck(delayMs = TREE_CHECK_DELAY_MS): void {
+    if (this.closed || this.treeTimer || this.treeSettleMs === 0) return
+    this.treeTimer = setTimeout(() => {
+      this.treeTimer = null
+      if (this.closed) return
+      this.checkTree({ repair: true, settledOnly: true }).catch((err) => this.onError(err))
+    }, delayMs)
+    this.treeTimer.unref()
+  }
+
+  /**
+   * Finds listings that break the tree invariant (a second parent, a cycle,
+   * an orphan) and, with `repair`, settles them. `settledOnly` (the check
+   * after merges): a problem is settled only once it was seen again at least
+   * treeSettleMs after it was first seen, after re-reading the records
+   * involved, since another device's rename is briefly listed in both
+   * folders. `full` (peerstore check): loads the whole tree first, and also
+   * reports entries whose inode is deleted (removed on repair) or missing
+   * in the store (only reported: the ring may not be answering).
+   */
+  async checkTree(opts: { repair?: boolean; settledOnly?: boolean; full?: boolean } = {}): Promise<TreeReport> {
+    if (this.treeRunning) return this.treeRunning.then(() => this.checkTree(opts))
+    const run = this.checkTreeOnce(opts)
+    this.treeRunning = run.then(
+      () => {},
+      () => {}
+    )
+    try {
+      return await run
+    } finally {
+      this.treeRunning = null
+    }
+  }
+
+  /**
+   * `peerstore check`: the whole tree; with `repair`, passes until nothing
+   * more is repaired (a cycle takes two: its orphan goes back, then the
+   * listing that closes the cycle goes).
+   */
+  async checkAll(repair: boolean): Promise<TreeReport> {
+    const first = await this.checkTree({ repair, full: true })
+    if (!repair) return { ...first, remaining: first.problems }
+    const repaired = [...first.repaired]
+    let last = first
+    for (let i = 0; i < 4 && last.repaired.length > 0; i++) {
+      last = await this.checkTree({ repair: true, full: true })
+      repaired.push(...last.repaired)
+    }
+    const after = last.repaired.length > 0 ? await this.checkTree({ full: true }) : last
+    return { inodes: after.inodes, problems: first.problems, repaired, remaining: after.problems }
+  }
+
+  private async checkTreeOnce(opts: { repair?: boolean; settledOnly?: boolean; full?: boolean }): Promise<TreeReport> {
+    const states = new Map<string, 'deleted' | 'missing'>()
+    if (opts.full) await this.loadWholeTree(states)
+    const state = (h: string) => states.get(h) ?? 'live'
+    // First from memory alone: the usual answer, no problem, costs no read.
+    const candidates = this.orphanCandidates()
+    const first = findProblems(this.root.hex, this.checkNode, candidates, state)
+    const unreached = candidates.filter((h) => !first.reached.has(h))
+    if (first.problems.length === 0 && unreached.length === 0) {
+      this.treeSuspects.clear()
+      return this.treeReport([], [], first.reached.size)
+    }
+    // Re-read what is involved: a problem may only be a view older than the store (an inode
+    // deleted elsewhere whose folder came in before its tombstone is not an orphan).
+    const involved = new Set<Inode>()
+    for (const hex of [
+      ...unreached,
+      ...first.problems.flatMap((p) => (p.kind === 'orphan' ? [p.id] : [p.dir, p.id]))
+    ]) {
+      const inode = this.inodes.get(hex)
+      if (inode) involved.add(inode)
+      if (inode?.parent) involved.add(inode.parent)
+    }
+    await runLimited([...involved], 8, async (inode) => {
+      await this.takeRemote(inode).catch(() => false)
+    })
+    await this.walkTree(states)
+    return this.ns.run(() => {
+      // Nothing awaits from here: the walk and the repairs see one state.
+      const final = findProblems(this.root.hex, this.checkNode, this.orphanCandidates(), (h) => states.get(h) ?? 'live')
+      const now = Date.now()
+      const seen = new Set<string>()
+      const act: TreeProblem[] = []
+      for (const p of final.problems) {
+        if (p.kind === 'dangling' && p.state === 'missing') continue
+        if (p.kind === 'extra-entry' && p.name.startsWith('.fuse_hidden')) continue
+        const key = problemKey(p)
+        seen.add(key)
+        const first = this.treeSuspects.get(key) ?? now
+        this.treeSuspects.set(key, first)
+        if (!opts.repair) continue
+        if (opts.settledOnly && now - first < this.treeSettleMs) continue
+        act.push(p)
+      }
+      for (const key of this.treeSuspects.keys()) if (!seen.has(key)) this.treeSuspects.delete(key)
+      const fixed = this.settle(act, final.reached)
+      for (const p of act) this.treeSuspects.delete(problemKey(p))
+      if (opts.settledOnly && this.treeSuspects.size > 0) this.scheduleTreeCheck(this.treeSettleMs)
+      if (fixed.length > 0) this.notice(`tree check: settled ${fixed.join('; ')}`)
+      return this.treeReport(final.problems, fixed, final.reached.size)
+    })
+  }
+
+  private readonly checkNode = (hex: string): CheckNode | undefined => {
+    const inode = this.inodes.get(hex)
+    if (!inode || inode.deleted || inode.remoteDeleted) return undefined
+    return { hex, type: inode.type, entries: inode.state.entries ?? null }
+  }
+
+  /** Live inodes this mount knows that are stored (a new one is listed by its own folder already). */
+  private orphanCandidates(): string[] {
+    const out: string[] = []
+    for (const inode of this.inodes.values()) {
+      if (inode === this.root || inode.deleted || inode.remoteDeleted || inode.version === 0) continue
+      out.push(inode.hex)
+    }
+    return out
+  }
+
+  /**
+   * A walk over the loaded folders; when some inode was not reached and
+   * folders were not loaded, those are loaded and the walk runs again (so an
+   * inode moved elsewhere by another device is found, not taken for an orphan).
+   */
+  private async walkTree(states: Map<string, 'deleted' | 'missing'>): Promise<WalkResult> {
+    const state = (h: string) => states.get(h) ?? 'live'
+    for (let round = 0; ; round++) {
+      const candidates = this.orphanCandidates()
+      const walk = findProblems(this.root.hex, this.checkNode, candidates, state)
+      if (walk.unknown.length === 0 || round > 64) return walk
+      if (candidates.every((h) => walk.reached.has(h))) return walk
+      let settled = 0
+      await runLimited(walk.unknown, 8, async (hex) => {
+        const id = Buffer.from(hex, 'hex')
+        if (await this.getInode(id).catch(() => null)) settled++
+        else if ((await this.fetchRecord(id).catch(() => null))?.deleted) {
+          // A folder entry naming a tombstone holds nothing: it does not keep orphans from being judged
+          // (a record not found, or a store not answering, does: what is inside is unknown).
+          states.set(hex, 'deleted')
+          settled++
+        }
+      })
+      if (settled === 0) return walk
+    }
+  }
+
+  /** Loads every inode listed under the root; records deleted or not found go to `states`. */
+  private async loadWholeTree(states: Map<string, 'deleted' | 'missing'>): Promise<void> {
+    const seen = new Set<string>([this.root.hex])
+    let level: Inode[] = [this.root]
+    while (level.length > 0) {
+      const next: Inode[] = []
+      const ids: { id: Buffer; dir: Inode; name: string }[] = []
+      for (const dir of level) {
+        for (const [name, e] of dir.state.entries ?? []) {
+          const hex = e.id.toString('hex')
+          if (seen.has(hex)) continue
+          seen.add(hex)
+          ids.push({ id: e.id, dir, name })
+        }
+      }
+      await runLimited(ids, 8, async ({ id, dir, name }) => {
+        const hex = id.toString('hex')
+        const known = this.inodes.get(hex)
+        // What this mount holds may be older than the store: re-read it (a busy one keeps its state).
+        if (known) await this.takeRemote(known).catch(() => false)
+        const inode = this.inodes.get(hex) ?? (await this.getInode(id).catch(() => null))
+        if (!inode) {
+          const rec = await this.fetchRecord(id).catch(() => null)
+          states.set(hex, rec?.deleted ? 'deleted' : 'missing')
+          return
+        }
+        // Where the walk met it first: the names the report uses.
+        inode.parent = dir
+        inode.name = name
+        if (inode.type === 'dir') next.push(inode)
+      })
+      level = next
+    }
+  }
+
+  /** Repairs, synchronously (under the namespace lock); returns one line per repair. */
+  private settle(problems: TreeProblem[], reached: Map<string, unknown>): string[] {
+    const done: string[] = []
+    const orphans: string[] = []
+    for (const p of problems) {
+      if (p.kind === 'orphan') {
+        orphans.push(p.id)
+        continue
+      }
+      const dir = this.inodes.get(p.dir)
+      if (!dir?.state.entries?.get(p.name)?.id.equals(Buffer.from(p.id, 'hex'))) continue
+      dir.entries.delete(p.name)
+      this.journal.append([{ o: 'e', d: dir.hex, n: p.name, c: null }])
+      this.touch(dir)
+      done.push(
+        `${p.kind === 'dangling' ? 'removed the entry of a deleted inode' : `removed a ${p.cause} listing`} '${p.name}'`
+      )
+    }
+    if (orphans.length > 0) {
+      const place = placeOrphans(
+        orphans,
+        (h) => this.inodes.get(h)?.parent?.hex ?? null,
+        this.checkNode,
+        reached,
+        this.root.hex
+      )
+      for (const [hex, dirHex] of place) {
+        const inode = this.inodes.get(hex)
+        const dir = this.inodes.get(dirHex) ?? this.root
+        if (!inode || dir.type !== 'dir') continue
+        const wanted = inode.name || 'recovered'
+        const name = dir.entries.has(wanted) ? conflictName(wanted, (n) => dir.entries.has(n)) : wanted
+        this.link(dir, name, inode)
+        this.touch(dir)
+        done.push(`put the orphan '${wanted}' back as '${name}'`)
+      }
+    }
+    return done
+  }
+
+  private treeReport(problems: TreeProblem[], fixed: string[], reached: number): TreeReport {
+    const names = (hex: string) => {
+      const inode = this.inodes.get(hex)
+      return (inode && this.pathOf(inode)) ?? (inode?.name || hex.slice(0, 12))
+    }
+    const lines = problems.map((p) => {
+      if (p.kind === 'orphan') return `orphan ${p.type} '${names(p.id)}' (${p.id.slice(0, 12)}): in no folder`
+      if (p.kind === 'dangling')
+        return `entry '${p.name}' in '${names(p.dir)}' names an inode that is ${p.state === 'deleted' ? 'deleted' : 'not found in the store'}`
+      if (p.cause === 'cycle') return `cycle: '${names(p.dir)}' lists its own ancestor '${p.name}'`
+      return `${p.cause === 'root' ? 'the root' : `'${names(p.id)}'`} listed again as '${p.name}' in '${names(p.dir)}'`
+    })
+    return { inodes: reached, problems: lines, repaired: fixed }
+  }
+
   // ---- operations -------------------------------------------------------------
 
   stat(inode: Inode): Stat {
@@ -892,33 +1363,32 @@ export class Volume {
     return out
   }
 
+  /*
+   * Namespace operations (create, mkdir, symlink, unlink, rmdir, rename) run
+   * one at a time under `ns`, as does taking in another device's record
+   * (takeRemote) and the tree check's repairs. Each first loads what it needs
+   * (awaits), then checks and changes the entries in one synchronous step,
+   * so a merge of a directory (resolveConflict, also synchronous) can never
+   * fall between its check and its change.
+   */
+
   async create(p: string, mode: number, owner?: Owner): Promise<Inode> {
-    const { dir, name } = await this.parentOf(p)
-    if (dir.entries.has(name)) fail('EEXIST')
-    const inode = this.newInode('file', mode, owner)
-    this.inodes.set(inode.hex, inode)
-    this.link(dir, name, inode)
-    this.touch(inode)
-    this.changed(dir, inode.state.ctime)
-    return inode
+    return this.ns.run(() => this.makeNode(p, 'file', mode, owner))
   }
 
   async mkdir(p: string, mode: number, owner?: Owner): Promise<Inode> {
-    const { dir, name } = await this.parentOf(p)
-    if (dir.entries.has(name)) fail('EEXIST')
-    const inode = this.newInode('dir', mode, owner)
-    this.inodes.set(inode.hex, inode)
-    this.link(dir, name, inode)
-    this.touch(inode)
-    this.changed(dir, inode.state.ctime)
-    return inode
+    return this.ns.run(() => this.makeNode(p, 'dir', mode, owner))
   }
 
   async symlink(target: string, p: string, owner?: Owner): Promise<Inode> {
+    return this.ns.run(() => this.makeNode(p, 'symlink', 0o777, owner, target))
+  }
+
+  private async makeNode(p: string, type: InodeType, mode: number, owner?: Owner, target?: string): Promise<Inode> {
     const { dir, name } = await this.parentOf(p)
     if (dir.entries.has(name)) fail('EEXIST')
-    const inode = this.newInode('symlink', 0o777, owner)
-    inode.state.target = target
+    const inode = this.newInode(type, mode, owner)
+    if (type === 'symlink') inode.state.target = target
     this.inodes.set(inode.hex, inode)
     this.link(dir, name, inode)
     this.touch(inode)
@@ -933,54 +1403,95 @@ export class Volume {
   }
 
   async unlink(p: string): Promise<void> {
-    const { dir, name } = await this.parentOf(p)
-    const inode = await this.child(dir, name)
-    if (inode.type === 'dir') fail('EISDIR')
-    dir.entries.delete(name)
-    this.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
-    this.deleteInode(inode)
-    this.changed(dir)
+    await this.ns.run(async () => {
+      const { dir, name, inode } = await this.entryOf(p)
+      if (inode.type === 'dir') fail('EISDIR')
+      dir.entries.delete(name)
+      this.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
+      this.deleteInode(inode)
+      this.changed(dir)
+    })
   }
 
   async rmdir(p: string): Promise<void> {
-    const { dir, name } = await this.parentOf(p)
-    const inode = await this.child(dir, name)
-    if (inode.type !== 'dir') fail('ENOTDIR')
-    if (inode.entries.size > 0) fail('ENOTEMPTY')
-    dir.entries.delete(name)
-    this.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
-    this.deleteInode(inode)
-    this.changed(dir)
+    await this.ns.run(async () => {
+      const { dir, name, inode } = await this.entryOf(p)
+      if (inode.type !== 'dir') fail('ENOTDIR')
+      if (inode.entries.size > 0) fail('ENOTEMPTY')
+      dir.entries.delete(name)
+      this.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
+      this.deleteInode(inode)
+      this.changed(dir)
+    })
   }
 
-  /** Atomic: one journal entry moves the name, replacing a file or an empty directory at the target. */
+  /**
+   * The entry at `p` with its inode loaded, checked once nothing awaits any
+   * more: a merge during the load may have rebound or removed the name.
+   */
+  private async entryOf(p: string): Promise<{ dir: Inode; name: string; inode: Inode }> {
+    for (let attempt = 0; ; attempt++) {
+      const { dir, name } = await this.parentOf(p)
+      const inode = await this.child(dir, name)
+      if (dir.entries.get(name)?.id.equals(inode.id)) return { dir, name, inode }
+      if (attempt >= 3) fail('ENOENT')
+    }
+  }
+
+  /**
+   * Atomic: one journal entry moves the name, replacing a file or an empty
+   * directory at the target. Every check is made after the last await.
+   */
   async rename(from: string, to: string): Promise<void> {
-    const src = await this.parentOf(from)
-    const dst = await this.parentOf(to)
-    const inode = await this.child(src.dir, src.name)
-    if (src.dir === dst.dir && src.name === dst.name) return
+    await this.ns.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const src = await this.entryOf(from)
+        const dst = await this.parentOf(to)
+        const existing = dst.dir.entries.get(dst.name)
+        const replaced = existing ? await this.child(dst.dir, dst.name) : null
+        // Loads are done: from here on nothing awaits, so the checks below hold when the entries change.
+        const stillThere =
+          src.dir.entries.get(src.name)?.id.equals(src.inode.id) &&
+          (replaced ? dst.dir.entries.get(dst.name)?.id.equals(replaced.id) : !dst.dir.entries.has(dst.name))
+        if (!stillThere) {
+          if (attempt >= 3) fail('EAGAIN', 'the folders changed during the rename')
+          continue
+        }
+        this.moveEntry(src.dir, src.name, src.inode, dst.dir, dst.name, replaced)
+        return
+      }
+    })
+  }
+
+  private moveEntry(
+    srcDir: Inode,
+    srcName: string,
+    inode: Inode,
+    dstDir: Inode,
+    dstName: string,
+    replaced: Inode | null
+  ): void {
+    if (srcDir === dstDir && srcName === dstName) return
+    if (dstDir.deleted || dstDir.remoteDeleted) fail('ENOENT')
     if (inode.type === 'dir') {
-      for (let d: Inode | null = dst.dir; d; d = d.parent) {
+      for (let d: Inode | null = dstDir; d; d = d.parent) {
         if (d === inode) fail('EINVAL', 'cannot move a directory into itself')
         if (d === this.root) break
       }
     }
-    const existing = dst.dir.entries.get(dst.name)
-    let replaced: Inode | null = null
-    if (existing) {
-      replaced = await this.child(dst.dir, dst.name)
+    if (replaced) {
       if (replaced === inode) return
       if (inode.type === 'dir' && replaced.type !== 'dir') fail('ENOTDIR')
       if (inode.type !== 'dir' && replaced.type === 'dir') fail('EISDIR')
       if (replaced.type === 'dir' && replaced.entries.size > 0) fail('ENOTEMPTY')
     }
-    src.dir.entries.delete(src.name)
-    dst.dir.entries.set(dst.name, { id: inode.id, type: inode.type })
-    inode.parent = dst.dir
-    inode.name = dst.name
+    srcDir.entries.delete(srcName)
+    dstDir.entries.set(dstName, { id: inode.id, type: inode.type })
+    inode.parent = dstDir
+    inode.name = dstName
     const ops: JournalOp[] = [
-      { o: 'e', d: src.dir.hex, n: src.name, c: null },
-      { o: 'e', d: dst.dir.hex, n: dst.name, c: inode.hex, t: typeCode(inode.type) }
+      { o: 'e', d: srcDir.hex, n: srcName, c: null },
+      { o: 'e', d: dstDir.hex, n: dstName, c: inode.hex, t: typeCode(inode.type) }
     ]
     if (replaced) {
       replaced.deleted = true
@@ -990,8 +1501,8 @@ export class Volume {
     }
     this.journal.append(ops)
     const now = Date.now()
-    this.changed(src.dir, now)
-    if (dst.dir !== src.dir) this.changed(dst.dir, now)
+    this.changed(srcDir, now)
+    if (dstDir !== srcDir) this.changed(dstDir, now)
     inode.state.ctime = now
     this.touch(inode)
   }
@@ -1165,4 +1676,28 @@ export { S_IFMT }
 /** The non-hole chunk keys of a file's content. */
 function chunkKeys(file: FileContent | undefined): Buffer[] {
   return file ? file.chunks.filter((k): k is Buffer => k !== null) : []
+}
+
+/** The same bytes: a file's chunk list and inline content, or a symlink's target. */
+function sameContent(a: InodeState, b: InodeState): boolean {
+  if (a.type !== b.type) return false
+  if (a.type === 'symlink') return a.target === b.target
+  const x = a.file
+  const y = b.file
+  if (!x || !y) return x === y
+  if (!x.fileId.equals(y.fileId) || x.size !== y.size || x.chunks.length !== y.chunks.length) return false
+  for (let i = 0; i < x.chunks.length; i++) {
+    const p = x.chunks[i]
+    const q = y.chunks[i]
+    if (p === null || q === null ? p !== q : !p.equals(q)) return false
+  }
+  const ix = x.inline ?? null
+  const iy = y.inline ?? null
+  return ix === null || iy === null ? ix === iy : ix.equals(iy)
+}
+
+/** One tree problem across checks (the check after merges settles those that last). */
+function problemKey(p: TreeProblem): string {
+  if (p.kind === 'orphan') return `orphan:${p.id}`
+  return `${p.kind}:${p.dir}:${p.name}:${p.id}`
 }

@@ -6,6 +6,7 @@ import { acceptCommand } from './accept'
 import { backupCommand } from './backup'
 import { blockCommand } from './block'
 import { bootstrapCommand } from './bootstrap'
+import { checkCommand } from './check'
 import { getCommand } from './get'
 import { initCommand } from './init'
 import { inviteCommand } from './invite'
@@ -25,6 +26,7 @@ export const commands: Command[] = [
   backupCommand,
   getCommand,
   lsCommand,
+  checkCommand,
   whoamiCommand,
   shareCommand,
   acceptCommand,
