@@ -23,6 +23,10 @@ export type StoreErrorCode =
   | 'ERANGE'
   /** The store is closed (or was never opened successfully). */
   | 'ECLOSED'
+  /** The disk under the store is full: the write was not committed; what was committed before stays. */
+  | 'ENOSPC'
+  /** The disk failed a commit with free space left: the write was not committed. */
+  | 'EIO'
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode

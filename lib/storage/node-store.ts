@@ -45,6 +45,13 @@ export const TOMBSTONE_TTL_MS = 30 * 24 * 3600_000
 const EXPIRY_BATCH = 1000
 
 const STATS_KEY = 'stats'
+/**
+ * A failed commit with less free space than this under the store is a full
+ * disk (LMDB reports it as EIO): a few of the largest values, so that a write
+ * that needs more than what is left counts too.
+ */
+const DISK_FULL_BYTES = 16 * 1024 * 1024
+
 /** Values at least this large are paged in off the JS thread before they are copied (see get). */
 const PREFETCH_MIN_BYTES = 64 * 1024
 
@@ -416,13 +423,51 @@ export class NodeStore {
   /** Runs `body` in a write transaction and resolves once the commit is on disk. */
   private async write(body: () => TxnOutcome): Promise<boolean> {
     const { root } = await this.dbs()
-    const outcome = await root.transaction(body)
-    // Acknowledge only what is durable. `flushed` covers every commit so far,
-    // ours included, and waiting even when nothing changed means an
-    // idempotent retry never acks a concurrent write that is not yet synced.
-    await root.flushed
+    let outcome: TxnOutcome
+    try {
+      outcome = await root.transaction(body)
+      // Acknowledge only what is durable. `flushed` covers every commit so far,
+      // ours included, and waiting even when nothing changed means an
+      // idempotent retry never acks a concurrent write that is not yet synced.
+      await root.flushed
+    } catch (err) {
+      // lmdb-js also rejects the promise of the batch the transaction ran in,
+      // which no caller holds: `committed` still points at it here.
+      root.committed.then(undefined, () => {})
+      throw await this.commitFailure(err)
+    }
     if (!outcome.ok) throw outcome.error
     return outcome.changed
+  }
+
+  /**
+   * A commit LMDB could not write. lmdb-js rejects the transaction with
+   * "Commit failed" and keeps the cause in a second promise (`commitError`)
+   * that nobody else awaits: left alone, it ends the process as an unhandled
+   * rejection. A full disk shows as EIO from the write thread, so the free
+   * space decides: ENOSPC when (almost) none is left. The transaction is
+   * rolled back; every earlier commit stays readable, and writes work again
+   * once space is freed (test/storage/disk-full.test.ts).
+   */
+  private async commitFailure(err: unknown): Promise<unknown> {
+    if (err instanceof StoreError) return err
+    const pending = (err as { commitError?: Promise<unknown> })?.commitError
+    if (!pending && !/commit failed/i.test(String(err))) return err
+    const cause = pending
+      ? await pending.then(
+          () => null,
+          (e: unknown) => e
+        )
+      : null
+    const free = await fs.promises
+      .statfs(this.dir)
+      .then((s) => s.bavail * s.bsize)
+      .catch(() => null)
+    const why = (cause as Error | null)?.message ?? (err as Error)?.message ?? String(err)
+    if (free !== null && free < DISK_FULL_BYTES) {
+      return new StoreError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${why}`)
+    }
+    return new StoreError('EIO', `the store could not commit a write: ${why}`)
   }
 
   /** The entry at `key` in the write transaction; an expired tombstone is there but counts as absent. */
