@@ -8,7 +8,7 @@ import type { SharedView } from '../volume/share-view'
 import type { Volume } from '../volume/volume'
 import { HandleTable } from './handles'
 import { makeOps } from './ops'
-import { TunedFuse } from './tuned-fuse'
+import { OP_TIMEOUTS_MS, TunedFuse } from './tuned-fuse'
 
 export interface MountOptions {
   allowOther?: boolean
@@ -56,8 +56,8 @@ export class PeerstoreMount {
       attrTimeout: 1,
       entryTimeout: 1,
       debug: this.opts.debug,
-      // Above the store's own timeouts, so the volume gives up first with a real errno.
-      timeout: { default: 30_000, read: 60_000, write: 60_000, fsync: 120_000, flush: 120_000, release: 120_000 }
+      // wrap.ts answers every op before these (opDeadlineMs) with a real errno.
+      timeout: { ...OP_TIMEOUTS_MS }
     })
     fuseRef = fuse
     await assertMountable(this.mountpoint)
