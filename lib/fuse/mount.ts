@@ -4,6 +4,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { settlesWithin } from '../volume/retry'
 import type { SharedView } from '../volume/share-view'
 import type { Volume } from '../volume/volume'
 import { HandleTable } from './handles'
@@ -16,6 +17,8 @@ export interface MountOptions {
   log?: (line: string) => void
   /** Other users' shares, shown read-only under /@shared. */
   shares?: SharedView
+  /** How long close() waits for the store before it unmounts anyway (default 3 s). */
+  syncTimeoutMs?: number
 }
 
 export class PeerstoreMount {
@@ -65,11 +68,16 @@ export class PeerstoreMount {
     this.fuse = fuse
   }
 
-  /** Flushes the volume to the store, then unmounts. */
+  /**
+   * Flushes the volume to the store (for at most syncTimeoutMs: with the
+   * ring down Volume.close() leaves the rest to the next mount), then unmounts.
+   */
   async close(): Promise<void> {
     const fuse = this.fuse
     if (!fuse) return
-    await this.volume.sync()
+    await settlesWithin(this.volume.sync(), this.opts.syncTimeoutMs ?? 3000, (err) =>
+      this.opts.log?.(`peerstore: flush before unmount: ${err.message}`)
+    )
     this.fuse = null
     if (this.stats) {
       for (const [op, s] of [...this.stats].sort((a, b) => b[1].ms - a[1].ms)) {

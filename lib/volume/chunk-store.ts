@@ -10,9 +10,10 @@ import path from 'node:path'
 import { type CryptoError, CryptoPool } from '../crypto/crypto-pool'
 import { AEAD_OVERHEAD } from '../crypto/aead'
 import { sha256 } from '../crypto/hash'
-import { readFileOrNull } from './durable-file'
+import { readFileOrNull, writeFileDurable } from './durable-file'
 import { VolumeError } from './errors'
 import { BufferPool } from './buffer-pool'
+import { type BackoffOptions, backoffDelay, sleep } from './retry'
 import type { ValueStore } from './value-store'
 
 export interface ChunkStoreOptions {
@@ -28,6 +29,32 @@ export interface ChunkStoreOptions {
   memoryCacheBytes?: number
   /** Worker threads for seal/open crypto (default min(2, CPUs)); 0 keeps it on this thread. */
   cryptoThreads?: number
+  /** Retry schedule of failed uploads (retry.ts). */
+  backoff?: BackoffOptions
+  /** How long a writer waits for room while uploads fail before it gets EIO (default 20 s, under FUSE's 60 s). */
+  roomWaitMs?: number
+  /** How long close() lets uploads under way finish before it leaves them to the next mount (default 2 s). */
+  closeWaitMs?: number
+  /** Where upload failures are reported, once per cause (default stderr). */
+  log?: (line: string) => void
+}
+
+/** Why uploads are failing now: for the status line, `peerstore status` and the per-file xattr. */
+export interface UploadFailure {
+  /** The store's code (ENOSPC, EREPLICAS, EUNAVAILABLE, ETIMEDOUT…). */
+  code: string
+  message: string
+  /** When uploads started failing (ms): the first failure since the last success. */
+  since: number
+}
+
+/**
+ * Free space the on-disk read cache always leaves on its disk, for the
+ * journal, the spool and (on a member) the node store: a tenth of the disk,
+ * at least 16 MiB, at most 1 GiB.
+ */
+export function readCacheReserve(totalBytes: number): number {
+  return Math.min(1024 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(totalBytes / 10)))
 }
 
 /**
@@ -67,7 +94,10 @@ interface PendingUpload {
   ciphertext: Buffer
   /** In memory of ChunkStore.uploadBuffers: reused once uploaded, so readers get a copy. */
   pooled: boolean
+  /** Resolves once stored; rejects (ECLOSED) when the store closes first, the chunk left in the spool. */
   done: Promise<void>
+  /** The last failure of its upload ("CODE: message"), until it succeeds. */
+  error: string | null
   /** In the spool on disk (or being written there): survives SIGKILL. */
   spooled: boolean
   spooling: Promise<void> | null
@@ -102,7 +132,18 @@ export class ChunkStore {
   private queue: string[] = []
   private activeUploads = 0
   private roomWaiters: (() => void)[] = []
-  private uploadResolvers = new Map<string, () => void>()
+  private uploadResolvers = new Map<string, { resolve: () => void; reject: (err: Error) => void }>()
+  /** Uploads under way, for close() to give them a moment. */
+  private uploading = new Set<Promise<void>>()
+  /** Aborted by close(): cuts the backoff sleeps of failing uploads short. */
+  private readonly stopping = new AbortController()
+  private readonly backoff: BackoffOptions
+  private readonly roomWaitMs: number
+  private readonly closeWaitMs: number
+  private readonly log: (line: string) => void
+  private failure: UploadFailure | null = null
+  /** Failure causes already logged since the last successful upload. */
+  private loggedCauses = new Set<string>()
   /** Opens under way, by key: concurrent readers of one chunk share one fetch and one decryption. */
   private opens = new Map<string, Promise<Buffer>>()
   private prefetches = 0
@@ -126,6 +167,7 @@ export class ChunkStore {
   private readCache = new Map<string, number>()
   private readCacheSize = 0
   private closing = false
+  private closed = false
   /** Counters for the status line and tests. */
   stats = { uploaded: 0, uploadedBytes: 0, fetched: 0, uploadErrors: 0 }
 
@@ -138,6 +180,10 @@ export class ChunkStore {
     this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
     this.crypto = new CryptoPool({ size: opts.cryptoThreads })
+    this.backoff = opts.backoff ?? {}
+    this.roomWaitMs = opts.roomWaitMs ?? 20_000
+    this.closeWaitMs = opts.closeWaitMs ?? 2000
+    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`))
     // Enough free ones for a read-ahead window and a writer's few: in a steady
     // read or write each buffer taken is matched by one given back.
     this.chunkBuffers = new BufferPool(CHUNK_BYTES, 16, true)
@@ -183,6 +229,20 @@ export class ChunkStore {
     return this.pending.has(key.toString('hex'))
   }
 
+  /** Why uploads are failing, or null while they succeed (or none is pending). */
+  get uploadFailure(): UploadFailure | null {
+    return this.failure
+  }
+
+  /** The last upload error of the first failing pending chunk among `keys` (a file's), or null. */
+  failureOf(keys: Iterable<Buffer | null>): string | null {
+    for (const k of keys) {
+      const e = k && this.pending.get(k.toString('hex'))?.error
+      if (e) return e
+    }
+    return null
+  }
+
   /**
    * Encrypts one chunk (on a crypto worker), starts its upload and resolves
    * with its key (sha256 of the ciphertext). The plaintext must not change
@@ -215,35 +275,71 @@ export class ChunkStore {
 
   private enqueue(hex: string, ciphertext: Buffer, spooled: boolean, pooled = false): void {
     if (this.pending.has(hex)) return
-    const done = new Promise<void>((resolve) => this.uploadResolvers.set(hex, resolve))
-    this.pending.set(hex, { ciphertext, pooled, done, spooled, spooling: null })
+    const done = new Promise<void>((resolve, reject) => this.uploadResolvers.set(hex, { resolve, reject }))
+    // Awaited only by whoever waits for this chunk: a close with nobody waiting is no unhandled rejection.
+    done.catch(() => {})
+    this.pending.set(hex, { ciphertext, pooled, done, error: null, spooled, spooling: null })
     this.pendingBytes += ciphertext.byteLength
     this.queue.push(hex)
     this.pump()
   }
 
-  /** Resolves when writers may seal more: bounds memory whatever the file size. */
+  /**
+   * Resolves when writers may seal more: bounds memory whatever the file
+   * size. A full store fails the writer at once with ENOSPC; other failing
+   * uploads fail it with EIO after roomWaitMs, before FUSE gives up on it.
+   * While closing it never waits: close() spools what is left.
+   */
   async waitForRoom(): Promise<void> {
-    while (this.pendingBytes > this.maxPendingBytes) {
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve))
+    const until = Date.now() + this.roomWaitMs
+    for (;;) {
+      if (this.closing) return
+      const failure = this.failure
+      if (failure?.code === 'ENOSPC') throw new VolumeError('ENOSPC', `the store is full: ${failure.message}`)
+      if (this.pendingBytes <= this.maxPendingBytes) return
+      if (failure && Date.now() >= until) {
+        throw new VolumeError('EIO', `uploads are failing since ${ago(failure.since)}: ${failure.message}`)
+      }
+      // Woken by an upload that made room, or after a second to look at the failures again.
+      await new Promise<void>((resolve) => {
+        this.roomWaiters.push(resolve)
+        setTimeout(resolve, 1000).unref()
+      })
     }
+  }
+
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters
+    this.roomWaiters = []
+    for (const w of waiters) w()
   }
 
   private pump(): void {
     while (this.activeUploads < this.uploadConcurrency && this.queue.length > 0 && !this.closing) {
       const hex = this.queue.shift()!
       this.activeUploads++
-      this.upload(hex).finally(() => {
-        this.activeUploads--
-        this.pump()
-      })
+      const run: Promise<void> = this.upload(hex)
+        .catch((err) => this.log(`peerstore: upload of a chunk stopped: ${(err as Error)?.stack ?? err}`))
+        .finally(() => {
+          this.uploading.delete(run)
+          this.activeUploads--
+          this.pump()
+        })
+      this.uploading.add(run)
     }
   }
 
+  /**
+   * Uploads one chunk, retrying with backoff (retry.ts) until it is stored
+   * or the store closes; it stays pending meanwhile (readable here, and in
+   * the spool if a close() confirmed it), and close() spools it for the next
+   * mount.
+   */
   private async upload(hex: string): Promise<void> {
     const entry = this.pending.get(hex)
     if (!entry) return
     for (let attempt = 0; ; attempt++) {
+      if (this.closing) return
       try {
         // The key is sha256 of the ciphertext, computed when it was sealed (or checked when adopted).
         if (this.store.putImmutableKnown) await this.store.putImmutableKnown(Buffer.from(hex, 'hex'), entry.ciphertext)
@@ -251,12 +347,12 @@ export class ChunkStore {
         break
       } catch (err) {
         this.stats.uploadErrors++
-        if (this.closing) return
-        // The chunk stays pending (and spooled if a close confirmed it): retry with backoff.
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)))
-        if (process.env.PEERSTORE_DEBUG) process.stderr.write(`upload ${hex} failed: ${(err as Error).message}\n`)
+        this.noteFailure(entry, err)
+        if (!(await sleep(backoffDelay(attempt, this.backoff), this.stopping.signal))) return
       }
     }
+    this.noteSuccess()
+    entry.error = null
     this.stats.uploaded++
     this.stats.uploadedBytes += entry.ciphertext.byteLength
     this.pending.delete(hex)
@@ -265,13 +361,34 @@ export class ChunkStore {
     if (entry.spooled) await fsp.rm(path.join(this.spoolDir, hex), { force: true })
     // Stored and spooled: nothing reads the ciphertext any more (a reader of a pending chunk copies it).
     if (entry.pooled) this.uploadBuffers.give(entry.ciphertext)
-    this.uploadResolvers.get(hex)?.()
+    this.uploadResolvers.get(hex)?.resolve()
     this.uploadResolvers.delete(hex)
-    if (this.pendingBytes <= this.maxPendingBytes) {
-      const waiters = this.roomWaiters
-      this.roomWaiters = []
-      for (const w of waiters) w()
-    }
+    if (this.pendingBytes <= this.maxPendingBytes) this.wakeRoomWaiters()
+  }
+
+  /** Records why an upload failed; logs each cause once until uploads succeed again. */
+  private noteFailure(entry: PendingUpload, err: unknown): void {
+    const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'EIO'
+    const message = String((err as Error)?.message ?? err)
+    entry.error = `${code}: ${message}`
+    this.failure = { code, message, since: this.failure?.since ?? Date.now() }
+    // Chunk keys differ from one failure to the next; the cause is the same.
+    const cause = `${code} ${message.replace(/[0-9a-f]{16,}/gi, '…')}`
+    if (this.loggedCauses.has(cause) || this.closing) return
+    this.loggedCauses.add(cause)
+    this.log(
+      `peerstore: uploads failing (${this.pending.size} chunks, ${(this.pendingBytes / 1048576).toFixed(1)} MiB wait, ` +
+        `kept on this machine and retried with backoff): ${code}: ${message}`
+    )
+    // A full store fails writers at once (waitForRoom): tell those waiting now.
+    if (code === 'ENOSPC') this.wakeRoomWaiters()
+  }
+
+  private noteSuccess(): void {
+    if (!this.failure) return
+    if (this.loggedCauses.size > 0) this.log(`peerstore: uploads resumed after failing for ${ago(this.failure.since)}`)
+    this.failure = null
+    this.loggedCauses.clear()
   }
 
   /** Resolves once every given chunk is durable in the ValueStore. */
@@ -303,7 +420,7 @@ export class ChunkStore {
       if (!p.spooling) {
         // Written, not fsynced: the spool is there for a crash of this process; the
         // upload (to the durable store) follows within moments.
-        p.spooling = fsp.writeFile(path.join(this.spoolDir, hex), p.ciphertext, { mode: 0o600 })
+        p.spooling = this.writeSpool(hex, p.ciphertext, false)
         p.spooled = true
       }
       writes.push(p.spooling)
@@ -497,27 +614,51 @@ export class ChunkStore {
     return { bytes, local: false, owned: false, source: 'store', pooled: false }
   }
 
+  /**
+   * Keeps a checked chunk in the read cache, within its budget and within
+   * the free space of its disk: it always leaves readCacheReserve() free for
+   * the journal, the spool and the node store, evicting its oldest entries
+   * (or not caching at all) when the disk fills.
+   */
   private async addToReadCache(hex: string, bytes: Buffer): Promise<void> {
+    const disk = await fsp.statfs(this.readCacheDir).catch(() => null)
+    let budget = this.readCacheBytes
+    if (disk) {
+      const free = disk.bavail * disk.bsize
+      budget = Math.min(budget, this.readCacheSize + free - readCacheReserve(disk.blocks * disk.bsize))
+    }
+    if (bytes.byteLength > budget) {
+      await this.shrinkReadCache(Math.max(0, budget))
+      return
+    }
+    await this.shrinkReadCache(budget - bytes.byteLength)
     try {
       // A cache needs no fsync: a torn file fails its hash check and is refetched.
       await fsp.writeFile(path.join(this.readCacheDir, hex), bytes, { mode: 0o600 })
     } catch {
+      await fsp.rm(path.join(this.readCacheDir, hex), { force: true }).catch(() => {})
       return
     }
     this.readCache.set(hex, bytes.byteLength)
     this.readCacheSize += bytes.byteLength
-    for (const [old] of this.readCache) {
-      if (this.readCacheSize <= this.readCacheBytes) break
-      this.dropFromReadCache(old)
-    }
   }
 
-  private dropFromReadCache(hex: string): void {
+  /** Evicts the oldest read-cache entries until it holds at most `bytes`; resolves once their files are gone. */
+  private async shrinkReadCache(bytes: number): Promise<void> {
+    const removals: Promise<void>[] = []
+    for (const [old] of this.readCache) {
+      if (this.readCacheSize <= bytes) break
+      removals.push(this.dropFromReadCache(old))
+    }
+    await Promise.all(removals)
+  }
+
+  private dropFromReadCache(hex: string): Promise<void> {
     const size = this.readCache.get(hex)
-    if (size === undefined) return
+    if (size === undefined) return Promise.resolve()
     this.readCache.delete(hex)
     this.readCacheSize -= size
-    fs.rm(path.join(this.readCacheDir, hex), { force: true }, () => {})
+    return new Promise((resolve) => fs.rm(path.join(this.readCacheDir, hex), { force: true }, () => resolve()))
   }
 
   private remember(hex: string, plaintext: Buffer): void {
@@ -537,12 +678,85 @@ export class ChunkStore {
     }
   }
 
-  async close(): Promise<void> {
-    await this.whenAllUploaded()
+  /**
+   * Writes a chunk's ciphertext to the spool. On a full disk the read cache
+   * gives way (it is only a cache) and the write is tried once more.
+   */
+  private async writeSpool(hex: string, bytes: Buffer, durable: boolean): Promise<void> {
+    const file = path.join(this.spoolDir, hex)
+    const write = () =>
+      durable ? writeFileDurable(file, bytes, { syncDir: false }) : fsp.writeFile(file, bytes, { mode: 0o600 })
+    try {
+      await write()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC' || this.readCacheSize === 0) throw err
+      await this.shrinkReadCache(0)
+      await write()
+    }
+  }
+
+  /**
+   * Stops uploading and leaves what is not stored yet to the next mount:
+   * bounded whatever the ring does (a moment for uploads under way, then
+   * every pending chunk is in the spool, which the next mount's ready()
+   * uploads). Waiters for a chunk left behind get ECLOSED. A close with the
+   * ring up stores everything first: Volume.close() syncs before this.
+   */
+  /**
+   * Stops starting and retrying uploads (what close() begins with): writers
+   * no longer wait for room, so a Volume closing with the ring down can seal
+   * its last data into the spool.
+   */
+  stop(): void {
     this.closing = true
-    await Promise.allSettled(this.opens.values())
+    this.stopping.abort()
+    this.wakeRoomWaiters()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.stop()
+    await Promise.race([Promise.allSettled([...this.uploading, ...this.opens.values()]), sleep(this.closeWaitMs)])
+    const left = await this.spoolRemaining()
+    if (this.pending.size > 0) {
+      const reason = this.failure ? ` (${this.failure.code}: ${this.failure.message})` : ''
+      this.log(
+        `peerstore: ${this.pending.size} chunks (${(this.pendingBytes / 1048576).toFixed(1)} MiB) not uploaded yet${reason}: ` +
+          `kept in the spool for the next mount${left > 0 ? `; ${left} could not be written there` : ''}`
+      )
+    }
+    for (const [hex, waiter] of this.uploadResolvers) {
+      if (this.pending.has(hex)) waiter.reject(new VolumeError('ECLOSED', 'closed before the chunk was uploaded'))
+    }
+    this.uploadResolvers.clear()
     await this.crypto.close()
     this.memoryCache.clear()
     this.memoryCacheSize = 0
   }
+
+  /** Every pending chunk to the spool (durably), for the next mount; resolves with how many could not be written. */
+  private async spoolRemaining(): Promise<number> {
+    let failed = 0
+    for (const [hex, p] of this.pending) {
+      try {
+        if (p.spooling) await p.spooling
+        else {
+          p.spooled = true
+          p.spooling = this.writeSpool(hex, p.ciphertext, true)
+          await p.spooling
+        }
+      } catch (err) {
+        failed++
+        if (failed === 1) this.log(`peerstore: could not keep a chunk in the spool: ${(err as Error).message}`)
+      }
+    }
+    return failed
+  }
+}
+
+/** "12 s" or "3 min" since `t`, for log and status lines. */
+export function ago(t: number): string {
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000))
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`
 }

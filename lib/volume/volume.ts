@@ -13,7 +13,7 @@ import { decrypt, encrypt } from '../crypto/aead'
 import { randomBytes } from '../crypto/keys'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { ChunkCollector, type CurrentChunks } from './chunk-gc'
-import { ChunkStore } from './chunk-store'
+import { ChunkStore, type UploadFailure } from './chunk-store'
 import { fail, VolumeError } from './errors'
 import { type FileContent, FileData } from './file-data'
 import { HomeLock } from './home-lock'
@@ -35,6 +35,7 @@ import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
 import { RemoteSync, type SyncStats } from './remote-sync'
+import { settlesWithin } from './retry'
 import { runLimited } from './run-limited'
 import { SHARED_DIR_NAME } from './share-names'
 import { isConflict, type ValueStore } from './value-store'
@@ -84,6 +85,8 @@ export interface VolumeOptions {
   adoptRootTimeoutMs?: number
   /** One-line progress notices for the user. */
   notice?: (line: string) => void
+  /** How long close() tries to store everything before it leaves the rest to the next mount (default 5 s). */
+  closeTimeoutMs?: number
 }
 
 export const DEFAULT_SYNC_INTERVAL_MS = 1000
@@ -99,6 +102,8 @@ export interface ReplicaReport {
   target: number | null
   pendingUpload: boolean
   pendingChunks: number
+  /** The last upload error of one of its pending chunks ("CODE: message"), or null. */
+  uploadError: string | null
 }
 
 export class Inode {
@@ -166,6 +171,7 @@ export class Volume {
   private readonly capacityFn?: VolumeOptions['capacity']
   private readonly onError: (err: Error) => void
   private readonly adoptRootTimeoutMs: number | undefined
+  private readonly closeTimeoutMs: number
   private readonly notice: (line: string) => void
   /** Inodes the poller re-reads when another device announced changes. */
   readonly watch: WatchSet<Inode>
@@ -211,6 +217,7 @@ export class Volume {
         })
       : null
     this.adoptRootTimeoutMs = opts.adoptRootTimeoutMs
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 5000
     this.notice = opts.notice ?? (() => {})
     this.watch = new WatchSet(opts.watchLimit ?? 256, opts.watchWindowMs ?? 60_000)
     this.remote = new RemoteSync<Inode>({
@@ -247,17 +254,33 @@ export class Volume {
     this.remote.start()
   }
 
-  /** Writes everything to the store, then releases the home. */
+  /**
+   * Writes everything to the store, then releases the home. Bounded by
+   * closeTimeoutMs whatever the ring does: what is not stored by then stays
+   * in the journal and the spool, which the next mount replays and uploads.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.timer) clearInterval(this.timer)
+    const until = Date.now() + this.closeTimeoutMs
+    const left = () => Math.max(0, until - Date.now())
     try {
-      await this.remote.close()
-      await this.sync()
-      // The other devices learn of the last changes now rather than at their next full pass.
-      await this.remote.publish().catch((err) => this.onError(err))
-      await this.gc?.close()
+      await settlesWithin(this.remote.close(), left())
+      if (await settlesWithin(this.sync(), left(), this.onError)) {
+        // The other devices learn of the last changes now rather than at their next full pass.
+        await settlesWithin(this.remote.publish(), left(), this.onError)
+      } else {
+        this.chunks.stop()
+        for (const inode of this.inodes.values()) if (inode.data?.hasDirty) await inode.data.seal().catch(this.onError)
+        await this.commit({ sync: true }).catch(this.onError)
+        const s = this.status()
+        const why = s.uploadFailure ? `: ${s.uploadFailure.code}: ${s.uploadFailure.message}` : ''
+        this.notice(
+          `${s.dirty} records and ${s.pendingChunks} chunks not stored yet${why}; kept on this machine, the next mount stores them`
+        )
+      }
+      await settlesWithin(this.gc?.close() ?? Promise.resolve(), left(), this.onError)
       await this.chunks.close()
       await this.journal.close()
     } finally {
@@ -1098,7 +1121,7 @@ export class Volume {
         target = target === null ? r.target : Math.max(target, r.target)
       }
     }
-    return { live, target, pendingUpload, pendingChunks }
+    return { live, target, pendingUpload, pendingChunks, uploadError: this.chunks.failureOf(chunkKeys) }
   }
 
   async statfs(): Promise<{ totalBytes: number; freeBytes: number; files: number }> {
@@ -1114,6 +1137,8 @@ export class Volume {
     pendingBytes: number
     uploaded: number
     fromOtherDevices: number
+    /** Why uploads are failing now (they are retried), or null. */
+    uploadFailure: UploadFailure | null
   } {
     return {
       inodes: this.inodes.size,
@@ -1121,7 +1146,8 @@ export class Volume {
       pendingChunks: this.chunks.pendingCount,
       pendingBytes: this.chunks.pendingByteCount,
       uploaded: this.chunks.stats.uploaded,
-      fromOtherDevices: this.remoteChanges
+      fromOtherDevices: this.remoteChanges,
+      uploadFailure: this.chunks.uploadFailure
     }
   }
 }

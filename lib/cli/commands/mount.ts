@@ -5,11 +5,13 @@
 import path from 'node:path'
 import { findMount, isMounted, registerMount, unregisterMount } from '../../fuse/mount-registry'
 import { checkFuse } from '../../fuse/prerequisites'
+import { ago } from '../../volume/chunk-store'
 import { openVolume } from '../../volume/open-volume'
 import { startShareControl } from '../../volume/share-control'
 import { SHARED_DIR_NAME } from '../../volume/share-names'
 import { SharedView } from '../../volume/share-view'
 import { type Command, requirePositionals, UsageError } from '../command'
+import { guardProcess } from '../process-guard'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 const MiB = 1024 * 1024
@@ -58,6 +60,8 @@ export const mountCommand: Command = {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
       return 1
     }
+    // From here on an error we did not foresee is logged; it never ends the mount (ENOTCONN for every program).
+    const unguard = guardProcess((line) => ctx.stderr.write(`\n${line}\n`))
     const running = findMount(mountpoint)
     if (running && running.pid !== process.pid && isMounted(mountpoint)) {
       ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted by pid ${running.pid}\n`)
@@ -119,7 +123,10 @@ export const mountCommand: Command = {
           ? `uploading ${s.pendingChunks} chunks (${(s.pendingBytes / MiB).toFixed(1)} MiB)`
           : 'all uploaded'
       const others = s.fromOtherDevices > 0 ? ` · ${s.fromOtherDevices} updates from your other computers` : ''
-      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${others} · Ctrl-C to unmount`
+      const failing = s.uploadFailure
+        ? ` · uploads failing for ${ago(s.uploadFailure.since)} (${s.uploadFailure.code}: ${s.uploadFailure.message.slice(0, 80)}), retrying`
+        : ''
+      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${failing}${others} · Ctrl-C to unmount`
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 
@@ -149,6 +156,7 @@ export const mountCommand: Command = {
       unregisterMount(mountpoint)
     }
     ctx.stdout.write('peerstore: unmounted\n')
+    unguard()
     // After an unmount from outside, fuse-native skips its native cleanup and
     // its thread keeps the event loop alive: everything is flushed, so leave.
     setTimeout(() => process.exit(0), 1000).unref()
