@@ -35,7 +35,7 @@ export interface ChunkStoreOptions {
   roomWaitMs?: number
   /** How long close() lets uploads under way finish before it leaves them to the next mount (default 2 s). */
   closeWaitMs?: number
-  /** Where upload failures are reported, once per cause (default stderr). */
+  /** Where upload failures are reported, once per cause (default stderr, prefixed `peerstore: `). */
   log?: (line: string) => void
 }
 
@@ -66,6 +66,9 @@ export function readCacheReserve(totalBytes: number): number {
  * read: 350-365 MB/s). Measured on a one-node mount, caches dropped.
  */
 const MAX_PREFETCHES = 16
+
+/** Longest wait between retries of an upload refused for a full store (ENOSPC). */
+const FULL_RETRY_CAP_MS = 5000
 
 /** A whole chunk's plaintext (file-data.ts DEFAULT_CHUNK_SIZE); other sizes get plain buffers. */
 const CHUNK_BYTES = 1024 * 1024
@@ -183,7 +186,7 @@ export class ChunkStore {
     this.backoff = opts.backoff ?? {}
     this.roomWaitMs = opts.roomWaitMs ?? 20_000
     this.closeWaitMs = opts.closeWaitMs ?? 2000
-    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`))
+    this.log = opts.log ?? ((line) => process.stderr.write(`peerstore: ${line}\n`))
     // Enough free ones for a read-ahead window and a writer's few: in a steady
     // read or write each buffer taken is matched by one given back.
     this.chunkBuffers = new BufferPool(CHUNK_BYTES, 16, true)
@@ -319,7 +322,7 @@ export class ChunkStore {
       const hex = this.queue.shift()!
       this.activeUploads++
       const run: Promise<void> = this.upload(hex)
-        .catch((err) => this.log(`peerstore: upload of a chunk stopped: ${(err as Error)?.stack ?? err}`))
+        .catch((err) => this.log(`upload of a chunk stopped: ${(err as Error)?.stack ?? err}`))
         .finally(() => {
           this.uploading.delete(run)
           this.activeUploads--
@@ -348,7 +351,9 @@ export class ChunkStore {
       } catch (err) {
         this.stats.uploadErrors++
         this.noteFailure(entry, err)
-        if (!(await sleep(backoffDelay(attempt, this.backoff), this.stopping.signal))) return
+        // A full disk is freed by someone at this machine, and writers get ENOSPC until a retry gets through: retry it sooner.
+        const backoff = this.failure?.code === 'ENOSPC' ? { ...this.backoff, capMs: FULL_RETRY_CAP_MS } : this.backoff
+        if (!(await sleep(backoffDelay(attempt, backoff), this.stopping.signal, { unref: true }))) return
       }
     }
     this.noteSuccess()
@@ -386,7 +391,7 @@ export class ChunkStore {
 
   private noteSuccess(): void {
     if (!this.failure) return
-    if (this.loggedCauses.size > 0) this.log(`peerstore: uploads resumed after failing for ${ago(this.failure.since)}`)
+    if (this.loggedCauses.size > 0) this.log(`uploads resumed after failing for ${ago(this.failure.since)}`)
     this.failure = null
     this.loggedCauses.clear()
   }
@@ -748,7 +753,7 @@ export class ChunkStore {
         }
       } catch (err) {
         failed++
-        if (failed === 1) this.log(`peerstore: could not keep a chunk in the spool: ${(err as Error).message}`)
+        if (failed === 1) this.log(`could not keep a chunk in the spool: ${(err as Error).message}`)
       }
     }
     return failed

@@ -27,8 +27,12 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number
   return Math.round(step / 2 + (random() * step) / 2)
 }
 
-/** Waits `ms`; resolves false at once when `signal` aborts (close), true otherwise. The timer never holds the process. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+/**
+ * Waits `ms`; resolves false at once when `signal` aborts (close), true
+ * otherwise. With `unref` the timer does not keep the process alive (a
+ * background retry); without it, it does (someone is waiting on it).
+ */
+export function sleep(ms: number, signal?: AbortSignal, opts: { unref?: boolean } = {}): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false)
   return new Promise((resolve) => {
     const onAbort = () => {
@@ -39,7 +43,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
       signal?.removeEventListener('abort', onAbort)
       resolve(true)
     }, ms)
-    timer.unref()
+    if (opts.unref) timer.unref()
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }

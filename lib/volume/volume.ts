@@ -198,7 +198,8 @@ export class Volume {
     this.keys = opts.keys ?? VolumeKeys.fromHome(this.home)
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
     const cacheDir = path.join(this.home, 'cache')
-    this.chunks = new ChunkStore({ store: this.store, cacheDir, readCacheBytes: opts.readCacheBytes })
+    // Upload failures and what close() leaves behind are the user's business: they go out as notices.
+    this.chunks = new ChunkStore({ store: this.store, cacheDir, readCacheBytes: opts.readCacheBytes, log: opts.notice })
     this.journal = new Journal(path.join(cacheDir, 'journal'), this.keys.journalKey)
     this.lock = new HomeLock(this.home)
     this.flushIntervalMs = opts.flushIntervalMs ?? 1000
