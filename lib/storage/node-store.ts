@@ -113,6 +113,8 @@ export class NodeStore {
   private readonly now: () => number
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
+  /** Why the last commit failed for a full disk; null while there is room. */
+  private full: string | null = null
 
   constructor(dir: string, opts: NodeStoreOptions = {}) {
     this.dir = dir
@@ -274,6 +276,7 @@ export class NodeStore {
     // lmdb 3.5 kills the process (SIGSEGV) writing a value in shared memory: such a value is copied.
     if (bytes.buffer instanceof SharedArrayBuffer) bytes = Buffer.from(bytes)
     let writtenAt = opts.writtenAt ?? 0
+    await this.refuseWhileFull(bytes.byteLength)
     await this.write(() => {
       const existing = this.entryInTxn(key)
       if (existing?.kind === 'immutable') return { ok: true, changed: false }
@@ -315,7 +318,7 @@ export class NodeStore {
       }
       this.setInTxn(key, null, { kind: 'tombstone', size: 0, version: at }, existing)
       return { ok: true, changed: true }
-    })
+    }, FREES)
   }
 
   /**
@@ -363,6 +366,7 @@ export class NodeStore {
     checkSize(recordBytes)
     const record = decodeCanonicalRecord(recordBytes)
     if (!verifyRecord(record, key)) throw new StoreError('EBADSIG', 'record signature or key does not verify')
+    await this.refuseWhileFull(recordBytes.byteLength)
     await this.write(() => {
       const existing = this.entryInTxn(key)
       if (existing && existing.kind !== 'record') {
@@ -404,7 +408,7 @@ export class NodeStore {
       }
       this.removeInTxn(key, existing)
       return { ok: true, changed: true }
-    })
+    }, FREES)
   }
 
   /** Removes whatever is stored at `key`, tombstones too: for keys this node is no longer responsible for. */
@@ -415,13 +419,13 @@ export class NodeStore {
       if (!existing) return { ok: true, changed: false }
       this.removeInTxn(key, existing)
       return { ok: true, changed: true }
-    })
+    }, FREES)
   }
 
   // ---- transaction plumbing ------------------------------------------------
 
   /** Runs `body` in a write transaction and resolves once the commit is on disk. */
-  private async write(body: () => TxnOutcome): Promise<boolean> {
+  private async write(body: () => TxnOutcome, opts: { frees?: boolean } = {}): Promise<boolean> {
     const { root } = await this.dbs()
     let outcome: TxnOutcome
     try {
@@ -437,7 +441,31 @@ export class NodeStore {
       throw await this.commitFailure(err)
     }
     if (!outcome.ok) throw outcome.error
+    // A delete made room inside LMDB's file, which statfs does not show: try writes again.
+    if (opts.frees && outcome.changed) this.full = null
     return outcome.changed
+  }
+
+  /**
+   * After a commit failed for a full disk, a write that adds a value is
+   * refused without reaching LMDB until the disk has room again: each
+   * attempt would fail the same way, after LMDB has written what it could
+   * (and printed its own errors). Deletes still go through: they make room.
+   */
+  private async refuseWhileFull(size: number): Promise<void> {
+    if (this.full === null) return
+    const free = await this.freeBytes()
+    if (free !== null && free < DISK_FULL_BYTES + size) {
+      throw new StoreError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${this.full}`)
+    }
+    this.full = null
+  }
+
+  private freeBytes(): Promise<number | null> {
+    return fs.promises
+      .statfs(this.dir)
+      .then((s) => s.bavail * s.bsize)
+      .catch(() => null)
   }
 
   /**
@@ -459,12 +487,10 @@ export class NodeStore {
           (e: unknown) => e
         )
       : null
-    const free = await fs.promises
-      .statfs(this.dir)
-      .then((s) => s.bavail * s.bsize)
-      .catch(() => null)
+    const free = await this.freeBytes()
     const why = (cause as Error | null)?.message ?? (err as Error)?.message ?? String(err)
     if (free !== null && free < DISK_FULL_BYTES) {
+      this.full = why
       return new StoreError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${why}`)
     }
     return new StoreError('EIO', `the store could not commit a write: ${why}`)
@@ -530,6 +556,7 @@ export class NodeStore {
 }
 
 const EMPTY = Buffer.alloc(0)
+const FREES = { frees: true }
 
 function isTombstone(raw: Uint8Array): boolean {
   return decodeIndexEntry(raw).kind === 'tombstone'

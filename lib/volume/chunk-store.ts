@@ -4,6 +4,7 @@
 // read cache (ciphertext only) and a small in-memory cache of opened chunks,
 // because FUSE reads 128 KiB at a time out of 1 MiB chunks.
 
+import { setMaxListeners } from 'node:events'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
@@ -186,6 +187,8 @@ export class ChunkStore {
     this.backoff = opts.backoff ?? {}
     this.roomWaitMs = opts.roomWaitMs ?? 20_000
     this.closeWaitMs = opts.closeWaitMs ?? 2000
+    // One abort listener per retrying upload (up to uploadConcurrency): more than the default 10.
+    setMaxListeners(0, this.stopping.signal)
     this.log = opts.log ?? ((line) => process.stderr.write(`peerstore: ${line}\n`))
     // Enough free ones for a read-ahead window and a writer's few: in a steady
     // read or write each buffer taken is matched by one given back.
@@ -382,7 +385,7 @@ export class ChunkStore {
     if (this.loggedCauses.has(cause) || this.closing) return
     this.loggedCauses.add(cause)
     this.log(
-      `peerstore: uploads failing (${this.pending.size} chunks, ${(this.pendingBytes / 1048576).toFixed(1)} MiB wait, ` +
+      `uploads failing (${this.pending.size} chunks, ${(this.pendingBytes / 1048576).toFixed(1)} MiB wait, ` +
         `kept on this machine and retried with backoff): ${code}: ${message}`
     )
     // A full store fails writers at once (waitForRoom): tell those waiting now.
@@ -727,7 +730,7 @@ export class ChunkStore {
     if (this.pending.size > 0) {
       const reason = this.failure ? ` (${this.failure.code}: ${this.failure.message})` : ''
       this.log(
-        `peerstore: ${this.pending.size} chunks (${(this.pendingBytes / 1048576).toFixed(1)} MiB) not uploaded yet${reason}: ` +
+        `${this.pending.size} chunks (${(this.pendingBytes / 1048576).toFixed(1)} MiB) not uploaded yet${reason}: ` +
           `kept in the spool for the next mount${left > 0 ? `; ${left} could not be written there` : ''}`
       )
     }

@@ -54,6 +54,8 @@ export const DEFAULT_GC_GRACE_MS = 60 * 60_000
 
 /** How long a mount waits for the root directory's record once it has found the pointer to it. */
 const ROOT_RECORD_WAIT_MS = 30_000
+/** How long a mount waits to store what the journal replayed before it goes on (the flusher keeps trying). */
+const REPLAY_FLUSH_MS = 10_000
 
 export interface VolumeOptions {
   home: string
@@ -751,8 +753,10 @@ export class Volume {
       this.touch(dir)
     }
     this.journalDirty.clear()
-    await this.flush()
-    await this.journal.discard(segments)
+    // Bounded: a store that cannot take it now (the ring down, a full disk)
+    // must not hold the mount up. The replayed inodes stay dirty and the
+    // segments stay until a flush stores them (flushOnce discards them then).
+    if (await settlesWithin(this.flush(), REPLAY_FLUSH_MS, this.onError)) await this.journal.discard(segments)
   }
 
   // ---- paths ----------------------------------------------------------------
