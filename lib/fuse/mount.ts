@@ -17,7 +17,7 @@ export interface MountOptions {
   log?: (line: string) => void
   /** Other users' shares, shown read-only under /@shared. */
   shares?: SharedView
-  /** How long close() waits for the store before it unmounts anyway (default 3 s). */
+  /** How long close() waits for the store before it unmounts anyway (default 1 s; Volume.close goes on with the rest). */
   syncTimeoutMs?: number
 }
 
@@ -75,7 +75,7 @@ export class PeerstoreMount {
   async close(): Promise<void> {
     const fuse = this.fuse
     if (!fuse) return
-    await settlesWithin(this.volume.sync(), this.opts.syncTimeoutMs ?? 3000, (err) =>
+    await settlesWithin(this.volume.sync(), this.opts.syncTimeoutMs ?? 1000, (err) =>
       this.opts.log?.(`peerstore: flush before unmount: ${err.message}`)
     )
     this.fuse = null

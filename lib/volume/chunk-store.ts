@@ -34,7 +34,7 @@ export interface ChunkStoreOptions {
   backoff?: BackoffOptions
   /** How long a writer waits for room while uploads fail before it gets EIO (default 20 s, under FUSE's 60 s). */
   roomWaitMs?: number
-  /** How long close() lets uploads under way finish before it leaves them to the next mount (default 2 s). */
+  /** How long close() lets uploads under way finish before it leaves them to the next mount (default 1 s). */
   closeWaitMs?: number
   /** Where upload failures are reported, once per cause (default stderr, prefixed `peerstore: `). */
   log?: (line: string) => void
@@ -186,7 +186,7 @@ export class ChunkStore {
     this.crypto = new CryptoPool({ size: opts.cryptoThreads })
     this.backoff = opts.backoff ?? {}
     this.roomWaitMs = opts.roomWaitMs ?? 20_000
-    this.closeWaitMs = opts.closeWaitMs ?? 2000
+    this.closeWaitMs = opts.closeWaitMs ?? 1000
     // One abort listener per retrying upload (up to uploadConcurrency): more than the default 10.
     setMaxListeners(0, this.stopping.signal)
     this.log = opts.log ?? ((line) => process.stderr.write(`peerstore: ${line}\n`))

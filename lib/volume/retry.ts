@@ -71,3 +71,48 @@ export async function settlesWithin(p: Promise<unknown>, ms: number, onError?: (
   }
   return result
 }
+
+/**
+ * Waits for `p` while it makes progress: true if it fulfilled; false if it
+ * rejected (reported to `onError`), if `progress()` (any number that changes
+ * when work gets done) stayed the same for `idleMs`, or after `maxMs`.
+ * Shutdown with the ring down ends after `idleMs`; with a slow but working
+ * ring it lets the uploads finish.
+ */
+export async function settlesWhileProgressing(
+  p: Promise<unknown>,
+  opts: { idleMs: number; maxMs: number; progress: () => number; onError?: (err: Error) => void }
+): Promise<boolean> {
+  let expired = false
+  let settled: boolean | null = null
+  const outcome = p.then(
+    () => {
+      settled = true
+    },
+    (err) => {
+      settled = false
+      if (!expired) opts.onError?.(err as Error)
+    }
+  )
+  const started = Date.now()
+  let last = opts.progress()
+  let lastChange = started
+  const step = Math.max(10, Math.min(250, opts.idleMs / 4))
+  while (settled === null) {
+    const controller = new AbortController()
+    await Promise.race([outcome, sleep(step, controller.signal)])
+    controller.abort()
+    if (settled !== null) break
+    const now = Date.now()
+    const value = opts.progress()
+    if (value !== last) {
+      last = value
+      lastChange = now
+    }
+    if (now - lastChange >= opts.idleMs || now - started >= opts.maxMs) {
+      expired = true
+      return false
+    }
+  }
+  return settled === true
+}

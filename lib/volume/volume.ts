@@ -35,7 +35,7 @@ import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
 import { RemoteSync, type SyncStats } from './remote-sync'
-import { settlesWithin } from './retry'
+import { settlesWhileProgressing, settlesWithin } from './retry'
 import { runLimited } from './run-limited'
 import { SHARED_DIR_NAME } from './share-names'
 import { isConflict, type ValueStore } from './value-store'
@@ -54,6 +54,8 @@ export const DEFAULT_GC_GRACE_MS = 60 * 60_000
 
 /** How long a mount waits for the root directory's record once it has found the pointer to it. */
 const ROOT_RECORD_WAIT_MS = 30_000
+/** The longest close() waits for a ring that is slow but still storing (docs/volume.md, "Shutdown"). */
+const CLOSE_MAX_MS = 10 * 60_000
 /** How long a mount waits to store what the journal replayed before it goes on (the flusher keeps trying). */
 const REPLAY_FLUSH_MS = 10_000
 
@@ -87,7 +89,7 @@ export interface VolumeOptions {
   adoptRootTimeoutMs?: number
   /** One-line progress notices for the user. */
   notice?: (line: string) => void
-  /** How long close() tries to store everything before it leaves the rest to the next mount (default 5 s). */
+  /** How long close() waits with nothing stored before it leaves the rest to the next mount (default 5 s). */
   closeTimeoutMs?: number
 }
 
@@ -258,21 +260,30 @@ export class Volume {
   }
 
   /**
-   * Writes everything to the store, then releases the home. Bounded by
-   * closeTimeoutMs whatever the ring does: what is not stored by then stays
-   * in the journal and the spool, which the next mount replays and uploads.
+   * Writes everything to the store, then releases the home. Bounded whatever
+   * the ring does: once nothing was stored for closeTimeoutMs (or after
+   * CLOSE_MAX_MS), what is left stays in the journal and the spool, which
+   * the next mount replays and uploads.
    */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.timer) clearInterval(this.timer)
-    const until = Date.now() + this.closeTimeoutMs
-    const left = () => Math.max(0, until - Date.now())
+    const idle = this.closeTimeoutMs
+    // Any upload or record stored counts as progress: a slow ring gets the time it needs, a dead one `idle`.
+    const progress = () => this.chunks.stats.uploadedBytes - this.dirty.size
     try {
-      await settlesWithin(this.remote.close(), left())
-      if (await settlesWithin(this.sync(), left(), this.onError)) {
+      await settlesWithin(this.remote.close(), idle)
+      if (
+        await settlesWhileProgressing(this.sync(), {
+          idleMs: idle,
+          maxMs: CLOSE_MAX_MS,
+          progress,
+          onError: this.onError
+        })
+      ) {
         // The other devices learn of the last changes now rather than at their next full pass.
-        await settlesWithin(this.remote.publish(), left(), this.onError)
+        await settlesWithin(this.remote.publish(), idle, this.onError)
       } else {
         this.chunks.stop()
         for (const inode of this.inodes.values()) if (inode.data?.hasDirty) await inode.data.seal().catch(this.onError)
@@ -283,7 +294,7 @@ export class Volume {
           `${s.dirty} records and ${s.pendingChunks} chunks not stored yet${why}; kept on this machine, the next mount stores them`
         )
       }
-      await settlesWithin(this.gc?.close() ?? Promise.resolve(), left(), this.onError)
+      await settlesWithin(this.gc?.close() ?? Promise.resolve(), idle, this.onError)
       await this.chunks.close()
       await this.journal.close()
     } finally {

@@ -107,7 +107,11 @@ test('a serve node whose disk fills refuses new values with ENOSPC, stays up and
   await serve.waitFor('serving node')
 
   // A client-only mount: every chunk and record goes to the serve node, the only member.
-  const m = await startMount(t, { home: clientHome, args: ['--client-only', '--host', '127.0.0.1'], readyTimeoutMs: 90_000 })
+  const m = await startMount(t, {
+    home: clientHome,
+    args: ['--client-only', '--host', '127.0.0.1'],
+    readyTimeoutMs: 90_000
+  })
   const before: Record<string, string> = {}
   for (let i = 0; i < 3; i++) {
     const bytes = randomBytes(2 * MiB + i)

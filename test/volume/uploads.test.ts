@@ -10,7 +10,7 @@ import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
 import type { SignedRecord } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
-import { backoffDelay, settlesWithin, sleep } from '../../lib/volume/retry'
+import { backoffDelay, settlesWhileProgressing, settlesWithin, sleep } from '../../lib/volume/retry'
 import { ValueStoreError } from '../../lib/volume/value-store'
 import { openVolume, tmp } from '../helpers/volume'
 
@@ -46,6 +46,19 @@ test('settlesWithin and sleep: bounded waits that close() can cut short', async 
   const errors: Error[] = []
   t.is(await settlesWithin(Promise.reject(new Error('x')), 1000, (e) => errors.push(e)), false)
   t.is(errors.length, 1, 'its failure is reported')
+  // While progress is made it waits past idleMs; with none it gives up after idleMs.
+  let n = 0
+  const ticking = setInterval(() => n++, 20)
+  const slow = new Promise((r) => setTimeout(r, 400))
+  t.is(
+    await settlesWhileProgressing(slow, { idleMs: 150, maxMs: 10_000, progress: () => n }),
+    true,
+    'slow but moving: waited'
+  )
+  clearInterval(ticking)
+  const t0 = Date.now()
+  t.is(await settlesWhileProgressing(new Promise(() => {}), { idleMs: 150, maxMs: 10_000, progress: () => n }), false)
+  t.ok(Date.now() - t0 < 5000, 'stuck: gave up after about idleMs')
   const c = new AbortController()
   const s = sleep(60_000, c.signal)
   c.abort()

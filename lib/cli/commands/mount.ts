@@ -148,14 +148,20 @@ export const mountCommand: Command = {
     })
     if (tty) ctx.stdout.write('\n')
     ctx.stdout.write(`peerstore: ${reason}: flushing and unmounting ${mountpoint}\n`)
+    const started = Date.now()
+    let unmounted = started
     try {
       await control.close()
       await mount.close()
+      unmounted = Date.now()
       await opened.close()
     } finally {
       unregisterMount(mountpoint)
     }
-    ctx.stdout.write('peerstore: unmounted\n')
+    const secs = (ms: number) => (ms / 1000).toFixed(1)
+    ctx.stdout.write(
+      `peerstore: unmounted (${secs(unmounted - started)} s; ${secs(Date.now() - unmounted)} s more to close the store and leave the ring)\n`
+    )
     unguard()
     // After an unmount from outside, fuse-native skips its native cleanup and
     // its thread keeps the event loop alive: everything is flushed, so leave.
