@@ -704,13 +704,6 @@ export class ChunkStore {
   }
 
   /**
-   * Stops uploading and leaves what is not stored yet to the next mount:
-   * bounded whatever the ring does (a moment for uploads under way, then
-   * every pending chunk is in the spool, which the next mount's ready()
-   * uploads). Waiters for a chunk left behind get ECLOSED. A close with the
-   * ring up stores everything first: Volume.close() syncs before this.
-   */
-  /**
    * Stops starting and retrying uploads (what close() begins with): writers
    * no longer wait for room, so a Volume closing with the ring down can seal
    * its last data into the spool.
@@ -721,6 +714,13 @@ export class ChunkStore {
     this.wakeRoomWaiters()
   }
 
+  /**
+   * Stops uploading and leaves what is not stored yet to the next mount:
+   * bounded whatever the ring does (a moment for uploads under way, then
+   * every pending chunk is in the spool, which the next mount's ready()
+   * uploads). Waiters for a chunk left behind get ECLOSED. A close with the
+   * ring up stores everything first: Volume.close() syncs before this.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true

@@ -158,3 +158,56 @@ test('a serve node whose disk fills refuses new values with ENOSPC, stays up and
   t.is(serve.child.exitCode, null, 'the serve node never died')
   t.is(await again.stop(), 0)
 })
+
+const PORT2 = PORT + 1000
+
+test("a client-only mount's read cache leaves room on a small disk: reading more than fits, then writing, works", {
+  timeout: 300_000
+}, async (t) => {
+  await startBootstrap(t, PORT2)
+  const serveHome = tmpDir('cache-serve')
+  const init = await runPeerstore(['init', '--home', serveHome, '--bootstrap', `127.0.0.1:${PORT2}`, '--replicas', '1'])
+  t.is(init.code, 0, init.stderr)
+  const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()
+  const clientHome = smallDisk(t, 64, 'cache-client')
+  t.is((await runPeerstore(['join', '--home', clientHome, token])).code, 0)
+  const serve = startDaemon(t, ['serve', '--home', serveHome, '--host', '127.0.0.1', '--repair-interval', '1000'])
+  process.once('exit', () => serve.child.kill('SIGKILL'))
+  await serve.waitFor('serving node')
+  const args = ['--client-only', '--host', '127.0.0.1']
+
+  // 96 MiB stored on the serve node, 8 MiB at a time (fsync: uploaded, so the spool stays small).
+  const m = await startMount(t, { home: clientHome, args, readyTimeoutMs: 90_000 })
+  const digests: Record<string, string> = {}
+  for (let i = 0; i < 12; i++) {
+    const bytes = randomBytes(8 * MiB)
+    const file = path.join(m.dir, `f-${i}`)
+    fs.writeFileSync(file, bytes)
+    const fd = fs.openSync(file, 'r')
+    fs.fsyncSync(fd)
+    fs.closeSync(fd)
+    digests[`f-${i}`] = sha(bytes)
+  }
+  t.is(await m.stop(), 0)
+
+  // A fresh mount reads all of it from the node: more than the disk holds, so the cache must give way.
+  const again = await startMount(t, { home: clientHome, dir: m.dir, args, readyTimeoutMs: 90_000 })
+  let lowest = Number.POSITIVE_INFINITY
+  for (const [name, digest] of Object.entries(digests)) {
+    t.is(sha(fs.readFileSync(path.join(again.dir, name))), digest, `${name} reads back`)
+    lowest = Math.min(lowest, freeBytes(clientHome))
+  }
+  const cached = fs.readdirSync(path.join(clientHome, 'cache', 'chunks')).length
+  t.comment(`read cache holds ${cached} chunks; lowest free space while reading: ${(lowest / MiB).toFixed(1)} MiB`)
+  t.ok(cached > 0, 'the read cache is in use')
+  t.ok(freeBytes(clientHome) >= 8 * MiB, 'it leaves room on the disk')
+
+  // The next write fits (it failed when the cache had filled the disk to 0 bytes).
+  const bytes = randomBytes(6 * MiB)
+  fs.writeFileSync(path.join(again.dir, 'after-reading'), bytes)
+  const fd = fs.openSync(path.join(again.dir, 'after-reading'), 'r')
+  fs.fsyncSync(fd)
+  fs.closeSync(fd)
+  t.is(sha(fs.readFileSync(path.join(again.dir, 'after-reading'))), sha(bytes), 'a write after reading works')
+  t.is(await again.stop(), 0)
+})
