@@ -296,7 +296,8 @@ export class Volume {
       }
       await settlesWithin(this.gc?.close() ?? Promise.resolve(), idle, this.onError)
       await this.chunks.close()
-      await this.journal.close()
+      // On a full disk the last commit can fail: say so, and still release the home.
+      await this.journal.close().catch(this.onError)
     } finally {
       this.lock.release()
     }
