@@ -95,7 +95,11 @@ interface Fetched {
 }
 
 interface PendingUpload {
-  ciphertext: Buffer
+  /** Null once spilled: only in the spool then (see spill()). */
+  ciphertext: Buffer | null
+  size: number
+  /** An upload call holds the ciphertext now: it must not be spilled (a pooled buffer would be reused under it). */
+  uploading: boolean
   /** In memory of ChunkStore.uploadBuffers: reused once uploaded, so readers get a copy. */
   pooled: boolean
   /** Resolves once stored; rejects (ECLOSED) when the store closes first, the chunk left in the spool. */
@@ -133,6 +137,8 @@ export class ChunkStore {
 
   private pending = new Map<string, PendingUpload>()
   private pendingBytes = 0
+  /** Of pendingBytes, what is held in memory (the rest was spilled to the spool): what writers wait on. */
+  private memoryBytes = 0
   private queue: string[] = []
   private activeUploads = 0
   private roomWaiters: (() => void)[] = []
@@ -172,8 +178,9 @@ export class ChunkStore {
   private readCacheSize = 0
   private closing = false
   private closed = false
+  private spilling: Promise<NodeJS.ErrnoException | null> | null = null
   /** Counters for the status line and tests. */
-  stats = { uploaded: 0, uploadedBytes: 0, fetched: 0, uploadErrors: 0 }
+  stats = { uploaded: 0, uploadedBytes: 0, fetched: 0, uploadErrors: 0, spilled: 0 }
 
   constructor(opts: ChunkStoreOptions) {
     this.store = opts.store
@@ -231,6 +238,11 @@ export class ChunkStore {
     return this.pendingBytes
   }
 
+  /** Of the pending bytes, those held in memory (the rest waits in the spool). */
+  get pendingMemoryBytes(): number {
+    return this.memoryBytes
+  }
+
   isPending(key: Buffer): boolean {
     return this.pending.has(key.toString('hex'))
   }
@@ -284,17 +296,22 @@ export class ChunkStore {
     const done = new Promise<void>((resolve, reject) => this.uploadResolvers.set(hex, { resolve, reject }))
     // Awaited only by whoever waits for this chunk: a close with nobody waiting is no unhandled rejection.
     done.catch(() => {})
-    this.pending.set(hex, { ciphertext, pooled, done, error: null, spooled, spooling: null })
-    this.pendingBytes += ciphertext.byteLength
+    const size = ciphertext.byteLength
+    this.pending.set(hex, { ciphertext, size, uploading: false, pooled, done, error: null, spooled, spooling: null })
+    this.pendingBytes += size
+    this.memoryBytes += size
     this.queue.push(hex)
     this.pump()
   }
 
   /**
    * Resolves when writers may seal more: bounds memory whatever the file
-   * size. A full store fails the writer at once with ENOSPC; other failing
-   * uploads fail it with EIO after roomWaitMs, before FUSE gives up on it.
-   * While closing it never waits: close() spools what is left.
+   * size. A full store fails the writer at once with ENOSPC. While uploads
+   * fail for another reason (the ring unreachable) pending chunks are spilled
+   * to the spool on disk, so writers go on (offline) as long as the local
+   * disk has room; a spool that cannot take them fails the writer after
+   * roomWaitMs, before FUSE gives up on it. While closing it never waits:
+   * close() spools what is left.
    */
   async waitForRoom(): Promise<void> {
     const until = Date.now() + this.roomWaitMs
@@ -302,9 +319,16 @@ export class ChunkStore {
       if (this.closing) return
       const failure = this.failure
       if (failure?.code === 'ENOSPC') throw new VolumeError('ENOSPC', `the store is full: ${failure.message}`)
-      if (this.pendingBytes <= this.maxPendingBytes) return
-      if (failure && Date.now() >= until) {
-        throw new VolumeError('EIO', `uploads are failing since ${ago(failure.since)}: ${failure.message}`)
+      if (this.memoryBytes <= this.maxPendingBytes) return
+      if (failure) {
+        const spillError = await this.spill()
+        if (this.memoryBytes <= this.maxPendingBytes) return
+        if (spillError?.code === 'ENOSPC') {
+          throw new VolumeError('ENOSPC', `the store is unreachable and the local disk is full: ${spillError.message}`)
+        }
+        if (Date.now() >= until) {
+          throw new VolumeError('EIO', `uploads are failing since ${ago(failure.since)}: ${failure.message}`)
+        }
       }
       // Woken by an upload that made room, or after a second to look at the failures again.
       await new Promise<void>((resolve) => {
@@ -312,6 +336,40 @@ export class ChunkStore {
         setTimeout(resolve, 1000).unref()
       })
     }
+  }
+
+  /**
+   * Moves the ciphertext of pending chunks that no upload holds right now to
+   * the spool and drops it from memory, until memory is back under budget.
+   * Resolves with the error of a spool write that failed (the chunk stays in
+   * memory then), or null.
+   */
+  private async spill(): Promise<NodeJS.ErrnoException | null> {
+    if (this.spilling) return this.spilling
+    this.spilling = (async () => {
+      for (const [hex, p] of this.pending) {
+        if (this.memoryBytes <= this.maxPendingBytes / 2) break
+        const bytes = p.ciphertext
+        if (!bytes || p.uploading) continue
+        try {
+          if (!p.spooling && !p.spooled) p.spooling = this.writeSpool(hex, bytes, false)
+          p.spooled = true
+          await p.spooling
+        } catch (err) {
+          return err as NodeJS.ErrnoException
+        }
+        // An upload may have started meanwhile (it holds the bytes), or finished.
+        if (p.uploading || this.pending.get(hex) !== p || p.ciphertext !== bytes) continue
+        p.ciphertext = null
+        this.memoryBytes -= p.size
+        if (p.pooled) this.uploadBuffers.give(bytes)
+        this.stats.spilled++
+      }
+      return null
+    })().finally(() => {
+      this.spilling = null
+    })
+    return this.spilling
   }
 
   private wakeRoomWaiters(): void {
@@ -346,12 +404,17 @@ export class ChunkStore {
     if (!entry) return
     for (let attempt = 0; ; attempt++) {
       if (this.closing) return
+      entry.uploading = true
       try {
+        // A spilled chunk is read back from the spool (it was written there before memory let go of it).
+        const bytes = entry.ciphertext ?? (await fsp.readFile(path.join(this.spoolDir, hex)))
         // The key is sha256 of the ciphertext, computed when it was sealed (or checked when adopted).
-        if (this.store.putImmutableKnown) await this.store.putImmutableKnown(Buffer.from(hex, 'hex'), entry.ciphertext)
-        else await this.store.putImmutable(entry.ciphertext)
+        if (this.store.putImmutableKnown) await this.store.putImmutableKnown(Buffer.from(hex, 'hex'), bytes)
+        else await this.store.putImmutable(bytes)
+        entry.uploading = false
         break
       } catch (err) {
+        entry.uploading = false
         this.stats.uploadErrors++
         this.noteFailure(entry, err)
         // A full disk is freed by someone at this machine, and writers get ENOSPC until a retry gets through: retry it sooner.
@@ -362,16 +425,17 @@ export class ChunkStore {
     this.noteSuccess()
     entry.error = null
     this.stats.uploaded++
-    this.stats.uploadedBytes += entry.ciphertext.byteLength
+    this.stats.uploadedBytes += entry.size
     this.pending.delete(hex)
-    this.pendingBytes -= entry.ciphertext.byteLength
+    this.pendingBytes -= entry.size
+    if (entry.ciphertext) this.memoryBytes -= entry.size
     if (entry.spooling) await entry.spooling.catch(() => {})
     if (entry.spooled) await fsp.rm(path.join(this.spoolDir, hex), { force: true })
     // Stored and spooled: nothing reads the ciphertext any more (a reader of a pending chunk copies it).
-    if (entry.pooled) this.uploadBuffers.give(entry.ciphertext)
+    if (entry.pooled && entry.ciphertext) this.uploadBuffers.give(entry.ciphertext)
     this.uploadResolvers.get(hex)?.resolve()
     this.uploadResolvers.delete(hex)
-    if (this.pendingBytes <= this.maxPendingBytes) this.wakeRoomWaiters()
+    if (this.memoryBytes <= this.maxPendingBytes) this.wakeRoomWaiters()
   }
 
   /** Records why an upload failed; logs each cause once until uploads succeed again. */
@@ -424,14 +488,15 @@ export class ChunkStore {
       if (!k) continue
       const hex = k.toString('hex')
       const p = this.pending.get(hex)
-      if (!p || p.ciphertext.byteLength <= inlineLimit) continue
-      if (!p.spooling) {
+      if (!p || p.size <= inlineLimit) continue
+      // Already there: loaded from the spool by ready(), or spilled.
+      if (!p.spooling && !p.spooled && p.ciphertext) {
         // Written, not fsynced: the spool is there for a crash of this process; the
         // upload (to the durable store) follows within moments.
         p.spooling = this.writeSpool(hex, p.ciphertext, false)
         p.spooled = true
       }
-      writes.push(p.spooling)
+      if (p.spooling) writes.push(p.spooling)
     }
     await Promise.all(writes)
   }
@@ -450,7 +515,7 @@ export class ChunkStore {
       const p = this.pending.get(k.toString('hex'))
       if (!p) continue
       if (p.spooling) waits.push(p.spooling)
-      else if (!p.spooled) inline.push(p.ciphertext)
+      else if (!p.spooled && p.ciphertext) inline.push(p.ciphertext)
     }
     return { inline, waits }
   }
@@ -591,7 +656,7 @@ export class ChunkStore {
   private async fetch(hex: string, key: Buffer, storeOnly: boolean): Promise<Fetched> {
     if (!storeOnly) {
       const p = this.pending.get(hex)
-      if (p) {
+      if (p?.ciphertext) {
         // A pooled ciphertext is reused once uploaded, maybe while a worker still reads it: copy it.
         const bytes = p.pooled ? Buffer.from(p.ciphertext) : p.ciphertext
         return { bytes, local: true, owned: p.pooled, source: 'pending', pooled: false }
@@ -749,6 +814,7 @@ export class ChunkStore {
     for (const [hex, p] of this.pending) {
       try {
         if (p.spooling) await p.spooling
+        else if (p.spooled || !p.ciphertext) continue
         else {
           p.spooled = true
           p.spooling = this.writeSpool(hex, p.ciphertext, true)

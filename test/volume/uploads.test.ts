@@ -128,6 +128,51 @@ test('ring down: uploads back off and say why; close() finishes in seconds; the 
   t.is(fs.readdirSync(path.join(home, 'cache', 'spool')).length, 0, 'and the spool is empty')
 })
 
+test('ring down: writers go on past the memory budget, the chunks wait in the spool (not in memory)', async (t) => {
+  const home = tmp(t, 'spill-home')
+  const store = new FailingStore(tmp(t, 'spill-store'))
+  await store.ready()
+  const volume = await openVolume(home, store, { notice: () => {}, closeTimeoutMs: 1000 })
+  let closed = false
+  t.teardown(() => (closed ? undefined : volume.close()))
+  store.down = 'EUNAVAILABLE'
+  const inode = await volume.create('/offline.bin', 0o644)
+  const data = randomBytes(MiB)
+  let peak = 0
+  const started = Date.now()
+  // 160 MiB: well past the 64 MiB of sealed chunks writers may hold in memory while uploads wait.
+  for (let i = 0; i < 160; i++) {
+    data.writeUInt32BE(i, 0)
+    await volume.write(inode, data, i * MiB)
+    peak = Math.max(peak, volume.chunks.pendingMemoryBytes)
+  }
+  await volume.closeFile(inode)
+  t.comment(
+    `160 MiB written with the store down in ${Date.now() - started} ms; peak ${(peak / MiB).toFixed(0)} MiB pending in memory; ${volume.chunks.stats.spilled} chunks spilled`
+  )
+  t.ok(peak <= 80 * MiB, 'memory stays near the budget')
+  t.ok(volume.chunks.stats.spilled > 0, 'chunks were spilled to the spool')
+  t.ok(fs.readdirSync(path.join(home, 'cache', 'spool')).length >= 100, 'they wait in the spool')
+  // A spilled chunk still reads back (from the spool).
+  const back = Buffer.alloc(MiB)
+  t.is(await volume.read(inode, back, MiB, 5 * MiB), MiB)
+  t.is(back.readUInt32BE(0), 5, 'a spilled chunk reads back')
+  await volume.close()
+  closed = true
+
+  store.down = null
+  const again = await openVolume(home, store)
+  t.teardown(() => again.close())
+  await again.sync()
+  t.is(again.status().pendingChunks, 0, 'the next mount stored every chunk')
+  const reopened = await again.resolve('/offline.bin')
+  t.is(reopened.size, 160 * MiB)
+  for (const i of [0, 77, 159]) {
+    t.is(await again.read(reopened, back, MiB, i * MiB), MiB)
+    t.is(back.readUInt32BE(0), i, `chunk ${i} is whole`)
+  }
+})
+
 test('a full store: writers get ENOSPC instead of waiting, and writes work again once it has room', async (t) => {
   const home = tmp(t, 'full-home')
   const store = new FailingStore(tmp(t, 'full-store'))
