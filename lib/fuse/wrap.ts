@@ -5,6 +5,7 @@
 // waiting on the store then gets EIO, and its late result is dropped. Each
 // failure that is not a plain POSIX answer is logged once per cause.
 
+import { causeKey } from '../volume/errors'
 import { E, errnoOf, isKnownErrno } from './errno'
 import { opDeadlineMs } from './tuned-fuse'
 
@@ -36,10 +37,7 @@ export function makeWrap(opts: WrapOptions = {}) {
   const logged = new Set<string>()
   const deadlineOf = opts.deadlineMs ?? opDeadlineMs
   const logOnce = (op: string, err: unknown) => {
-    const e = err as { code?: unknown; message?: unknown }
-    // Keys and ids differ from one chunk to the next; the cause is the same.
-    const message = String(e?.message ?? err).replace(/[0-9a-f]{16,}/gi, '…')
-    const cause = `${op} ${String(e?.code ?? '')} ${message}`
+    const cause = `${op} ${causeKey(err)}`
     if (logged.has(cause)) return
     if (logged.size >= MAX_CAUSES) logged.clear()
     logged.add(cause)

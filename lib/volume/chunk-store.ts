@@ -12,7 +12,7 @@ import { type CryptoError, CryptoPool } from '../crypto/crypto-pool'
 import { AEAD_OVERHEAD } from '../crypto/aead'
 import { sha256 } from '../crypto/hash'
 import { readFileOrNull, writeFileDurable } from './durable-file'
-import { VolumeError } from './errors'
+import { causeKey, VolumeError } from './errors'
 import { BufferPool } from './buffer-pool'
 import { type BackoffOptions, backoffDelay, sleep } from './retry'
 import type { ValueStore } from './value-store'
@@ -444,8 +444,7 @@ export class ChunkStore {
     const message = String((err as Error)?.message ?? err)
     entry.error = `${code}: ${message}`
     this.failure = { code, message, since: this.failure?.since ?? Date.now() }
-    // Chunk keys differ from one failure to the next; the cause is the same.
-    const cause = `${code} ${message.replace(/[0-9a-f]{16,}/gi, '…')}`
+    const cause = causeKey(err)
     if (this.loggedCauses.has(cause) || this.closing) return
     this.loggedCauses.add(cause)
     this.log(

@@ -1132,10 +1132,15 @@ export class Volume {
     let target: number | null = null
     if (this.store.replicaStatus) {
       const keys = [this.recordKeyOf(inode.id), ...chunkKeys]
-      for (const k of keys) {
-        const r = await this.store.replicaStatus(k)
-        live = live === null ? r.live : Math.min(live, r.live)
-        target = target === null ? r.target : Math.max(target, r.target)
+      try {
+        for (const k of keys) {
+          const r = await this.store.replicaStatus(k)
+          live = live === null ? r.live : Math.min(live, r.live)
+          target = target === null ? r.target : Math.max(target, r.target)
+        }
+      } catch {
+        // The ring cannot be asked (unreachable): the copies are unknown; the rest of the report still stands.
+        live = target = null
       }
     }
     return { live, target, pendingUpload, pendingChunks, uploadError: this.chunks.failureOf(chunkKeys) }

@@ -11,7 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { isMounted, startMount, tmpDir } from '../helpers/mount'
+import { isMounted, sh, startMount, tmpDir } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
 import { eventually, startBootstrap, waitForPeers } from '../helpers/ring-mounts'
 
@@ -93,6 +93,64 @@ test('unmount with every peer gone finishes in seconds; the next mount uploads w
   t.is(sha(fs.readFileSync(path.join(again.dir, 'before.bin'))), sha(before), 'and the one before it')
   t.is(fs.readdirSync(path.join(mountHome, 'cache', 'spool')).length, 0, 'the spool is empty')
   t.is(await again.stop(), 0)
+})
+
+test('a client-only mount whose serve node is gone: uploads wait with the reason in the xattr and `peerstore status`', {
+  timeout: 300_000
+}, async (t) => {
+  const port = PORT + 50
+  await startBootstrap(t, port)
+  const serveHome = tmpDir('gone-serve')
+  const clientHome = tmpDir('gone-client')
+  t.is((await runPeerstore(['init', '--home', serveHome, '--bootstrap', `127.0.0.1:${port}`])).code, 0)
+  const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()
+  t.is((await runPeerstore(['join', '--home', clientHome, token])).code, 0)
+  const serve = startDaemon(t, ['serve', '--home', serveHome, '--host', '127.0.0.1', '--repair-interval', '1000'])
+  process.once('exit', () => serve.child.kill('SIGKILL'))
+  await serve.waitFor('serving node')
+  const m = await startMount(t, {
+    home: clientHome,
+    args: ['--client-only', '--host', '127.0.0.1'],
+    readyTimeoutMs: 90_000
+  })
+
+  t.is(await serve.stop('SIGKILL'), null, 'the only serve node is SIGKILLed')
+  const data = randomBytes(3 * MiB)
+  const file = path.join(m.dir, 'waiting.bin')
+  fs.writeFileSync(file, data)
+  const xattr = () => sh(`python3 -c "import os;print(os.getxattr('${file}','user.peerstore.status').decode())"`).trim()
+  let shown = ''
+  await eventually(
+    'the file status shows why its upload waits',
+    () => {
+      shown = xattr()
+      return /upload-pending=yes .*upload-error=\S+/.test(shown)
+    },
+    { deadlineMs: 90_000, intervalMs: 1000 }
+  )
+  t.comment(`user.peerstore.status: ${shown}`)
+  t.pass('the per-file status names the cause')
+  const state = await mountStatus(clientHome)
+  t.ok(state?.uploadFailure?.code, `peerstore status says uploads fail: ${JSON.stringify(state?.uploadFailure)}`)
+  t.ok(state && state.pendingChunks >= 3, 'and how many chunks wait')
+  const status = await runPeerstore(['status', '--home', clientHome])
+  t.ok(/uploads failing for .* retried with backoff/.test(status.stdout), status.stdout.split('\n').pop() ?? '')
+  t.is(sha(fs.readFileSync(file)), sha(data), 'the file still reads back on this machine')
+  await eventually('the mount logged the cause once', () => /uploads failing/.test(m.output()), { deadlineMs: 30_000 })
+  // Once per cause (code and message with keys and counts folded), not once per chunk or retry.
+  const logged = m
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('uploads failing ('))
+  const causes = logged.map((l) => l.replace(/.*retried with backoff\): /, '').replace(/\b[0-9a-f]{6,}\b|\d+/gi, '#'))
+  t.comment(logged.join('\n'))
+  t.is(new Set(causes).size, causes.length, 'each cause logged once, not per chunk or retry')
+
+  const stopping = Date.now()
+  t.is(await m.stop(), 0, 'the mount exits cleanly')
+  t.comment(`client-only unmount with its serve node gone took ${Date.now() - stopping} ms`)
+  t.ok(Date.now() - stopping < 45_000, 'in seconds')
+  t.ok(fs.readdirSync(path.join(clientHome, 'cache', 'spool')).length >= 3, 'its chunks wait in the spool')
 })
 
 test('a promise rejected with nobody to catch it does not end the mount', { timeout: 120_000 }, async (t) => {
