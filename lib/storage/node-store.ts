@@ -51,6 +51,8 @@ const STATS_KEY = 'stats'
  * that needs more than what is left counts too.
  */
 const DISK_FULL_BYTES = 16 * 1024 * 1024
+/** How long close() waits for lmdb-js once a commit has failed (see close). */
+const CLOSE_AFTER_FAILURE_MS = 2000
 
 /** Values at least this large are paged in off the JS thread before they are copied (see get). */
 const PREFETCH_MIN_BYTES = 64 * 1024
@@ -115,6 +117,8 @@ export class NodeStore {
   private closing: Promise<void> | null = null
   /** Why the last commit failed for a full disk; null while there is room. */
   private full: string | null = null
+  /** A commit failed since the store was opened (close() cannot wait for lmdb-js then). */
+  private commitFailed = false
 
   constructor(dir: string, opts: NodeStoreOptions = {}) {
     this.dir = dir
@@ -147,7 +151,20 @@ export class NodeStore {
         if (this.opening) await this.opening.catch(() => {})
         const root = this.root
         this.root = this.values = this.index = this.meta = this.expiry = null
-        if (root) await root.close()
+        if (!root) return
+        if (!this.commitFailed) {
+          await root.close()
+          return
+        }
+        // After a failed commit lmdb-js never resolves its flush promise, and
+        // close() waits for it forever: give it a moment, then leave the
+        // environment to the process's exit (LMDB reopens to the last commit).
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          root.close(),
+          new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_AFTER_FAILURE_MS)))
+        ])
+        clearTimeout(timer)
       })()
     }
     return this.closing
@@ -481,6 +498,7 @@ export class NodeStore {
     if (err instanceof StoreError) return err
     const pending = (err as { commitError?: Promise<unknown> })?.commitError
     if (!pending && !/commit failed/i.test(String(err))) return err
+    this.commitFailed = true
     const cause = pending
       ? await pending.then(
           () => null,

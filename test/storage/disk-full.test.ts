@@ -3,6 +3,8 @@
 // promise nobody holds), everything committed before stays readable, and
 // writes work again once space is freed.
 
+import fs from 'node:fs'
+import path from 'node:path'
 import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
 import { NodeStore } from '../../lib/storage'
@@ -57,4 +59,30 @@ test('a full disk refuses writes with ENOSPC and keeps every committed value', a
   // Give lmdb-js a moment to reject anything it still holds.
   await new Promise((r) => setTimeout(r, 200))
   t.is(unhandled.length, 0, `no unhandled rejection (${unhandled.map((e) => (e as Error).message).join('; ')})`)
+})
+
+test('a store whose last commit failed still closes', async (t) => {
+  const disk = smallDisk(t, 16)
+  const store = new NodeStore(disk)
+  await store.ready()
+  const first = randomBytes(1000)
+  await store.putImmutable(sha256(first), first)
+  // Something else fills the disk.
+  const fd = fs.openSync(path.join(disk, 'filler'), 'w')
+  try {
+    for (;;) fs.writeSync(fd, Buffer.alloc(1024 * 1024))
+  } catch {
+  } finally {
+    fs.closeSync(fd)
+  }
+  const bytes = randomBytes(256 * 1024)
+  await t.exception(store.putImmutable(sha256(bytes), bytes), /full/, 'refused: the disk is full')
+  const started = Date.now()
+  await store.close()
+  t.ok(Date.now() - started < 10_000, `closed in ${Date.now() - started} ms (lmdb-js alone never resolves it)`)
+  fs.rmSync(path.join(disk, 'filler'))
+  const reopened = new NodeStore(disk)
+  t.teardown(() => reopened.close())
+  await reopened.ready()
+  t.ok(await reopened.get(sha256(first)), 'the value committed before the disk filled is there')
 })
