@@ -4,11 +4,12 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { settlesWithin } from '../volume/retry'
 import type { SharedView } from '../volume/share-view'
 import type { Volume } from '../volume/volume'
 import { HandleTable } from './handles'
 import { makeOps } from './ops'
-import { TunedFuse } from './tuned-fuse'
+import { OP_TIMEOUTS_MS, TunedFuse } from './tuned-fuse'
 
 export interface MountOptions {
   allowOther?: boolean
@@ -16,6 +17,8 @@ export interface MountOptions {
   log?: (line: string) => void
   /** Other users' shares, shown read-only under /@shared. */
   shares?: SharedView
+  /** How long close() waits for the store before it unmounts anyway (default 1 s; Volume.close goes on with the rest). */
+  syncTimeoutMs?: number
 }
 
 export class PeerstoreMount {
@@ -57,8 +60,8 @@ export class PeerstoreMount {
       attrTimeout: 1,
       entryTimeout: 1,
       debug: this.opts.debug,
-      // Above the store's own timeouts, so the volume gives up first with a real errno.
-      timeout: { default: 30_000, read: 60_000, write: 60_000, fsync: 120_000, flush: 120_000, release: 120_000 }
+      // wrap.ts answers every op before these (opDeadlineMs) with a real errno.
+      timeout: { ...OP_TIMEOUTS_MS }
     })
     fuseRef = fuse
     await assertMountable(this.mountpoint)
@@ -66,11 +69,16 @@ export class PeerstoreMount {
     this.fuse = fuse
   }
 
-  /** Flushes the volume to the store, then unmounts. */
+  /**
+   * Flushes the volume to the store (for at most syncTimeoutMs: with the
+   * ring down Volume.close() leaves the rest to the next mount), then unmounts.
+   */
   async close(): Promise<void> {
     const fuse = this.fuse
     if (!fuse) return
-    await this.volume.sync()
+    await settlesWithin(this.volume.sync(), this.opts.syncTimeoutMs ?? 1000, (err) =>
+      this.opts.log?.(`peerstore: flush before unmount: ${err.message}`)
+    )
     this.fuse = null
     if (this.stats) {
       for (const [op, s] of [...this.stats].sort((a, b) => b[1].ms - a[1].ms)) {

@@ -6,7 +6,7 @@ import { VolumeError } from '../volume/errors'
 import { SHARED_DIR_NAME } from '../volume/share-names'
 import type { SharedView } from '../volume/share-view'
 import { type Inode, STATUS_XATTR, type Volume } from '../volume/volume'
-import { E } from './errno'
+import { E, errnoName } from './errno'
 import { HandleTable } from './handles'
 import type { FuseCaller } from './tuned-fuse'
 import { makeWrap, reply } from './wrap'
@@ -21,6 +21,8 @@ export interface OpsOptions {
   caller?: () => FuseCaller | null
   /** Other users' shares under /@shared, read-only (volume/share-view.ts). */
   shares?: SharedView
+  /** When an op still running is answered EIO (wrap.ts; default just before fuse-native's timeout). */
+  deadlineMs?: (op: string) => number
 }
 
 export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOptions = {}): FuseOps {
@@ -28,8 +30,12 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
   const wrap = makeWrap({
     stats: opts.stats,
     onUnexpectedError(op, err) {
-      log(`peerstore: ${op} failed: ${(err as Error)?.stack ?? err}`)
-    }
+      const code = (err as { code?: unknown })?.code
+      // A coded error is a known failure of the store or disk: its message is the cause. Without a code it is a bug.
+      const cause = typeof code === 'string' ? (err as Error).message : ((err as Error)?.stack ?? String(err))
+      log(`peerstore: ${op} failed, answered ${errnoName(code)}: ${cause} (logged once per cause)`)
+    },
+    deadlineMs: opts.deadlineMs
   })
 
   const fuseStat = (inode: Inode): FuseStat => {
@@ -292,8 +298,11 @@ export function formatStatus(r: {
   target: number | null
   pendingUpload: boolean
   pendingChunks: number
+  uploadError?: string | null
 }): string {
   const replicas = r.live === null ? 'unknown' : `${r.live}/${r.target}`
   const pending = r.pendingUpload ? `yes (${r.pendingChunks} chunks)` : 'no'
-  return `replicas=${replicas} upload-pending=${pending}`
+  // Why its upload is waiting (retried with backoff; the data is kept on this machine meanwhile).
+  const error = r.uploadError ? ` upload-error=${r.uploadError.replace(/\s+/g, ' ')}` : ''
+  return `replicas=${replicas} upload-pending=${pending}${error}`
 }

@@ -5,6 +5,31 @@
 
 import Fuse from 'fuse-native'
 
+/**
+ * fuse-native's own per-op timeouts (its `timeout` option): past them it
+ * answers the kernel ETIMEDOUT and ignores our late reply. DHT-backed reads
+ * and writes get longer than the default, fsync/flush/release longer still
+ * (they wait for uploads).
+ */
+export const OP_TIMEOUTS_MS: Readonly<Record<string, number>> = {
+  default: 30_000,
+  read: 60_000,
+  write: 60_000,
+  fsync: 120_000,
+  flush: 120_000,
+  release: 120_000
+}
+
+/**
+ * When wrap.ts answers an op still running: 5 s (a sixth, for short ones)
+ * before fuse-native's timeout, so the application gets our errno (EIO with
+ * the cause logged) rather than ETIMEDOUT, even on a busy event loop.
+ */
+export function opDeadlineMs(op: string): number {
+  const timeout = OP_TIMEOUTS_MS[op] ?? OP_TIMEOUTS_MS.default
+  return timeout - Math.min(5000, Math.floor(timeout / 6))
+}
+
 export const EXTRA_FUSE_OPTIONS = 'big_writes,max_write=131072,fsname=peerstore,subtype=peerstore'
 
 /** Who asked for a create, mkdir or symlink (scripts/patch-fuse-native.js). */

@@ -352,12 +352,18 @@ export class FileService {
         }
         lastError = r.reason
         const code = (r.reason as { code?: string }).code
-        if (code === 'EPEERUNREACHABLE' || code === 'ETIMEDOUT' || code === 'ECHANNELCLOSED') {
+        // A full machine (ENOSPC) takes no new values, like one that is down: the next machine stands in.
+        if (code === 'EPEERUNREACHABLE' || code === 'ETIMEDOUT' || code === 'ECHANNELCLOSED' || code === 'ENOSPC') {
           unreachable.add(targets[i].address)
         }
       })
       if (results.every((r) => r.status === 'fulfilled')) return
     }
-    throw codedError('EREPLICAS', `could not reach every replica: ${(lastError as Error)?.message ?? 'unknown error'}`)
+    // Every machine tried was full: the ring is, so the writer gets ENOSPC.
+    const full = (lastError as { code?: string })?.code === 'ENOSPC'
+    throw codedError(
+      full ? 'ENOSPC' : 'EREPLICAS',
+      `could not reach every replica: ${(lastError as Error)?.message ?? 'unknown error'}`
+    )
   }
 }

@@ -4,7 +4,7 @@
 
 import { ControlClient, ControlServer, controlSocketPath } from './control'
 import type { NodeConfig } from './config'
-import { type NodeStatus, RingNode } from './ring-node'
+import { type MountStatus, type NodeStatus, RingNode } from './ring-node'
 import { userKeyPair } from './ring-value-store'
 
 export interface NodeApi {
@@ -37,11 +37,14 @@ export function localApi(node: RingNode): NodeApi {
   }
 }
 
-/** Serves a node's API on its home's control socket. */
-export function controlServerFor(node: RingNode): ControlServer {
+/** Serves a node's API on its home's control socket; `mountStatus` adds the state of a mount running on it. */
+export function controlServerFor(node: RingNode, opts: { mountStatus?: () => MountStatus | null } = {}): ControlServer {
   const api = localApi(node)
   return new ControlServer(node.home, {
-    status: async () => api.status(),
+    status: async () => {
+      const mount = opts.mountStatus?.()
+      return mount ? { ...(await api.status()), mount } : api.status()
+    },
     blockPut: async (p) => (await api.blockPut(Buffer.from(String(p.bytes), 'base64'))).toString('hex'),
     blockGet: async (p) => (await api.blockGet(parseKey(String(p.key))))?.toString('base64') ?? null,
     blockRm: async (p) => {

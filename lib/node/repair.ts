@@ -113,7 +113,10 @@ export class Repairer {
     if (this.timer) clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = null
-      this.runRound().finally(() => this.schedule(this.opts.intervalMs))
+      // A round that throws is logged and the next one still comes: nothing here may end the process.
+      this.runRound()
+        .catch((err) => this.opts.log?.(`repair: round failed: ${(err as Error)?.message ?? err}`))
+        .finally(() => this.schedule(this.opts.intervalMs))
     }, ms)
     this.timer.unref()
   }

@@ -56,6 +56,18 @@ export interface NodeStatus {
   replicas: number
   underReplicated: number
   repairRounds: number
+  /** When a mount runs on this node: what it has not stored yet and why (set by open-value-store.ts). */
+  mount?: MountStatus
+}
+
+/** A mount's uploads, for `peerstore status`. */
+export interface MountStatus {
+  /** Records changed and not yet in the store. */
+  unsaved: number
+  pendingChunks: number
+  pendingBytes: number
+  /** Why uploads are failing now (they are retried with backoff), or null. */
+  uploadFailure: { code: string; message: string; since: number } | null
 }
 
 const DEFAULT_REPAIR_MS = 10_000

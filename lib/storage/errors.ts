@@ -33,6 +33,10 @@ export type StoreErrorCode =
    * reports it, with the other record as `current`, so the writer merges.
    */
   | 'EFORK'
+  /** The disk under the store is full: the write was not committed; what was committed before stays. */
+  | 'ENOSPC'
+  /** The disk failed a commit with free space left: the write was not committed. */
+  | 'EIO'
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode

@@ -52,6 +52,15 @@ export const TOMBSTONE_TTL_MS = 30 * 24 * 3600_000
 const EXPIRY_BATCH = 1000
 
 const STATS_KEY = 'stats'
+/**
+ * A failed commit with less free space than this under the store is a full
+ * disk (LMDB reports it as EIO): a few of the largest values, so that a write
+ * that needs more than what is left counts too.
+ */
+const DISK_FULL_BYTES = 16 * 1024 * 1024
+/** How long close() waits for lmdb-js once a commit has failed (see close). */
+const CLOSE_AFTER_FAILURE_MS = 2000
+
 /** Values at least this large are paged in off the JS thread before they are copied (see get). */
 const PREFETCH_MIN_BYTES = 64 * 1024
 
@@ -131,6 +140,10 @@ export class NodeStore {
   private readonly now: () => number
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
+  /** Why the last commit failed for a full disk; null while there is room. */
+  private full: string | null = null
+  /** A commit failed since the store was opened (close() cannot wait for lmdb-js then). */
+  private commitFailed = false
 
   constructor(dir: string, opts: NodeStoreOptions = {}) {
     this.dir = dir
@@ -164,7 +177,20 @@ export class NodeStore {
         if (this.opening) await this.opening.catch(() => {})
         const root = this.root
         this.root = this.values = this.index = this.meta = this.expiry = this.claimsDb = null
-        if (root) await root.close()
+        if (!root) return
+        if (!this.commitFailed) {
+          await root.close()
+          return
+        }
+        // After a failed commit lmdb-js never resolves its flush promise, and
+        // close() waits for it forever: give it a moment, then leave the
+        // environment to the process's exit (LMDB reopens to the last commit).
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          root.close(),
+          new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_AFTER_FAILURE_MS)))
+        ])
+        clearTimeout(timer)
       })()
     }
     return this.closing
@@ -332,6 +358,7 @@ export class NodeStore {
     // lmdb 3.5 kills the process (SIGSEGV) writing a value in shared memory: such a value is copied.
     if (bytes.buffer instanceof SharedArrayBuffer) bytes = Buffer.from(bytes)
     const unclaimed = opts.unclaimed ?? claims.length === 0
+    await this.refuseWhileFull(bytes.byteLength)
     await this.write(() => {
       const existing = this.entryInTxn(key)
       if (existing?.kind === 'record') {
@@ -362,7 +389,7 @@ export class NodeStore {
       // kept for a key this store knows nothing of, or for a record's key.
       if (!existing || existing.kind === 'record') return { ok: true, changed: false }
       return this.mergeChunkInTxn(key, null, claims, existing, this.rowsInTxn(key), { fresh: false, unclaimedAt: null })
-    })
+    }, FREES)
   }
 
   /**
@@ -401,7 +428,7 @@ export class NodeStore {
         }
       }
       return this.mergeChunkInTxn(key, null, [del], existing, rows, { fresh: false, unclaimedAt: null })
-    })
+    }, FREES)
   }
 
   /** The rules for a value stored with no claim (before claims existed): its write time against a tombstone's. */
@@ -538,7 +565,7 @@ export class NodeStore {
       }
       this.setInTxn(key, null, { kind: 'tombstone', size: 0, version: at }, existing)
       return { ok: true, changed: true }
-    })
+    }, FREES)
   }
 
   /**
@@ -595,6 +622,7 @@ export class NodeStore {
     checkSize(recordBytes)
     const record = decodeCanonicalRecord(recordBytes)
     if (!verifyRecord(record, key)) throw new StoreError('EBADSIG', 'record signature or key does not verify')
+    await this.refuseWhileFull(recordBytes.byteLength)
     await this.write(() => {
       let existing = this.entryInTxn(key)
       if (existing && existing.kind !== 'record') {
@@ -664,7 +692,7 @@ export class NodeStore {
       }
       this.removeInTxn(key, existing)
       return { ok: true, changed: true }
-    })
+    }, FREES)
   }
 
   /** Removes whatever is stored at `key`, tombstones too: for keys this node is no longer responsible for. */
@@ -675,21 +703,82 @@ export class NodeStore {
       if (!existing) return { ok: true, changed: false }
       this.removeInTxn(key, existing)
       return { ok: true, changed: true }
-    })
+    }, FREES)
   }
 
   // ---- transaction plumbing ------------------------------------------------
 
   /** Runs `body` in a write transaction and resolves once the commit is on disk. */
-  private async write(body: () => TxnOutcome): Promise<boolean> {
+  private async write(body: () => TxnOutcome, opts: { frees?: boolean } = {}): Promise<boolean> {
     const { root } = await this.dbs()
-    const outcome = await root.transaction(body)
-    // Acknowledge only what is durable. `flushed` covers every commit so far,
-    // ours included, and waiting even when nothing changed means an
-    // idempotent retry never acks a concurrent write that is not yet synced.
-    await root.flushed
+    let outcome: TxnOutcome
+    try {
+      outcome = await root.transaction(body)
+      // Acknowledge only what is durable. `flushed` covers every commit so far,
+      // ours included, and waiting even when nothing changed means an
+      // idempotent retry never acks a concurrent write that is not yet synced.
+      await root.flushed
+    } catch (err) {
+      // lmdb-js also rejects the promise of the batch the transaction ran in,
+      // which no caller holds: `committed` still points at it here.
+      root.committed.then(undefined, () => {})
+      throw await this.commitFailure(err)
+    }
     if (!outcome.ok) throw outcome.error
+    // A delete made room inside LMDB's file, which statfs does not show: try writes again.
+    if (opts.frees && outcome.changed) this.full = null
     return outcome.changed
+  }
+
+  /**
+   * After a commit failed for a full disk, a write that adds a value is
+   * refused without reaching LMDB until the disk has room again: each
+   * attempt would fail the same way, after LMDB has written what it could
+   * (and printed its own errors). Deletes still go through: they make room.
+   */
+  private async refuseWhileFull(size: number): Promise<void> {
+    if (this.full === null) return
+    const free = await this.freeBytes()
+    if (free !== null && free < DISK_FULL_BYTES + size) {
+      throw new StoreError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${this.full}`)
+    }
+    this.full = null
+  }
+
+  private freeBytes(): Promise<number | null> {
+    return fs.promises
+      .statfs(this.dir)
+      .then((s) => s.bavail * s.bsize)
+      .catch(() => null)
+  }
+
+  /**
+   * A commit LMDB could not write. lmdb-js rejects the transaction with
+   * "Commit failed" and keeps the cause in a second promise (`commitError`)
+   * that nobody else awaits: left alone, it ends the process as an unhandled
+   * rejection. A full disk shows as EIO from the write thread, so the free
+   * space decides: ENOSPC when (almost) none is left. The transaction is
+   * rolled back; every earlier commit stays readable, and writes work again
+   * once space is freed (test/storage/disk-full.test.ts).
+   */
+  private async commitFailure(err: unknown): Promise<unknown> {
+    if (err instanceof StoreError) return err
+    const pending = (err as { commitError?: Promise<unknown> })?.commitError
+    if (!pending && !/commit failed/i.test(String(err))) return err
+    this.commitFailed = true
+    const cause = pending
+      ? await pending.then(
+          () => null,
+          (e: unknown) => e
+        )
+      : null
+    const free = await this.freeBytes()
+    const why = (cause as Error | null)?.message ?? (err as Error)?.message ?? String(err)
+    if (free !== null && free < DISK_FULL_BYTES) {
+      this.full = why
+      return new StoreError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${why}`)
+    }
+    return new StoreError('EIO', `the store could not commit a write: ${why}`)
   }
 
   /** The entry at `key` in the write transaction; an expired tombstone is there but counts as absent. */
@@ -801,6 +890,7 @@ function decodeRow(owner: Buffer, raw: Uint8Array): ChunkClaim {
     signature: Buffer.from(b.subarray(9))
   }
 }
+const FREES = { frees: true }
 
 function isTombstone(raw: Uint8Array): boolean {
   return decodeIndexEntry(raw).kind === 'tombstone'

@@ -4,15 +4,17 @@
 // read cache (ciphertext only) and a small in-memory cache of opened chunks,
 // because FUSE reads 128 KiB at a time out of 1 MiB chunks.
 
+import { setMaxListeners } from 'node:events'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { type CryptoError, CryptoPool } from '../crypto/crypto-pool'
 import { AEAD_OVERHEAD } from '../crypto/aead'
 import { sha256 } from '../crypto/hash'
-import { readFileOrNull } from './durable-file'
-import { VolumeError } from './errors'
+import { readFileOrNull, writeFileDurable } from './durable-file'
+import { causeKey, VolumeError } from './errors'
 import { BufferPool } from './buffer-pool'
+import { type BackoffOptions, backoffDelay, sleep } from './retry'
 import type { ValueStore } from './value-store'
 
 export interface ChunkStoreOptions {
@@ -28,6 +30,32 @@ export interface ChunkStoreOptions {
   memoryCacheBytes?: number
   /** Worker threads for seal/open crypto (default min(2, CPUs)); 0 keeps it on this thread. */
   cryptoThreads?: number
+  /** Retry schedule of failed uploads (retry.ts). */
+  backoff?: BackoffOptions
+  /** How long a writer waits for room while uploads fail before it gets EIO (default 20 s, under FUSE's 60 s). */
+  roomWaitMs?: number
+  /** How long close() lets uploads under way finish before it leaves them to the next mount (default 1 s). */
+  closeWaitMs?: number
+  /** Where upload failures are reported, once per cause (default stderr, prefixed `peerstore: `). */
+  log?: (line: string) => void
+}
+
+/** Why uploads are failing now: for the status line, `peerstore status` and the per-file xattr. */
+export interface UploadFailure {
+  /** The store's code (ENOSPC, EREPLICAS, EUNAVAILABLE, ETIMEDOUT…). */
+  code: string
+  message: string
+  /** When uploads started failing (ms): the first failure since the last success. */
+  since: number
+}
+
+/**
+ * Free space the on-disk read cache always leaves on its disk, for the
+ * journal, the spool and (on a member) the node store: a tenth of the disk,
+ * at least 16 MiB, at most 1 GiB.
+ */
+export function readCacheReserve(totalBytes: number): number {
+  return Math.min(1024 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(totalBytes / 10)))
 }
 
 /**
@@ -39,6 +67,9 @@ export interface ChunkStoreOptions {
  * read: 350-365 MB/s). Measured on a one-node mount, caches dropped.
  */
 const MAX_PREFETCHES = 16
+
+/** Longest wait between retries of an upload refused for a full store (ENOSPC). */
+const FULL_RETRY_CAP_MS = 5000
 
 /** A whole chunk's plaintext (file-data.ts DEFAULT_CHUNK_SIZE); other sizes get plain buffers. */
 const CHUNK_BYTES = 1024 * 1024
@@ -64,10 +95,17 @@ interface Fetched {
 }
 
 interface PendingUpload {
-  ciphertext: Buffer
+  /** Null once spilled: only in the spool then (see spill()). */
+  ciphertext: Buffer | null
+  size: number
+  /** An upload call holds the ciphertext now: it must not be spilled (a pooled buffer would be reused under it). */
+  uploading: boolean
   /** In memory of ChunkStore.uploadBuffers: reused once uploaded, so readers get a copy. */
   pooled: boolean
+  /** Resolves once stored; rejects (ECLOSED) when the store closes first, the chunk left in the spool. */
   done: Promise<void>
+  /** The last failure of its upload ("CODE: message"), until it succeeds. */
+  error: string | null
   /** In the spool on disk (or being written there): survives SIGKILL. */
   spooled: boolean
   spooling: Promise<void> | null
@@ -99,10 +137,23 @@ export class ChunkStore {
 
   private pending = new Map<string, PendingUpload>()
   private pendingBytes = 0
+  /** Of pendingBytes, what is held in memory (the rest was spilled to the spool): what writers wait on. */
+  private memoryBytes = 0
   private queue: string[] = []
   private activeUploads = 0
   private roomWaiters: (() => void)[] = []
-  private uploadResolvers = new Map<string, () => void>()
+  private uploadResolvers = new Map<string, { resolve: () => void; reject: (err: Error) => void }>()
+  /** Uploads under way, for close() to give them a moment. */
+  private uploading = new Set<Promise<void>>()
+  /** Aborted by close(): cuts the backoff sleeps of failing uploads short. */
+  private readonly stopping = new AbortController()
+  private readonly backoff: BackoffOptions
+  private readonly roomWaitMs: number
+  private readonly closeWaitMs: number
+  private readonly log: (line: string) => void
+  private failure: UploadFailure | null = null
+  /** Failure causes already logged since the last successful upload. */
+  private loggedCauses = new Set<string>()
   /** Opens under way, by key: concurrent readers of one chunk share one fetch and one decryption. */
   private opens = new Map<string, Promise<Buffer>>()
   private prefetches = 0
@@ -126,8 +177,10 @@ export class ChunkStore {
   private readCache = new Map<string, number>()
   private readCacheSize = 0
   private closing = false
+  private closed = false
+  private spilling: Promise<NodeJS.ErrnoException | null> | null = null
   /** Counters for the status line and tests. */
-  stats = { uploaded: 0, uploadedBytes: 0, fetched: 0, uploadErrors: 0 }
+  stats = { uploaded: 0, uploadedBytes: 0, fetched: 0, uploadErrors: 0, spilled: 0 }
 
   constructor(opts: ChunkStoreOptions) {
     this.store = opts.store
@@ -138,6 +191,12 @@ export class ChunkStore {
     this.readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.memoryCacheBytes = opts.memoryCacheBytes ?? 32 * 1024 * 1024
     this.crypto = new CryptoPool({ size: opts.cryptoThreads })
+    this.backoff = opts.backoff ?? {}
+    this.roomWaitMs = opts.roomWaitMs ?? 20_000
+    this.closeWaitMs = opts.closeWaitMs ?? 1000
+    // One abort listener per retrying upload (up to uploadConcurrency): more than the default 10.
+    setMaxListeners(0, this.stopping.signal)
+    this.log = opts.log ?? ((line) => process.stderr.write(`peerstore: ${line}\n`))
     // Enough free ones for a read-ahead window and a writer's few: in a steady
     // read or write each buffer taken is matched by one given back.
     this.chunkBuffers = new BufferPool(CHUNK_BYTES, 16, true)
@@ -179,8 +238,27 @@ export class ChunkStore {
     return this.pendingBytes
   }
 
+  /** Of the pending bytes, those held in memory (the rest waits in the spool). */
+  get pendingMemoryBytes(): number {
+    return this.memoryBytes
+  }
+
   isPending(key: Buffer): boolean {
     return this.pending.has(key.toString('hex'))
+  }
+
+  /** Why uploads are failing, or null while they succeed (or none is pending). */
+  get uploadFailure(): UploadFailure | null {
+    return this.failure
+  }
+
+  /** The last upload error of the first failing pending chunk among `keys` (a file's), or null. */
+  failureOf(keys: Iterable<Buffer | null>): string | null {
+    for (const k of keys) {
+      const e = k && this.pending.get(k.toString('hex'))?.error
+      if (e) return e
+    }
+    return null
   }
 
   /**
@@ -215,63 +293,173 @@ export class ChunkStore {
 
   private enqueue(hex: string, ciphertext: Buffer, spooled: boolean, pooled = false): void {
     if (this.pending.has(hex)) return
-    const done = new Promise<void>((resolve) => this.uploadResolvers.set(hex, resolve))
-    this.pending.set(hex, { ciphertext, pooled, done, spooled, spooling: null })
-    this.pendingBytes += ciphertext.byteLength
+    const done = new Promise<void>((resolve, reject) => this.uploadResolvers.set(hex, { resolve, reject }))
+    // Awaited only by whoever waits for this chunk: a close with nobody waiting is no unhandled rejection.
+    done.catch(() => {})
+    const size = ciphertext.byteLength
+    this.pending.set(hex, { ciphertext, size, uploading: false, pooled, done, error: null, spooled, spooling: null })
+    this.pendingBytes += size
+    this.memoryBytes += size
     this.queue.push(hex)
     this.pump()
   }
 
-  /** Resolves when writers may seal more: bounds memory whatever the file size. */
+  /**
+   * Resolves when writers may seal more: bounds memory whatever the file
+   * size. A full store fails the writer at once with ENOSPC. While uploads
+   * fail for another reason (the ring unreachable) pending chunks are spilled
+   * to the spool on disk, so writers go on (offline) as long as the local
+   * disk has room; a spool that cannot take them fails the writer after
+   * roomWaitMs, before FUSE gives up on it. While closing it never waits:
+   * close() spools what is left.
+   */
   async waitForRoom(): Promise<void> {
-    while (this.pendingBytes > this.maxPendingBytes) {
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve))
+    const until = Date.now() + this.roomWaitMs
+    for (;;) {
+      if (this.closing) return
+      const failure = this.failure
+      if (failure?.code === 'ENOSPC') throw new VolumeError('ENOSPC', `the store is full: ${failure.message}`)
+      if (this.memoryBytes <= this.maxPendingBytes) return
+      if (failure) {
+        const spillError = await this.spill()
+        if (this.memoryBytes <= this.maxPendingBytes) return
+        if (spillError?.code === 'ENOSPC') {
+          throw new VolumeError('ENOSPC', `the store is unreachable and the local disk is full: ${spillError.message}`)
+        }
+        if (Date.now() >= until) {
+          throw new VolumeError('EIO', `uploads are failing since ${ago(failure.since)}: ${failure.message}`)
+        }
+      }
+      // Woken by an upload that made room, or after a second to look at the failures again.
+      await new Promise<void>((resolve) => {
+        this.roomWaiters.push(resolve)
+        setTimeout(resolve, 1000).unref()
+      })
     }
+  }
+
+  /**
+   * Moves the ciphertext of pending chunks that no upload holds right now to
+   * the spool and drops it from memory, until memory is back under budget.
+   * Resolves with the error of a spool write that failed (the chunk stays in
+   * memory then), or null.
+   */
+  private async spill(): Promise<NodeJS.ErrnoException | null> {
+    if (this.spilling) return this.spilling
+    this.spilling = (async () => {
+      for (const [hex, p] of this.pending) {
+        if (this.memoryBytes <= this.maxPendingBytes / 2) break
+        const bytes = p.ciphertext
+        if (!bytes || p.uploading) continue
+        try {
+          if (!p.spooling && !p.spooled) p.spooling = this.writeSpool(hex, bytes, false)
+          p.spooled = true
+          await p.spooling
+        } catch (err) {
+          return err as NodeJS.ErrnoException
+        }
+        // An upload may have started meanwhile (it holds the bytes), or finished.
+        if (p.uploading || this.pending.get(hex) !== p || p.ciphertext !== bytes) continue
+        p.ciphertext = null
+        this.memoryBytes -= p.size
+        if (p.pooled) this.uploadBuffers.give(bytes)
+        this.stats.spilled++
+      }
+      return null
+    })().finally(() => {
+      this.spilling = null
+    })
+    return this.spilling
+  }
+
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters
+    this.roomWaiters = []
+    for (const w of waiters) w()
   }
 
   private pump(): void {
     while (this.activeUploads < this.uploadConcurrency && this.queue.length > 0 && !this.closing) {
       const hex = this.queue.shift()!
       this.activeUploads++
-      this.upload(hex).finally(() => {
-        this.activeUploads--
-        this.pump()
-      })
+      const run: Promise<void> = this.upload(hex)
+        .catch((err) => this.log(`upload of a chunk stopped: ${(err as Error)?.stack ?? err}`))
+        .finally(() => {
+          this.uploading.delete(run)
+          this.activeUploads--
+          this.pump()
+        })
+      this.uploading.add(run)
     }
   }
 
+  /**
+   * Uploads one chunk, retrying with backoff (retry.ts) until it is stored
+   * or the store closes; it stays pending meanwhile (readable here, and in
+   * the spool if a close() confirmed it), and close() spools it for the next
+   * mount.
+   */
   private async upload(hex: string): Promise<void> {
     const entry = this.pending.get(hex)
     if (!entry) return
     for (let attempt = 0; ; attempt++) {
+      if (this.closing) return
+      entry.uploading = true
       try {
+        // A spilled chunk is read back from the spool (it was written there before memory let go of it).
+        const bytes = entry.ciphertext ?? (await fsp.readFile(path.join(this.spoolDir, hex)))
         // The key is sha256 of the ciphertext, computed when it was sealed (or checked when adopted).
-        if (this.store.putImmutableKnown) await this.store.putImmutableKnown(Buffer.from(hex, 'hex'), entry.ciphertext)
-        else await this.store.putImmutable(entry.ciphertext)
+        if (this.store.putImmutableKnown) await this.store.putImmutableKnown(Buffer.from(hex, 'hex'), bytes)
+        else await this.store.putImmutable(bytes)
+        entry.uploading = false
         break
       } catch (err) {
+        entry.uploading = false
         this.stats.uploadErrors++
-        if (this.closing) return
-        // The chunk stays pending (and spooled if a close confirmed it): retry with backoff.
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** attempt)))
-        if (process.env.PEERSTORE_DEBUG) process.stderr.write(`upload ${hex} failed: ${(err as Error).message}\n`)
+        this.noteFailure(entry, err)
+        // A full disk is freed by someone at this machine, and writers get ENOSPC until a retry gets through: retry it sooner.
+        const backoff = this.failure?.code === 'ENOSPC' ? { ...this.backoff, capMs: FULL_RETRY_CAP_MS } : this.backoff
+        if (!(await sleep(backoffDelay(attempt, backoff), this.stopping.signal, { unref: true }))) return
       }
     }
+    this.noteSuccess()
+    entry.error = null
     this.stats.uploaded++
-    this.stats.uploadedBytes += entry.ciphertext.byteLength
+    this.stats.uploadedBytes += entry.size
     this.pending.delete(hex)
-    this.pendingBytes -= entry.ciphertext.byteLength
+    this.pendingBytes -= entry.size
+    if (entry.ciphertext) this.memoryBytes -= entry.size
     if (entry.spooling) await entry.spooling.catch(() => {})
     if (entry.spooled) await fsp.rm(path.join(this.spoolDir, hex), { force: true })
     // Stored and spooled: nothing reads the ciphertext any more (a reader of a pending chunk copies it).
-    if (entry.pooled) this.uploadBuffers.give(entry.ciphertext)
-    this.uploadResolvers.get(hex)?.()
+    if (entry.pooled && entry.ciphertext) this.uploadBuffers.give(entry.ciphertext)
+    this.uploadResolvers.get(hex)?.resolve()
     this.uploadResolvers.delete(hex)
-    if (this.pendingBytes <= this.maxPendingBytes) {
-      const waiters = this.roomWaiters
-      this.roomWaiters = []
-      for (const w of waiters) w()
-    }
+    if (this.memoryBytes <= this.maxPendingBytes) this.wakeRoomWaiters()
+  }
+
+  /** Records why an upload failed; logs each cause once until uploads succeed again. */
+  private noteFailure(entry: PendingUpload, err: unknown): void {
+    const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'EIO'
+    const message = String((err as Error)?.message ?? err)
+    entry.error = `${code}: ${message}`
+    this.failure = { code, message, since: this.failure?.since ?? Date.now() }
+    const cause = causeKey(err)
+    if (this.loggedCauses.has(cause) || this.closing) return
+    this.loggedCauses.add(cause)
+    this.log(
+      `uploads failing (${this.pending.size} chunks, ${(this.pendingBytes / 1048576).toFixed(1)} MiB wait, ` +
+        `kept on this machine and retried with backoff): ${code}: ${message}`
+    )
+    // A full store fails writers at once (waitForRoom): tell those waiting now.
+    if (code === 'ENOSPC') this.wakeRoomWaiters()
+  }
+
+  private noteSuccess(): void {
+    if (!this.failure) return
+    if (this.loggedCauses.size > 0) this.log(`uploads resumed after failing for ${ago(this.failure.since)}`)
+    this.failure = null
+    this.loggedCauses.clear()
   }
 
   /** Resolves once every given chunk is durable in the ValueStore. */
@@ -299,14 +487,15 @@ export class ChunkStore {
       if (!k) continue
       const hex = k.toString('hex')
       const p = this.pending.get(hex)
-      if (!p || p.ciphertext.byteLength <= inlineLimit) continue
-      if (!p.spooling) {
+      if (!p || p.size <= inlineLimit) continue
+      // Already there: loaded from the spool by ready(), or spilled.
+      if (!p.spooling && !p.spooled && p.ciphertext) {
         // Written, not fsynced: the spool is there for a crash of this process; the
         // upload (to the durable store) follows within moments.
-        p.spooling = fsp.writeFile(path.join(this.spoolDir, hex), p.ciphertext, { mode: 0o600 })
+        p.spooling = this.writeSpool(hex, p.ciphertext, false)
         p.spooled = true
       }
-      writes.push(p.spooling)
+      if (p.spooling) writes.push(p.spooling)
     }
     await Promise.all(writes)
   }
@@ -325,7 +514,7 @@ export class ChunkStore {
       const p = this.pending.get(k.toString('hex'))
       if (!p) continue
       if (p.spooling) waits.push(p.spooling)
-      else if (!p.spooled) inline.push(p.ciphertext)
+      else if (!p.spooled && p.ciphertext) inline.push(p.ciphertext)
     }
     return { inline, waits }
   }
@@ -466,7 +655,7 @@ export class ChunkStore {
   private async fetch(hex: string, key: Buffer, storeOnly: boolean): Promise<Fetched> {
     if (!storeOnly) {
       const p = this.pending.get(hex)
-      if (p) {
+      if (p?.ciphertext) {
         // A pooled ciphertext is reused once uploaded, maybe while a worker still reads it: copy it.
         const bytes = p.pooled ? Buffer.from(p.ciphertext) : p.ciphertext
         return { bytes, local: true, owned: p.pooled, source: 'pending', pooled: false }
@@ -497,27 +686,51 @@ export class ChunkStore {
     return { bytes, local: false, owned: false, source: 'store', pooled: false }
   }
 
+  /**
+   * Keeps a checked chunk in the read cache, within its budget and within
+   * the free space of its disk: it always leaves readCacheReserve() free for
+   * the journal, the spool and the node store, evicting its oldest entries
+   * (or not caching at all) when the disk fills.
+   */
   private async addToReadCache(hex: string, bytes: Buffer): Promise<void> {
+    const disk = await fsp.statfs(this.readCacheDir).catch(() => null)
+    let budget = this.readCacheBytes
+    if (disk) {
+      const free = disk.bavail * disk.bsize
+      budget = Math.min(budget, this.readCacheSize + free - readCacheReserve(disk.blocks * disk.bsize))
+    }
+    if (bytes.byteLength > budget) {
+      await this.shrinkReadCache(Math.max(0, budget))
+      return
+    }
+    await this.shrinkReadCache(budget - bytes.byteLength)
     try {
       // A cache needs no fsync: a torn file fails its hash check and is refetched.
       await fsp.writeFile(path.join(this.readCacheDir, hex), bytes, { mode: 0o600 })
     } catch {
+      await fsp.rm(path.join(this.readCacheDir, hex), { force: true }).catch(() => {})
       return
     }
     this.readCache.set(hex, bytes.byteLength)
     this.readCacheSize += bytes.byteLength
-    for (const [old] of this.readCache) {
-      if (this.readCacheSize <= this.readCacheBytes) break
-      this.dropFromReadCache(old)
-    }
   }
 
-  private dropFromReadCache(hex: string): void {
+  /** Evicts the oldest read-cache entries until it holds at most `bytes`; resolves once their files are gone. */
+  private async shrinkReadCache(bytes: number): Promise<void> {
+    const removals: Promise<void>[] = []
+    for (const [old] of this.readCache) {
+      if (this.readCacheSize <= bytes) break
+      removals.push(this.dropFromReadCache(old))
+    }
+    await Promise.all(removals)
+  }
+
+  private dropFromReadCache(hex: string): Promise<void> {
     const size = this.readCache.get(hex)
-    if (size === undefined) return
+    if (size === undefined) return Promise.resolve()
     this.readCache.delete(hex)
     this.readCacheSize -= size
-    fs.rm(path.join(this.readCacheDir, hex), { force: true }, () => {})
+    return new Promise((resolve) => fs.rm(path.join(this.readCacheDir, hex), { force: true }, () => resolve()))
   }
 
   private remember(hex: string, plaintext: Buffer): void {
@@ -537,12 +750,86 @@ export class ChunkStore {
     }
   }
 
-  async close(): Promise<void> {
-    await this.whenAllUploaded()
+  /**
+   * Writes a chunk's ciphertext to the spool. On a full disk the read cache
+   * gives way (it is only a cache) and the write is tried once more.
+   */
+  private async writeSpool(hex: string, bytes: Buffer, durable: boolean): Promise<void> {
+    const file = path.join(this.spoolDir, hex)
+    const write = () =>
+      durable ? writeFileDurable(file, bytes, { syncDir: false }) : fsp.writeFile(file, bytes, { mode: 0o600 })
+    try {
+      await write()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC' || this.readCacheSize === 0) throw err
+      await this.shrinkReadCache(0)
+      await write()
+    }
+  }
+
+  /**
+   * Stops starting and retrying uploads (what close() begins with): writers
+   * no longer wait for room, so a Volume closing with the ring down can seal
+   * its last data into the spool.
+   */
+  stop(): void {
     this.closing = true
-    await Promise.allSettled(this.opens.values())
+    this.stopping.abort()
+    this.wakeRoomWaiters()
+  }
+
+  /**
+   * Stops uploading and leaves what is not stored yet to the next mount:
+   * bounded whatever the ring does (a moment for uploads under way, then
+   * every pending chunk is in the spool, which the next mount's ready()
+   * uploads). Waiters for a chunk left behind get ECLOSED. A close with the
+   * ring up stores everything first: Volume.close() syncs before this.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.stop()
+    await Promise.race([Promise.allSettled([...this.uploading, ...this.opens.values()]), sleep(this.closeWaitMs)])
+    const left = await this.spoolRemaining()
+    if (this.pending.size > 0) {
+      const reason = this.failure ? ` (${this.failure.code}: ${this.failure.message})` : ''
+      this.log(
+        `${this.pending.size} chunks (${(this.pendingBytes / 1048576).toFixed(1)} MiB) not uploaded yet${reason}: ` +
+          `kept in the spool for the next mount${left > 0 ? `; ${left} could not be written there` : ''}`
+      )
+    }
+    for (const [hex, waiter] of this.uploadResolvers) {
+      if (this.pending.has(hex)) waiter.reject(new VolumeError('ECLOSED', 'closed before the chunk was uploaded'))
+    }
+    this.uploadResolvers.clear()
     await this.crypto.close()
     this.memoryCache.clear()
     this.memoryCacheSize = 0
   }
+
+  /** Every pending chunk to the spool (durably), for the next mount; resolves with how many could not be written. */
+  private async spoolRemaining(): Promise<number> {
+    let failed = 0
+    for (const [hex, p] of this.pending) {
+      try {
+        if (p.spooling) await p.spooling
+        else if (p.spooled || !p.ciphertext) continue
+        else {
+          p.spooled = true
+          p.spooling = this.writeSpool(hex, p.ciphertext, true)
+          await p.spooling
+        }
+      } catch (err) {
+        failed++
+        if (failed === 1) this.log(`could not keep a chunk in the spool: ${(err as Error).message}`)
+      }
+    }
+    return failed
+  }
+}
+
+/** "12 s" or "3 min" since `t`, for log and status lines. */
+export function ago(t: number): string {
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000))
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`
 }

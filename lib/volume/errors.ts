@@ -12,3 +12,14 @@ export class VolumeError extends Error {
 export const fail = (code: string, message?: string): never => {
   throw new VolumeError(code, message)
 }
+
+/**
+ * What makes two failures "the same cause" for logging once: the code and
+ * the message with keys, ids and counts folded (one chunk's failure reads
+ * like the next one's, "lookup of c65bde72 failed after 2 hops" like "…0 hops").
+ */
+export function causeKey(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null
+  const message = String(e?.message ?? err).replace(/\b[0-9a-f]{6,}\b|\d+/gi, '#')
+  return `${String(e?.code ?? '')} ${message}`
+}

@@ -5,6 +5,7 @@
 // be shorter than the chunk size, and what is missing reads as zeros too.
 
 import { type ChunkStore, copyRange } from './chunk-store'
+import { VolumeError } from './errors'
 import { Mutex } from './mutex'
 
 const MIN_DIRTY_CAPACITY = 64 * 1024
@@ -165,7 +166,8 @@ export class FileData implements FileContent {
   async write(data: Buffer, pos: number): Promise<number> {
     return this.lock.run(async () => {
       const cs = this.chunkSize
-      const end = pos + data.byteLength
+      const length = data.byteLength
+      const end = pos + length
       let i = Math.floor(pos / cs)
       while (i * cs < end) {
         const chunkStart = i * cs
@@ -175,6 +177,9 @@ export class FileData implements FileContent {
         grow(d, to, cs, this)
         // Buffers are not zero-filled: a gap between the data so far and this write reads as zeros.
         if (from > d.len) d.buf.fill(0, d.len, from)
+        // FUSE's buffer is detached once the op was answered (its deadline, wrap.ts): copy nothing then.
+        if (data.byteLength !== length)
+          throw new VolumeError('EIO', 'the write was answered before its data was copied')
         data.copy(d.buf, from, chunkStart + from - pos, chunkStart + to - pos)
         if (to > d.len) d.len = to
         // A write that ends a chunk is sequential: start sealing it now, so
@@ -183,7 +188,7 @@ export class FileData implements FileContent {
         i++
       }
       if (end > this.size) this.size = end
-      return data.byteLength
+      return length
     })
   }
 

@@ -6,9 +6,10 @@
 import fsp from 'node:fs/promises'
 import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
 import { controlServerFor } from '../node/node-api'
-import { RingNode } from '../node/ring-node'
+import { type MountStatus, RingNode } from '../node/ring-node'
 import { RingValueStore } from '../node/ring-value-store'
 import { MemberValueStore } from './member-value-store'
+import { settlesWithin } from './retry'
 import { waitForRing } from './ring-join'
 import type { ValueStore } from './value-store'
 
@@ -27,6 +28,8 @@ export interface OpenValueStoreOptions extends ConfigOverrides {
 }
 
 const DEFAULT_JOIN_TIMEOUT_MS = 15_000
+/** How long close() waits for a graceful leave of the ring. */
+const LEAVE_TIMEOUT_MS = 5000
 
 export interface OpenedValueStore {
   store: ValueStore
@@ -34,6 +37,8 @@ export interface OpenedValueStore {
   local: boolean
   node?: RingNode
   capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
+  /** What `peerstore status` shows of the mount on this node. */
+  reportMount?(fn: () => MountStatus): void
   close(): Promise<void>
 }
 
@@ -42,7 +47,8 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
   const node = new RingNode({ home, config, host: opts.host, clientOnly: opts.clientOnly, log: opts.log })
   // The control socket makes `peerstore status` and `block` reach this node, and
   // refuses (EBUSY) a second node for the same home before it touches the store.
-  const control = controlServerFor(node)
+  let mountStatus: (() => MountStatus) | null = null
+  const control = controlServerFor(node, { mountStatus: () => mountStatus?.() ?? null })
   await control.ready()
   try {
     await node.ready()
@@ -65,9 +71,17 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
     local: false,
     node,
     capacity,
+    reportMount(fn) {
+      mountStatus = fn
+    },
     close: async () => {
       await control.close()
-      await node.close()
+      // A graceful leave tells the neighbours and hands keys off; with them
+      // gone it would sit out every timeout. Bounded: a process that exits
+      // then is, to the ring, a machine that failed, which repair handles.
+      if (!(await settlesWithin(node.close(), LEAVE_TIMEOUT_MS))) {
+        opts.notice?.(`leaving the ring took over ${LEAVE_TIMEOUT_MS / 1000} s (peers gone?): not waiting for it`)
+      }
     }
   }
 }

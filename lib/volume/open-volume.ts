@@ -41,6 +41,15 @@ export async function openVolume(
     await opened.close()
     throw err
   }
+  opened.reportMount?.(() => {
+    const s = volume.status()
+    return {
+      unsaved: s.dirty,
+      pendingChunks: s.pendingChunks,
+      pendingBytes: s.pendingBytes,
+      uploadFailure: s.uploadFailure
+    }
+  })
   // Found (the root is read): from now on this home knows its tree.
   if (adopting) fs.rmSync(adopted, { force: true })
   return {

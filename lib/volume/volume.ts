@@ -13,7 +13,7 @@ import { decrypt, encrypt } from '../crypto/aead'
 import { randomBytes } from '../crypto/keys'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { ChunkCollector, type CurrentChunks } from './chunk-gc'
-import { ChunkStore } from './chunk-store'
+import { ChunkStore, type UploadFailure } from './chunk-store'
 import { fail, VolumeError } from './errors'
 import { type FileContent, FileData } from './file-data'
 import { HomeLock } from './home-lock'
@@ -35,6 +35,7 @@ import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
 import { RemoteSync, type SyncStats } from './remote-sync'
+import { settlesWhileProgressing, settlesWithin } from './retry'
 import { runLimited } from './run-limited'
 import { SHARED_DIR_NAME } from './share-names'
 import { isConflict, type ValueStore } from './value-store'
@@ -54,6 +55,10 @@ export const DEFAULT_GC_GRACE_MS = 60 * 60_000
 
 /** How long a mount waits for the root directory's record once it has found the pointer to it. */
 const ROOT_RECORD_WAIT_MS = 30_000
+/** The longest close() waits for a ring that is slow but still storing (docs/volume.md, "Shutdown"). */
+const CLOSE_MAX_MS = 10 * 60_000
+/** How long a mount waits to store what the journal replayed before it goes on (the flusher keeps trying). */
+const REPLAY_FLUSH_MS = 10_000
 
 export interface VolumeOptions {
   home: string
@@ -90,6 +95,8 @@ export interface VolumeOptions {
    * it (docs/volume.md, "Concurrent operations"); 0 turns that check off.
    */
   treeSettleMs?: number
+  /** How long close() waits with nothing stored before it leaves the rest to the next mount (default 5 s). */
+  closeTimeoutMs?: number
 }
 
 /** What `peerstore check` prints. */
@@ -125,6 +132,8 @@ export interface ReplicaReport {
   target: number | null
   pendingUpload: boolean
   pendingChunks: number
+  /** The last upload error of one of its pending chunks ("CODE: message"), or null. */
+  uploadError: string | null
 }
 
 export class Inode {
@@ -201,6 +210,7 @@ export class Volume {
   private readonly capacityFn?: VolumeOptions['capacity']
   private readonly onError: (err: Error) => void
   private readonly adoptRootTimeoutMs: number | undefined
+  private readonly closeTimeoutMs: number
   private readonly notice: (line: string) => void
   /** Inodes the poller re-reads when another device announced changes. */
   readonly watch: WatchSet<Inode>
@@ -237,7 +247,8 @@ export class Volume {
     this.keys = opts.keys ?? VolumeKeys.fromHome(this.home)
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
     const cacheDir = path.join(this.home, 'cache')
-    this.chunks = new ChunkStore({ store: this.store, cacheDir, readCacheBytes: opts.readCacheBytes })
+    // Upload failures and what close() leaves behind are the user's business: they go out as notices.
+    this.chunks = new ChunkStore({ store: this.store, cacheDir, readCacheBytes: opts.readCacheBytes, log: opts.notice })
     this.journal = new Journal(path.join(cacheDir, 'journal'), this.keys.journalKey)
     this.lock = new HomeLock(this.home)
     this.flushIntervalMs = opts.flushIntervalMs ?? 1000
@@ -257,6 +268,7 @@ export class Volume {
       : null
     this.adoptRootTimeoutMs = opts.adoptRootTimeoutMs
     this.treeSettleMs = opts.treeSettleMs ?? DEFAULT_TREE_SETTLE_MS
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 5000
     this.notice = opts.notice ?? (() => {})
     this.watch = new WatchSet(opts.watchLimit ?? 256, opts.watchWindowMs ?? 60_000)
     this.remote = new RemoteSync<Inode>({
@@ -301,7 +313,12 @@ export class Volume {
     this.remote.start()
   }
 
-  /** Writes everything to the store, then releases the home. */
+  /**
+   * Writes everything to the store, then releases the home. Bounded whatever
+   * the ring does: once nothing was stored for closeTimeoutMs (or after
+   * CLOSE_MAX_MS), what is left stays in the journal and the spool, which
+   * the next mount replays and uploads.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -309,15 +326,36 @@ export class Volume {
     if (this.treeTimer) clearTimeout(this.treeTimer)
     if (this.treeSweep) clearInterval(this.treeSweep)
     this.treeTimer = null
+    const idle = this.closeTimeoutMs
+    // Any upload or record stored counts as progress: a slow ring gets the time it needs, a dead one `idle`.
+    const progress = () => this.chunks.stats.uploadedBytes - this.dirty.size
     try {
-      await this.remote.close()
-      await this.treeRunning
-      await this.sync()
-      // The other devices learn of the last changes now rather than at their next full pass.
-      await this.remote.publish().catch((err) => this.onError(err))
-      await this.gc?.close()
+      await settlesWithin(this.remote.close(), idle)
+      await settlesWithin(this.treeRunning ?? Promise.resolve(), idle, this.onError)
+      if (
+        await settlesWhileProgressing(this.sync(), {
+          idleMs: idle,
+          maxMs: CLOSE_MAX_MS,
+          progress,
+          onError: this.onError
+        })
+      ) {
+        // The other devices learn of the last changes now rather than at their next full pass.
+        await settlesWithin(this.remote.publish(), idle, this.onError)
+      } else {
+        this.chunks.stop()
+        for (const inode of this.inodes.values()) if (inode.data?.hasDirty) await inode.data.seal().catch(this.onError)
+        await this.commit({ sync: true }).catch(this.onError)
+        const s = this.status()
+        const why = s.uploadFailure ? `: ${s.uploadFailure.code}: ${s.uploadFailure.message}` : ''
+        this.notice(
+          `${s.dirty} records and ${s.pendingChunks} chunks not stored yet${why}; kept on this machine, the next mount stores them`
+        )
+      }
+      await settlesWithin(this.gc?.close() ?? Promise.resolve(), idle, this.onError)
       await this.chunks.close()
-      await this.journal.close()
+      // On a full disk the last commit can fail: say so, and still release the home.
+      await this.journal.close().catch(this.onError)
     } finally {
       this.lock.release()
     }
@@ -918,8 +956,10 @@ export class Volume {
       this.touch(dir)
     }
     this.journalDirty.clear()
-    await this.flush()
-    await this.journal.discard(segments)
+    // Bounded: a store that cannot take it now (the ring down, a full disk)
+    // must not hold the mount up. The replayed inodes stay dirty and the
+    // segments stay until a flush stores them (flushOnce discards them then).
+    if (await settlesWithin(this.flush(), REPLAY_FLUSH_MS, this.onError)) await this.journal.discard(segments)
   }
 
   // ---- paths ----------------------------------------------------------------
@@ -1603,13 +1643,18 @@ export class Volume {
     let target: number | null = null
     if (this.store.replicaStatus) {
       const keys = [this.recordKeyOf(inode.id), ...chunkKeys]
-      for (const k of keys) {
-        const r = await this.store.replicaStatus(k)
-        live = live === null ? r.live : Math.min(live, r.live)
-        target = target === null ? r.target : Math.max(target, r.target)
+      try {
+        for (const k of keys) {
+          const r = await this.store.replicaStatus(k)
+          live = live === null ? r.live : Math.min(live, r.live)
+          target = target === null ? r.target : Math.max(target, r.target)
+        }
+      } catch {
+        // The ring cannot be asked (unreachable): the copies are unknown; the rest of the report still stands.
+        live = target = null
       }
     }
-    return { live, target, pendingUpload, pendingChunks }
+    return { live, target, pendingUpload, pendingChunks, uploadError: this.chunks.failureOf(chunkKeys) }
   }
 
   async statfs(): Promise<{ totalBytes: number; freeBytes: number; files: number }> {
@@ -1625,6 +1670,8 @@ export class Volume {
     pendingBytes: number
     uploaded: number
     fromOtherDevices: number
+    /** Why uploads are failing now (they are retried), or null. */
+    uploadFailure: UploadFailure | null
   } {
     return {
       inodes: this.inodes.size,
@@ -1632,7 +1679,8 @@ export class Volume {
       pendingChunks: this.chunks.pendingCount,
       pendingBytes: this.chunks.pendingByteCount,
       uploaded: this.chunks.stats.uploaded,
-      fromOtherDevices: this.remoteChanges
+      fromOtherDevices: this.remoteChanges,
+      uploadFailure: this.chunks.uploadFailure
     }
   }
 }

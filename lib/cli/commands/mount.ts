@@ -8,11 +8,13 @@ import { findMountProcesses, isFuseMounted, isPeerstoreFs, isStaleMount, mountAt
 import { findMount, prepareRegistry, registerMount, unregisterMount } from '../../fuse/mount-registry'
 import { mountEnded, prepareMountpoint } from '../../fuse/mountpoint'
 import { checkFuse } from '../../fuse/prerequisites'
+import { ago } from '../../volume/chunk-store'
 import { openVolume } from '../../volume/open-volume'
 import { startShareControl } from '../../volume/share-control'
 import { SHARED_DIR_NAME } from '../../volume/share-names'
 import { SharedView } from '../../volume/share-view'
 import { type Command, parseArgs, requirePositionals, UsageError } from '../command'
+import { guardProcess } from '../process-guard'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 const MiB = 1024 * 1024
@@ -69,6 +71,8 @@ export const mountCommand: Command = {
       ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted${pid ? ` by pid ${pid}` : ''}\n`)
       return 1
     }
+    // From here on an error we did not foresee is logged; it never ends the mount (ENOTCONN for every program).
+    const unguard = guardProcess((line) => ctx.stderr.write(`\n${line}\n`))
     // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
     const { PeerstoreMount } = await import('../../fuse/mount')
     const opened = await openVolume(
@@ -139,7 +143,10 @@ export const mountCommand: Command = {
           ? `uploading ${s.pendingChunks} chunks (${(s.pendingBytes / MiB).toFixed(1)} MiB)`
           : 'all uploaded'
       const others = s.fromOtherDevices > 0 ? ` · ${s.fromOtherDevices} updates from your other computers` : ''
-      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${others} · Ctrl-C to unmount`
+      const failing = s.uploadFailure
+        ? ` · uploads failing for ${ago(s.uploadFailure.since)} (${s.uploadFailure.code}: ${s.uploadFailure.message.slice(0, 80)}), retrying`
+        : ''
+      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${failing}${others} · Ctrl-C to unmount`
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 
@@ -161,16 +168,23 @@ export const mountCommand: Command = {
     })
     if (tty) ctx.stdout.write('\n')
     ctx.stdout.write(`peerstore: ${reason}: flushing and unmounting ${mountpoint}\n`)
+    const started = Date.now()
+    let unmounted = started
     try {
       await control.close()
       await mount.close()
+      unmounted = Date.now()
       await opened.close()
       // Only now: a mount that failed to flush counts as a crash for the next one (mountpoint.ts).
       mountEnded(ctx.home)
     } finally {
       unregisterMount(mountpoint)
     }
-    ctx.stdout.write('peerstore: unmounted\n')
+    const secs = (ms: number) => (ms / 1000).toFixed(1)
+    ctx.stdout.write(
+      `peerstore: unmounted (${secs(unmounted - started)} s; ${secs(Date.now() - unmounted)} s more to close the store and leave the ring)\n`
+    )
+    unguard()
     // After an unmount from outside, fuse-native skips its native cleanup and
     // its thread keeps the event loop alive: everything is flushed, so leave.
     setTimeout(() => process.exit(0), 1000).unref()

@@ -2,6 +2,7 @@ import { formatHostPort } from '../../node/config'
 import { controlServerFor } from '../../node/node-api'
 import { RingNode } from '../../node/ring-node'
 import { type Command, requirePositionals } from '../command'
+import { guardProcess } from '../process-guard'
 import { configFromFlags, NETWORK_FLAGS, untilSignal } from '../node-flags'
 
 export const serveCommand: Command = {
@@ -16,6 +17,8 @@ export const serveCommand: Command = {
     requirePositionals(args, 0, '')
     const config = configFromFlags(ctx.home, args)
     const log = (line: string) => ctx.stdout.write(`${new Date().toISOString()} ${line}\n`)
+    // An error nobody foresaw is logged; it never takes the node (and the replicas it holds) off the ring.
+    const unguard = guardProcess(log)
     const node = new RingNode({
       home: ctx.home,
       config,
@@ -40,6 +43,7 @@ export const serveCommand: Command = {
     } finally {
       await control.close()
       await node.close()
+      unguard()
     }
     return 0
   }

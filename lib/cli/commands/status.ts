@@ -1,4 +1,5 @@
 import { withNode } from '../../node/node-api'
+import { ago } from '../../volume/chunk-store'
 import { type Command, requirePositionals } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
@@ -28,6 +29,17 @@ export const statusCommand: Command = {
       `stored       ${status.keys} keys, ${status.bytes} bytes`,
       `replication  target ${status.replicas}; ${status.underReplicated} keys under target in the last repair round (${status.repairRounds} rounds)`
     ]
+    const m = status.mount
+    if (m) {
+      const waiting =
+        m.pendingChunks > 0 || m.unsaved > 0
+          ? `${m.unsaved} records and ${m.pendingChunks} chunks (${(m.pendingBytes / 1048576).toFixed(1)} MiB) not stored yet`
+          : 'everything stored'
+      const failing = m.uploadFailure
+        ? `; uploads failing for ${ago(m.uploadFailure.since)} (${m.uploadFailure.code}: ${m.uploadFailure.message}), retried with backoff`
+        : ''
+      lines.push(`mount        ${waiting}${failing}`)
+    }
     ctx.stdout.write(`${lines.join('\n')}\n`)
     return 0
   }
