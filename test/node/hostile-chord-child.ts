@@ -1,6 +1,6 @@
 // A hostile member for test/node/forged-chord.test.ts, run as its own process.
 // It holds the network key (it joined with an invite token) but is not a ring
-// member: it answers no Chord request. It sends well-formed Chord requests
+// member; Chord requests it gets are answered with made-up machines. It sends well-formed Chord requests
 // that lie about other machines: `leave` naming a live machine, `hint` and
 // `state` (notify) naming machines that do not exist, with ids correctly
 // derived from their made-up keys and placed where the target would adopt
@@ -45,6 +45,20 @@ async function main() {
     const pk = randomBytes(32)
     for (let i = 0; i < 16; i++) fakes.push({ id: virtualNodeId(pk, i), address: pk.toString('hex') })
   }
+
+  // Asked anything (honest nodes heal through every peer they connect to),
+  // it answers with made-up machines: as the owner of any key, as its
+  // predecessor and successors.
+  const nearest = (key: Id, n: number) =>
+    fakes
+      .slice()
+      .sort((x, y) => (distance(key, x.id) < distance(key, y.id) ? -1 : 1))
+      .slice(0, n)
+  network.respond(CHORD_METHOD, chordRequestEncoding, chordResponseEncoding, async (req): Promise<ChordResponse> => {
+    if (req.type === 'lookup') return { type: 'lookup', done: true, nodes: nearest(req.key, 8) }
+    if (req.type === 'state') return { type: 'state', predecessor: fakes[0], successors: nearest(req.to, 8) }
+    return { type: 'ack' }
+  })
 
   const send = async (to: string, req: ChordRequest): Promise<ChordResponse> =>
     network.request(Buffer.from(to, 'hex'), CHORD_METHOD, req, chordRequestEncoding, chordResponseEncoding, {
