@@ -815,8 +815,13 @@ export class ChordNode extends EventEmitter {
     if (this.unreachable.size > MAX_UNREACHABLE) this.unreachable.delete(this.unreachable.keys().next().value as string)
   }
 
-  /** A machine answered a request of ours, or sent one: it exists (see believed). */
+  /**
+   * A machine answered a request of ours, or sent one: it exists (see
+   * believed), and an earlier failed probe of it no longer counts (after a
+   * partition heals, the other half is probed again at once).
+   */
   private hear(address: string): void {
+    if (this.unreachable.size > 0) this.unreachable.delete(address)
     if (this.heard.delete(address) || this.heard.size < HEARD_MACHINES) {
       this.heard.set(address, true)
       return
