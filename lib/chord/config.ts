@@ -4,6 +4,12 @@
 export interface ChordConfig {
   /** Virtual nodes per machine (load balance; see docs/chord.md). */
   virtualNodes: number
+  /**
+   * Ring ids accepted per other machine: a NodeRef is believed only if its id
+   * is virtualNodeId(its machine's key, i) for i below max(this, virtualNodes).
+   * Bounds the points of the ring one machine can claim.
+   */
+  maxVirtualNodes: number
   /** Successor list length r (Zave: r ≥ 2; ≥ the replication factor k). */
   successors: number
   /** Period of stabilize (and rectify) for all virtual nodes of the machine. */
@@ -24,6 +30,7 @@ export interface ChordConfig {
 
 export const DEFAULT_CONFIG: ChordConfig = {
   virtualNodes: 16,
+  maxVirtualNodes: 16,
   successors: 8,
   stabilizeMs: 1000,
   fingerRefreshMs: 60_000,

@@ -61,3 +61,30 @@ export function virtualNodeId(publicKey: Uint8Array, index: number): Id {
   suffix.writeUInt32BE(index)
   return sha256Id(publicKey, suffix)
 }
+
+/** Machines whose id sets are memoized by key bytes (beyond those kept by key object). */
+const ID_SETS_BY_HEX = 16_384
+const idSetsByKey = new WeakMap<Uint8Array, { count: number; ids: ReadonlySet<Id> }>()
+const idSetsByHex = new Map<string, ReadonlySet<Id>>()
+
+/**
+ * The ids of a machine's virtual nodes 0 … count − 1: the only places on the
+ * ring a message may put that machine. Memoized (a check runs for every
+ * NodeRef a message names): by key object, which the simulator hands out
+ * once per machine, then by key bytes, bounded.
+ */
+export function virtualNodeIds(publicKey: Uint8Array, count: number): ReadonlySet<Id> {
+  const byKey = idSetsByKey.get(publicKey)
+  if (byKey && byKey.count === count) return byKey.ids
+  const hex = `${count}:${Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex')}`
+  let ids = idSetsByHex.get(hex)
+  if (!ids) {
+    const set = new Set<Id>()
+    for (let i = 0; i < count; i++) set.add(virtualNodeId(publicKey, i))
+    ids = set
+    if (idSetsByHex.size >= ID_SETS_BY_HEX) idSetsByHex.delete(idSetsByHex.keys().next().value as string)
+    idSetsByHex.set(hex, ids)
+  }
+  idSetsByKey.set(publicKey, { count, ids })
+  return ids
+}

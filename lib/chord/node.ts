@@ -21,7 +21,7 @@
 import { randomInt } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { type ChordConfig, DEFAULT_CONFIG } from './config'
-import { type Id, type KeyLike, RING_MASK, RING_SIZE, toId, virtualNodeId } from './id'
+import { type Id, type KeyLike, RING_MASK, RING_SIZE, toId, virtualNodeId, virtualNodeIds } from './id'
 import { distance, inHalfOpen, inOpen } from './interval'
 import type {
   ChordRequest,
@@ -110,6 +110,18 @@ const FINGER_WALK_STEPS = 3
 const UNREACHABLE_ROUNDS = 5
 /** Predecessor pointers followed per stabilize round (and per join). */
 const WALK_STEPS = 8
+/** Machines remembered as having answered us: named by others, they are believed without a probe. */
+const HEARD_MACHINES = 256
+/**
+ * Probes of nodes named by one machine (in its list, its leave) that may be
+ * in flight at once; a node named beyond that is not believed. Bounds what
+ * one peer can make us hold or contact (docs/chord.md, "Who is believed").
+ */
+const PROBES_PER_SENDER = 16
+/** Probes in flight at once, over all senders. */
+const MAX_PROBES = 256
+/** Failed-probe entries kept (see unreachable); the oldest go first. */
+const MAX_UNREACHABLE = 1024
 
 export class ChordNode extends EventEmitter {
   readonly config: ChordConfig
@@ -144,6 +156,13 @@ export class ChordNode extends EventEmitter {
   private readonly departed = new Map<string, number>()
   /** When a probe of a machine as a closer successor last failed (see probeCloserSuccessor). */
   private readonly unreachable = new Map<string, number>()
+  /** Machines that answered a request of ours or sent us one, least recent first (see believed). */
+  private readonly heard = new Map<string, true>()
+  /** Probes in flight of nodes named by others, by "address id", and their count per naming machine. */
+  private readonly probes = new Map<string, Promise<boolean>>()
+  private readonly probesBySender = new Map<string, number>()
+  /** Requests refused because they named another machine than their sender, or an id not its own. */
+  refusedMessages = 0
 
   constructor(opts: ChordNodeOptions) {
     super()
@@ -385,23 +404,57 @@ export class ChordNode extends EventEmitter {
 
   // ------------------------------------------------------- request handling
 
-  /** Answers a request from the machine at `from`. Wire this to the transport. */
+  /**
+   * Answers a request from the machine at `from`. Wire this to the transport:
+   * `from` must be the authenticated sender (see transport.ts), because a
+   * notify, a hint or a leave is believed only about its sender itself.
+   */
   async handleRequest(from: string, req: ChordRequest): Promise<ChordResponse> {
     if (this.closed) throw new RpcError('ECLOSED', 'node closed')
     if (this.leaving && req.type !== 'leave') throw new RpcError('ENOTMEMBER', 'leaving the ring')
     if (req.type !== 'leave') this.maybeReturned(from)
+    // The transport authenticated the sender: it exists and reaches us (see believed).
+    if (from !== this.address) this.hear(from)
     switch (req.type) {
       case 'state':
+        if (req.notify) this.checkSelf(from, req.notify, 'notify')
         return this.onState(req)
       case 'lookup':
         return this.routeStep(req.key, req.exclude.length > 0 ? new Set(req.exclude) : EMPTY_SET)
       case 'leave':
+        this.checkSelf(from, req.leaving, 'leave')
         return this.onLeave(req)
       case 'hint':
+        this.checkSelf(from, req.node, 'hint')
         return this.onHint(req)
       default:
         throw new RpcError('EBADMESSAGE', `unknown request type ${(req as { type: string }).type}`)
     }
+  }
+
+  /**
+   * A notify, hint or leave speaks about its sender: the node it names must
+   * be on the sender's machine (`from`, authenticated by the transport) and
+   * carry one of that machine's ids. Anything else is a forgery: one member
+   * could otherwise make us drop a live machine or adopt machines that do
+   * not exist (issue 12, item 12).
+   */
+  private checkSelf(from: string, ref: NodeRef, what: string): void {
+    if (ref.address === from && this.validRef(ref)) return
+    this.refusedMessages++
+    throw new RpcError('EBADMESSAGE', `a ${what} may only name its sender's own virtual nodes`)
+  }
+
+  /**
+   * Whether ref's id is one of the ring ids of its machine's public key (as
+   * told by the transport): a message cannot put a machine at a place of its
+   * choosing, or name a machine that has no such key.
+   */
+  validRef(ref: NodeRef): boolean {
+    if (ref.address === this.address) return this.byId.has(ref.id)
+    const key = this.transport.publicKeyOf(ref.address)
+    if (!key) return false
+    return virtualNodeIds(key, Math.max(this.config.virtualNodes, this.config.maxVirtualNodes)).has(ref.id)
   }
 
   private onState(req: StateRequest): StateResponse {
@@ -419,12 +472,49 @@ export class ChordNode extends EventEmitter {
     const gone = req.leaving.address
     if (gone !== this.address) this.departed.set(gone, this.timers.now())
     wake(v)
-    if (v.predecessor && v.predecessor.address === gone) {
-      const next = req.predecessor && req.predecessor.id !== v.id ? req.predecessor : null
-      this.setPredecessor(v, next, 'leave')
+    // What the leaver says about other machines (its predecessor, its list)
+    // is believed at once only for machines we already know (believed); the
+    // others are asked first, after the ack: the leaver must not wait for
+    // our probes, and a forged list costs us probes, never our view.
+    const named = (e: NodeRef | null): e is NodeRef => !!e && e.address !== gone && e.id !== v.id && this.validRef(e)
+    const offeredPred = named(req.predecessor) ? req.predecessor : null
+    const offered = mergeLists(v.id, [], req.successors.filter(named), this.config.successors)
+    const known = offered.filter((e) => this.believed(e))
+    const predKnown = !offeredPred || this.believed(offeredPred)
+    this.applyLeave(v, gone, predKnown ? { predecessor: offeredPred } : null, known)
+    const unknown = offered.filter((e) => !known.includes(e))
+    if (!predKnown || unknown.length > 0) {
+      const check = predKnown ? unknown : [offeredPred!, ...unknown]
+      this.verified(gone, check)
+        .then((ok) => {
+          if (this.closed) return
+          const pred = !predKnown && ok.includes(offeredPred!) ? offeredPred : null
+          this.applyLeave(
+            v,
+            gone,
+            predKnown ? null : { predecessor: pred },
+            unknown.filter((e) => ok.includes(e))
+          )
+        })
+        .catch(() => {})
     }
+    this.forgetAddress(gone)
+    return { type: 'ack' }
+  }
+
+  /**
+   * The leaver `gone` is out of v's list (and of its predecessor if `pred`
+   * is given: then pred.predecessor replaces it); `offered` nodes it named
+   * are spliced into the list.
+   */
+  private applyLeave(
+    v: VirtualNode,
+    gone: string,
+    pred: { predecessor: NodeRef | null } | null,
+    offered: readonly NodeRef[]
+  ): void {
+    if (pred && v.predecessor && v.predecessor.address === gone) this.setPredecessor(v, pred.predecessor, 'leave')
     const kept = withoutAddress(v.successors, gone)
-    const offered = withoutAddress(req.successors, gone)
     if (kept.length !== v.successors.length || offered.length > 0) {
       let list = mergeLists(v.id, kept, offered, this.config.successors)
       // An empty list would say "I am alone". If we still have a predecessor
@@ -433,8 +523,6 @@ export class ChordNode extends EventEmitter {
       if (list.length === 0 && p && p.address !== gone && p.id !== v.id) list = [p]
       this.setSuccessors(v, list)
     }
-    this.forgetAddress(gone)
-    return { type: 'ack' }
   }
 
   private onHint(req: HintRequest): ResponseOf['hint'] {
@@ -584,10 +672,10 @@ export class ChordNode extends EventEmitter {
         } catch {}
       }
     }
+    const proposed = await this.verified(s.address, reconcile(v.id, s, res.successors, this.config.successors))
+    if (this.closed) return false
     const head = v.successors[0]
-    if (!head || head.id === s.id || inOpen(s.id, v.id, head.id)) {
-      this.setSuccessors(v, reconcile(v.id, s, res.successors, this.config.successors))
-    }
+    if (!head || head.id === s.id || inOpen(s.id, v.id, head.id)) this.setSuccessors(v, proposed)
     await this.probeCloserSuccessor(v, s)
     return res.predecessor?.id === v.id
   }
@@ -605,16 +693,14 @@ export class ChordNode extends EventEmitter {
     const now = this.timers.now()
     const own = this.nextOwnVnode(v)
     let x: NodeRef | null = own?.member && distance(v.id, own.id) < bound ? own.ref : null
-    const remote = this.routing.firstAfter(v.id, x ? distance(v.id, x.id) : bound, (e) => {
-      const failed = this.unreachable.get(e.address)
-      return (
-        (failed !== undefined && now - failed < UNREACHABLE_ROUNDS * this.config.stabilizeMs) ||
-        this.hasDeparted(e.address)
-      )
-    })
+    const remote = this.routing.firstAfter(
+      v.id,
+      x ? distance(v.id, x.id) : bound,
+      (e) => this.recentlyUnreachable(e.address) || this.hasDeparted(e.address)
+    )
     if (remote) x = remote
     if (!x || this.closed) return
-    if (!(await this.adoptSuccessor(v, x)) && x.address !== this.address) this.unreachable.set(x.address, now)
+    if (!(await this.adoptSuccessor(v, x)) && x.address !== this.address) this.markUnreachable(x.address, now)
   }
 
   /**
@@ -627,7 +713,8 @@ export class ChordNode extends EventEmitter {
     if (p && p.id !== v.id) {
       try {
         const res = await this.rpc(p.address, { type: 'state', to: p.id, notify: v.ref }, 2)
-        if (v.successors.length === 0) this.setSuccessors(v, reconcile(v.id, p, res.successors, this.config.successors))
+        const list = await this.verified(p.address, reconcile(v.id, p, res.successors, this.config.successors))
+        if (v.successors.length === 0) this.setSuccessors(v, list)
         return
       } catch (err) {
         this.onRpcFailure(p.address, err)
@@ -647,15 +734,120 @@ export class ChordNode extends EventEmitter {
   private async adoptSuccessor(v: VirtualNode, s: NodeRef): Promise<boolean> {
     try {
       const res = await this.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2)
+      const list = await this.verified(s.address, reconcile(v.id, s, res.successors, this.config.successors))
       const current = v.successors[0]
-      if (!current || inOpen(s.id, v.id, current.id)) {
-        this.setSuccessors(v, reconcile(v.id, s, res.successors, this.config.successors))
+      if (!this.closed && (!current || inOpen(s.id, v.id, current.id))) {
+        this.setSuccessors(v, list)
         return true
       }
     } catch (err) {
       this.onRpcFailure(s.address, err)
     }
     return false
+  }
+
+  /**
+   * Whether a node named by another machine may enter our routing state
+   * without a probe: it is on our machine, or on a machine our routing
+   * table already holds (every entry got there by this same rule), or on a
+   * machine that recently answered a request of ours or sent us one (the
+   * transport authenticated it, so it exists and reaches us).
+   */
+  private believed(ref: NodeRef): boolean {
+    if (ref.address === this.address) return this.byId.has(ref.id)
+    return this.routing.hasMachine(ref.address) || this.heard.has(ref.address)
+  }
+
+  /**
+   * The entries of `list` (named by the machine at `from`) we may believe:
+   * the believed ones, and the others once they answered a probe. Order is
+   * kept. A node that does not answer, or that `from` names beyond
+   * PROBES_PER_SENDER probes in flight, is left out; stabilize offers it
+   * again next round if it is real.
+   */
+  private async verified(from: string, list: NodeRef[]): Promise<NodeRef[]> {
+    if (list.every((e) => this.believed(e))) return list
+    const unknown = list.filter((e) => !this.believed(e))
+    const answered = await Promise.all(unknown.map((e) => this.probe(from, e)))
+    const refused = new Set(unknown.filter((_, i) => !answered[i]))
+    return refused.size === 0 ? list : list.filter((e) => !refused.has(e))
+  }
+
+  /** Asks `ref` itself whether it is a member (one state request); shared by concurrent askers. */
+  private probe(from: string, ref: NodeRef): Promise<boolean> {
+    if (this.closed || this.hasDeparted(ref.address) || this.recentlyUnreachable(ref.address)) {
+      return Promise.resolve(false)
+    }
+    const key = `${ref.address} ${ref.id}`
+    const pending = this.probes.get(key)
+    if (pending) return pending
+    const inFlight = this.probesBySender.get(from) ?? 0
+    if (inFlight >= PROBES_PER_SENDER || this.probes.size >= MAX_PROBES) return Promise.resolve(false)
+    this.probesBySender.set(from, inFlight + 1)
+    const p = this.rpc(ref.address, { type: 'state', to: ref.id, notify: null }, 2)
+      .then(
+        () => true,
+        (err) => {
+          const code = (err as { code?: string }).code
+          if (code !== 'ENOTMEMBER' && code !== 'ECLOSED') this.markUnreachable(ref.address)
+          this.onRpcFailure(ref.address, err)
+          return false
+        }
+      )
+      .finally(() => {
+        this.probes.delete(key)
+        const n = (this.probesBySender.get(from) ?? 1) - 1
+        if (n > 0) this.probesBySender.set(from, n)
+        else this.probesBySender.delete(from)
+      })
+    this.probes.set(key, p)
+    return p
+  }
+
+  private recentlyUnreachable(address: string): boolean {
+    const failed = this.unreachable.get(address)
+    return failed !== undefined && this.timers.now() - failed < UNREACHABLE_ROUNDS * this.config.stabilizeMs
+  }
+
+  private markUnreachable(address: string, at = this.timers.now()): void {
+    this.unreachable.delete(address)
+    this.unreachable.set(address, at)
+    if (this.unreachable.size > MAX_UNREACHABLE) this.unreachable.delete(this.unreachable.keys().next().value as string)
+  }
+
+  /**
+   * A machine answered a request of ours, or sent one: it exists (see
+   * believed), and an earlier failed probe of it no longer counts (after a
+   * partition heals, the other half is probed again at once).
+   */
+  private hear(address: string): void {
+    if (this.unreachable.size > 0) this.unreachable.delete(address)
+    if (this.heard.delete(address) || this.heard.size < HEARD_MACHINES) {
+      this.heard.set(address, true)
+      return
+    }
+    this.heard.delete(this.heard.keys().next().value as string)
+    this.heard.set(address, true)
+  }
+
+  /**
+   * Drops from an answer every NodeRef whose id is not one of its machine's
+   * ids (validRef): nothing downstream ever sees a machine at a forged place.
+   */
+  private sanitize(res: ChordResponse): ChordResponse {
+    const ok = (e: NodeRef) => this.validRef(e)
+    switch (res.type) {
+      case 'state': {
+        const predecessor = res.predecessor && !ok(res.predecessor) ? null : res.predecessor
+        const successors = res.successors.every(ok) ? res.successors : res.successors.filter(ok)
+        if (predecessor === res.predecessor && successors === res.successors) return res
+        return { type: 'state', predecessor, successors }
+      }
+      case 'lookup':
+        return res.nodes.every(ok) ? res : { type: 'lookup', done: res.done, nodes: res.nodes.filter(ok) }
+      default:
+        return res
+    }
   }
 
   private async joinVnode(v: VirtualNode, via: string): Promise<void> {
@@ -682,11 +874,11 @@ export class ChordNode extends EventEmitter {
         break
       }
     }
-    const list = reconcile(
-      v.id,
-      s,
-      state.successors.length > 0 ? state.successors : tail,
-      this.config.successors
+    const list = (
+      await this.verified(
+        s.address,
+        reconcile(v.id, s, state.successors.length > 0 ? state.successors : tail, this.config.successors)
+      )
     ).filter((e) => !this.hasDeparted(e.address))
     if (list.length === 0) throw new RpcError('ENOTMEMBER', 'no successor found')
     v.member = true
@@ -752,6 +944,8 @@ export class ChordNode extends EventEmitter {
           } catch {
             continue
           }
+          // Named by the last node of the lookup: a finger only once it answered us.
+          if (!this.believed(found) && !(await this.probe(this.address, found))) continue
         }
       }
       known = found
@@ -933,6 +1127,7 @@ export class ChordNode extends EventEmitter {
   private onRpcFailure(address: string, err: unknown): void {
     const code = (err as { code?: string }).code
     if (code === 'ENOTMEMBER') return
+    this.heard.delete(address)
     this.forgetAddress(address)
     // A vnode resting in the quiet back-off whose successor just failed to
     // answer someone: stabilize it next round rather than MAX_SKIP later.
@@ -1096,7 +1291,9 @@ export class ChordNode extends EventEmitter {
     if (address === this.address) return (await this.handleRequest(address, req)) as ResponseOf[T['type']]
     for (let i = 1; ; i++) {
       try {
-        return (await this.transport.request(address, req, this.config.rpcTimeoutMs)) as ResponseOf[T['type']]
+        const res = await this.transport.request(address, req, this.config.rpcTimeoutMs)
+        this.hear(address)
+        return this.sanitize(res) as ResponseOf[T['type']]
       } catch (err) {
         const code = (err as { code?: string }).code
         if (i >= attempts || code === 'ENOTMEMBER' || code === 'ECLOSED' || this.closed) throw err

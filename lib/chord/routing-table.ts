@@ -14,6 +14,8 @@ import type { NodeRef } from './messages'
 export class RoutingTable {
   private readonly ownAddress: string
   private readonly counts = new Map<Id, number>()
+  /** Entries per machine address: which machines the table already believes in. */
+  private readonly machines = new Map<string, number>()
   /** Sorted by id. */
   private entries: NodeRef[] = []
 
@@ -34,8 +36,15 @@ export class RoutingTable {
     const c = this.counts.get(ref.id) ?? 0
     this.counts.set(ref.id, c + 1)
     const i = this.indexOf(ref.id)
-    if (c === 0) this.entries.splice(i, 0, ref)
-    else this.entries[i] = ref
+    if (c === 0) {
+      this.entries.splice(i, 0, ref)
+      this.machines.set(ref.address, (this.machines.get(ref.address) ?? 0) + 1)
+    } else this.entries[i] = ref
+  }
+
+  /** Whether some entry of the table is on the machine at `address`. */
+  hasMachine(address: string): boolean {
+    return this.machines.has(address)
   }
 
   remove(ref: NodeRef): void {
@@ -48,7 +57,12 @@ export class RoutingTable {
     }
     this.counts.delete(ref.id)
     const i = this.indexOf(ref.id)
-    if (this.entries[i]?.id === ref.id) this.entries.splice(i, 1)
+    if (this.entries[i]?.id !== ref.id) return
+    const address = this.entries[i].address
+    this.entries.splice(i, 1)
+    const m = this.machines.get(address) ?? 0
+    if (m > 1) this.machines.set(address, m - 1)
+    else this.machines.delete(address)
   }
 
   /** Replaces the contribution of one source: `before` out, `after` in. */

@@ -5,7 +5,12 @@
 
 import type { ChordRequest, ChordResponse } from './messages'
 
-/** Handles a request from the machine at `from`; the node's `handleRequest`. */
+/**
+ * Handles a request from the machine at `from`; the node's `handleRequest`.
+ * `from` is the authenticated sender (the real network: the Noise
+ * connection's remote public key), never an address read from the message:
+ * Chord believes what a message says about a machine only from that machine.
+ */
 export type RequestHandler = (from: string, req: ChordRequest) => Promise<ChordResponse>
 
 export interface Transport {
@@ -20,6 +25,12 @@ export interface Transport {
   request(to: string, req: ChordRequest, timeoutMs: number): Promise<ChordResponse>
   /** Installs the handler incoming requests are passed to (one per transport). */
   setRequestHandler(handler: RequestHandler): void
+  /**
+   * The public key of the machine at `address`, from which its ring ids
+   * derive (id.ts virtualNodeId), or null if `address` names no machine. Chord
+   * refuses a NodeRef whose id is not one of its address's ids.
+   */
+  publicKeyOf(address: string): Uint8Array | null
 }
 
 export type TimerHandle = unknown

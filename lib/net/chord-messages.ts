@@ -1,12 +1,14 @@
 // Wire schemas for the Chord protocol messages (lib/chord/messages.ts). Ids
 // are 32 bytes big-endian; a NodeRef's address is the hex public key of its
-// machine. A request or response is a type tag (uint) then its fields.
+// machine (checked on decode; lib/chord checks that the id is one of that
+// key's ids). A request or response is a type tag (uint) then its fields.
 
 import c from 'compact-encoding'
 import { type ChordRequest, type ChordResponse, type Id, idFromBuffer, idToBuffer, type NodeRef } from '../chord'
 
 const MAX_LIST = 64
-const MAX_ADDRESS = 128
+/** A machine's address is its 32-byte public key in lowercase hex, as NetChordTransport writes it. */
+const ADDRESS = /^[0-9a-f]{64}$/
 
 const idEncoding = {
   preencode(state: c.State, id: Id) {
@@ -29,7 +31,8 @@ const addressEncoding = {
   },
   decode(state: c.State): string {
     const a = c.string.decode(state)
-    if (a.length > MAX_ADDRESS) throw new Error('address too long')
+    // Anything else names no machine: refused here rather than dialled later.
+    if (!ADDRESS.test(a)) throw new Error('an address is a 32-byte public key in hex')
     return a
   }
 }

@@ -10,6 +10,8 @@ export const CHORD_METHOD = 'Chord'
 /** How long a machine whose connection closed is answered for at once, unless it reconnects. */
 const DEPARTED_MS = 10_000
 
+const ADDRESS = /^[0-9a-f]{64}$/
+
 export class NetChordTransport implements Transport {
   readonly address: string
   private handler: RequestHandler | null = null
@@ -53,5 +55,10 @@ export class NetChordTransport implements Transport {
 
   setRequestHandler(handler: RequestHandler): void {
     this.handler = handler
+  }
+
+  /** An address is the machine's hex public key (64 lowercase hex digits, as PeerNetwork writes it). */
+  publicKeyOf(address: string): Uint8Array | null {
+    return ADDRESS.test(address) ? Buffer.from(address, 'hex') : null
   }
 }

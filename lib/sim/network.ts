@@ -24,6 +24,7 @@ export class SimNetwork {
   readonly options: NetworkOptions
   private readonly random: Prng
   private readonly handlers = new Map<string, RequestHandler>()
+  private readonly keys = new Map<string, Uint8Array>()
   private readonly crashed = new Set<string>()
   private groups: Map<string, number> | null = null
   messages = 0
@@ -34,8 +35,14 @@ export class SimNetwork {
     this.options = { ...DEFAULT_NETWORK, ...options }
   }
 
-  transport(address: string): SimTransport {
+  /** `publicKey` is the machine's: Chord checks the ids a message names against it (publicKeyOf). */
+  transport(address: string, publicKey: Uint8Array): SimTransport {
+    this.keys.set(address, publicKey)
     return new SimTransport(this, address)
+  }
+
+  publicKeyOf(address: string): Uint8Array | null {
+    return this.keys.get(address) ?? null
   }
 
   register(address: string, handler: RequestHandler): void {
@@ -121,5 +128,9 @@ export class SimTransport implements Transport {
 
   setRequestHandler(handler: RequestHandler): void {
     this.net.register(this.address, handler)
+  }
+
+  publicKeyOf(address: string): Uint8Array | null {
+    return this.net.publicKeyOf(address)
   }
 }

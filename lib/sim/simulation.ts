@@ -437,7 +437,7 @@ export class Simulation {
     const random = this.prng.fork()
     const node = new ChordNode({
       publicKey,
-      transport: this.network.transport(address),
+      transport: this.network.transport(address, publicKey),
       timers: this.scheduler,
       random: () => random.float(),
       bootstrap,

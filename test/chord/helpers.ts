@@ -39,9 +39,10 @@ export class TestRing {
   machine(publicKey?: Buffer): ChordNode {
     const address = `m${this.created++}`
     const random = this.prng.fork()
+    const key = publicKey ?? this.prng.bytes(32)
     const node = new ChordNode({
-      publicKey: publicKey ?? this.prng.bytes(32),
-      transport: this.network.transport(address),
+      publicKey: key,
+      transport: this.network.transport(address, key),
       timers: this.scheduler,
       random: () => random.float(),
       virtualNodes: this.opts.vnodes ?? 1,
@@ -146,4 +147,16 @@ export class TestRing {
     this.oracle.rebuild(this.live())
     return this.oracle.consistent(this.live())
   }
+}
+
+/** A ring of `count` machines: the first creates it, the others join through it one after the other. */
+export async function build(ring: TestRing, count: number, keys?: Buffer[]): Promise<ChordNode[]> {
+  const nodes = [ring.machine(keys?.[0])]
+  await nodes[0].create()
+  for (let i = 1; i < count; i++) {
+    const n = ring.machine(keys?.[i])
+    await ring.until(n.join([nodes[0].address]))
+    nodes.push(n)
+  }
+  return nodes
 }

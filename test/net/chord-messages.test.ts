@@ -47,3 +47,16 @@ test('truncated or unknown chord messages throw instead of decoding garbage', as
   const tooLong = { type: 'lookup' as const, key: 1n, exclude: Array.from({ length: 65 }, () => a.address) }
   await t.exception(() => c.decode(chordRequestEncoding, c.encode(chordRequestEncoding, tooLong)), /too long/)
 })
+
+test('an address that is not a 32-byte public key in hex is refused on decode', async (t) => {
+  for (const address of ['m42', 'AA'.repeat(32), 'aa'.repeat(31), 'aa'.repeat(33), `${'aa'.repeat(31)}zz`]) {
+    const req: ChordRequest = { type: 'hint', to: 9n, node: { id: 1n, address } }
+    await t.exception(() => c.decode(chordRequestEncoding, c.encode(chordRequestEncoding, req)), /public key/, address)
+    const res: ChordResponse = { type: 'lookup', done: true, nodes: [{ id: 1n, address }] }
+    await t.exception(
+      () => c.decode(chordResponseEncoding, c.encode(chordResponseEncoding, res)),
+      /public key/,
+      address
+    )
+  }
+})
