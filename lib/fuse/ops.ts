@@ -277,8 +277,9 @@ export function formatStatus(r: {
   target: number | null
   pendingUpload: boolean
   pendingChunks: number
+  offline?: boolean
 }): string {
   const replicas = r.live === null ? 'unknown' : `${r.live}/${r.target}`
   const pending = r.pendingUpload ? `yes (${r.pendingChunks} chunks)` : 'no'
-  return `replicas=${replicas} upload-pending=${pending}`
+  return `replicas=${replicas} upload-pending=${pending}${r.offline ? ' offline=yes' : ''}`
 }

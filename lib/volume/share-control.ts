@@ -10,13 +10,24 @@ import path from 'node:path'
 import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
 import { openVolume } from './open-volume'
 import { listGrants, shareWith, unshareWith } from './share'
-import type { Volume } from './volume'
+import type { Volume, VolumeStatus } from './volume'
 
 function controlDir(home: string): string {
   return path.join(home, 'mount-control')
 }
 
 export type ShareMethod = 'share' | 'unshare' | 'grants'
+
+/** The running mount's counters (`peerstore status`), or null when no mount runs for the home. */
+export async function mountStatus(home: string): Promise<VolumeStatus | null> {
+  const client = await ControlClient.connect(controlSocketPath(controlDir(home)))
+  if (!client) return null
+  try {
+    return await client.call<VolumeStatus>('volumeStatus', {})
+  } finally {
+    client.close()
+  }
+}
 
 async function runLocal(volume: Volume, method: ShareMethod, params: Record<string, unknown>): Promise<unknown> {
   const to = Buffer.from(String(params.to ?? ''), 'hex')
@@ -32,7 +43,8 @@ export async function startShareControl(home: string, volume: Volume): Promise<C
   const server = new ControlServer(controlDir(home), {
     share: run('share'),
     unshare: run('unshare'),
-    grants: run('grants')
+    grants: run('grants'),
+    volumeStatus: async () => volume.status()
   })
   await server.ready()
   return server

@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { findMount, isMounted, registerMount, unregisterMount } from '../../fuse/mount-registry'
 import { checkFuse } from '../../fuse/prerequisites'
+import { offlineNote } from '../../volume/offline-note'
 import { openVolume } from '../../volume/open-volume'
 import { startShareControl } from '../../volume/share-control'
 import { SHARED_DIR_NAME } from '../../volume/share-names'
@@ -119,7 +120,7 @@ export const mountCommand: Command = {
           ? `uploading ${s.pendingChunks} chunks (${(s.pendingBytes / MiB).toFixed(1)} MiB)`
           : 'all uploaded'
       const others = s.fromOtherDevices > 0 ? ` · ${s.fromOtherDevices} updates from your other computers` : ''
-      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${others} · Ctrl-C to unmount`
+      return `peerstore: mounted ${mountpoint}${offlineNote(s)} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${others} · Ctrl-C to unmount`
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 

@@ -1,4 +1,6 @@
 import { withNode } from '../../node/node-api'
+import { offlineNote } from '../../volume/offline-note'
+import { mountStatus } from '../../volume/share-control'
 import { type Command, requirePositionals } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
@@ -13,8 +15,10 @@ export const statusCommand: Command = {
       { home: ctx.home, config, host: args.flags.host as string | undefined },
       async (api, via) => ({ status: await api.status(), via })
     )
+    // The mount of this home, if one runs: whether it works offline and how much waits.
+    const mount = via === 'control' ? await mountStatus(ctx.home).catch(() => null) : null
     if (args.flags.json) {
-      ctx.stdout.write(`${JSON.stringify({ ...status, running: via === 'control' })}\n`)
+      ctx.stdout.write(`${JSON.stringify({ ...status, running: via === 'control', mount })}\n`)
       return 0
     }
     const lines = [
@@ -28,6 +32,10 @@ export const statusCommand: Command = {
       `stored       ${status.keys} keys, ${status.bytes} bytes`,
       `replication  target ${status.replicas}; ${status.underReplicated} keys under target in the last repair round (${status.repairRounds} rounds)`
     ]
+    if (mount) {
+      const waiting = `${mount.dirty} unsaved records, ${mount.pendingChunks} chunks (${mount.pendingBytes} bytes) to upload`
+      lines.push(`mount        ${mount.offline ? 'offline' : 'online'}; ${waiting}${offlineNote(mount)}`)
+    }
     ctx.stdout.write(`${lines.join('\n')}\n`)
     return 0
   }
