@@ -114,7 +114,8 @@ export class RecordCopyStore implements ValueStore {
 
   async getRecord(key: Buffer): Promise<SignedRecord | null> {
     const local = await this.copy.get(key)
-    if (local && Date.now() < this.offlineUntil) {
+    // While a probe is out, the store is still taken as away: a read must not wait for the timeout the probe waits for.
+    if (local && (Date.now() < this.offlineUntil || this.probing)) {
       this.probe(key)
       return local
     }

@@ -1,0 +1,154 @@
+// Mounts on a ring larger than k (issue 12, items 2 and 9): six `peerstore
+// serve` processes (k = 3), a member mount and a client-only mount of the
+// same user. Every serve node is SIGKILLed: both mounts keep working from
+// their record copies (ls, cat of what they have seen, new writes), say so
+// in `peerstore status` and the status xattr; the serve nodes come back and
+// the offline writes merge, each mount seeing the other's.
+
+import { createHash, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import test from 'brittle'
+import { runPeerstore } from '../helpers/cli'
+import { sh, startMount, tmpDir } from '../helpers/mount'
+import { type Daemon, startDaemon } from '../helpers/processes'
+import { eventually, startBootstrap, waitForPeers } from '../helpers/ring-mounts'
+
+const PORT = 48_000 + Math.floor(Math.random() * 1000)
+const SERVE_NODES = 6
+
+function sha(file: string): string {
+  return sh(`sha256sum ${file}`).split(' ')[0]
+}
+
+test('6-node ring: member and client-only mounts work offline and merge when the ring is back', {
+  timeout: 420_000
+}, async (t) => {
+  await startBootstrap(t, PORT)
+  const serveHomes = Array.from({ length: SERVE_NODES }, () => tmpDir('serve'))
+  const homeM = tmpDir('member')
+  const homeC = tmpDir('client')
+  const init = await runPeerstore(['init', '--home', serveHomes[0], '--bootstrap', `127.0.0.1:${PORT}`])
+  t.is(init.code, 0, init.stderr)
+  const token = (await runPeerstore(['invite', '--home', serveHomes[0]])).stdout.trim()
+  for (const home of [...serveHomes.slice(1), homeM]) {
+    const join = await runPeerstore(['join', '--home', home, token])
+    t.is(join.code, 0, join.stderr)
+  }
+  const device = await runPeerstore(['invite', '--device', '--home', homeM])
+  t.is(device.code, 0, device.stderr)
+  const joinC = await runPeerstore(['join', '--home', homeC, device.stdout.trim()])
+  t.is(joinC.code, 0, joinC.stderr)
+
+  const startServers = (): Daemon[] =>
+    serveHomes.map((home) => {
+      const d = startDaemon(t, ['serve', '--home', home, '--host', '127.0.0.1', '--repair-interval', '2000'])
+      process.once('exit', () => d.child.kill('SIGKILL'))
+      return d
+    })
+  let servers = startServers()
+  await Promise.all(servers.map((s) => s.waitFor('serving node', 60_000)))
+
+  const args = ['--host', '127.0.0.1']
+  const m = await startMount(t, { home: homeM, args, readyTimeoutMs: 90_000 })
+  await waitForPeers([homeM, ...serveHomes], SERVE_NODES - 1, 120_000)
+  // Stabilize and repair settle first, so each write lands on its three machines.
+  await new Promise((r) => setTimeout(r, 4000))
+
+  const src = tmpDir('offline-src')
+  fs.writeFileSync(path.join(src, 'big.bin'), randomBytes(3 * 1024 * 1024 + 5))
+  fs.mkdirSync(path.join(m.dir, 'docs'))
+  for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(m.dir, 'docs', `note-${i}.txt`), `note ${i}\n`)
+  sh(`cp ${src}/big.bin ${m.dir}/docs/big.bin`)
+  sh(`cd ${m.dir} && find . -print0 | xargs -0 sync`)
+  const bigSum = sha(path.join(src, 'big.bin'))
+
+  // The second computer, client-only: its first mount looks for the tree, then reads everything once (cached).
+  const c = await startMount(t, { home: homeC, args: [...args, '--client-only'], readyTimeoutMs: 180_000 })
+  await eventually('the client sees the tree', () => fs.readdirSync(path.join(c.dir, 'docs')).length === 11, {
+    deadlineMs: 60_000,
+    intervalMs: 500
+  })
+  t.is(sha(path.join(c.dir, 'docs', 'big.bin')), bigSum, 'the client reads the big file (now in its cache)')
+  const listing = sh(`cd ${c.dir} && ls -R`)
+
+  // Every serve node dies.
+  await Promise.all(servers.map((s) => s.stop('SIGKILL')))
+  const offlineAt = Date.now()
+
+  // Member: the whole tree it has seen, its inline files, new writes.
+  t.is(sh(`cd ${m.dir} && ls -R`), listing, 'member lists the whole tree offline')
+  t.is(fs.readFileSync(path.join(m.dir, 'docs', 'note-3.txt'), 'utf8'), 'note 3\n', 'member reads a file offline')
+  fs.writeFileSync(path.join(m.dir, 'docs', 'from-member-offline.txt'), 'written by the member offline\n')
+  fs.mkdirSync(path.join(m.dir, 'made-offline'))
+  const memberBig = randomBytes(1024 * 1024 + 3)
+  fs.writeFileSync(path.join(m.dir, 'made-offline', 'blob.bin'), memberBig)
+
+  // Client-only: the same, plus the cached big file.
+  await eventually('the client lists offline', () => sh(`cd ${c.dir} && ls -R`) === listing, {
+    deadlineMs: 60_000,
+    intervalMs: 500
+  })
+  t.pass(`client lists the whole tree offline (${Date.now() - offlineAt} ms after the kill)`)
+  t.is(fs.readFileSync(path.join(c.dir, 'docs', 'note-7.txt'), 'utf8'), 'note 7\n', 'client reads a file offline')
+  t.is(sha(path.join(c.dir, 'docs', 'big.bin')), bigSum, 'client reads the cached big file offline')
+  fs.writeFileSync(path.join(c.dir, 'docs', 'from-client-offline.txt'), 'written by the client offline\n')
+  const clientBig = randomBytes(2 * 1024 * 1024 + 7)
+  fs.writeFileSync(path.join(c.dir, 'client-blob.bin'), clientBig)
+  t.ok(fs.existsSync(path.join(c.dir, 'client-blob.bin')), 'the client took the write')
+
+  // The client says it is offline, and what waits.
+  await eventually(
+    'peerstore status says offline',
+    () => {
+      const out = sh(`node ${path.join(__dirname, '..', '..', 'bin', 'peerstore.js')} status --home ${homeC} --json`)
+      const mount = JSON.parse(out).mount
+      return mount?.offline === true && mount.dirty > 0
+    },
+    { deadlineMs: 60_000, intervalMs: 1000 }
+  )
+  const xattr = sh(`getfattr --only-values -n user.peerstore.status ${c.dir}/client-blob.bin`)
+  t.ok(/offline=yes/.test(xattr) && /upload-pending=yes/.test(xattr), `xattr: ${xattr}`)
+
+  // The ring comes back: the offline writes merge, and each computer sees the other's.
+  servers = startServers()
+  await Promise.all(servers.map((s) => s.waitFor('serving node', 60_000)))
+  const back = Date.now()
+  const seen = (dir: string, rel: string, want: string) => () =>
+    fs.existsSync(path.join(dir, rel)) && fs.readFileSync(path.join(dir, rel), 'utf8') === want
+  await eventually(
+    'the member sees the client offline note',
+    seen(m.dir, 'docs/from-client-offline.txt', 'written by the client offline\n'),
+    {
+      deadlineMs: 180_000,
+      intervalMs: 1000
+    }
+  )
+  await eventually(
+    'the client sees the member offline note',
+    seen(c.dir, 'docs/from-member-offline.txt', 'written by the member offline\n'),
+    {
+      deadlineMs: 180_000,
+      intervalMs: 1000
+    }
+  )
+  t.pass(`both offline notes crossed ${Date.now() - back} ms after the ring was back`)
+  await eventually(
+    'the client sees the member blob',
+    () => sha(path.join(c.dir, 'made-offline', 'blob.bin')) === sha256Of(memberBig),
+    { deadlineMs: 120_000, intervalMs: 1000 }
+  )
+  await eventually(
+    'the member sees the client blob',
+    () => sha(path.join(m.dir, 'client-blob.bin')) === sha256Of(clientBig),
+    { deadlineMs: 120_000, intervalMs: 1000 }
+  )
+  t.is(sh(`ls ${m.dir}/docs | wc -l`).trim(), '13', 'no name lost or doubled in the member')
+  t.is(sh(`ls ${c.dir}/docs | wc -l`).trim(), '13', 'no name lost or doubled in the client')
+  t.is(await c.stop(), 0)
+  t.is(await m.stop(), 0)
+})
+
+function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
