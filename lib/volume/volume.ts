@@ -274,7 +274,8 @@ export class Volume {
       refresh: (inode) => this.takeRemote(inode),
       intervalMs: opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
       fullPassMs: opts.syncFullPassMs ?? 30_000,
-      onError: this.onError
+      // Offline, every tick fails the same way: said once (backgroundError).
+      onError: (err) => this.backgroundError(err)
     })
   }
 
@@ -919,6 +920,9 @@ export class Volume {
    */
   private async replay(): Promise<void> {
     if (this.replaySegments.length === 0) return
+    let ops = 0
+    for (const list of this.replayPending.values()) ops += list.length
+    this.notice(`replaying ${ops} changes of the last session (it did not end cleanly)…`)
     try {
       await this.replayOnce()
     } catch (err) {

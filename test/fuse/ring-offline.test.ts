@@ -3,7 +3,9 @@
 // same user. Every serve node is SIGKILLed: both mounts keep working from
 // their record copies (ls, cat of what they have seen, new writes), say so
 // in `peerstore status` and the status xattr; the serve nodes come back and
-// the offline writes merge, each mount seeing the other's.
+// the offline writes merge, each mount seeing the other's. The member, alone,
+// is isolated: it takes no record writes into its own node store (they would
+// fork from what the others write meanwhile) and keeps them in its journal.
 
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -16,6 +18,9 @@ import { eventually, startBootstrap, waitForPeers } from '../helpers/ring-mounts
 
 const PORT = 48_000 + Math.floor(Math.random() * 1000)
 const SERVE_NODES = 6
+
+// One exit listener per child process (helpers/processes.ts, mount.ts): eight of them here.
+process.setMaxListeners(50)
 
 function sha(file: string): string {
   return sh(`sha256sum ${file}`).split(' ')[0]
@@ -97,17 +102,24 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   fs.writeFileSync(path.join(c.dir, 'client-blob.bin'), clientBig)
   t.ok(fs.existsSync(path.join(c.dir, 'client-blob.bin')), 'the client took the write')
 
-  // The client says it is offline, and what waits.
+  // The member is isolated (every other member is gone): it says it is offline and what waits. (The
+  // client still reaches a ring: the member's node, which takes its writes as the only machine left.)
+  const statusOf = (home: string) =>
+    JSON.parse(sh(`node ${path.join(__dirname, '..', '..', 'bin', 'peerstore.js')} status --home ${home} --json`))
   await eventually(
     'peerstore status says offline',
     () => {
-      const out = sh(`node ${path.join(__dirname, '..', '..', 'bin', 'peerstore.js')} status --home ${homeC} --json`)
-      const mount = JSON.parse(out).mount
-      return mount?.offline === true && mount.dirty > 0
+      const mount = statusOf(homeM).mount
+      if (mount?.offline === true && mount.dirty > 0) return true
+      throw new Error(`status: ${JSON.stringify(mount)}`)
     },
     { deadlineMs: 60_000, intervalMs: 1000 }
   )
-  const xattr = sh(`getfattr --only-values -n user.peerstore.status ${c.dir}/client-blob.bin`)
+  const text = sh(`node ${path.join(__dirname, '..', '..', 'bin', 'peerstore.js')} status --home ${homeM}`)
+  t.ok(/mount\s+offline;.*OFFLINE for \d+ s: \d+ changed records wait/.test(text), text.split('\n').find((l) => l.startsWith('mount')))
+  const xattr = sh(
+    `python3 -c "import os;print(os.getxattr('${m.dir}/docs/from-member-offline.txt','user.peerstore.status').decode())"`
+  )
   t.ok(/offline=yes/.test(xattr) && /upload-pending=yes/.test(xattr), `xattr: ${xattr}`)
 
   // The ring comes back: the offline writes merge, and each computer sees the other's.
