@@ -116,9 +116,14 @@ test('6-node ring: member and client-only mounts work offline and merge when the
     { deadlineMs: 60_000, intervalMs: 1000 }
   )
   const text = sh(`node ${path.join(__dirname, '..', '..', 'bin', 'peerstore.js')} status --home ${homeM}`)
-  t.ok(/mount\s+offline;.*OFFLINE for \d+ s: \d+ changed records wait/.test(text), text.split('\n').find((l) => l.startsWith('mount')))
+  t.ok(
+    /mount\s+offline;.*OFFLINE for \d+ s: \d+ changed records wait/.test(text),
+    text.split('\n').find((l) => l.startsWith('mount'))
+  )
+  // A file written now, with the member known to be offline, waits: the xattr says so.
+  fs.writeFileSync(path.join(m.dir, 'after-offline.txt'), 'waits for the ring\n')
   const xattr = sh(
-    `python3 -c "import os;print(os.getxattr('${m.dir}/docs/from-member-offline.txt','user.peerstore.status').decode())"`
+    `python3 -c "import os;print(os.getxattr('${m.dir}/after-offline.txt','user.peerstore.status').decode())"`
   )
   t.ok(/offline=yes/.test(xattr) && /upload-pending=yes/.test(xattr), `xattr: ${xattr}`)
 
@@ -155,6 +160,10 @@ test('6-node ring: member and client-only mounts work offline and merge when the
     () => sha(path.join(m.dir, 'client-blob.bin')) === sha256Of(clientBig),
     { deadlineMs: 120_000, intervalMs: 1000 }
   )
+  await eventually('the client sees the file written last', seen(c.dir, 'after-offline.txt', 'waits for the ring\n'), {
+    deadlineMs: 120_000,
+    intervalMs: 1000
+  })
   t.is(sh(`ls ${m.dir}/docs | wc -l`).trim(), '13', 'no name lost or doubled in the member')
   t.is(sh(`ls ${c.dir}/docs | wc -l`).trim(), '13', 'no name lost or doubled in the client')
   t.is(await c.stop(), 0)
