@@ -200,14 +200,24 @@ export class RingClient {
    * holds no such record ("absent"). When some of them did not answer (a
    * timeout, a closed connection) or answered with something that does not
    * verify, and nobody gave a record, the ring cannot tell: that throws
-   * EUNSURE, never null. A caller that would create something in the place of
+   * EUNSURE, never null. So does a miss after a lookup that took more than
+   * half the RPC timeout: it waited for machines that did not answer and
+   * routed around them, so the machines it names may have just taken over
+   * from holders that are only unresponsive (measured: 20 s with the three
+   * holders SIGSTOPped, test/volume/ring-unsure.test.ts). The next read,
+   * with the ring settled, answers "absent" again: only the Volume's record
+   * copy and its "this home had a tree" rule make the root safe from that. A caller that would create something in the place of
    * a missing record (the Volume's root) must never take "could not tell" for
    * "does not exist" (issue 12, item 9: a new root written over a tree whose
    * holders timed out).
    */
   async getRecord(key: Buffer, opts: { exclude?: string } = {}): Promise<SignedRecord | null> {
     // In ring order (no reordering of suspects: every target is asked at once), so the first k are the responsible ones.
+    const lookupStarted = Date.now()
     const all = await this.lookup(key, this.replicas + READ_BEYOND)
+    // A lookup this slow waited for machines that did not answer and routed around them: the machines it
+    // names now may have just taken over from holders that are only unresponsive (stopped, overloaded).
+    const rerouted = Date.now() - lookupStarted > this.timeoutMs / 2
     const targets = all.filter((t) => t.address !== opts.exclude)
     const responsible = new Set(all.slice(0, this.replicas).map((t) => t.address))
     const answers = await Promise.allSettled(targets.map((t) => this.fetchFrom(t, key)))
@@ -235,8 +245,12 @@ export class RingClient {
     if (answered === 0 && lastError) throw lastError
     // `exclude` (a holder asking the others) leaves itself out of the count.
     const needed = [...responsible].filter((a) => a !== opts.exclude).length
-    if (absentHere >= needed) return null
-    const cause = lastError ? `: ${(lastError as Error).message}` : ''
+    if (absentHere >= needed && !rerouted) return null
+    const cause = rerouted
+      ? ': the lookup had to route around machines that did not answer'
+      : lastError
+        ? `: ${(lastError as Error).message}`
+        : ''
     throw codedError(
       UNSURE,
       `only ${absentHere} of the ${needed} machines responsible for record ${key.toString('hex').slice(0, 16)} answered that it is absent${cause}`

@@ -3,13 +3,15 @@
 // of one on this machine, which works offline at once; after
 // `peerstore join TOKEN` the same mount stores into the shared ring.
 
+import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import path from 'node:path'
 import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
 import { controlServerFor } from '../node/node-api'
 import { RingNode } from '../node/ring-node'
 import { RingValueStore } from '../node/ring-value-store'
 import { MemberValueStore } from './member-value-store'
-import { waitForRing } from './ring-join'
+import { RING_JOINED_FILE, waitForRing } from './ring-join'
 import type { ValueStore } from './value-store'
 
 export interface OpenValueStoreOptions extends ConfigOverrides {
@@ -49,7 +51,15 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
     if (opts.clientOnly) await node.waitForGateway(30_000)
     else if (config.bootstrap.length > 0) {
       const joined = await waitForRing(node, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS)
-      if (!joined) opts.notice?.('no other node of this network answered: working alone until one does')
+      if (!joined) {
+        // A home whose node has been in the ring before is offline now, not the first machine of a network (ring-join.ts).
+        const before = fs.existsSync(path.join(home, RING_JOINED_FILE))
+        opts.notice?.(
+          before
+            ? 'no other node of this network answered: working offline from what this computer has seen; changes wait until the ring is back'
+            : 'no other node of this network answered: working alone until one does'
+        )
+      }
     }
   } catch (err) {
     await control.close()
