@@ -11,16 +11,12 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { runPeerstore } from '../helpers/cli'
 import { sh, startMount, tmpDir } from '../helpers/mount'
-import { type Daemon, startDaemon } from '../helpers/processes'
-import { eventually, startBootstrap, waitForPeers } from '../helpers/ring-mounts'
+import { eventually, waitForPeers } from '../helpers/ring-mounts'
+import { startServeRing } from '../helpers/serve-ring'
 
 const PORT = 48_000 + Math.floor(Math.random() * 1000)
 const SERVE_NODES = 6
-
-// One exit listener per child process (helpers/processes.ts, mount.ts): eight of them here.
-process.setMaxListeners(50)
 
 function sha(file: string): string {
   return sh(`sha256sum ${file}`).split(' ')[0]
@@ -29,30 +25,10 @@ function sha(file: string): string {
 test('6-node ring: member and client-only mounts work offline and merge when the ring is back', {
   timeout: 420_000
 }, async (t) => {
-  await startBootstrap(t, PORT)
-  const serveHomes = Array.from({ length: SERVE_NODES }, () => tmpDir('serve'))
-  const homeM = tmpDir('member')
-  const homeC = tmpDir('client')
-  const init = await runPeerstore(['init', '--home', serveHomes[0], '--bootstrap', `127.0.0.1:${PORT}`])
-  t.is(init.code, 0, init.stderr)
-  const token = (await runPeerstore(['invite', '--home', serveHomes[0]])).stdout.trim()
-  for (const home of [...serveHomes.slice(1), homeM]) {
-    const join = await runPeerstore(['join', '--home', home, token])
-    t.is(join.code, 0, join.stderr)
-  }
-  const device = await runPeerstore(['invite', '--device', '--home', homeM])
-  t.is(device.code, 0, device.stderr)
-  const joinC = await runPeerstore(['join', '--home', homeC, device.stdout.trim()])
-  t.is(joinC.code, 0, joinC.stderr)
-
-  const startServers = (): Daemon[] =>
-    serveHomes.map((home) => {
-      const d = startDaemon(t, ['serve', '--home', home, '--host', '127.0.0.1', '--repair-interval', '2000'])
-      process.once('exit', () => d.child.kill('SIGKILL'))
-      return d
-    })
-  let servers = startServers()
-  await Promise.all(servers.map((s) => s.waitFor('serving node', 60_000)))
+  const ring = await startServeRing(t, { port: PORT, nodes: SERVE_NODES, client: true })
+  const homeM = ring.member
+  const homeC = ring.client!
+  const serveHomes = ring.serveHomes
 
   const args = ['--host', '127.0.0.1']
   const m = await startMount(t, { home: homeM, args, readyTimeoutMs: 90_000 })
@@ -78,7 +54,7 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   const listing = sh(`cd ${c.dir} && ls -R`)
 
   // Every serve node dies.
-  await Promise.all(servers.map((s) => s.stop('SIGKILL')))
+  await Promise.all(ring.servers.map((s) => s.stop('SIGKILL')))
   const offlineAt = Date.now()
 
   // Member: the whole tree it has seen, its inline files, new writes.
@@ -128,8 +104,7 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   t.ok(/offline=yes/.test(xattr) && /upload-pending=yes/.test(xattr), `xattr: ${xattr}`)
 
   // The ring comes back: the offline writes merge, and each computer sees the other's.
-  servers = startServers()
-  await Promise.all(servers.map((s) => s.waitFor('serving node', 60_000)))
+  await ring.restart()
   const back = Date.now()
   const seen = (dir: string, rel: string, want: string) => () =>
     fs.existsSync(path.join(dir, rel)) && fs.readFileSync(path.join(dir, rel), 'utf8') === want

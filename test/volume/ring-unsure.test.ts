@@ -12,34 +12,16 @@ import { effectiveConfig } from '../../lib/node/config'
 import { RingNode } from '../../lib/node/ring-node'
 import { UNSURE } from '../../lib/volume/value-store'
 import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
-import { runPeerstore } from '../helpers/cli'
-import { tmpDir } from '../helpers/mount'
-import { type Daemon, startDaemon } from '../helpers/processes'
-import { startBootstrap, waitForPeers } from '../helpers/ring-mounts'
+import { startServeRing } from '../helpers/serve-ring'
 
 const PORT = 46_000 + Math.floor(Math.random() * 1000)
 const SERVE_NODES = 6
 
-process.setMaxListeners(50)
-
 test('getRecord: holders that do not answer make EUNSURE, never "absent"', { timeout: 300_000 }, async (t) => {
-  await startBootstrap(t, PORT)
-  const homes = Array.from({ length: SERVE_NODES }, () => tmpDir('serve'))
-  const clientHome = tmpDir('client')
-  t.is((await runPeerstore(['init', '--home', homes[0], '--bootstrap', `127.0.0.1:${PORT}`])).code, 0)
-  const token = (await runPeerstore(['invite', '--home', homes[0]])).stdout.trim()
-  for (const home of [...homes.slice(1), clientHome])
-    t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
-  const servers: Daemon[] = homes.map((home) => {
-    const d = startDaemon(t, ['serve', '--home', home, '--host', '127.0.0.1', '--repair-interval', '2000'])
-    process.once('exit', () => d.child.kill('SIGKILL'))
-    return d
-  })
-  await Promise.all(servers.map((s) => s.waitFor('serving node', 60_000)))
-  await waitForPeers(homes, SERVE_NODES - 1, 120_000)
-  const keys = await Promise.all(
-    homes.map(async (home) => JSON.parse((await runPeerstore(['status', '--home', home, '--json'])).stdout).nodeKey)
-  )
+  const ring = await startServeRing(t, { port: PORT, nodes: SERVE_NODES })
+  const clientHome = ring.member
+  const servers = ring.servers
+  const keys = ring.nodeKeys
   await new Promise((r) => setTimeout(r, 3000))
 
   const node = new RingNode({
