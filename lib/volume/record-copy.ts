@@ -66,7 +66,9 @@ export class RecordCopy {
     } catch (err) {
       const code = (err as { code?: string }).code
       // Not newer than what is kept (ESTALE), or not a valid record at this key: the copy stays as it is.
-      if (code === 'ESTALE' || code === 'EBADSIG' || code === 'EKIND') return
+      // EFORK: a different record of the same version, settled by the store's own rule (the one every
+      // machine applies, where stores settle forks), so the copy agrees with the ring.
+      if (code === 'ESTALE' || code === 'EBADSIG' || code === 'EKIND' || code === 'EFORK') return
       throw err
     }
   }
