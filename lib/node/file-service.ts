@@ -38,6 +38,8 @@ export interface FileServiceOptions {
   latest?: (key: Buffer) => Promise<SignedRecord | null>
   /** A record write was accepted here (a new version is stored): push tells the key's watchers. */
   onRecordStored?: (key: Buffer) => void
+  /** False while this machine is cut off from the rest of the ring (isolation.ts): compare-and-swaps are refused. */
+  acceptsRecordWrites?: () => boolean
 }
 
 export class FileService {
@@ -48,6 +50,7 @@ export class FileService {
   private readonly timeoutMs: number
   private readonly latest: FileServiceOptions['latest']
   private readonly onRecordStored: (key: Buffer) => void
+  private readonly acceptsRecordWrites: () => boolean
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -57,6 +60,7 @@ export class FileService {
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000
     this.latest = opts.latest
     this.onRecordStored = opts.onRecordStored ?? (() => {})
+    this.acceptsRecordWrites = opts.acceptsRecordWrites ?? (() => true)
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
     // directLocal: a write this node sends to itself keeps its Buffer (no copy, no second hash).
@@ -96,6 +100,12 @@ export class FileService {
 
   /** Compare-and-swap at the owner, then the new record goes to the replicas. */
   async patch(req: PatchFileRequest): Promise<PatchFileResponse> {
+    if (!this.acceptsRecordWrites()) {
+      throw codedError(
+        'EUNAVAILABLE',
+        'this machine is cut off from the rest of the ring: the change waits with its writer'
+      )
+    }
     await this.catchUp(req.key, req.expectedVersion)
     try {
       await this.store.putRecord(req.key, req.record, req.expectedVersion)

@@ -15,6 +15,7 @@ import { formatHostPort, type NodeConfig } from './config'
 import { FileService } from './file-service'
 import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
+import { Isolation } from './isolation'
 import { RingClient } from './ring-client'
 import { chordRouter } from './router'
 import { WatchService } from './watch-service'
@@ -69,6 +70,8 @@ export class RingNode extends EventEmitter {
   readonly chord: ChordNode
   readonly client: RingClient
   readonly store: NodeStore | null
+  /** Cut off from a ring it has been part of (isolation.ts): record writes wait with their writers. */
+  readonly isolation: Isolation
   /** Subscriptions this node makes to records held elsewhere (push to a mount). */
   readonly watcher: RecordWatcher
   /** Subscriptions other nodes hold to records stored here; null for a client-only node. */
@@ -105,6 +108,7 @@ export class RingNode extends EventEmitter {
     const router = chordRouter(this.chord, () => (this.clientOnly ? this.gateway : undefined))
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
+    this.isolation = new Isolation(this.home, this.chord, opts.config.bootstrap.length > 0)
     this.watcher = new RecordWatcher({
       network: this.network,
       responsible: (key) => this.client.responsible(key),
@@ -120,6 +124,7 @@ export class RingNode extends EventEmitter {
         router,
         replicas: opts.config.replicas,
         latest: (key) => this.client.getRecord(key, { exclude: self }),
+        acceptsRecordWrites: () => !this.isolation.isolated,
         onRecordStored: (key) => watches.noteStored(key)
       })
       this.repair = new Repairer({

@@ -13,19 +13,16 @@ import type { RingValueStore } from '../node/ring-value-store'
 import type { NodeStore } from '../storage'
 import { noteHashed } from '../storage/hashed'
 import { codedError } from '../node/errors'
-import { Isolation } from './ring-join'
 import { type RecordWatch, UNSURE, type ValueStore } from './value-store'
 
 export class MemberValueStore implements ValueStore {
   private readonly local: NodeStore | null
-  private readonly isolation: Isolation
 
   constructor(
     private readonly ring: RingValueStore,
     private readonly node: RingNode
   ) {
     this.local = node.store
-    this.isolation = new Isolation(node)
   }
 
   getImmutable(key: Buffer): Promise<Buffer> {
@@ -51,8 +48,8 @@ export class MemberValueStore implements ValueStore {
   }
 
   async getRecord(key: Buffer): Promise<SignedRecord | null> {
-    // Isolated, this machine's answer is not the ring's: "absent" here would not mean absent (ring-join.ts).
-    if (this.isolation.isolated) {
+    // Isolated, this machine's answer is not the ring's: "absent" here would not mean absent (lib/node/isolation.ts).
+    if (this.node.isolation.isolated) {
       throw codedError(UNSURE, 'no other machine of the ring is reachable: this machine alone cannot tell')
     }
     const [remote, mine] = await Promise.allSettled([this.ring.getRecord(key), this.localRecord(key)])
@@ -75,7 +72,7 @@ export class MemberValueStore implements ValueStore {
   }
 
   async putRecord(record: SignedRecord, expectedVersion: number): Promise<void> {
-    if (this.isolation.isolated) {
+    if (this.node.isolation.isolated) {
       throw codedError('EUNAVAILABLE', 'offline: no other machine of the ring is reachable; the change waits here')
     }
     return this.ring.putRecord(record, expectedVersion)
