@@ -298,11 +298,12 @@ export function formatStatus(r: {
   target: number | null
   pendingUpload: boolean
   pendingChunks: number
+  offline?: boolean
   uploadError?: string | null
 }): string {
   const replicas = r.live === null ? 'unknown' : `${r.live}/${r.target}`
   const pending = r.pendingUpload ? `yes (${r.pendingChunks} chunks)` : 'no'
   // Why its upload is waiting (retried with backoff; the data is kept on this machine meanwhile).
   const error = r.uploadError ? ` upload-error=${r.uploadError.replace(/\s+/g, ' ')}` : ''
-  return `replicas=${replicas} upload-pending=${pending}${error}`
+  return `replicas=${replicas} upload-pending=${pending}${error}${r.offline ? ' offline=yes' : ''}`
 }

@@ -58,6 +58,8 @@ export interface FileServiceOptions {
   onRecordStored?: (key: Buffer) => void
   /** One line per event worth an operator's attention (an equal-version fork settled here). */
   log?: (line: string) => void
+  /** False while this machine is cut off from the rest of the ring (isolation.ts): compare-and-swaps are refused. */
+  acceptsRecordWrites?: () => boolean
 }
 
 /**
@@ -81,6 +83,7 @@ export class FileService {
   private readonly latest: FileServiceOptions['latest']
   private readonly onRecordStored: (key: Buffer) => void
   private readonly log: (line: string) => void
+  private readonly acceptsRecordWrites: () => boolean
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -91,6 +94,7 @@ export class FileService {
     this.latest = opts.latest
     this.onRecordStored = opts.onRecordStored ?? (() => {})
     this.log = opts.log ?? (() => {})
+    this.acceptsRecordWrites = opts.acceptsRecordWrites ?? (() => true)
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
     // directLocal: a write this node sends to itself keeps its Buffer (no copy, no second hash).
@@ -167,6 +171,12 @@ export class FileService {
 
   /** Compare-and-swap at the owner, then the new record goes to the replicas. */
   async patch(req: PatchFileRequest): Promise<PatchFileResponse> {
+    if (!this.acceptsRecordWrites()) {
+      throw codedError(
+        'EUNAVAILABLE',
+        'this machine is cut off from the rest of the ring: the change waits with its writer'
+      )
+    }
     await this.catchUp(req.key, req.expectedVersion)
     try {
       await this.store.putRecord(req.key, req.record, req.expectedVersion)

@@ -36,6 +36,7 @@ import type { NodeRef } from '../chord'
 import { noteHashed } from '../storage/hashed'
 import { nodeKey, type Router } from './router'
 import { codedError } from './errors'
+import { UNSURE } from '../volume/value-store'
 
 export interface RingValue {
   kind: FileKind
@@ -218,13 +219,36 @@ export class RingClient {
    * hold it. Records change, so the first answer is not enough: a replica
    * that missed the last write (it was down, or the owner changed) would roll
    * the reader back.
+   *
+   * Null only when every one of the k responsible machines answered that it
+   * holds no such record ("absent"). When some of them did not answer (a
+   * timeout, a closed connection) or answered with something that does not
+   * verify, and nobody gave a record, the ring cannot tell: that throws
+   * EUNSURE, never null. So does a miss after a lookup that took more than
+   * half the RPC timeout: it waited for machines that did not answer and
+   * routed around them, so the machines it names may have just taken over
+   * from holders that are only unresponsive (measured: 20 s with the three
+   * holders SIGSTOPped, test/volume/ring-unsure.test.ts). The next read,
+   * with the ring settled, answers "absent" again: only the Volume's record
+   * copy and its "this home had a tree" rule make the root safe from that. A caller that would create something in the place of
+   * a missing record (the Volume's root) must never take "could not tell" for
+   * "does not exist" (issue 12, item 9: a new root written over a tree whose
+   * holders timed out).
    */
   async getRecord(key: Buffer, opts: { exclude?: string } = {}): Promise<SignedRecord | null> {
-    const targets = (await this.responsible(key, this.replicas + READ_BEYOND)).filter((t) => t.address !== opts.exclude)
+    // In ring order (no reordering of suspects: every target is asked at once), so the first k are the responsible ones.
+    const lookupStarted = Date.now()
+    const all = await this.lookup(key, this.replicas + READ_BEYOND)
+    // A lookup this slow waited for machines that did not answer and routed around them: the machines it
+    // names now may have just taken over from holders that are only unresponsive (stopped, overloaded).
+    const rerouted = Date.now() - lookupStarted > this.timeoutMs / 2
+    const targets = all.filter((t) => t.address !== opts.exclude)
+    const responsible = new Set(all.slice(0, this.replicas).map((t) => t.address))
     const answers = await Promise.allSettled(targets.map((t) => this.fetchFrom(t, key)))
     let best: SignedRecord | null = null
     let lastError: unknown = null
     let answered = 0
+    let absentHere = 0
     answers.forEach((a, i) => {
       if (a.status === 'rejected') {
         this.noteFailure(targets[i], a.reason)
@@ -233,12 +257,28 @@ export class RingClient {
       }
       answered++
       const value = a.value
-      if (!value || value.kind !== FileKind.Record || !this.verifies(key, value)) return
+      if (!value) {
+        if (responsible.has(targets[i].address)) absentHere++
+        return
+      }
+      if (value.kind !== FileKind.Record || !this.verifies(key, value)) return
       const record = decodeRecord(value.bytes)
       if (!best || record.version > best.version) best = record
     })
-    if (!best && answered === 0 && lastError) throw lastError
-    return best
+    if (best) return best
+    if (answered === 0 && lastError) throw lastError
+    // `exclude` (a holder asking the others) leaves itself out of the count.
+    const needed = [...responsible].filter((a) => a !== opts.exclude).length
+    if (absentHere >= needed && !rerouted) return null
+    const cause = rerouted
+      ? ': the lookup had to route around machines that did not answer'
+      : lastError
+        ? `: ${(lastError as Error).message}`
+        : ''
+    throw codedError(
+      UNSURE,
+      `only ${absentHere} of the ${needed} machines responsible for record ${key.toString('hex').slice(0, 16)} answered that it is absent${cause}`
+    )
   }
 
   /** Compare-and-swap at the record's owner; ECONFLICT carries the current record. */

@@ -15,6 +15,7 @@ import { formatHostPort, type NodeConfig } from './config'
 import { FileService } from './file-service'
 import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
+import { Isolation } from './isolation'
 import { RingClient } from './ring-client'
 import { chordRouter } from './router'
 import { WatchService } from './watch-service'
@@ -68,6 +69,12 @@ export interface MountStatus {
   pendingBytes: number
   /** Why uploads are failing now (they are retried with backoff), or null. */
   uploadFailure: { code: string; message: string; since: number } | null
+  /** The store did not answer the last time it was asked (docs/volume.md, "offline"). */
+  offline: boolean
+  offlineSinceMs: number
+  dirty: number
+  replayWaiting: boolean
+  replayOps: number
 }
 
 const DEFAULT_REPAIR_MS = 10_000
@@ -81,6 +88,8 @@ export class RingNode extends EventEmitter {
   readonly chord: ChordNode
   readonly client: RingClient
   readonly store: NodeStore | null
+  /** Cut off from a ring it has been part of (isolation.ts): record writes wait with their writers. */
+  readonly isolation: Isolation
   /** Subscriptions this node makes to records held elsewhere (push to a mount). */
   readonly watcher: RecordWatcher
   /** Subscriptions other nodes hold to records stored here; null for a client-only node. */
@@ -117,6 +126,7 @@ export class RingNode extends EventEmitter {
     const router = chordRouter(this.chord, () => (this.clientOnly ? this.gateway : undefined))
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
+    this.isolation = new Isolation(this.home, this.chord, opts.config.bootstrap.length > 0)
     this.watcher = new RecordWatcher({
       network: this.network,
       responsible: (key) => this.client.responsible(key),
@@ -132,6 +142,7 @@ export class RingNode extends EventEmitter {
         router,
         replicas: opts.config.replicas,
         latest: (key) => this.client.getRecord(key, { exclude: self }),
+        acceptsRecordWrites: () => !this.isolation.isolated,
         onRecordStored: (key) => watches.noteStored(key),
         log: this.log
       })

@@ -40,6 +40,8 @@ export class Journal {
   private syncWanted = false
   /** Writing and rotating never overlap: a write must land in the segment it was meant for. */
   private io = new Mutex()
+  /** Segments of a crashed mount whose ops are not all applied and stored yet: rotate() never hands them out. */
+  private held = new Set<number>()
 
   constructor(dir: string, key: Buffer) {
     this.dir = dir
@@ -85,6 +87,19 @@ export class Journal {
       }
     }
     return { segments, entries }
+  }
+
+  /**
+   * Keeps `segments` (read by replay) out of what rotate() returns, so the
+   * flusher never discards them: replay holds them until every op in them is
+   * applied and stored, and releases them then (volume.ts, replay).
+   */
+  hold(segments: number[]): void {
+    for (const s of segments) this.held.add(s)
+  }
+
+  release(segments: number[]): void {
+    for (const s of segments) this.held.delete(s)
   }
 
   get hasBuffered(): boolean {
@@ -167,7 +182,7 @@ export class Journal {
   async rotate(): Promise<number[]> {
     return this.io.run(async () => {
       await this.writeBuffered()
-      const old = (await this.segments()).filter((s) => s <= this.current)
+      const old = (await this.segments()).filter((s) => s <= this.current && !this.held.has(s))
       if (this.fd !== null) {
         fs.closeSync(this.fd)
         this.fd = null

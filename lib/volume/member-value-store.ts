@@ -11,14 +11,15 @@ import type { RingNode } from '../node/ring-node'
 import type { RingValueStore } from '../node/ring-value-store'
 import type { NodeStore } from '../storage'
 import { noteHashed } from '../storage/hashed'
-import type { RecordWatch, ValueStore } from './value-store'
+import { codedError } from '../node/errors'
+import { type RecordWatch, UNSURE, type ValueStore } from './value-store'
 
 export class MemberValueStore implements ValueStore {
   private readonly local: NodeStore | null
 
   constructor(
     private readonly ring: RingValueStore,
-    node: RingNode
+    private readonly node: RingNode
   ) {
     this.local = node.store
   }
@@ -46,6 +47,10 @@ export class MemberValueStore implements ValueStore {
   }
 
   async getRecord(key: Buffer): Promise<SignedRecord | null> {
+    // Isolated, this machine's answer is not the ring's: "absent" here would not mean absent (lib/node/isolation.ts).
+    if (this.node.isolation.isolated) {
+      throw codedError(UNSURE, 'no other machine of the ring is reachable: this machine alone cannot tell')
+    }
     const [remote, mine] = await Promise.allSettled([this.ring.getRecord(key), this.localRecord(key)])
     const local = mine.status === 'fulfilled' ? mine.value : null
     if (remote.status === 'rejected') {
@@ -65,7 +70,10 @@ export class MemberValueStore implements ValueStore {
     return stored.record
   }
 
-  putRecord(record: SignedRecord, expectedVersion: number): Promise<void> {
+  async putRecord(record: SignedRecord, expectedVersion: number): Promise<void> {
+    if (this.node.isolation.isolated) {
+      throw codedError('EUNAVAILABLE', 'offline: no other machine of the ring is reachable; the change waits here')
+    }
     return this.ring.putRecord(record, expectedVersion)
   }
 

@@ -3,15 +3,19 @@
 // of one on this machine, which works offline at once; after
 // `peerstore join TOKEN` the same mount stores into the shared ring.
 
+import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import path from 'node:path'
 import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
 import { controlServerFor } from '../node/node-api'
 import { type MountStatus, RingNode } from '../node/ring-node'
 import { RingValueStore } from '../node/ring-value-store'
 import { MemberValueStore } from './member-value-store'
+import { recordCopyDir } from './record-copy'
 import { settlesWithin } from './retry'
-import { waitForRing } from './ring-join'
+import { RING_JOINED_FILE, waitForRing } from './ring-join'
 import type { ValueStore } from './value-store'
+import { ADOPTED_IDENTITY_FILE } from './volume-keys'
 
 export interface OpenValueStoreOptions extends ConfigOverrides {
   /** Already resolved (e.g. by configFromFlags); the overrides above are then ignored. */
@@ -28,6 +32,9 @@ export interface OpenValueStoreOptions extends ConfigOverrides {
 }
 
 const DEFAULT_JOIN_TIMEOUT_MS = 15_000
+/** How long a client-only mount looks for a node to route through before it starts offline (or fails). */
+const GATEWAY_TIMEOUT_MS = 30_000
+const ADOPTED_GATEWAY_TIMEOUT_MS = 120_000
 /** How long close() waits for a graceful leave of the ring. */
 const LEAVE_TIMEOUT_MS = 5000
 
@@ -52,10 +59,30 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
   await control.ready()
   try {
     await node.ready()
-    if (opts.clientOnly) await node.waitForGateway(30_000)
-    else if (config.bootstrap.length > 0) {
+    if (opts.clientOnly) {
+      try {
+        // A first mount of an identity from another computer has nothing to show offline, and waits up to
+        // 120 s for its tree anyway (open-volume.ts): it may wait that long for a node too.
+        const adopted = fs.existsSync(path.join(home, ADOPTED_IDENTITY_FILE))
+        await node.waitForGateway(opts.joinTimeoutMs ?? (adopted ? ADOPTED_GATEWAY_TIMEOUT_MS : GATEWAY_TIMEOUT_MS))
+      } catch (err) {
+        // A home with a record copy has seen its tree: it can start offline and catch up when a node answers.
+        if (!fs.existsSync(recordCopyDir(home))) throw err
+        opts.notice?.(
+          'no node of this network answered: working offline from what this computer has seen; changes wait until one does'
+        )
+      }
+    } else if (config.bootstrap.length > 0) {
       const joined = await waitForRing(node, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS)
-      if (!joined) opts.notice?.('no other node of this network answered: working alone until one does')
+      if (!joined) {
+        // A home whose node has been in the ring before is offline now, not the first machine of a network (ring-join.ts).
+        const before = fs.existsSync(path.join(home, RING_JOINED_FILE))
+        opts.notice?.(
+          before
+            ? 'no other node of this network answered: working offline from what this computer has seen; changes wait until the ring is back'
+            : 'no other node of this network answered: working alone until one does'
+        )
+      }
     }
   } catch (err) {
     await control.close()

@@ -47,7 +47,12 @@ export async function openVolume(
       unsaved: s.dirty,
       pendingChunks: s.pendingChunks,
       pendingBytes: s.pendingBytes,
-      uploadFailure: s.uploadFailure
+      uploadFailure: s.uploadFailure,
+      offline: s.offline,
+      offlineSinceMs: s.offlineSinceMs,
+      dirty: s.dirty,
+      replayWaiting: s.replayWaiting,
+      replayOps: s.replayOps
     }
   })
   // Found (the root is read): from now on this home knows its tree.

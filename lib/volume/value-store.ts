@@ -10,7 +10,12 @@ export interface ValueStore {
   getImmutable(key: Buffer): Promise<Buffer>
   /** Returns key = sha256(bytes); resolves once durable on k replicas. */
   putImmutable(bytes: Buffer): Promise<Buffer>
-  /** Verified by the caller with verifyRecord(r, key). */
+  /**
+   * Verified by the caller with verifyRecord(r, key). Null means the store
+   * positively holds nothing there; a store that cannot tell (a ring whose
+   * responsible machines did not all answer) throws, with code UNSURE or the
+   * transport's error, and never returns null for that.
+   */
   getRecord(key: Buffer): Promise<SignedRecord | null>
   /**
    * Compare-and-swap: the stored version must equal expectedVersion (0 = none
@@ -65,6 +70,17 @@ export class RecordConflictError extends ValueStoreError {
 
 export function isConflict(err: unknown): err is RecordConflictError {
   return (err as { code?: string })?.code === 'ECONFLICT'
+}
+
+/**
+ * The code of a read that could not tell whether a value exists: some of the
+ * machines responsible for it did not answer, and none that did had it. Never
+ * the same as "absent" (getRecord's null): see RingClient.getRecord.
+ */
+export const UNSURE = 'EUNSURE'
+
+export function isUnsure(err: unknown): boolean {
+  return (err as { code?: string })?.code === UNSURE
 }
 
 export function isNotFound(err: unknown): boolean {

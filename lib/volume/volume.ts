@@ -8,6 +8,7 @@
 // records to the store by compare-and-swap. fsync additionally waits until the
 // file's chunks and record are in the store. See docs/volume.md.
 
+import fs from 'node:fs'
 import path from 'node:path'
 import { decrypt, encrypt } from '../crypto/aead'
 import { randomBytes } from '../crypto/keys'
@@ -34,6 +35,7 @@ export type { Stat } from './inode'
 import { Journal, type JournalOp } from './journal'
 import { conflictName, mergeEntries } from './merge'
 import { Mutex } from './mutex'
+import { RecordCopy, RecordCopyStore, recordCopyDir } from './record-copy'
 import { RemoteSync, type SyncStats } from './remote-sync'
 import { settlesWhileProgressing, settlesWithin } from './retry'
 import { runLimited } from './run-limited'
@@ -55,6 +57,9 @@ export const DEFAULT_GC_GRACE_MS = 60 * 60_000
 
 /** How long a mount waits for the root directory's record once it has found the pointer to it. */
 const ROOT_RECORD_WAIT_MS = 30_000
+/** Backoff of a replay that could not apply or store everything (the ring did not answer). */
+const REPLAY_RETRY_MIN_MS = 1000
+const REPLAY_RETRY_MAX_MS = 60_000
 /** The longest close() waits for a ring that is slow but still storing (docs/volume.md, "Shutdown"). */
 const CLOSE_MAX_MS = 10 * 60_000
 /** How long a mount waits to store what the journal replayed before it goes on (the flusher keeps trying). */
@@ -90,6 +95,14 @@ export interface VolumeOptions {
   adoptRootTimeoutMs?: number
   /** One-line progress notices for the user. */
   notice?: (line: string) => void
+  /**
+   * Keep a durable copy of this user's records in the home (record-copy.ts;
+   * default true): what an offline mount shows, and what tells this home that
+   * it has a tree.
+   */
+  recordCopy?: boolean
+  /** How long a mount waits for the network to answer for its root before it fails (default 30 s). */
+  rootWaitMs?: number
   /**
    * How long a tree problem must last before the check after merges settles
    * it (docs/volume.md, "Concurrent operations"); 0 turns that check off.
@@ -127,11 +140,32 @@ export interface Owner {
   gid: number
 }
 
+export interface VolumeStatus {
+  inodes: number
+  /** Records changed here and not yet in the store (they wait in the journal). */
+  dirty: number
+  pendingChunks: number
+  pendingBytes: number
+  uploaded: number
+  fromOtherDevices: number
+  /** The store did not answer the last time it was asked: the mount works from its record copy and journal. */
+  offline: boolean
+  offlineSinceMs: number
+  /** A crashed session's journal is not all applied and stored yet (it is kept and retried). */
+  replayWaiting: boolean
+  /** Of its ops, how many wait for their inode to be readable. */
+  replayOps: number
+  /** Why uploads are failing now (they are retried), or null. */
+  uploadFailure: UploadFailure | null
+}
+
 export interface ReplicaReport {
   live: number | null
   target: number | null
   pendingUpload: boolean
   pendingChunks: number
+  /** The store is not answering: the counts are unknown and the changes wait here. */
+  offline?: boolean
   /** The last upload error of one of its pending chunks ("CODE: message"), or null. */
   uploadError: string | null
 }
@@ -215,6 +249,22 @@ export class Volume {
   /** Inodes the poller re-reads when another device announced changes. */
   readonly watch: WatchSet<Inode>
   private readonly remote: RemoteSync<Inode>
+  /** The store with the home's copy of this user's records in front (null when turned off). */
+  private readonly records: RecordCopyStore | null
+  private readonly legacyHome: boolean
+  private readonly rootWaitMs: number
+  /**
+   * Ops of a crashed mount's journal not applied yet, by the inode they change
+   * (a directory for entry ops). loadInode applies an inode's ops when it
+   * loads it, whoever asks first; replay asks for each until none is left.
+   */
+  private replayPending = new Map<string, JournalOp[]>()
+  /** The crashed mount's journal segments, held until every op in them is applied and stored. */
+  private replaySegments: number[] = []
+  private replayTimer: NodeJS.Timeout | null = null
+  private replayDelayMs = REPLAY_RETRY_MIN_MS
+  private replaying: Promise<void> | null = null
+  private lastBackgroundError = ''
 
   private inodes = new Map<string, Inode>()
   private loading = new Map<string, Promise<Inode>>()
@@ -243,8 +293,14 @@ export class Volume {
 
   constructor(opts: VolumeOptions) {
     this.home = path.resolve(opts.home)
-    this.store = opts.store
     this.keys = opts.keys ?? VolumeKeys.fromHome(this.home)
+    const copyDir = recordCopyDir(this.home)
+    // A home from before the record copy that has mounted (it has a journal directory) may have a tree.
+    this.legacyHome = !fs.existsSync(copyDir) && fs.existsSync(path.join(this.home, 'cache', 'journal'))
+    this.records =
+      opts.recordCopy === false ? null : new RecordCopyStore(opts.store, new RecordCopy(copyDir, this.keys.publicKey))
+    this.store = this.records ?? opts.store
+    this.rootWaitMs = opts.rootWaitMs ?? ROOT_RECORD_WAIT_MS
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
     const cacheDir = path.join(this.home, 'cache')
     // Upload failures and what close() leaves behind are the user's business: they go out as notices.
@@ -278,15 +334,19 @@ export class Volume {
       refresh: (inode) => this.takeRemote(inode),
       intervalMs: opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
       fullPassMs: opts.syncFullPassMs ?? 30_000,
-      onError: this.onError
+      // Offline, every tick fails the same way: said once (backgroundError).
+      onError: (err) => this.backgroundError(err)
     })
   }
 
   async ready(): Promise<void> {
     this.lock.acquire()
     try {
+      await this.records?.copy.ready()
       await this.journal.ready()
       await this.chunks.ready()
+      // Before any inode loads: each inode the crashed mount changed gets its ops as it loads (the root too).
+      await this.readJournal()
       // Before any inode loads: each is marked current as of this beacon version.
       await this.remote.ready()
       this.root = await this.loadRoot()
@@ -295,11 +355,20 @@ export class Volume {
       await this.replay()
       await this.gc?.ready()
     } catch (err) {
+      if (this.replayTimer) clearTimeout(this.replayTimer)
+      await this.records?.copy.close().catch(() => {})
       this.lock.release()
       throw err
     }
     this.timer = setInterval(() => {
-      if (this.dirty.size > 0 || this.journal.hasBuffered) this.flush().catch((err) => this.onError(err))
+      if (this.dirty.size > 0 || this.journal.hasBuffered) {
+        this.flush().then(
+          () => {
+            this.lastBackgroundError = ''
+          },
+          (err) => this.backgroundError(err)
+        )
+      }
     }, this.flushIntervalMs)
     this.timer.unref()
     // A slow sweep behind the check after merges: any folder taken in since the last one
@@ -323,6 +392,7 @@ export class Volume {
     if (this.closed) return
     this.closed = true
     if (this.timer) clearInterval(this.timer)
+    if (this.replayTimer) clearTimeout(this.replayTimer)
     if (this.treeTimer) clearTimeout(this.treeTimer)
     if (this.treeSweep) clearInterval(this.treeSweep)
     this.treeTimer = null
@@ -331,6 +401,7 @@ export class Volume {
     const progress = () => this.chunks.stats.uploadedBytes - this.dirty.size
     try {
       await settlesWithin(this.remote.close(), idle)
+      await settlesWithin(this.replaying ?? Promise.resolve(), idle, this.onError)
       await settlesWithin(this.treeRunning ?? Promise.resolve(), idle, this.onError)
       if (
         await settlesWhileProgressing(this.sync(), {
@@ -357,8 +428,20 @@ export class Volume {
       // On a full disk the last commit can fail: say so, and still release the home.
       await this.journal.close().catch(this.onError)
     } finally {
+      await this.records?.copy.close()
       this.lock.release()
     }
+  }
+
+  /**
+   * An error of the background flusher: reported once while it repeats (an
+   * offline ring fails every pass the same way; the changes wait in the
+   * journal, and the status line says so).
+   */
+  private backgroundError(err: Error): void {
+    if (err.message === this.lastBackgroundError) return
+    this.lastBackgroundError = err.message
+    this.onError(err)
   }
 
   /** Seals every file being written and flushes all records to the store. */
@@ -389,23 +472,60 @@ export class Volume {
     return rec
   }
 
+  /**
+   * The root directory, through the root pointer. A new root is created only
+   * for a home that never had a tree (its record copy holds no pointer, and it
+   * is not a home from before the copy) and only once the store positively
+   * answered that no pointer exists: a store that cannot tell (EUNSURE, a
+   * timeout) is asked again, never taken for "no tree" (issue 12, items 2
+   * and 9: a remount that wrote a second version-1 pointer over the tree).
+   * An identity adopted from another computer never creates one.
+   */
   private async loadRoot(): Promise<Inode> {
     const name = this.keys.rootPointerName
-    const adoptUntil = this.adoptRootTimeoutMs === undefined ? null : Date.now() + this.adoptRootTimeoutMs
-    const rootUntil = adoptUntil ?? Date.now() + ROOT_RECORD_WAIT_MS
-    let told = false
-    for (;;) {
-      const pointer = await this.fetchRecord(name)
-      if (!pointer && adoptUntil !== null) {
-        if (Date.now() >= adoptUntil) {
+    const started = Date.now()
+    const adoptUntil = this.adoptRootTimeoutMs === undefined ? null : started + this.adoptRootTimeoutMs
+    const until = adoptUntil ?? started + this.rootWaitMs
+    const hadTree = this.legacyHome || (await this.records?.copy.get(this.recordKeyOf(name))) != null
+    let told = ''
+    const wait = async (notice: string, err?: unknown): Promise<void> => {
+      if (Date.now() >= until) {
+        const cause = err ? ` (${(err as Error).message})` : ''
+        if (adoptUntil !== null && !err) {
           throw new VolumeError(
             'EHOSTUNREACH',
             'your tree was not found in the network: start a mount (or a storage node) on the computer this identity came from, then try again'
           )
         }
-        if (!told) this.notice('looking for your tree on your other computers…')
-        told = true
-        await new Promise((r) => setTimeout(r, 1000))
+        throw new VolumeError(
+          'EHOSTUNREACH',
+          `your tree could not be read from the network${cause}: start the machines that hold it (or check the connection), then try again`
+        )
+      }
+      if (told !== notice) this.notice(notice)
+      told = notice
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+    for (;;) {
+      let pointer: SignedRecord | null
+      try {
+        pointer = await this.fetchRecord(name)
+      } catch (err) {
+        // A forged pointer does not get better by asking again.
+        if (err instanceof VolumeError) throw err
+        await wait('waiting for the network to answer for your tree…', err)
+        continue
+      }
+      if (!pointer && adoptUntil !== null) {
+        await wait('looking for your tree on your other computers…')
+        continue
+      }
+      if (!pointer && hadTree) {
+        // This home had a tree: the machines holding its pointer are away, not the tree.
+        await wait(
+          'waiting for the machines that hold your tree…',
+          new VolumeError('ENOENT', 'no machine holds your root pointer')
+        )
         continue
       }
       if (pointer && !pointer.deleted) {
@@ -416,11 +536,10 @@ export class Volume {
           return root
         } catch (err) {
           // The pointer is stored after the root's record, so the record exists; a ring
-          // still merging may not serve it yet (a second device's first mount met this).
-          if ((err as VolumeError).code !== 'ENOENT' || Date.now() >= rootUntil) throw err
-          if (!told) this.notice('waiting for your tree to be reachable…')
-          told = true
-          await new Promise((r) => setTimeout(r, 1000))
+          // still merging (or not answering) may not serve it yet (a second device's first mount met this).
+          const code = (err as { code?: string }).code
+          if (err instanceof VolumeError && code !== 'ENOENT') throw err
+          await wait('waiting for your tree to be reachable…', err)
           continue
         }
       }
@@ -458,12 +577,22 @@ export class Volume {
   private async loadInode(id: Buffer): Promise<Inode> {
     const mark = this.remote.known
     const rec = await this.fetchRecord(id)
-    if (!rec || rec.deleted) throw new VolumeError('ENOENT', `inode ${id.toString('hex')} is not in the store`)
-    const inode = this.inodeFromRecord(id, rec)
+    const hex = id.toString('hex')
+    const pending = this.replayPending.get(hex)
+    let inode: Inode
+    if (!rec || rec.deleted) {
+      const fresh = pending ? this.fromJournal(id, pending, rec) : null
+      if (!fresh) throw new VolumeError('ENOENT', `inode ${hex} is not in the store`)
+      inode = fresh
+    } else inode = this.inodeFromRecord(id, rec)
     inode.syncedBeacon = mark
     const raced = this.inodes.get(inode.hex)
     if (raced) return raced
     this.inodes.set(inode.hex, inode)
+    if (pending && this.replayPending.get(hex) === pending) {
+      this.replayPending.delete(hex)
+      this.applyJournalOps(inode, pending)
+    }
     return inode
   }
 
@@ -913,53 +1042,159 @@ export class Volume {
 
   // ---- replay after a crash ------------------------------------------------------
 
-  private async replay(): Promise<void> {
+  /**
+   * Reads a crashed mount's journal before any inode loads: its ops wait, by
+   * inode, until loadInode applies them; its segments are held (never
+   * discarded by the flusher) until every op is applied and stored.
+   */
+  private async readJournal(): Promise<void> {
     const { segments, entries } = await this.journal.readAll()
     if (segments.length === 0) return
-    const ops = entries.flat()
-    // States and deletions first (each inode ends in its last state), then
-    // entries, which may name directories whose state came in a later entry.
-    for (const op of ops) {
+    this.journal.hold(segments)
+    this.replaySegments = segments
+    for (const op of entries.flat()) {
       if (op.o === 'k') {
         this.chunks.adopt(Buffer.from(op.b, 'base64'))
-      } else if (op.o === 's') {
+        continue
+      }
+      // An open-but-unlinked file of the crashed mount: its name is not coming back.
+      if (op.o === 'e' && op.n.startsWith('.fuse_hidden')) continue
+      const target = op.o === 'e' ? op.d : op.id
+      const list = this.replayPending.get(target)
+      if (list) list.push(op)
+      else this.replayPending.set(target, [op])
+    }
+  }
+
+  /**
+   * Applies one inode's journal ops in their order: its states and deletion
+   * first (it ends in its last state), then, for a directory, its entries
+   * (a rename is two entry ops, each applied to its directory).
+   */
+  private applyJournalOps(inode: Inode, ops: JournalOp[]): void {
+    for (const op of ops) {
+      if (op.o === 's') {
         const state = stateFromWire(op.w as Parameters<typeof stateFromWire>[0])
-        const inode = await this.getInode(Buffer.from(op.id, 'hex')).catch(() => null)
-        if (inode) {
-          if (inode.type === 'dir') state.entries = inode.state.entries
-          inode.state = state
-          inode.data = null
-          this.attachData(inode)
-          this.touch(inode)
-        } else {
-          if (state.type === 'dir') state.entries = new Map()
-          const fresh = new Inode(Buffer.from(op.id, 'hex'), state)
-          this.attachData(fresh)
-          this.inodes.set(fresh.hex, fresh)
-          this.touch(fresh)
-        }
+        if (inode.type === 'dir' && state.type === 'dir') state.entries = inode.state.entries
+        else if (state.type === 'dir') state.entries = new Map()
+        inode.state = state
+        inode.data = null
+        this.attachData(inode)
+        this.touch(inode)
       } else if (op.o === 'x') {
-        const inode = await this.getInode(Buffer.from(op.id, 'hex')).catch(() => null)
-        if (inode) {
-          inode.deleted = true
-          this.touch(inode)
-        }
+        inode.deleted = true
+        this.touch(inode)
       }
     }
+    if (inode.type !== 'dir') return
     for (const op of ops) {
-      // An open-but-unlinked file of the crashed mount: its name is not coming back.
-      if (op.o !== 'e' || op.n.startsWith('.fuse_hidden')) continue
-      const dir = await this.getInode(Buffer.from(op.d, 'hex')).catch(() => null)
-      if (dir?.type !== 'dir') continue
-      if (op.c === null) dir.entries.delete(op.n)
-      else dir.entries.set(op.n, { id: Buffer.from(op.c, 'hex'), type: codeType(op.t) })
-      this.touch(dir)
+      if (op.o !== 'e') continue
+      if (op.c === null) inode.entries.delete(op.n)
+      else inode.entries.set(op.n, { id: Buffer.from(op.c, 'hex'), type: codeType(op.t) })
+      this.touch(inode)
     }
-    this.journalDirty.clear()
-    // Bounded: a store that cannot take it now (the ring down, a full disk)
-    // must not hold the mount up. The replayed inodes stay dirty and the
-    // segments stay until a flush stores them (flushOnce discards them then).
-    if (await settlesWithin(this.flush(), REPLAY_FLUSH_MS, this.onError)) await this.journal.discard(segments)
+  }
+
+  /**
+   * An inode the store has no live record of, with ops in the crashed
+   * mount's journal. A state op means the journal knows it whole: it is
+   * created from that (never stored, or deleted elsewhere while it changed
+   * here: its flush then meets the tombstone and writes it back). Without
+   * one, what the ops did is settled here, or they wait (null):
+   * - a tombstone: a deletion is done; names added to a directory deleted
+   *   elsewhere are linked into the root under a conflict name, so they are
+   *   not lost;
+   * - no record at all: a deletion is done (nothing was stored); entry ops
+   *   wait, since a directory the journal changed was stored before, and a
+   *   store that does not find it now (an offline member asking itself) is
+   *   not the last word.
+   */
+  private fromJournal(id: Buffer, ops: JournalOp[], rec: SignedRecord | null): Inode | null {
+    const hex = id.toString('hex')
+    let last: JournalOp | null = null
+    for (const op of ops) if (op.o === 's') last = op
+    if (last?.o === 's') {
+      const state = stateFromWire(last.w as Parameters<typeof stateFromWire>[0])
+      if (state.type === 'dir') state.entries = new Map()
+      const fresh = new Inode(id, state)
+      this.attachData(fresh)
+      return fresh
+    }
+    const entryOps = ops.filter((op): op is Extract<JournalOp, { o: 'e' }> => op.o === 'e')
+    // Deleted by the crashed mount: whatever else its ops did to it is moot.
+    const deletedHere = ops.some((op) => op.o === 'x')
+    if (!rec && !deletedHere && entryOps.length > 0) return null
+    if (rec?.deleted && !deletedHere && entryOps.length > 0 && this.root && this.root.hex !== hex) {
+      const last = new Map<string, Extract<JournalOp, { o: 'e' }>>()
+      for (const op of entryOps) last.set(op.n, op)
+      for (const op of last.values()) {
+        if (op.c === null) continue
+        const child = { id: Buffer.from(op.c, 'hex'), type: codeType(op.t) }
+        if ([...this.root.entries.values()].some((e) => e.id.equals(child.id))) continue
+        const name = conflictName(op.n, (n) => this.root.entries.has(n))
+        this.root.entries.set(name, child)
+        this.journal.append([{ o: 'e', d: this.root.hex, n: name, c: op.c, t: op.t }])
+        this.touch(this.root)
+        this.notice(`'${op.n}' was added to a folder deleted on another computer: kept as /${name}`)
+      }
+    }
+    this.replayPending.delete(hex)
+    return null
+  }
+
+  /**
+   * After a crash: every inode the journal changed is loaded (which applies
+   * its ops), then everything is flushed, and only then is the journal
+   * discarded. What cannot be applied or stored now (the store does not
+   * answer) stays in the journal and is tried again with backoff; the mount
+   * works meanwhile.
+   */
+  private async replay(): Promise<void> {
+    if (this.replaySegments.length === 0) return
+    let ops = 0
+    for (const list of this.replayPending.values()) ops += list.length
+    this.notice(`replaying ${ops} changes of the last session (it did not end cleanly)…`)
+    try {
+      await this.replayOnce()
+    } catch (err) {
+      this.onError(new Error(`replay of the last session's changes: ${(err as Error).message}; trying again`))
+    }
+    if (this.replaySegments.length > 0) this.scheduleReplay()
+  }
+
+  private async replayOnce(): Promise<void> {
+    const ids = [...this.replayPending.keys()]
+    await runLimited(ids, 8, async (hex) => {
+      await this.getInode(Buffer.from(hex, 'hex')).catch(() => {})
+    })
+    if (this.replayPending.size > 0) {
+      throw new VolumeError('EAGAIN', `${this.replayPending.size} changed inodes could not be read yet`)
+    }
+    // Bounded (main): a store that cannot take it now must not hold the mount up; the segments stay held and replay retries.
+    if (!(await settlesWithin(this.flush(), REPLAY_FLUSH_MS, this.onError))) {
+      throw new VolumeError('EAGAIN', 'the replayed changes are not stored yet')
+    }
+    const segments = this.replaySegments
+    this.replaySegments = []
+    this.journal.release(segments)
+    await this.journal.discard(segments)
+    this.replayDelayMs = REPLAY_RETRY_MIN_MS
+  }
+
+  private scheduleReplay(): void {
+    if (this.closed || this.replayTimer) return
+    const delay = this.replayDelayMs
+    this.replayDelayMs = Math.min(this.replayDelayMs * 2, REPLAY_RETRY_MAX_MS)
+    this.replayTimer = setTimeout(() => {
+      this.replayTimer = null
+      this.replaying = this.replayOnce()
+        .catch((err) => this.backgroundError(err))
+        .finally(() => {
+          this.replaying = null
+          if (this.replaySegments.length > 0) this.scheduleReplay()
+        })
+    }, delay)
+    this.replayTimer.unref()
   }
 
   // ---- paths ----------------------------------------------------------------
@@ -1641,6 +1876,10 @@ export class Volume {
       pendingChunks > 0 || (inode.data?.hasDirty ?? false) || inode.gen !== inode.flushedGen || inode.version === 0
     let live: number | null = null
     let target: number | null = null
+    // Offline, asking the holders would only wait for their timeouts.
+    const offline = this.records?.offline ?? false
+    const uploadError = this.chunks.failureOf(chunkKeys)
+    if (offline) return { live, target, pendingUpload, pendingChunks, uploadError, offline }
     if (this.store.replicaStatus) {
       const keys = [this.recordKeyOf(inode.id), ...chunkKeys]
       try {
@@ -1654,7 +1893,7 @@ export class Volume {
         live = target = null
       }
     }
-    return { live, target, pendingUpload, pendingChunks, uploadError: this.chunks.failureOf(chunkKeys) }
+    return { live, target, pendingUpload, pendingChunks, uploadError }
   }
 
   async statfs(): Promise<{ totalBytes: number; freeBytes: number; files: number }> {
@@ -1663,16 +1902,10 @@ export class Volume {
   }
 
   /** Counters for the status line. */
-  status(): {
-    inodes: number
-    dirty: number
-    pendingChunks: number
-    pendingBytes: number
-    uploaded: number
-    fromOtherDevices: number
-    /** Why uploads are failing now (they are retried), or null. */
-    uploadFailure: UploadFailure | null
-  } {
+  status(): VolumeStatus {
+    const since = this.records?.offlineSince ?? 0
+    let replayOps = 0
+    for (const ops of this.replayPending.values()) replayOps += ops.length
     return {
       inodes: this.inodes.size,
       dirty: this.dirty.size,
@@ -1680,6 +1913,10 @@ export class Volume {
       pendingBytes: this.chunks.pendingByteCount,
       uploaded: this.chunks.stats.uploaded,
       fromOtherDevices: this.remoteChanges,
+      offline: since > 0,
+      offlineSinceMs: since > 0 ? Date.now() - since : 0,
+      replayWaiting: this.replaySegments.length > 0,
+      replayOps,
       uploadFailure: this.chunks.uploadFailure
     }
   }

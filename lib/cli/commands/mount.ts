@@ -8,6 +8,7 @@ import { findMountProcesses, isFuseMounted, isPeerstoreFs, isStaleMount, mountAt
 import { findMount, prepareRegistry, registerMount, unregisterMount } from '../../fuse/mount-registry'
 import { mountEnded, prepareMountpoint } from '../../fuse/mountpoint'
 import { checkFuse } from '../../fuse/prerequisites'
+import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunk-store'
 import { openVolume } from '../../volume/open-volume'
 import { startShareControl } from '../../volume/share-control'
@@ -146,7 +147,7 @@ export const mountCommand: Command = {
       const failing = s.uploadFailure
         ? ` · uploads failing for ${ago(s.uploadFailure.since)} (${s.uploadFailure.code}: ${s.uploadFailure.message.slice(0, 80)}), retrying`
         : ''
-      return `peerstore: mounted ${mountpoint} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${failing}${others} · Ctrl-C to unmount`
+      return `peerstore: mounted ${mountpoint}${offlineNote(s)} · ${s.inodes} inodes · ${s.dirty} unsaved · ${upload}${failing}${others} · Ctrl-C to unmount`
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 

@@ -1,4 +1,5 @@
 import { withNode } from '../../node/node-api'
+import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunk-store'
 import { type Command, requirePositionals } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
@@ -38,7 +39,7 @@ export const statusCommand: Command = {
       const failing = m.uploadFailure
         ? `; uploads failing for ${ago(m.uploadFailure.since)} (${m.uploadFailure.code}: ${m.uploadFailure.message}), retried with backoff`
         : ''
-      lines.push(`mount        ${waiting}${failing}`)
+      lines.push(`mount        ${m.offline ? 'offline; ' : ''}${waiting}${failing}${offlineNote(m)}`)
     }
     ctx.stdout.write(`${lines.join('\n')}\n`)
     return 0
