@@ -30,14 +30,14 @@ export async function waitForPeers(homes: string[], n: number, timeoutMs = 60_00
  */
 export async function eventually(
   what: string,
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   opts: { deadlineMs: number; intervalMs?: number }
 ): Promise<number> {
   const started = Date.now()
   let last = ''
   for (;;) {
     try {
-      if (check()) return Date.now() - started
+      if (await check()) return Date.now() - started
     } catch (err) {
       last = (err as Error).message
     }

@@ -11,6 +11,7 @@ import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
 import { tmp } from '../helpers/volume'
 import { type Inode, Volume } from '../../lib/volume/volume'
+import { eventually as pollUntil } from '../helpers/ring-mounts'
 
 const DEADLINE_MS = 15_000
 
@@ -66,17 +67,7 @@ async function writeFile(v: Volume, p: string, data: string, opts: { append?: bo
 
 /** Polls `check` until it returns true or the deadline passes; errors (ENOENT while it arrives) count as false. */
 async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS
-  let last: unknown = null
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}${last ? ` (last error: ${last})` : ''}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  await pollUntil(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 20 })
 }
 
 const names = async (v: Volume, p: string) => (await v.readdir(p)).sort().join(',')

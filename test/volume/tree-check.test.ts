@@ -13,6 +13,7 @@ import { type CheckNode, findProblems, placeOrphans } from '../../lib/volume/tre
 import { Volume } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
 import { tmp } from '../helpers/volume'
+import { eventually as pollUntil } from '../helpers/ring-mounts'
 
 const DEADLINE_MS = 20_000
 
@@ -126,18 +127,9 @@ async function open(t: Parameters<typeof tmp>[0], store: LocalValueStore, seed: 
   return volume
 }
 
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS
-  let last: unknown = null
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}${last ? ` (last error: ${last})` : ''}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+/** Polls `check` until it returns true or the deadline passes; errors (ENOENT while it arrives) count as false. */
+async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  await pollUntil(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 50 })
 }
 
 /** Every path with a file's content, sorted. */
