@@ -17,7 +17,7 @@ import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
 import { Isolation } from './isolation'
 import { RingClient } from './ring-client'
-import { chordRouter } from './router'
+import { chordRouter, type Router } from './router'
 import { WatchService } from './watch-service'
 
 export interface RingNodeOptions {
@@ -79,6 +79,8 @@ export interface MountStatus {
 
 const DEFAULT_REPAIR_MS = 10_000
 const HANDOFF_BOUND_MS = 5_000
+/** Gateways one lookup of a client-only node tries (see routeThroughGateway). */
+const GATEWAY_TRIES = 2
 
 export class RingNode extends EventEmitter {
   readonly home: string
@@ -123,7 +125,9 @@ export class RingNode extends EventEmitter {
       publicKey: keyPair.publicKey,
       transport
     })
-    const router = chordRouter(this.chord, () => (this.clientOnly ? this.gateway : undefined))
+    const router: Router = this.clientOnly
+      ? { responsible: (key, k) => this.routeThroughGateway(key, k) }
+      : chordRouter(this.chord)
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
     this.isolation = new Isolation(this.home, this.chord, opts.config.bootstrap.length > 0)
@@ -213,6 +217,36 @@ export class RingNode extends EventEmitter {
     } else {
       this.chord.addPeer(address)
     }
+  }
+
+  /**
+   * Client-only: a lookup starts at the gateway, a connected peer. The first
+   * peer to connect is not always a ring member: another client-only node
+   * (a second mount, a second client in one process) answers every lookup
+   * with nothing, and a member may be leaving or too slow to answer. Taking
+   * the first peer for good, a client never read again while its gateway
+   * stayed connected. Now a lookup the gateway cannot route moves the gateway
+   * on to the next connected peer and is tried there (GATEWAY_TRIES in all);
+   * the next lookup starts where the last one succeeded.
+   */
+  private async routeThroughGateway(key: Buffer, k: number): Promise<NodeRef[]> {
+    for (let tries = 1; ; tries++) {
+      const via = this.gateway
+      // No peer: the lookup fails at once, as there is nothing to route through.
+      if (!via) return this.chord.responsibleNodes(key, k, { confirm: true })
+      try {
+        return await this.chord.responsibleNodes(key, k, { via, confirm: true })
+      } catch (err) {
+        if (this.gateway === via) this.gateway = this.nextPeer(via)
+        if (tries >= GATEWAY_TRIES || this.gateway === via) throw err
+      }
+    }
+  }
+
+  /** The connected peer after `address` in connection order, wrapping (the first when it is gone). */
+  private nextPeer(address: string): string | undefined {
+    const peers = this.network.peers().map((pk) => pk.toString('hex'))
+    return peers[(peers.indexOf(address) + 1) % peers.length]
   }
 
   /** Client-only: resolves once a ring member is connected to route through. */

@@ -1,6 +1,7 @@
 import test from 'brittle'
 import { keyPairFromSeed, randomBytes, sha256 } from '../../lib/crypto'
-import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+import { RingNode } from '../../lib/node/ring-node'
+import { copiesOf, createTestRing, FAST_CHORD, ringConsistent, tempDir, waitFor } from '../helpers/ring'
 
 /** The user who stores (and alone may delete) the values these tests write. */
 const user = keyPairFromSeed(randomBytes(32))
@@ -79,4 +80,54 @@ test('kill two of six nodes at once: every value stays readable and returns to 3
   )
   t.comment(`re-replicated in ${ms} ms`)
   t.ok(ringConsistent(survivors), 'survivors form one consistent ring')
+})
+
+test('a client-only node whose first peer is another client-only node moves its gateway on and reads', async (t) => {
+  t.timeout(120_000)
+  const ring = await createTestRing(t)
+  for (let i = 0; i < 3; i++) await ring.add()
+  await waitFor('a consistent 3-node ring', () => ringConsistent(ring.nodes), 60_000)
+  const value = randomBytes(5000)
+  const key = await ring.nodes[0].client.putImmutable(value, user)
+  const members = ring.nodes.slice()
+  const first = await ring.add({ clientOnly: true })
+  await first.waitForGateway(15_000)
+  t.ok((await first.client.get(key))?.bytes.equals(value), 'the first client reads through a member')
+
+  // The second client is cut off from the members while it starts, so its
+  // first peer, and gateway, is the first client, which is in no ring and
+  // answers every lookup with nothing. Then the members are reachable again.
+  const second = new RingNode({
+    home: tempDir(t, 'peerstore-node-'),
+    config: ring.config,
+    clientOnly: true,
+    chord: FAST_CHORD
+  })
+  ring.nodes.push(second)
+  for (const m of members) m.network.blockPeer(second.publicKey)
+  await second.ready()
+  await second.waitForGateway(15_000)
+  t.alike(second.network.peers(), [first.publicKey], 'its only peer at first is the other client')
+  for (const m of members) m.network.unblockPeer(second.publicKey)
+  await waitFor('the second client connected to the members', () => second.network.peers().length === 4, 30_000)
+
+  // Before the fix it kept the client-only gateway while that stayed
+  // connected, and every lookup failed ("lookup … failed after 1 hops").
+  let got: Buffer | undefined
+  let lastError = ''
+  const ms = await waitFor(
+    'a read from the second client',
+    async () => {
+      const res = await second.client.get(key).catch((err: Error) => {
+        lastError = err.message
+        return null
+      })
+      got = res?.bytes
+      return got !== undefined
+    },
+    30_000,
+    500
+  ).catch(() => -1)
+  t.ok(ms >= 0 && got?.equals(value), `the second client reads the value (last error: ${lastError || 'none'})`)
+  if (ms >= 0) t.comment(`read after ${ms} ms`)
 })
