@@ -87,7 +87,15 @@ export function prepareMountpoint(opts: PrepareOptions): void {
     )
   }
   const marker: Marker = { mountpoint, pid: process.pid, since: new Date().toISOString() }
-  writeOwnerFile(opts.home, MARKER, `${JSON.stringify(marker)}\n`, { durable: true })
+  try {
+    writeOwnerFile(opts.home, MARKER, `${JSON.stringify(marker)}\n`, { durable: true })
+  } catch (err) {
+    // A full disk must not keep the user from their files (writers get ENOSPC in the mount). Without the
+    // marker, files written into the bare directory after a crash are refused ("not empty"), never lost.
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err
+    opts.notice(`could not write ${MARKER} in the home (${code}); mounting without the crash marker`)
+  }
 }
 
 /** The mount ended cleanly (or never came up): the next mount treats a non-empty mountpoint as the user's. */
