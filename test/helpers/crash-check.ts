@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Test } from 'brittle'
-import { eventually } from './ring-mounts'
+import { eventually, waitForPeers } from './ring-mounts'
 import { type Mount, sh, startMount, tmpDir } from './mount'
 
 const MiB = 1024 * 1024
@@ -49,6 +49,9 @@ export async function crashAndCheck(
     const started = Date.now()
     current = await startMount(t, { home: current.home, dir: current.dir, args: opts.args, readyTimeoutMs: 180_000 })
     t.comment(`${opts.label} remounted ${Date.now() - started} ms after a SIGKILL right after ${how}`)
+    // On a loaded machine the remount may come up before its node reaches the ring (it then works
+    // offline from what it has seen, and chunks held elsewhere answer EIO): check once it is back.
+    await waitForPeers([current.home], 1, 120_000)
     t.is(
       fs.readFileSync(path.join(current.dir, 'marker.txt'), 'utf8'),
       'the one tree\n',
