@@ -5,7 +5,7 @@
 // (rename, link) is the view's when either name is in it.
 
 import type { Handler } from '../wrap'
-import type { OpHandlers } from './table'
+import type { OpHandlers, OpName } from './table'
 
 /** Where an op's decisive arguments are: path positions, and the handle's position for fd ops. */
 interface Route {
@@ -46,9 +46,7 @@ const ROUTES = {
   listxattr: { paths: [0] },
   setxattr: { paths: [0] },
   removexattr: { paths: [0] }
-} satisfies OpHandlersOf<Route>
-
-type OpHandlersOf<T> = { [op in keyof OpHandlers]?: T }
+} satisfies { [op in OpName]?: Route }
 
 /** The ops a view behind the router answers: all of those routed (statfs is the whole mount's: the Volume's). */
 export type RoutedOps = { [op in keyof typeof ROUTES]: Handler }
