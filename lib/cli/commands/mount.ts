@@ -20,9 +20,8 @@ import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 const MiB = 1024 * 1024
 
-// Chunk uploads, journal writes and FUSE-driven reads all go through libuv's
-// thread pool; the default 4 threads serialise them. Set before first use.
-process.env.UV_THREADPOOL_SIZE ??= '16'
+// libuv's thread pool is sized for the mount by bin/peerstore.ts, before
+// lib/cli is loaded (lib/fuse/threadpool.ts says why it cannot be here).
 
 export const mountCommand: Command = {
   name: 'mount',
