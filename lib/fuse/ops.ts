@@ -3,8 +3,8 @@
 
 import type { FuseOps, FuseStat } from 'fuse-native'
 import { VolumeError } from '../volume/errors'
-import { SHARED_DIR_NAME } from '../volume/share-names'
-import type { SharedView } from '../volume/share-view'
+import { SHARED_DIR_NAME } from '../volume/sharing/names'
+import type { SharedView } from '../volume/sharing/view'
 import { type Inode, STATUS_XATTR, type Volume } from '../volume/volume'
 import { E, errnoName } from './errno'
 import { HandleTable } from './handles'
