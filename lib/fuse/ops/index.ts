@@ -4,8 +4,8 @@
 // Volume's ops; wrap.ts turns every handler into a fuse-native callback.
 
 import type { FuseOps } from 'fuse-native'
-import { SHARED_DIR_NAME } from '../../volume/share-names'
-import type { SharedView } from '../../volume/share-view'
+import { SHARED_DIR_NAME } from '../../volume/sharing/names'
+import type { SharedView } from '../../volume/sharing/view'
 import type { Volume } from '../../volume/volume'
 import { errnoName } from '../errno'
 import { HandleTable } from '../handles'
@@ -29,7 +29,7 @@ export interface OpsOptions {
   stats?: Map<string, { calls: number; ms: number }>
   /** Who called the current create, mkdir or symlink; read before the op's first await. */
   caller?: () => FuseCaller | null
-  /** Other users' shares under /@shared, read-only (volume/share-view.ts). */
+  /** Other users' shares under /@shared, read-only (volume/sharing/view.ts). */
   shares?: SharedView
   /** When an op still running is answered EIO (wrap.ts; default just before fuse-native's timeout). */
   deadlineMs?: (op: string) => number

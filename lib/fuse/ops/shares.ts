@@ -1,8 +1,8 @@
 // The ops of the read-only view of other users' shares (/@shared, SharedView
-// in volume/share-view.ts): reads go to the view, every op that would change
+// in volume/sharing/view.ts): reads go to the view, every op that would change
 // something answers EROFS (never EIO). router.ts sends requests here.
 
-import type { SharedView } from '../../volume/share-view'
+import type { SharedView } from '../../volume/sharing/view'
 import { E } from '../errno'
 import { reply } from '../wrap'
 import type { RoutedOps } from './router'
