@@ -13,7 +13,7 @@ import type { Handoff } from './lifecycle'
 import type { ChordRequest, NodeRef, ResponseOf } from './messages'
 import { RoutingTable } from './routing-table'
 import { sameList } from './successor-list'
-import { RpcError, type TimerHandle, type Timers, type Transport, systemTimers } from './transport'
+import { rpcError, type TimerHandle, type Timers, type Transport, systemTimers } from './transport'
 import { hear, sanitize } from './trust'
 import { VirtualNode } from './virtual-node'
 
@@ -248,7 +248,7 @@ export class NodeCore {
 
   /** A request to a machine; our own machine is answered locally, without the network. */
   async rpc<T extends ChordRequest>(address: string, req: T, attempts = 1): Promise<ResponseOf[T['type']]> {
-    if (this.closed) throw new RpcError('ECLOSED', 'node closed')
+    if (this.closed) throw rpcError('ECLOSED', 'node closed')
     if (address === this.address) return (await handleRequest(this, address, req)) as ResponseOf[T['type']]
     for (let i = 1; ; i++) {
       try {
@@ -263,7 +263,7 @@ export class NodeCore {
   }
 
   assertOpen(): void {
-    if (this.closed) throw new RpcError('ECLOSED', 'node closed')
+    if (this.closed) throw rpcError('ECLOSED', 'node closed')
   }
 
   // --------------------------------------------------------------- timers

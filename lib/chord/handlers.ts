@@ -17,7 +17,7 @@ import type {
 } from './messages'
 import { rectify } from './stabilize'
 import { mergeLists, withoutAddress } from './successor-list'
-import { RpcError } from './transport'
+import { rpcError } from './transport'
 import { believed, checkSelf, hear, validRef, verified } from './trust'
 import type { VirtualNode } from './virtual-node'
 
@@ -29,8 +29,8 @@ const EMPTY_SET: ReadonlySet<string> = new Set()
  * notify, a hint or a leave is believed only about its sender itself.
  */
 export async function handleRequest(core: NodeCore, from: string, req: ChordRequest): Promise<ChordResponse> {
-  if (core.closed) throw new RpcError('ECLOSED', 'node closed')
-  if (core.leaving && req.type !== 'leave') throw new RpcError('ENOTMEMBER', 'leaving the ring')
+  if (core.closed) throw rpcError('ECLOSED', 'node closed')
+  if (core.leaving && req.type !== 'leave') throw rpcError('ENOTMEMBER', 'leaving the ring')
   if (req.type !== 'leave') core.maybeReturned(from)
   // The transport authenticated the sender: it exists and reaches us (see believed).
   if (from !== core.address) hear(core, from)
@@ -47,7 +47,7 @@ export async function handleRequest(core: NodeCore, from: string, req: ChordRequ
       checkSelf(core, from, req.node, 'hint')
       return onHint(core, req)
     default:
-      throw new RpcError('EBADMESSAGE', `unknown request type ${(req as { type: string }).type}`)
+      throw rpcError('EBADMESSAGE', `unknown request type ${(req as { type: string }).type}`)
   }
 }
 
@@ -55,14 +55,14 @@ function onState(core: NodeCore, req: StateRequest): StateResponse {
   const v = core.byId.get(req.to)
   // Zave: a node that is still joining takes no part in the ring's
   // maintenance; answering with its empty list would make the asker adopt it.
-  if (!v?.member) throw new RpcError('ENOTMEMBER', 'no such member here')
+  if (!v?.member) throw rpcError('ENOTMEMBER', 'no such member here')
   if (req.notify) rectify(core, v, req.notify)
   return { type: 'state', predecessor: v.predecessor, successors: v.successors }
 }
 
 function onLeave(core: NodeCore, req: LeaveRequest): ResponseOf['leave'] {
   const v = core.byId.get(req.to)
-  if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
+  if (!v) throw rpcError('ENOTMEMBER', 'no such virtual node here')
   const gone = req.leaving.address
   if (gone !== core.address) core.departed.set(gone, core.timers.now())
   core.wake(v)
@@ -123,7 +123,7 @@ function applyLeave(
 
 function onHint(core: NodeCore, req: HintRequest): ResponseOf['hint'] {
   const v = core.byId.get(req.to)
-  if (!v) throw new RpcError('ENOTMEMBER', 'no such virtual node here')
+  if (!v) throw rpcError('ENOTMEMBER', 'no such virtual node here')
   core.wake(v)
   const s = v.successors[0]
   if (

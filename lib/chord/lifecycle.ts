@@ -11,7 +11,7 @@ import { findSuccessor } from './lookup'
 import type { NodeRef } from './messages'
 import { stabilizeVnode, WALK_STEPS } from './stabilize'
 import { reconcile } from './successor-list'
-import { RpcError } from './transport'
+import { rpcError } from './transport'
 import { verified } from './trust'
 import type { VirtualNode } from './virtual-node'
 
@@ -49,9 +49,9 @@ export async function join(core: NodeCore, bootstrap: string[]): Promise<void> {
     // Already in a ring (e.g. one we created alone): joining another ring
     // is the partition-merge case, done by looking ourselves up through it.
     for (const via of bootstrap) if (via !== core.address && (await healThrough(core, via))) return
-    throw new RpcError('EPEERUNREACHABLE', 'no bootstrap peer answered with another ring')
+    throw rpcError('EPEERUNREACHABLE', 'no bootstrap peer answered with another ring')
   }
-  let lastErr: unknown = new RpcError('EPEERUNREACHABLE', 'no bootstrap peer')
+  let lastErr: unknown = rpcError('EPEERUNREACHABLE', 'no bootstrap peer')
   for (const via of bootstrap) {
     if (via === core.address) continue
     try {
@@ -85,7 +85,7 @@ async function joinVnode(core: NodeCore, v: VirtualNode, via: string): Promise<v
   let tail = res.successors.slice(1)
   if (s.id === v.id) {
     // Our id is already in the ring (we are rejoining): our successor follows it.
-    if (tail.length === 0) throw new RpcError('ENOTMEMBER', 'ring holds only our own id')
+    if (tail.length === 0) throw rpcError('ENOTMEMBER', 'ring holds only our own id')
     s = tail[0]
     tail = tail.slice(1)
   }
@@ -110,7 +110,7 @@ async function joinVnode(core: NodeCore, v: VirtualNode, via: string): Promise<v
       reconcile(v.id, s, state.successors.length > 0 ? state.successors : tail, core.config.successors)
     )
   ).filter((e) => !core.hasDeparted(e.address))
-  if (list.length === 0) throw new RpcError('ENOTMEMBER', 'no successor found')
+  if (list.length === 0) throw rpcError('ENOTMEMBER', 'no successor found')
   v.member = true
   core.setSuccessors(v, list)
   core.events.emit('vnode-joined', v.ref)

@@ -6,7 +6,7 @@ import type { NodeCore } from './core'
 import { type Id, type KeyLike, RING_SIZE, toId } from './id'
 import { distance, inHalfOpen } from './interval'
 import type { LookupResponse, NodeRef } from './messages'
-import { RpcError } from './transport'
+import { rpcError } from './transport'
 
 export interface LookupOptions {
   /** Start at this machine instead of our own routing table (healing, joining). */
@@ -78,7 +78,7 @@ export async function findSuccessor(core: NodeCore, key: KeyLike, opts: LookupOp
       step = { done: false, nodes: [] }
     }
   }
-  throw new RpcError('ETIMEDOUT', `lookup of ${k.toString(16).slice(0, 8)} failed after ${hops} hops`)
+  throw rpcError('ETIMEDOUT', `lookup of ${k.toString(16).slice(0, 8)} failed after ${hops} hops`)
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { NodeCore } from './core'
 import { virtualNodeIds } from './id'
 import type { ChordResponse, NodeRef } from './messages'
-import { RpcError } from './transport'
+import { rpcError } from './transport'
 
 /** Rounds a machine that failed a probe is not probed again as a closer successor. */
 const UNREACHABLE_ROUNDS = 5
@@ -33,7 +33,7 @@ const MAX_UNREACHABLE = 1024
 export function checkSelf(core: NodeCore, from: string, ref: NodeRef, what: string): void {
   if (ref.address === from && validRef(core, ref)) return
   core.refusedMessages++
-  throw new RpcError('EBADMESSAGE', `a ${what} may only name its sender's own virtual nodes`)
+  throw rpcError('EBADMESSAGE', `a ${what} may only name its sender's own virtual nodes`)
 }
 
 /**
