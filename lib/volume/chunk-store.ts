@@ -24,6 +24,7 @@ import { type BackoffOptions, sleep } from '../common/retry'
 import type { UploadFailure } from './upload-failure'
 import { UploadQueue } from './upload-queue'
 import type { ValueStore } from './value-store'
+import { ReadyResource } from '../common/resource'
 
 // What the Volume, the CLI and tests take from here.
 export { chunkAd } from './chunk-bytes'
@@ -52,7 +53,7 @@ export interface ChunkStoreOptions {
   log?: (line: string) => void
 }
 
-export class ChunkStore {
+export class ChunkStore extends ReadyResource {
   readonly store: ValueStore
   /**
    * Whole-chunk plaintext buffers: opened chunks (the memory cache) and
@@ -72,9 +73,9 @@ export class ChunkStore {
   private readonly uploads: UploadQueue
   private readonly reader: ChunkReader
   private readonly closeWaitMs: number
-  private closed = false
 
   constructor(opts: ChunkStoreOptions) {
+    super()
     this.store = opts.store
     const readCacheBytes = opts.readCacheBytes ?? 256 * 1024 * 1024
     this.crypto = new CryptoPool({ size: opts.cryptoThreads })
@@ -108,7 +109,7 @@ export class ChunkStore {
     })
   }
 
-  async ready(): Promise<void> {
+  protected override async _open(): Promise<void> {
     await this.spool.ready()
     await this.readCache?.ready()
     // Chunks a previous mount confirmed to a close() but never uploaded.
@@ -233,9 +234,7 @@ export class ChunkStore {
    * uploads). Waiters for a chunk left behind get ECLOSED. A close with the
    * ring up stores everything first: Volume.close() syncs before this.
    */
-  async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
+  protected override async _close(): Promise<void> {
     this.stop()
     await Promise.race([
       Promise.allSettled([...this.uploads.inFlight, ...this.reader.inFlight]),
