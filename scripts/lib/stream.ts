@@ -14,10 +14,10 @@
 //   consumed it, so a slow consumer slows the sender down instead of queueing.
 
 import c from 'compact-encoding'
-import { randomBytes } from '../crypto/keys'
-import { netError } from './errors'
-import type { Encoding, Peer, PeerNetwork } from './peer-network'
-import { PIECE_BYTES, STREAM_WINDOW } from './protocol'
+import { randomBytes } from '../../lib/crypto/keys'
+import { netError } from '../../lib/net/errors'
+import type { Encoding, Peer, PeerNetwork } from '../../lib/net/peer-network'
+import { PIECE_BYTES, STREAM_WINDOW } from '../../lib/net/protocol'
 
 /** The most unacknowledged pieces a receiver accepts for one stream, whatever window the sender uses. */
 export const MAX_STREAM_WINDOW = 16
