@@ -4,8 +4,8 @@
 // itself with encoding (the same semantics as a remote call, no socket), and
 // from this node to itself without (directLocal).
 
-import { NetError, netError, toWireError } from './errors'
 import { decodeOrThrow, type Encoding, encodeBounded, encodedLength, PRE_ENCODED } from './codec'
+import { NetError, netError, toWireError } from './errors'
 import { MAX_MESSAGE_BYTES } from './protocol'
 import type { Session, Sessions } from './session'
 

@@ -18,9 +18,9 @@ import c from 'compact-encoding'
 import type { NoiseSecretStream } from 'hyperdht'
 import ProtomuxRPC from 'protomux-rpc'
 import { capability, verifyCapability } from './capability'
+import { PRE_ENCODED } from './codec'
 import { type NetError, netError } from './errors'
 import { Limiter } from './limiter'
-import { PRE_ENCODED } from './codec'
 import { MAX_CONCURRENT_HANDLERS_PER_PEER, MAX_QUEUED_HANDLERS_PER_PEER, PROTOCOL } from './protocol'
 
 export interface Session {
