@@ -3,7 +3,7 @@
 
 import { type ChordRequest, type ChordResponse, type RequestHandler, rpcError, type Transport } from '../chord'
 import type { PeerNetwork } from '../net'
-import { chordRequestEncoding, chordResponseEncoding } from '../net/chord-messages'
+import { chordRequestEncoding, chordResponseEncoding } from '../chord/wire'
 
 export const CHORD_METHOD = 'Chord'
 

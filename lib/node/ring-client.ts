@@ -27,11 +27,10 @@ import {
   METHODS,
   PatchFileRequest,
   PatchFileResponse,
-  type Encoding,
-  type PeerNetwork,
   PostFileRequest,
   PostFileResponse
-} from '../net'
+} from './file-messages'
+import type { Encoding, PeerNetwork } from '../net'
 import type { NodeRef } from '../chord'
 import { noteHashed } from '../storage/hashed'
 import { nodeKey, type Router } from './router'

@@ -14,7 +14,7 @@ import {
   recordKey,
   type SignedRecord
 } from '../crypto'
-import { FileKind } from '../net'
+import { FileKind } from './file-messages'
 import type { RecordWatch, ValueStore } from '../volume/value-store'
 import { USER_SEED_FILE } from '../volume/volume-keys'
 import type { RingNode } from './ring-node'

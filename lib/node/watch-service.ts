@@ -15,7 +15,7 @@ import {
   WatchEvent,
   WatchRequest,
   WatchResponse
-} from '../net/watch-messages'
+} from './watch-messages'
 import type { NodeStore } from '../storage'
 import { codedError } from './errors'
 

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { createChunkClaim, keyPairFromSeed, randomBytes, sha256 } from '../../lib/crypto'
-import { FileKind, METHODS, PostFileRequest, PostFileResponse } from '../../lib/net/messages'
+import { FileKind, METHODS, PostFileRequest, PostFileResponse } from '../../lib/node/file-messages'
 import { copiesOf, createTestRing, responsibleOf, ringConsistent, waitFor } from '../helpers/ring'
 import { smallDisk } from '../helpers/tmpfs'
 

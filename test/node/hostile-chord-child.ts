@@ -25,8 +25,8 @@ import {
 } from '../../lib/chord'
 import { keyPairFromSeed, loadOrCreateSeed, randomBytes } from '../../lib/crypto'
 import { PeerNetwork } from '../../lib/net'
-import { chordRequestEncoding, chordResponseEncoding } from '../../lib/net/chord-messages'
-import { serveLines } from '../../lib/net/line-child'
+import { chordRequestEncoding, chordResponseEncoding } from '../../lib/chord/wire'
+import { serveLines } from '../../scripts/lib/line-child'
 import { CHORD_METHOD } from '../../lib/node/chord-transport'
 import { readConfig } from '../../lib/node/config'
 

@@ -26,12 +26,12 @@ import {
   DeleteFileRequest,
   DeleteFileResponse,
   DeleteProofKind,
-  type Encoding,
   FileKind,
   METHODS,
   PostFileRequest,
   PostFileResponse
-} from '../../lib/net'
+} from '../../lib/node/file-messages'
+import type { Encoding } from '../../lib/net'
 import {
   REPAIR_GET_METHOD,
   REPAIR_POST_METHOD,
@@ -43,7 +43,7 @@ import {
   SYNC_KEYS_METHOD,
   SyncKeysRequest,
   SyncKeysResponse
-} from '../../lib/net/repair-messages'
+} from '../../lib/node/repair-messages'
 import type { NodeRef } from '../../lib/chord'
 import { readConfig } from '../../lib/node/config'
 import { RingNode } from '../../lib/node/ring-node'

@@ -15,7 +15,7 @@ import {
   PatchFileResponse,
   PostFileRequest,
   PostFileResponse
-} from '../../lib/net'
+} from '../../lib/node/file-messages'
 import { createTestRing, ringConsistent, waitFor } from '../helpers/ring'
 
 test('storage nodes refuse a bad chunk key, a forged record and a rollback; CAS conflicts carry the current record', async (t) => {

@@ -14,10 +14,10 @@
 import path from 'node:path'
 import HyperDHT, { type NoiseSecretStream } from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
-import { keyPairFromSeed, randomBytes } from '../crypto/keys'
+import { keyPairFromSeed, randomBytes } from '../../lib/crypto/keys'
 import { LineChild } from './line-child'
-import type { HostPort } from './peer-network'
-import { enlargeSocketBuffers } from './socket-buffers'
+import type { HostPort } from '../../lib/net/peer-network'
+import { enlargeSocketBuffers } from '../../lib/net/socket-buffers'
 
 export interface RawSink {
   publicKey: Buffer

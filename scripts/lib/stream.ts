@@ -14,10 +14,19 @@
 //   consumed it, so a slow consumer slows the sender down instead of queueing.
 
 import c from 'compact-encoding'
-import { randomBytes } from '../crypto/keys'
-import { netError } from './errors'
-import type { Encoding, Peer, PeerNetwork } from './peer-network'
-import { PIECE_BYTES, STREAM_WINDOW } from './protocol'
+import { randomBytes } from '../../lib/crypto/keys'
+import { netError } from '../../lib/net/errors'
+import type { Encoding, Peer, PeerNetwork } from '../../lib/net/peer-network'
+
+/** Size of one piece of a streamed value. */
+export const PIECE_BYTES = 1024 * 1024
+
+/**
+ * Pieces in flight per stream. protomux-rpc ignores backpressure, so this
+ * window is the only thing bounding memory; more than 4 gains nothing on one
+ * connection (platform.md §4).
+ */
+export const STREAM_WINDOW = 4
 
 /** The most unacknowledged pieces a receiver accepts for one stream, whatever window the sender uses. */
 export const MAX_STREAM_WINDOW = 16

@@ -4,7 +4,8 @@
 // key's ids). A request or response is a type tag (uint) then its fields.
 
 import c from 'compact-encoding'
-import { type ChordRequest, type ChordResponse, type Id, idFromBuffer, idToBuffer, type NodeRef } from '../chord'
+import { type Id, idFromBuffer, idToBuffer } from './id'
+import type { ChordRequest, ChordResponse, NodeRef } from './messages'
 
 const MAX_LIST = 64
 /** A machine's address is its 32-byte public key in lowercase hex, as NetChordTransport writes it. */

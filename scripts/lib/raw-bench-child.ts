@@ -2,10 +2,10 @@
 // {"publicKey": hex} once listening, answers "cpu" with its process.cpuUsage(),
 // and exits when its stdin closes (so it never outlives the parent).
 //
-//   node dist/lib/net/raw-bench-child.js '[{"host":"127.0.0.1","port":PORT}]'
+//   node dist/scripts/lib/raw-bench-child.js '[{"host":"127.0.0.1","port":PORT}]'
 
 import { serveLines } from './line-child'
-import type { HostPort } from './peer-network'
+import type { HostPort } from '../../lib/net/peer-network'
 import { startRawSink } from './raw-bench'
 
 async function main() {

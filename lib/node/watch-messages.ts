@@ -9,7 +9,7 @@
 // falls back to polling.
 
 import c from 'compact-encoding'
-import { RingKeyEncoding as key } from './messages'
+import { RingKeyEncoding as key } from './file-messages'
 
 export const WATCH_METHODS = {
   /** Subscribe: request, answered with the version held there now. */

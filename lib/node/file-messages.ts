@@ -1,5 +1,5 @@
 // Wire schemas of the four file RPCs (protocol 'peerstore/rpc/v1', see
-// protocol.ts). Every field is explicit compact-encoding; optional fields sit
+// lib/net/protocol.ts). Every field is explicit compact-encoding; optional fields sit
 // behind a flags uint so a later version can add bits without ambiguity.
 // Decoding truncated or invalid input throws; PeerNetwork turns that into an
 // EBADMESSAGE reply, never a crash.
