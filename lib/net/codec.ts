@@ -29,7 +29,7 @@ export function encodeBounded<T>(encoding: Encoding<T>, value: T, what: string):
   try {
     buf = c.encode(encoding, value) as Buffer
   } catch (err) {
-    throw netError('EBADMESSAGE', `could not encode ${what}: ${(err as Error).message}`, err)
+    throw netError('EBADMESSAGE', `could not encode ${what}: ${(err as Error).message}`, { cause: err })
   }
   if (buf.byteLength > MAX_MESSAGE_BYTES) {
     throw netError('EMSGSIZE', `${what} of ${buf.byteLength} bytes exceeds ${MAX_MESSAGE_BYTES}`)
@@ -43,7 +43,7 @@ export function encodedLength<T>(encoding: Encoding<T>, value: T, what: string):
   try {
     encoding.preencode(state, value)
   } catch (err) {
-    throw netError('EBADMESSAGE', `could not encode ${what}: ${(err as Error).message}`, err)
+    throw netError('EBADMESSAGE', `could not encode ${what}: ${(err as Error).message}`, { cause: err })
   }
   return state.end
 }
@@ -52,6 +52,6 @@ export function decodeOrThrow<T>(encoding: Encoding<T>, raw: Buffer, what: strin
   try {
     return c.decode(encoding, raw)
   } catch (err) {
-    throw netError('EBADMESSAGE', `could not decode ${what}: ${(err as Error).message}`, err)
+    throw netError('EBADMESSAGE', `could not decode ${what}: ${(err as Error).message}`, { cause: err })
   }
 }

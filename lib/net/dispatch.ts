@@ -5,7 +5,7 @@
 // from this node to itself without (directLocal).
 
 import { decodeOrThrow, type Encoding, encodeBounded, encodedLength, PRE_ENCODED } from './codec'
-import { NetError, netError, toWireError } from './errors'
+import { netError, toWireError } from './errors'
 import { MAX_MESSAGE_BYTES } from './protocol'
 import type { Session, Sessions } from './session'
 
@@ -61,6 +61,11 @@ export class Dispatcher {
     for (const session of this.sessions.all()) this.attachOne(session, method)
   }
 
+  /** See PeerNetwork.unrespond(). */
+  unrespond(method: string): void {
+    this.responders.delete(method)
+  }
+
   has(method: string): boolean {
     return this.responders.has(method)
   }
@@ -86,7 +91,7 @@ export class Dispatcher {
       return (await responder.handler(req, { publicKey: this.publicKey })) as Res
     } catch (err) {
       const e = toWireError(err)
-      throw new NetError(e.code, e.message, { remote: true })
+      throw netError(e.code, e.message, { remote: true })
     }
   }
 
@@ -94,7 +99,7 @@ export class Dispatcher {
   serveLocal(method: string, raw: Buffer): Promise<Buffer> {
     return this.runHandler(method, raw, { publicKey: this.publicKey }).catch((err) => {
       const e = toWireError(err)
-      throw new NetError(e.code, e.message, { remote: true })
+      throw netError(e.code, e.message, { remote: true })
     })
   }
 

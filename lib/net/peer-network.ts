@@ -213,6 +213,15 @@ export class PeerNetwork extends EventEmitter {
   }
 
   /**
+   * Stops serving `method`: a request for it then fails with EUNKNOWNMETHOD,
+   * as on a node that never served it. Services call it when they close, so
+   * a closed service's handler never runs on a network that lives on.
+   */
+  unrespond(method: string): void {
+    this.dispatch.unrespond(method)
+  }
+
+  /**
    * Calls `method` on the peer with this public key, connecting on demand.
    * One deadline (timeoutMs, default requestTimeoutMs) bounds connecting and
    * answering. Rejects with a NetError: EPEERUNREACHABLE, ETIMEDOUT,

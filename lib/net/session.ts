@@ -20,7 +20,7 @@ import ProtomuxRPC from 'protomux-rpc'
 import { capability, verifyCapability } from './capability'
 import { PRE_ENCODED } from './codec'
 import { type NetError, netError } from './errors'
-import { Limiter } from './limiter'
+import { Semaphore } from '../common/semaphore'
 import { MAX_CONCURRENT_HANDLERS_PER_PEER, MAX_QUEUED_HANDLERS_PER_PEER, PROTOCOL } from './protocol'
 
 export interface Session {
@@ -30,7 +30,7 @@ export interface Session {
   rpc: ProtomuxRPC
   authenticated: boolean
   closed: boolean
-  limiter: Limiter
+  limiter: Semaphore
   destroyTimer?: NodeJS.Timeout
 }
 
@@ -158,7 +158,7 @@ export class Sessions {
       rpc,
       authenticated: false,
       closed: false,
-      limiter: new Limiter(MAX_CONCURRENT_HANDLERS_PER_PEER, MAX_QUEUED_HANDLERS_PER_PEER)
+      limiter: new Semaphore(MAX_CONCURRENT_HANDLERS_PER_PEER, MAX_QUEUED_HANDLERS_PER_PEER)
     }
     let list = this.byPeer.get(hex)
     if (!list) {

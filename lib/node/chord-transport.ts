@@ -20,12 +20,25 @@ export class NetChordTransport implements Transport {
 
   constructor(private readonly network: PeerNetwork) {
     this.address = network.publicKey.toString('hex')
-    network.on('peer-remove', (pk: Buffer) => this.departed.set(pk.toString('hex'), Date.now()))
-    network.on('peer-add', (pk: Buffer) => this.departed.delete(pk.toString('hex')))
-    network.respond(CHORD_METHOD, chordRequestEncoding, chordResponseEncoding, async (req, peer) => {
+  }
+
+  private readonly onPeerRemove = (pk: Buffer) => this.departed.set(pk.toString('hex'), Date.now())
+  private readonly onPeerAdd = (pk: Buffer) => this.departed.delete(pk.toString('hex'))
+
+  /** Serves Chord requests and follows peer departures until close(). */
+  start(): void {
+    this.network.on('peer-remove', this.onPeerRemove)
+    this.network.on('peer-add', this.onPeerAdd)
+    this.network.respond(CHORD_METHOD, chordRequestEncoding, chordResponseEncoding, async (req, peer) => {
       if (!this.handler) throw rpcError('ENOTMEMBER', 'this node has not joined the ring yet')
       return this.handler(peer.publicKey.toString('hex'), req)
     })
+  }
+
+  close(): void {
+    this.network.unrespond(CHORD_METHOD)
+    this.network.off('peer-remove', this.onPeerRemove)
+    this.network.off('peer-add', this.onPeerAdd)
   }
 
   async request(to: string, req: ChordRequest, timeoutMs: number): Promise<ChordResponse> {

@@ -96,6 +96,7 @@ export class RingNode extends EventEmitter {
   readonly watcher: RecordWatcher
   /** Subscriptions other nodes hold to records stored here; null for a client-only node. */
   readonly watches: WatchService | null = null
+  private readonly chordTransport: NetChordTransport
   private files: FileService | null = null
   private repair: Repairer | null = null
   private gateway: string | undefined
@@ -118,6 +119,8 @@ export class RingNode extends EventEmitter {
       port: opts.port
     })
     const transport = new NetChordTransport(this.network)
+    transport.start()
+    this.chordTransport = transport
     this.chord = new ChordNode({
       rpcTimeoutMs: 5000,
       successors: Math.max(8, opts.config.replicas + 2),
@@ -140,6 +143,7 @@ export class RingNode extends EventEmitter {
       const self = this.network.publicKey.toString('hex')
       const watches = new WatchService({ network: this.network, store: this.store, maxPerPeer: opts.maxWatchesPerPeer })
       this.watches = watches
+      watches.start()
       this.files = new FileService({
         network: this.network,
         store: this.store,
@@ -331,6 +335,8 @@ export class RingNode extends EventEmitter {
     this.log(`left the ring in ${Date.now() - t0} ms`)
     this.watcher.close()
     this.chord.close()
+    this.chordTransport.close()
+    this.watches?.close()
     await this.repair?.close()
     this.log(`repair closed ${Date.now() - t0} ms`)
     await this.network.close()
