@@ -119,7 +119,10 @@ test('unrespond stops serving a method on open connections: a closed service nev
   const calls = { n: 0 }
   echo(b, calls)
   await waitForPeers(a, [b.publicKey])
-  t.is(await a.request(b.publicKey, 'echo', 'one', c.string, c.string), `${b.publicKey.toString('hex').slice(0, 8)}:one`)
+  t.is(
+    await a.request(b.publicKey, 'echo', 'one', c.string, c.string),
+    `${b.publicKey.toString('hex').slice(0, 8)}:one`
+  )
   b.unrespond('echo')
   const err = await rejection(a.request(b.publicKey, 'echo', 'two', c.string, c.string))
   t.is(err.code, 'EUNKNOWNMETHOD', 'the remote answers as a node that never served it')
