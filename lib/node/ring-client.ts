@@ -35,8 +35,7 @@ import {
 import type { NodeRef } from '../chord'
 import { noteHashed } from '../storage/hashed'
 import { nodeKey, type Router } from './router'
-import { codedError } from './errors'
-import { UNSURE } from '../volume/value-store'
+import { codedError, UNSURE } from './errors'
 
 export interface RingValue {
   kind: FileKind

@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { parseKey, withNode } from '../../node/node-api'
+import { parseKey, withNode } from '../../app/node-api'
 import { MAX_VALUE_BYTES } from '../../storage'
 import { type Command, UsageError } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'

@@ -4,7 +4,7 @@
 
 import type { ShareResult, UnshareResult } from '../../volume/share'
 import { readAccepted } from '../../volume/share-accepted'
-import { onOwnVolume } from '../../volume/share-control'
+import { onOwnVolume } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/share-names'
 import { decodeUserId, encodeUserId } from '../../volume/share-token'
 import { type Command, requirePositionals } from '../command'
