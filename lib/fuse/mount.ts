@@ -4,7 +4,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { settlesWithin } from '../volume/retry'
+import { settlesWithin } from '../common/retry'
 import type { SharedView } from '../volume/share-view'
 import type { Volume } from '../volume/volume'
 import { HandleTable } from './handles'

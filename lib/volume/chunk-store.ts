@@ -14,7 +14,7 @@ import { sha256 } from '../crypto/hash'
 import { readFileOrNull, writeFileDurable } from './durable-file'
 import { causeKey, VolumeError } from './errors'
 import { BufferPool } from './buffer-pool'
-import { type BackoffOptions, backoffDelay, sleep } from './retry'
+import { type BackoffOptions, backoffDelay, sleep } from '../common/retry'
 import type { ValueStore } from './value-store'
 
 export interface ChunkStoreOptions {

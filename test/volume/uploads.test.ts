@@ -10,7 +10,7 @@ import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
 import type { SignedRecord } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
-import { backoffDelay, settlesWhileProgressing, settlesWithin, sleep } from '../../lib/volume/retry'
+import { backoffDelay, settlesWhileProgressing, settlesWithin, sleep } from '../../lib/common/retry'
 import { ValueStoreError } from '../../lib/volume/value-store'
 import { openVolume, tmp } from '../helpers/volume'
 

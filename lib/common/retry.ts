@@ -1,7 +1,10 @@
-// The retry schedule of background work that waits for the ring (chunk
-// uploads today): exponential backoff with jitter and a cap, and a sleep
-// that close() can cut short. Jitter spreads the retries of many chunks (and
-// of many machines after one outage) instead of sending them in lock-step.
+// The one retry helper: exponential backoff with jitter and a cap, a
+// deadline, and a sleep that close() (an AbortSignal) can cut short. Jitter
+// spreads the retries of many chunks (and of many machines after one outage)
+// instead of sending them in lock-step. Every loop that tries again, or polls
+// until something holds, goes through retry() or waitFor() below.
+
+import { codedError } from './errors'
 
 export interface BackoffOptions {
   /** The first delay (attempt 0), before jitter. */
@@ -115,4 +118,83 @@ export async function settlesWhileProgressing(
     }
   }
   return settled === true
+}
+
+export interface RetryOptions extends BackoffOptions {
+  /** Give up after this many attempts (default: no limit, the deadline decides). */
+  attempts?: number
+  /** Give up once this many ms have passed since the first attempt (default: no limit). */
+  deadlineMs?: number
+  /** Stop waiting and reject with the last error (or EABORTED) when this aborts. */
+  signal?: AbortSignal
+  /** Whether an error is worth another attempt (default: every error). */
+  retryIf?: (err: unknown) => boolean
+  /** Told of each failure that will be retried, with the delay before the next attempt. */
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void
+  /** Let the process exit while waiting between attempts (background work). */
+  unref?: boolean
+}
+
+/**
+ * Calls fn until it resolves, waiting backoffDelay() between attempts.
+ * Rejects with the last error when it is not retryable, when the attempts or
+ * the deadline run out (a wait that would pass the deadline is not started),
+ * or when `signal` aborts.
+ */
+export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const started = Date.now()
+  for (let attempt = 0; ; attempt++) {
+    if (opts.signal?.aborted) throw codedError('EABORTED', 'retry aborted')
+    try {
+      return await fn(attempt)
+    } catch (err) {
+      if (opts.retryIf && !opts.retryIf(err)) throw err
+      if (opts.attempts !== undefined && attempt + 1 >= opts.attempts) throw err
+      const delay = backoffDelay(attempt, opts)
+      if (opts.deadlineMs !== undefined && Date.now() - started + delay > opts.deadlineMs) throw err
+      opts.onRetry?.(err, attempt, delay)
+      if (!(await sleep(delay, opts.signal, { unref: opts.unref }))) throw err
+    }
+  }
+}
+
+export interface WaitForOptions {
+  /** Fail with ETIMEDOUT after this many ms (default 10 s). */
+  timeoutMs?: number
+  /** How often to check (default 50 ms). */
+  intervalMs?: number
+  signal?: AbortSignal
+  /** Names what was waited for in the ETIMEDOUT message. */
+  what?: string
+}
+
+/**
+ * Resolves with the first truthy value of `check()` (which may be async and
+ * may throw: a throw counts as "not yet"); rejects with ETIMEDOUT, carrying
+ * the last error as its cause, when the time runs out.
+ */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  opts: WaitForOptions = {}
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  const intervalMs = opts.intervalMs ?? 50
+  const started = Date.now()
+  let lastError: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value) return value as Exclude<T, false | null | undefined | 0 | ''>
+    } catch (err) {
+      lastError = err
+    }
+    const left = timeoutMs - (Date.now() - started)
+    if (left <= 0 || opts.signal?.aborted) {
+      const what = opts.what ?? 'a condition'
+      throw codedError('ETIMEDOUT', `timed out after ${timeoutMs} ms waiting for ${what}`, undefined, {
+        cause: lastError
+      })
+    }
+    await sleep(Math.min(intervalMs, left), opts.signal)
+  }
 }
