@@ -15,14 +15,10 @@ import {
   type SignedRecord
 } from '../crypto'
 import { FileKind } from '../net'
-import { codedError, UNSURE as RING_UNSURE } from '../node/errors'
+import { codedError } from '../node/errors'
 import type { RingNode } from '../node/ring-node'
-import type { RecordWatch, UNSURE, ValueStore } from '../volume/value-store'
+import type { RecordWatch, ValueStore } from '../volume/value-store'
 import { USER_SEED_FILE } from '../volume/volume-keys'
-
-// The ring client's "could not tell" passes through this store unchanged, and
-// the Volume switches on its own name for it: the two must be one string.
-RING_UNSURE satisfies typeof UNSURE
 
 /** The user identity of a home (`<home>/user.seed`, created on first use), which signs chunk claims and deletes. */
 export function userKeyPair(home: string): KeyPair {

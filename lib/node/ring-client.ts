@@ -35,7 +35,8 @@ import {
 import type { NodeRef } from '../chord'
 import { noteHashed } from '../storage/hashed'
 import { nodeKey, type Router } from './router'
-import { codedError, UNSURE } from './errors'
+import { UNSURE } from '../common/errors'
+import { codedError } from './errors'
 
 export interface RingValue {
   kind: FileKind
