@@ -79,7 +79,7 @@ export class ControlServer {
         process.umask(oldMask)
       }
     })
-    // Whatever created the file, the mode is right before the first request is read.
+    // Set explicitly too, before any request is read: this mode is what keeps other users off the node.
     fs.chmodSync(this.socketPath, 0o600)
   }
 

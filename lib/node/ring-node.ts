@@ -82,6 +82,11 @@ const HANDOFF_BOUND_MS = 5_000
 /** Gateways one lookup of a client-only node tries (see routeThroughGateway). */
 const GATEWAY_TRIES = 2
 
+/**
+ * Events: 'peer-add' and 'peer-remove' (address), 'gateway' (client-only: a
+ * peer to route through), 'members' (hasOtherMember changed: true when this
+ * node is in a ring with another machine, false when the last one is gone).
+ */
 export class RingNode extends EventEmitter {
   readonly home: string
   readonly config: NodeConfig
