@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { settlesWithin } from '../common/retry'
-import type { SharedView } from '../volume/share-view'
+import type { SharedView } from '../volume/sharing/view'
 import type { Volume } from '../volume/volume'
 import { HandleTable } from './handles'
 import { makeOps } from './ops'

@@ -1,7 +1,7 @@
 // lib/chord's Transport over PeerNetwork: a Chord request is one RPC on the
 // authenticated connection to the machine whose public key is the address.
 
-import { type ChordRequest, type ChordResponse, type RequestHandler, RpcError, type Transport } from '../chord'
+import { type ChordRequest, type ChordResponse, type RequestHandler, rpcError, type Transport } from '../chord'
 import type { PeerNetwork } from '../net'
 import { chordRequestEncoding, chordResponseEncoding } from '../net/chord-messages'
 
@@ -23,7 +23,7 @@ export class NetChordTransport implements Transport {
     network.on('peer-remove', (pk: Buffer) => this.departed.set(pk.toString('hex'), Date.now()))
     network.on('peer-add', (pk: Buffer) => this.departed.delete(pk.toString('hex')))
     network.respond(CHORD_METHOD, chordRequestEncoding, chordResponseEncoding, async (req, peer) => {
-      if (!this.handler) throw new RpcError('ENOTMEMBER', 'this node has not joined the ring yet')
+      if (!this.handler) throw rpcError('ENOTMEMBER', 'this node has not joined the ring yet')
       return this.handler(peer.publicKey.toString('hex'), req)
     })
   }
@@ -33,7 +33,7 @@ export class NetChordTransport implements Transport {
     // so stabilize and lookups route around it within one round.
     const gone = this.departed.get(to)
     if (gone !== undefined && Date.now() - gone < DEPARTED_MS) {
-      throw new RpcError('EPEERUNREACHABLE', `peer ${to.slice(0, 8)} disconnected`)
+      throw rpcError('EPEERUNREACHABLE', `peer ${to.slice(0, 8)} disconnected`)
     }
     try {
       return await this.network.request(
@@ -47,9 +47,9 @@ export class NetChordTransport implements Transport {
     } catch (err) {
       const code = (err as { code?: string }).code
       const message = (err as Error).message
-      if (code === 'ETIMEDOUT' || code === 'ENOTMEMBER' || code === 'EBADMESSAGE') throw new RpcError(code, message)
+      if (code === 'ETIMEDOUT' || code === 'ENOTMEMBER' || code === 'EBADMESSAGE') throw rpcError(code, message)
       // A closed channel or a failed dial both mean: this peer is not reachable now.
-      throw new RpcError('EPEERUNREACHABLE', message)
+      throw rpcError('EPEERUNREACHABLE', message)
     }
   }
 

@@ -10,17 +10,17 @@
 // changes show at the next use; the kernel's 1 s caches come on top.
 
 import fs from 'node:fs'
-import { recordKey, verifyRecord } from '../crypto/record'
-import type { ChunkStore } from './chunk-store'
-import { fail, VolumeError } from './errors'
-import { FileData } from './file-data'
-import { decryptState, type InodeState, type Stat, statOf, TYPE_BITS } from './inode'
-import { acceptedPath, readAccepted } from './share-accepted'
-import { SHARED_DIR_NAME } from './share-names'
-import { readInbox } from './share-records'
-import type { Capability } from './share-token'
-import type { ValueStore } from './value-store'
-import type { VolumeKeys } from './volume-keys'
+import { recordKey, verifyRecord } from '../../crypto/record'
+import type { ChunkStore } from '../chunk-store'
+import { fail, VolumeError } from '../errors'
+import { FileData } from '../file-data'
+import { decryptState, type InodeState, type Stat, statOf, TYPE_BITS } from '../inode'
+import { acceptedPath, readAccepted } from './accepted'
+import { SHARED_DIR_NAME } from './names'
+import { readInbox } from './records'
+import type { Capability } from './token'
+import type { ValueStore } from '../value-store'
+import type { VolumeKeys } from '../volume-keys'
 
 const WRITE_BITS = 0o222
 /** Handles of this view are numbered from here, apart from the Volume's (fuse/handles.ts counts from 1). */

@@ -7,8 +7,8 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { writeFileAtomic } from '../crypto/keys'
-import { openSealed } from '../crypto/share-keys'
+import { writeFileAtomic } from '../../crypto/keys'
+import { openSealed } from '../../crypto/share-keys'
 import {
   type Capability,
   decodeCapability,
@@ -16,8 +16,8 @@ import {
   encodeCapability,
   encodeUserId,
   ShareError
-} from './share-token'
-import type { VolumeKeys } from './volume-keys'
+} from './token'
+import type { VolumeKeys } from '../volume-keys'
 
 export const ACCEPTED_FILE = 'shares.json'
 

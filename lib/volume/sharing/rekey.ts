@@ -6,9 +6,9 @@
 // user knows only the old ids and keys: nothing written from now on is under
 // them. What they read (or kept) before stays readable to them.
 
-import { randomBytes } from '../crypto/keys'
-import { ShareError } from './share-token'
-import type { Inode, Volume } from './volume'
+import { randomBytes } from '../../crypto/keys'
+import { ShareError } from './token'
+import type { Inode, Volume } from '../volume'
 
 const PIECE = 1024 * 1024
 

@@ -9,12 +9,12 @@
 // - a share token ('peerstore-share1…'): one capability sealed to the
 //   recipient's X25519 key, for delivery out of band;
 // - an inbox: every capability one owner grants one recipient, sealed to the
-//   recipient, the value of a record the owner signs (share-records.ts).
+//   recipient, the value of a record the owner signs (records.ts).
 
 import c from 'compact-encoding'
-import { namespace, sha256 } from '../crypto/hash'
-import { curvePublicKey } from '../crypto/share-keys'
-import type { InodeType } from './inode'
+import { namespace, sha256 } from '../../crypto/hash'
+import { curvePublicKey } from '../../crypto/share-keys'
+import type { InodeType } from '../inode'
 
 const USER_PREFIX = 'peerstore-user1'
 const TOKEN_PREFIX = 'peerstore-share1'

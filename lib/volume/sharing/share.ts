@@ -4,11 +4,11 @@
 // and returned as a token sealed to the recipient.
 
 import path from 'node:path'
-import { curvePublicKey, seal } from '../crypto/share-keys'
-import { publishInbox, readOutbox, type Grant, updateOutbox } from './share-records'
-import { rekeySubtree } from './share-rekey'
-import { type Capability, encodeCapability, encodeShareToken, encodeUserId, ShareError } from './share-token'
-import type { Inode, Volume } from './volume'
+import { curvePublicKey, seal } from '../../crypto/share-keys'
+import { publishInbox, readOutbox, type Grant, updateOutbox } from './records'
+import { rekeySubtree } from './rekey'
+import { type Capability, encodeCapability, encodeShareToken, encodeUserId, ShareError } from './token'
+import type { Inode, Volume } from '../volume'
 
 export interface ShareResult {
   token: string

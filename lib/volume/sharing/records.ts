@@ -10,14 +10,14 @@
 //   finds it knowing only the sharer's user key, while a storage node cannot
 //   tell who it is for. Rewritten whole on every share and unshare.
 
-import { decrypt, encrypt } from '../crypto/aead'
-import { blake2b, namespace } from '../crypto/hash'
-import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
-import { curvePublicKey, openSealed, seal, sharedSecret } from '../crypto/share-keys'
-import type { InodeType } from './inode'
-import { type Capability, decodeInbox, encodeInbox } from './share-token'
-import { isConflict, type ValueStore } from './value-store'
-import type { VolumeKeys } from './volume-keys'
+import { decrypt, encrypt } from '../../crypto/aead'
+import { blake2b, namespace } from '../../crypto/hash'
+import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../../crypto/record'
+import { curvePublicKey, openSealed, seal, sharedSecret } from '../../crypto/share-keys'
+import type { InodeType } from '../inode'
+import { type Capability, decodeInbox, encodeInbox } from './token'
+import { isConflict, type ValueStore } from '../value-store'
+import type { VolumeKeys } from '../volume-keys'
 
 const NS_INBOX = namespace('share/inbox')
 const MAX_RETRIES = 16
