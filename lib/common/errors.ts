@@ -15,6 +15,14 @@
 // - CLI and configuration: EUSAGE, ECONFIG.
 // - Crypto: EDECRYPT, ESHAREKEY.
 
+/**
+ * The code of a read that could not tell whether a value exists: some of the
+ * machines responsible for it did not answer, and none that did had it. Never
+ * the same as "absent" (getRecord's null). Raised by lib/node's ring client,
+ * switched on by lib/volume (ValueStore's contract): one name for both.
+ */
+export const UNSURE = 'EUNSURE'
+
 export class PeerStoreError extends Error {
   readonly code: string
 

@@ -47,7 +47,7 @@ import {
 import type { NodeRef } from '../../lib/chord'
 import { readConfig } from '../../lib/node/config'
 import { RingNode } from '../../lib/node/ring-node'
-import { RingValueStore } from '../../lib/node/ring-value-store'
+import { RingValueStore } from '../../lib/app/ring-value-store'
 import { nodeKey } from '../../lib/node/router'
 import { runPeerstore } from '../helpers/cli'
 import { startDaemon } from '../helpers/processes'

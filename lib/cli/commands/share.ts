@@ -4,7 +4,7 @@
 
 import type { ShareResult, UnshareResult } from '../../volume/sharing/share'
 import { readAccepted } from '../../volume/sharing/accepted'
-import { onOwnVolume } from '../../volume/share-control'
+import { onOwnVolume } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { decodeUserId, encodeUserId } from '../../volume/sharing/token'
 import { type Command, requirePositionals } from '../command'

@@ -14,11 +14,11 @@ import {
   recordKey,
   type SignedRecord
 } from '../crypto'
-import { FileKind } from './file-messages'
+import { codedError } from '../common/errors'
+import { FileKind } from '../node/file-messages'
+import type { RingNode } from '../node/ring-node'
 import type { RecordWatch, ValueStore } from '../volume/value-store'
 import { USER_SEED_FILE } from '../volume/volume-keys'
-import type { RingNode } from './ring-node'
-import { codedError } from './errors'
 
 /** The user identity of a home (`<home>/user.seed`, created on first use), which signs chunk claims and deletes. */
 export function userKeyPair(home: string): KeyPair {

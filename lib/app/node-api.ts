@@ -2,9 +2,9 @@
 // socket of the node running for this home, or through a temporary node the
 // command starts itself (and closes when done).
 
-import { ControlClient, ControlServer, controlSocketPath } from './control'
-import type { NodeConfig } from './config'
-import { type MountStatus, type NodeStatus, RingNode } from './ring-node'
+import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
+import type { NodeConfig } from '../node/config'
+import { type MountStatus, type NodeStatus, RingNode } from '../node/ring-node'
 import { userKeyPair } from './ring-value-store'
 
 export interface NodeApi {

@@ -4,8 +4,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { type OpenValueStoreOptions, openValueStore } from './open-value-store'
-import { Volume, type VolumeOptions } from './volume'
-import { ADOPTED_IDENTITY_FILE } from './volume-keys'
+import { Volume, type VolumeOptions } from '../volume/volume'
+import { ADOPTED_IDENTITY_FILE } from '../volume/volume-keys'
 
 /** How long the first mount of an identity from another computer looks for its tree. */
 const ADOPT_ROOT_TIMEOUT_MS = 120_000

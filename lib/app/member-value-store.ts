@@ -8,11 +8,11 @@
 
 import { type SignedRecord, verifyRecord } from '../crypto/record'
 import type { RingNode } from '../node/ring-node'
-import type { RingValueStore } from '../node/ring-value-store'
+import type { RingValueStore } from './ring-value-store'
 import type { NodeStore } from '../storage'
 import { noteHashed } from '../storage/hashed'
 import { codedError } from '../node/errors'
-import { type RecordWatch, UNSURE, type ValueStore } from './value-store'
+import { type RecordWatch, UNSURE, type ValueStore } from '../volume/value-store'
 
 export class MemberValueStore implements ValueStore {
   private readonly local: NodeStore | null

@@ -9,8 +9,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
 import { openVolume } from './open-volume'
-import { listGrants, shareWith, unshareWith } from './sharing/share'
-import type { Volume } from './volume'
+import { listGrants, shareWith, unshareWith } from '../volume/sharing/share'
+import type { Volume } from '../volume/volume'
 
 function controlDir(home: string): string {
   return path.join(home, 'mount-control')
