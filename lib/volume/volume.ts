@@ -21,11 +21,10 @@ import type { ChunkStore } from './chunk-store'
 import { VolumeContext } from './context'
 import * as fileIo from './file-io'
 import { HomeLock } from './home-lock'
+import { closeParts, openParts } from './lifecycle'
 import { type DirEntry, type Stat, statOf } from './inode'
 import type { Inode } from './loaded-inode'
 import type { SyncStats } from './remote-sync'
-import { settlesWhileProgressing, settlesWithin } from './retry'
-import { loadRoot } from './root'
 import { type Capacity, type ReplicaReport, replicaReport, statfs, type VolumeStatus, volumeStatus } from './status'
 import type { TreeReport } from './tree-repair'
 import type { ValueStore } from './value-store'
@@ -49,8 +48,6 @@ export {
 } from './volume-options'
 
 export const S_IFMT = 0o170000
-/** The longest close() waits for a ring that is slow but still storing (docs/volume.md, "Shutdown"). */
-const CLOSE_MAX_MS = 10 * 60_000
 
 export class Volume extends ReadyResource {
   private readonly ctx: VolumeContext
@@ -103,74 +100,16 @@ export class Volume extends ReadyResource {
     return this.ctx.gid
   }
 
-  protected override async _open(): Promise<void> {
-    const { ctx } = this
-    this.lock.acquire()
-    try {
-      await ctx.records?.copy.ready()
-      await ctx.journal.ready()
-      await ctx.chunks.ready()
-      // Before any inode loads: each inode the crashed mount changed gets its ops as it loads (the root too).
-      await ctx.replay.readJournal()
-      // Before any inode loads: each is marked current as of this beacon version.
-      await ctx.remote.ready()
-      ctx.root = await loadRoot(ctx, this.opts)
-      // The root is always watched: every path starts there.
-      ctx.watch.opened(ctx.root)
-      await ctx.replay.run()
-      await ctx.gc?.ready()
-    } catch (err) {
-      ctx.replay.stop()
-      await ctx.records?.copy.close().catch(() => {})
-      this.lock.release()
-      throw err
-    }
-    ctx.flusher.start()
-    ctx.tree.start()
-    ctx.remote.start()
+  protected override _open(): Promise<void> {
+    return openParts(this.ctx, this.lock, this.opts)
   }
 
   /**
-   * Writes everything to the store, then releases the home. Bounded whatever
-   * the ring does: once nothing was stored for closeTimeoutMs (or after
-   * CLOSE_MAX_MS), what is left stays in the journal and the spool, which
-   * the next mount replays and uploads.
+   * Writes everything to the store, then releases the home; bounded whatever
+   * the ring does (lifecycle.ts).
    */
-  protected override async _close(): Promise<void> {
-    const { ctx } = this
-    ctx.closed = true
-    ctx.flusher.stop()
-    ctx.replay.stop()
-    ctx.tree.stop()
-    const idle = this.closeTimeoutMs
-    const onError = ctx.onError
-    // Any upload or record stored counts as progress: a slow ring gets the time it needs, a dead one `idle`.
-    const progress = () => ctx.chunks.stats.uploadedBytes - ctx.table.dirty.size
-    try {
-      await settlesWithin(ctx.remote.close(), idle)
-      await settlesWithin(ctx.replay.running ?? Promise.resolve(), idle, onError)
-      await settlesWithin(ctx.tree.running ?? Promise.resolve(), idle, onError)
-      if (await settlesWhileProgressing(this.sync(), { idleMs: idle, maxMs: CLOSE_MAX_MS, progress, onError })) {
-        // The other devices learn of the last changes now rather than at their next full pass.
-        await settlesWithin(ctx.remote.publish(), idle, onError)
-      } else {
-        ctx.chunks.stop()
-        for (const inode of ctx.table.inodes.values()) if (inode.data?.hasDirty) await inode.data.seal().catch(onError)
-        await ctx.flusher.commit({ sync: true }).catch(onError)
-        const s = this.status()
-        const why = s.uploadFailure ? `: ${s.uploadFailure.code}: ${s.uploadFailure.message}` : ''
-        ctx.notice(
-          `${s.dirty} records and ${s.pendingChunks} chunks not stored yet${why}; kept on this machine, the next mount stores them`
-        )
-      }
-      await settlesWithin(ctx.gc?.close() ?? Promise.resolve(), idle, onError)
-      await ctx.chunks.close()
-      // On a full disk the last commit can fail: say so, and still release the home.
-      await ctx.journal.close().catch(onError)
-    } finally {
-      await ctx.records?.copy.close()
-      this.lock.release()
-    }
+  protected override _close(): Promise<void> {
+    return closeParts(this.ctx, this.lock, this.closeTimeoutMs)
   }
 
   /** Seals every file being written and flushes all records to the store. */
