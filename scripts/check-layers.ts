@@ -35,8 +35,6 @@ const BASE = ['common']
  * once that branch is merged (the check names entries that no longer match).
  */
 const TEMPORARY_EXCEPTIONS: { file: string; folder: string; why: string }[] = [
-  // helper-volume moves the NodeStore-backed record copy to lib/app/record-copy-store.ts.
-  { file: 'lib/volume/record-copy.ts', folder: 'storage', why: 'record copy still on NodeStore' }
 ]
 
 interface Violation {

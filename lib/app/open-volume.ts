@@ -3,6 +3,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { recordCopyStoreFor } from './record-copy-store'
 import { type OpenValueStoreOptions, openValueStore } from './open-value-store'
 import { Volume, type VolumeOptions } from '../volume/volume'
 import { ADOPTED_IDENTITY_FILE } from '../volume/volume-keys'
@@ -26,6 +27,7 @@ export async function openVolume(
   const volume = new Volume({
     home,
     store: opened.store,
+    recordCopy: recordCopyStoreFor(home),
     readCacheBytes: opened.local ? 0 : undefined,
     capacity: opened.capacity,
     flushIntervalMs: Number(process.env.PEERSTORE_FLUSH_INTERVAL_MS) || undefined,

@@ -5,6 +5,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { Volume, type VolumeOptions } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
@@ -35,6 +36,7 @@ export async function openVolume(
   const volume = new Volume({
     home,
     store: values,
+    recordCopy: recordCopyStoreFor(home),
     readCacheBytes: 0,
     flushIntervalMs: 60_000,
     keys: seed ? new VolumeKeys(seed) : undefined,

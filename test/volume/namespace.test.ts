@@ -5,6 +5,7 @@
 // between folders writes them so that a reader of the store at any moment
 // finds each moved entry in at least one folder.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { recordKey, type SignedRecord } from '../../lib/crypto/record'
@@ -42,9 +43,11 @@ async function setup(t: Parameters<typeof tmp>[0]) {
   const store = new WatchedStore(local)
   const keys = new VolumeKeys(randomBytes(32))
   const open = async () => {
+    const home = tmp(t, 'home')
     const v = new Volume({
-      home: tmp(t, 'home'),
+      home,
       store,
+      recordCopy: recordCopyStoreFor(home),
       keys,
       readCacheBytes: 0,
       flushIntervalMs: 60_000,

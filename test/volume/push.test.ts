@@ -5,6 +5,7 @@
 // (remote-sync.ts, lib/node/record-watcher.ts). And a Volume on a ring of
 // one, where the beacon's only holder is its own node, works as before.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import type { RingNode } from '../../lib/node/ring-node'
@@ -21,8 +22,10 @@ const DEADLINE_MS = 8_000
 
 async function open(t: Test, node: RingNode, seed: Buffer): Promise<Volume> {
   const ring = new RingValueStore(node)
+  const home = tmp(t, 'push-home')
   const volume = new Volume({
-    home: tmp(t, 'push-home'),
+    home,
+    recordCopy: recordCopyStoreFor(home),
     store: node.store ? new MemberValueStore(ring, node) : ring,
     readCacheBytes: 0,
     chunkSize: 4096,
