@@ -63,17 +63,13 @@ export interface FileServiceOptions {
 }
 
 /**
- * A PostFile as post() takes it: the wire request, plus what only this
- * process can vouch for. A write this node sends to itself reaches post() as
- * the caller's own request object (PeerNetwork serves PostFile directLocal:
- * no encoding, no copy), so the ring client hands over the SHA-256 it has
- * just computed from these bytes and the store does not hash 1 MiB a second
- * time. The hint rides in the request object rather than in a separate call
- * to this service because the ring client knows only the network, and the
- * self-write must keep the network path's semantics (the size limit, errors
- * marked remote, the owner's replication). A request from another machine is
- * decoded from the wire, whose schema has no such field: its bytes are always
- * hashed and checked against the key.
+ * A PostFile as post() takes it. A write this node sends to itself arrives as
+ * the caller's own object (PostFile is served directLocal), so the ring client
+ * adds the SHA-256 it computed and the store skips a second hash of the bytes.
+ * It rides in the request, not a side call, because the ring client knows only
+ * the network and the self-write keeps that path's semantics (size limit,
+ * errors marked remote, replication). A request from another machine is
+ * decoded from the wire, which has no such field: its bytes are always hashed.
  */
 export interface PostFileCall extends PostFileRequest {
   /** sha256(bytes), computed by this process from these very bytes; never set by a decoder. */
