@@ -40,7 +40,7 @@ import {
   RepairPostResponse
 } from './repair-messages'
 import { fileKindOf, nodeKey, type Router } from './router'
-import { codedError } from './errors'
+import { codedError } from '../common/errors'
 
 /** Largest piece of a value one GetFile answers with; larger values are read in ranges. */
 export const PIECE_BYTES = 1024 * 1024

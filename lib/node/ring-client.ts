@@ -34,7 +34,7 @@ import type { Encoding, PeerNetwork } from '../net'
 import type { NodeRef } from '../chord'
 import { nodeKey, type Router } from './router'
 import { UNSURE } from '../common/errors'
-import { codedError } from './errors'
+import { codedError } from '../common/errors'
 import type { PostFileCall } from './file-service'
 
 export interface RingValue {

@@ -9,7 +9,7 @@ import { type ChordNode, idFromBuffer, idToBuffer } from '../chord'
 import type { PeerNetwork } from '../net'
 import { type KeyVersion, SYNC_BATCH, SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse } from './repair-messages'
 import { type EntryKind, type NodeStore, shouldSend } from '../storage'
-import { codedError } from './errors'
+import { codedError } from '../common/errors'
 
 const ID_SPACE = 1n << 256n
 

@@ -5,7 +5,7 @@
 import { MAX_CLOCK_SKEW_MS } from '../crypto/chunk-claim'
 import { HASH_BYTES } from '../crypto/hash'
 import { DurableWrites, type TxnOutcome, type WriteOptions } from './durable-writes'
-import { StoreError } from './errors'
+import { type StoreError, storeError } from './errors'
 import type { EntryKind, IndexEntry } from './index-entry'
 import { openLmdb } from './lmdb-layout'
 import { StoreTables } from './store-tables'
@@ -52,7 +52,7 @@ export class StoreContext {
   }
 
   private async openStore(): Promise<void> {
-    if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
+    if (this.closing) throw storeError('ECLOSED', 'store is closed')
     this.open = new StoreTables(await openLmdb(this.dir))
   }
 
@@ -83,15 +83,15 @@ export class StoreContext {
 
   /** The open store's tables, once it is ready; ECLOSED once it is closing. */
   async opened(): Promise<StoreTables> {
-    if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
+    if (this.closing) throw storeError('ECLOSED', 'store is closed')
     await this.ready()
-    if (!this.open) throw new StoreError('ECLOSED', 'store is closed')
+    if (!this.open) throw storeError('ECLOSED', 'store is closed')
     return this.open
   }
 
   /** The tables inside a write transaction (which runs only on an opened store). */
   get tables(): StoreTables {
-    if (!this.open) throw new StoreError('ECLOSED', 'store is closed')
+    if (!this.open) throw storeError('ECLOSED', 'store is closed')
     return this.open
   }
 
@@ -113,19 +113,19 @@ export class StoreContext {
 
   checkTime(time: number, what: string): void {
     if (time > this.now() + MAX_CLOCK_SKEW_MS) {
-      throw new StoreError('EFUTURE', `${what} dated ${time}, more than ${MAX_CLOCK_SKEW_MS / 60_000} min ahead`)
+      throw storeError('EFUTURE', `${what} dated ${time}, more than ${MAX_CLOCK_SKEW_MS / 60_000} min ahead`)
     }
   }
 }
 
 export function checkKey(key: Buffer): void {
   if (!Buffer.isBuffer(key) || key.byteLength !== HASH_BYTES) {
-    throw new StoreError('EBADKEY', `key must be ${HASH_BYTES} bytes`)
+    throw storeError('EBADKEY', `key must be ${HASH_BYTES} bytes`)
   }
 }
 
 export function checkSize(bytes: Buffer): void {
   if (bytes.byteLength > MAX_VALUE_BYTES) {
-    throw new StoreError('ETOOBIG', `value of ${bytes.byteLength} bytes exceeds ${MAX_VALUE_BYTES}`)
+    throw storeError('ETOOBIG', `value of ${bytes.byteLength} bytes exceeds ${MAX_VALUE_BYTES}`)
   }
 }

@@ -2,7 +2,7 @@
 // entry, a record decoded, and the store's totals.
 
 import { decodeRecord, type SignedRecord } from '../crypto/record'
-import { StoreError } from './errors'
+import { type StoreError, storeError } from './errors'
 import { decodeIndexEntry, type EntryKind, type IndexEntry, type ValueKind } from './index-entry'
 import { valueView } from './lmdb-layout'
 import { checkKey, type StoreContext } from './store-context'
@@ -78,7 +78,7 @@ export async function readRange(ctx: StoreContext, key: Buffer, start: number, e
   const { values } = (await ctx.opened()).dbs
   checkKey(key)
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new StoreError('ERANGE', `bad byte range [${start}, ${end})`)
+    throw storeError('ERANGE', `bad byte range [${start}, ${end})`)
   }
   const view = valueView(values, key)
   if (!view) return null
