@@ -43,10 +43,18 @@ export class SyncKeysResponder {
   /** SyncKeys ranges recently checked for an asker (asker:from:to → valid until, ms). */
   private readonly allowedSyncs = new Map<string, number>()
 
-  constructor(private readonly opts: SyncKeysResponderOptions) {
-    opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req, peer) =>
+  constructor(private readonly opts: SyncKeysResponderOptions) {}
+
+  /** Answers SyncKeys until close(). */
+  start(): void {
+    this.opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req, peer) =>
       this.onSyncKeys(req, peer.publicKey.toString('hex'))
     )
+  }
+
+  close(): void {
+    this.opts.network.unrespond(SYNC_KEYS_METHOD)
+    this.allowedSyncs.clear()
   }
 
   /**

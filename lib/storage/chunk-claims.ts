@@ -6,7 +6,7 @@
 import { type ChunkClaim, claimSupersedes, verifyChunkClaim } from '../crypto/chunk-claim'
 import { ANON_HEX, anonClaim } from './claim-rows'
 import { FREES, type TxnOutcome } from './durable-writes'
-import { type StoreError, storeError } from './errors'
+import { storeError } from './errors'
 import type { EntryKind, IndexEntry } from './index-entry'
 import { checkKey, type StoreContext } from './store-context'
 

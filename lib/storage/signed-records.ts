@@ -4,7 +4,7 @@
 
 import { sha256 } from '../crypto/hash'
 import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto/record'
-import { type StoreError, storeError } from './errors'
+import { storeError } from './errors'
 import type { IndexEntry } from './index-entry'
 import { checkKey, checkSize, type StoreContext } from './store-context'
 

@@ -5,7 +5,7 @@
 import { MAX_CLOCK_SKEW_MS } from '../crypto/chunk-claim'
 import { HASH_BYTES } from '../crypto/hash'
 import { DurableWrites, type TxnOutcome, type WriteOptions } from './durable-writes'
-import { type StoreError, storeError } from './errors'
+import { storeError } from './errors'
 import type { EntryKind, IndexEntry } from './index-entry'
 import { openLmdb } from './lmdb-layout'
 import { StoreTables } from './store-tables'

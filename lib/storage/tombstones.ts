@@ -4,7 +4,7 @@
 // then swept in the order they expire.
 
 import { FREES } from './durable-writes'
-import { type StoreError, storeError } from './errors'
+import { storeError } from './errors'
 import { expiryKey } from './lmdb-layout'
 import { checkKey, type StoreContext } from './store-context'
 

@@ -2,7 +2,7 @@
 // entry, a record decoded, and the store's totals.
 
 import { decodeRecord, type SignedRecord } from '../crypto/record'
-import { type StoreError, storeError } from './errors'
+import { storeError } from './errors'
 import { decodeIndexEntry, type EntryKind, type IndexEntry, type ValueKind } from './index-entry'
 import { valueView } from './lmdb-layout'
 import { checkKey, type StoreContext } from './store-context'
