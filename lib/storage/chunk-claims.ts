@@ -20,7 +20,7 @@ export interface ChunkState {
 
 /** The owners' claims and deletes held for an immutable key (none for a record or an unknown key). */
 export async function chunkState(ctx: StoreContext, key: Buffer): Promise<ChunkState> {
-  const tables = await ctx.opened()
+  const tables = await ctx.readyTables()
   checkKey(key)
   const rows = tables.claimRows(key)
   const anon = rows.get(ANON_HEX)

@@ -2,6 +2,8 @@
 // environment, its tables once open, the write path, and the clock that
 // tombstones and future-dated writes are judged by.
 
+import { ReadyResource } from '../common/resource'
+import { settlesWithin } from '../common/retry'
 import { MAX_CLOCK_SKEW_MS } from '../crypto/chunk-claim'
 import { HASH_BYTES } from '../crypto/hash'
 import { DurableWrites, type TxnOutcome, type WriteOptions } from './durable-writes'
@@ -30,59 +32,42 @@ export interface NodeStoreOptions {
   now?: () => number
 }
 
-export class StoreContext {
+/** Opens once and closes once (ReadyResource): NodeStore's ready() and close() are these. */
+export class StoreContext extends ReadyResource {
   readonly dir: string
   readonly tombstoneTtlMs: number
   readonly now: () => number
   private readonly writes: DurableWrites
   private open: StoreTables | null = null
-  private opening: Promise<void> | null = null
-  private closing: Promise<void> | null = null
 
   constructor(dir: string, opts: NodeStoreOptions = {}) {
+    super()
     this.dir = dir
     this.tombstoneTtlMs = opts.tombstoneTtlMs ?? TOMBSTONE_TTL_MS
     this.now = opts.now ?? Date.now
     this.writes = new DurableWrites(dir)
   }
 
-  ready(): Promise<void> {
-    if (!this.opening) this.opening = this.openStore()
-    return this.opening
-  }
-
-  private async openStore(): Promise<void> {
-    if (this.closing) throw storeError('ECLOSED', 'store is closed')
+  protected override async _open(): Promise<void> {
     this.open = new StoreTables(await openLmdb(this.dir))
   }
 
-  close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = (async () => {
-        if (this.opening) await this.opening.catch(() => {})
-        const root = this.open?.dbs.root
-        this.open = null
-        if (!root) return
-        if (!this.writes.commitFailed) {
-          await root.close()
-          return
-        }
-        // After a failed commit lmdb-js never resolves its flush promise, and
-        // close() waits for it forever: give it a moment, then leave the
-        // environment to the process's exit (LMDB reopens to the last commit).
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          root.close(),
-          new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_AFTER_FAILURE_MS)))
-        ])
-        clearTimeout(timer)
-      })()
+  protected override async _close(): Promise<void> {
+    const root = this.open?.dbs.root
+    this.open = null
+    if (!root) return
+    if (!this.writes.commitFailed) {
+      await root.close()
+      return
     }
-    return this.closing
+    // After a failed commit lmdb-js never resolves its flush promise, and
+    // close() waits for it forever: give it a moment, then leave the
+    // environment to the process's exit (LMDB reopens to the last commit).
+    await settlesWithin(root.close(), CLOSE_AFTER_FAILURE_MS)
   }
 
   /** The open store's tables, once it is ready; ECLOSED once it is closing. */
-  async opened(): Promise<StoreTables> {
+  async readyTables(): Promise<StoreTables> {
     if (this.closing) throw storeError('ECLOSED', 'store is closed')
     await this.ready()
     if (!this.open) throw storeError('ECLOSED', 'store is closed')
@@ -97,7 +82,7 @@ export class StoreContext {
 
   /** Runs `body` in a write transaction and resolves once the commit is on disk. */
   async write(body: () => TxnOutcome, opts?: WriteOptions): Promise<boolean> {
-    const { dbs } = await this.opened()
+    const { dbs } = await this.readyTables()
     return this.writes.write(dbs.root, body, opts)
   }
 

@@ -60,7 +60,7 @@ export async function putTombstone(
  * ordered by deletion time, so this reads only tombstones that are due).
  */
 export async function dropExpiredTombstones(ctx: StoreContext, limit = 10 * EXPIRY_BATCH): Promise<number> {
-  const { expiry } = (await ctx.opened()).dbs
+  const { expiry } = (await ctx.readyTables()).dbs
   const due = expiryKey(Math.max(0, ctx.now() - ctx.tombstoneTtlMs + 1), Buffer.alloc(32))
   let dropped = 0
   while (dropped < limit) {

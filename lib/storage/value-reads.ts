@@ -31,7 +31,7 @@ export async function getValue(
   key: Buffer,
   alloc?: (size: number) => Buffer
 ): Promise<StoredValue | null> {
-  const { values, index } = (await ctx.opened()).dbs
+  const { values, index } = (await ctx.readyTables()).dbs
   checkKey(key)
   let raw = index.getBinary(key)
   if (!raw || isTombstone(raw)) return null
@@ -57,7 +57,7 @@ export async function getValue(
 
 /** The index entry at `key`, tombstones included (an expired one counts as absent). */
 export async function getEntry(ctx: StoreContext, key: Buffer): Promise<IndexEntry<EntryKind> | null> {
-  const { index } = (await ctx.opened()).dbs
+  const { index } = (await ctx.readyTables()).dbs
   checkKey(key)
   const raw = index.getBinary(key)
   return raw ? ctx.live(decodeIndexEntry(raw)) : null
@@ -75,7 +75,7 @@ export async function statValue(ctx: StoreContext, key: Buffer): Promise<IndexEn
  * map, so a 128 KiB read of a 4 MiB chunk copies 128 KiB.
  */
 export async function readRange(ctx: StoreContext, key: Buffer, start: number, end: number): Promise<Buffer | null> {
-  const { values } = (await ctx.opened()).dbs
+  const { values } = (await ctx.readyTables()).dbs
   checkKey(key)
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
     throw storeError('ERANGE', `bad byte range [${start}, ${end})`)
@@ -94,7 +94,7 @@ export async function getRecord(ctx: StoreContext, key: Buffer): Promise<StoredR
 }
 
 export async function getStats(ctx: StoreContext): Promise<StoreStats> {
-  return (await ctx.opened()).stats()
+  return (await ctx.readyTables()).stats()
 }
 
 function isTombstone(raw: Uint8Array): boolean {
