@@ -10,7 +10,7 @@ import { type SignedRecord, verifyRecord } from '../crypto/record'
 import type { RingNode } from '../node/ring-node'
 import type { RingValueStore } from './ring-value-store'
 import type { NodeStore } from '../storage'
-import { codedError } from '../node/errors'
+import { codedError } from '../common/errors'
 import { type RecordWatch, UNSURE, type ValueStore } from '../volume/value-store'
 
 export class MemberValueStore implements ValueStore {

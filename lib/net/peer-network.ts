@@ -317,6 +317,7 @@ export class PeerNetwork extends EventEmitter {
     return null
   }
 
+  // Not a ReadyResource: close() must cut a pending open short and destroy the swarm even after a failed open.
   close(): Promise<void> {
     if (!this.closing) this.closing = this.shutdown()
     return this.closing

@@ -6,6 +6,8 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
+import { codedError } from '../common/errors'
+import { ReadyResource } from '../common/resource'
 
 export type ControlHandler = (params: Record<string, unknown>) => Promise<unknown>
 
@@ -48,7 +50,13 @@ function onJsonLines(socket: net.Socket, onMessage: (msg: unknown) => void): voi
   })
 }
 
-export class ControlServer {
+/**
+ * Listens on the control socket between ready() and close() (ReadyResource:
+ * a second call of either returns the first one's promise). A ready() that
+ * fails with EBUSY (another node owns this home) leaves that node's socket
+ * alone: ReadyResource runs no _close after a failed open.
+ */
+export class ControlServer extends ReadyResource {
   readonly socketPath: string
   private server: net.Server | null = null
   private sockets = new Set<net.Socket>()
@@ -57,10 +65,11 @@ export class ControlServer {
     home: string,
     private handlers: Record<string, ControlHandler>
   ) {
+    super()
     this.socketPath = controlSocketPath(home)
   }
 
-  async ready(): Promise<void> {
+  protected override async _open(): Promise<void> {
     await removeStaleSocket(this.socketPath)
     const server = net.createServer((socket) => this.onConnection(socket))
     this.server = server
@@ -105,7 +114,7 @@ export class ControlServer {
     })
   }
 
-  async close(): Promise<void> {
+  protected override async _close(): Promise<void> {
     for (const s of this.sockets) s.destroy()
     const server = this.server
     this.server = null
@@ -120,9 +129,14 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   const client = await ControlClient.connect(socketPath)
   if (client) {
     client.close()
-    throw Object.assign(new Error(`a node is already running for this home (${socketPath})`), { code: 'EBUSY' })
+    throw codedError('EBUSY', `a node is already running for this home (${socketPath})`)
   }
   fs.rmSync(socketPath, { force: true })
+}
+
+/** The node's error as the caller sees it: the same code and message (a handler's error without a code stays without). */
+function remoteError(error: { message: string; code?: string }): Error {
+  return error.code ? codedError(error.code, error.message) : new Error(error.message)
 }
 
 export class ControlClient {
@@ -135,12 +149,11 @@ export class ControlClient {
       const w = this.waiting.get(res.id)
       if (!w) return
       this.waiting.delete(res.id)
-      if (res.error) w.reject(Object.assign(new Error(res.error.message), { code: res.error.code }))
+      if (res.error) w.reject(remoteError(res.error))
       else w.resolve(res.result)
     })
     socket.on('close', () => {
-      for (const w of this.waiting.values())
-        w.reject(Object.assign(new Error('the node went away'), { code: 'ECONNRESET' }))
+      for (const w of this.waiting.values()) w.reject(codedError('ECONNRESET', 'the node went away'))
       this.waiting.clear()
     })
     socket.on('error', () => {})

@@ -14,7 +14,7 @@ import {
   type SignedRecord,
   verifyRecord
 } from '../crypto'
-import type { EncodedRequest, PeerNetwork } from '../net/peer-network'
+import type { PeerNetwork } from '../net/peer-network'
 import {
   DeleteFileRequest,
   DeleteFileResponse,
@@ -39,9 +39,18 @@ import {
   RepairPostRequest,
   RepairPostResponse
 } from './repair-messages'
-import { fileKindOf, nodeKey, type Router } from './router'
-import { codedError } from './errors'
+import { fileKindOf, type Router } from './router'
+import { codedError } from '../common/errors'
+import { isRecordNotStored, recordNotStored, replicate } from './replication'
 
+const SERVED_METHODS = [
+  METHODS.GetFile,
+  METHODS.PostFile,
+  METHODS.PatchFile,
+  METHODS.DeleteFile,
+  REPAIR_POST_METHOD,
+  REPAIR_GET_METHOD
+]
 /** Largest piece of a value one GetFile answers with; larger values are read in ranges. */
 export const PIECE_BYTES = 1024 * 1024
 
@@ -75,18 +84,6 @@ export interface PostFileCall extends PostFileRequest {
   knownHash?: Buffer
 }
 
-/**
- * A record write that did not land as asked on one holder: it keeps another
- * record at that version (a fork) or a newer one. The owner answers the
- * writer `ok: false` with `current`, as for a failed compare-and-swap.
- */
-class RecordNotStored extends Error {
-  readonly code = 'ERECORDNOTSTORED'
-  constructor(readonly current: Buffer) {
-    super('a replica holds another record at this version or a newer one')
-  }
-}
-
 export class FileService {
   readonly network: PeerNetwork
   readonly store: NodeStore
@@ -97,6 +94,8 @@ export class FileService {
   private readonly onRecordStored: (key: Buffer) => void
   private readonly log: (line: string) => void
   private readonly acceptsRecordWrites: () => boolean
+  /** Aborted by close(): a replication waiting to try again gives up. */
+  private readonly closed = new AbortController()
 
   constructor(opts: FileServiceOptions) {
     this.network = opts.network
@@ -108,6 +107,10 @@ export class FileService {
     this.onRecordStored = opts.onRecordStored ?? (() => {})
     this.log = opts.log ?? (() => {})
     this.acceptsRecordWrites = opts.acceptsRecordWrites ?? (() => true)
+  }
+
+  /** Serves the file and repair RPCs until close(). */
+  start(): void {
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
     // directLocal: a write this node sends to itself keeps its Buffer and its knownHash (no copy, no second hash).
@@ -122,6 +125,12 @@ export class FileService {
       const entry = await this.store.entry(req.key)
       return { copy: entry ? await this.copyOf(req.key, entry.kind) : null }
     })
+  }
+
+  /** Stops serving (a request for these methods then gets EUNKNOWNMETHOD) and ends replication retries. */
+  close(): void {
+    for (const method of SERVED_METHODS) this.network.unrespond(method)
+    this.closed.abort()
   }
 
   /**
@@ -177,7 +186,7 @@ export class FileService {
       if (failed) throw failed.reason
       return { ok: true }
     } catch (err) {
-      if (err instanceof RecordNotStored) return { ok: false, current: err.current }
+      if (isRecordNotStored(err)) return { ok: false, current: err.current }
       throw err
     }
   }
@@ -208,7 +217,7 @@ export class FileService {
     } catch (err) {
       // A replica keeps another record of this version (a fork) or a newer
       // one: the write is not stored there, and the writer must merge.
-      if (err instanceof RecordNotStored) return { ok: false, current: err.current }
+      if (isRecordNotStored(err)) return { ok: false, current: err.current }
       throw err
     }
     return { ok: true }
@@ -228,7 +237,7 @@ export class FileService {
     if (latest && latest.version > (mine?.version ?? 0)) {
       await this.storeLocally(key, FileKind.Record, encodeRecord(latest)).catch((err) => {
         // Another write raced ours here; the compare-and-swap that follows judges it.
-        if (!(err instanceof RecordNotStored)) throw err
+        if (!isRecordNotStored(err)) throw err
       })
     }
   }
@@ -301,7 +310,7 @@ export class FileService {
       try {
         await this.storeLocally(copy.key, FileKind.Record, copy.bytes)
       } catch (err) {
-        if (!(err instanceof RecordNotStored)) throw err
+        if (!isRecordNotStored(err)) throw err
       }
     }
   }
@@ -310,7 +319,7 @@ export class FileService {
    * `fresh`: a client's write of an immutable value, with its uploader's
    * claim. A record that this store does not take as the new version (it
    * holds a newer one, or settled a fork of the same version) throws
-   * RecordNotStored: it counts as stored only where it really is.
+   * ERECORDNOTSTORED (with `current`): it counts as stored only where it really is.
    * `knownHash`: see PostFileCall; only for bytes this process hashed itself.
    */
   async storeLocally(
@@ -339,63 +348,14 @@ export class FileService {
         this.log(`record ${key.toString('hex').slice(0, 16)}: equal-version conflict: ${e.message}`)
         this.onRecordStored(key)
       }
-      if ((e.code === 'EFORK' || e.code === 'ESTALE') && e.current) throw new RecordNotStored(e.current.bytes)
+      if ((e.code === 'EFORK' || e.code === 'ESTALE') && e.current) throw recordNotStored(e.current.bytes)
       throw err
     }
   }
 
-  /**
-   * Copies a value this node just stored to the other responsible machines.
-   * Resolves when the first k live machines responsible for the key hold it;
-   * a machine that cannot be reached is not live, so the next machine on the
-   * ring takes its place (and repair catches it up if it comes back). So the
-   * ack means k live copies, or every live machine of a smaller ring.
-   */
-  async replicate(key: Buffer, kind: FileKind, bytes: Buffer, claim?: ChunkClaim): Promise<void> {
-    const self = this.network.publicKey.toString('hex')
-    const done = new Set<string>([self])
-    const unreachable = new Set<string>()
-    let lastError: unknown = null
-    // Encoded once for every replica and retry: one 1 MiB copy, not one per replica.
-    let copy: EncodedRequest<PostFileRequest> | null = null
-    for (let attempt = 0; attempt < 4; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * attempt))
-      const candidates = await this.router.responsible(key, this.replicas + unreachable.size)
-      const live = candidates.filter((n) => !unreachable.has(n.address)).slice(0, this.replicas)
-      const targets = live.filter((n) => !done.has(n.address))
-      if (targets.length === 0) return
-      copy ??= this.network.encodeRequest(
-        METHODS.PostFile,
-        { key, kind, bytes, replicate: false, claim },
-        PostFileRequest
-      )
-      const body = copy
-      const results = await Promise.allSettled(
-        targets.map((n) => this.network.send(nodeKey(n), body, PostFileResponse, { timeoutMs: this.timeoutMs }))
-      )
-      for (const r of results) {
-        // A replica that keeps another record: the write did not land there, whatever the others say.
-        if (r.status === 'fulfilled' && !r.value.ok) throw new RecordNotStored(r.value.current ?? Buffer.alloc(0))
-      }
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') {
-          done.add(targets[i].address)
-          return
-        }
-        lastError = r.reason
-        const code = (r.reason as { code?: string }).code
-        // A full machine (ENOSPC) takes no new values, like one that is down: the next machine stands in.
-        if (code === 'EPEERUNREACHABLE' || code === 'ETIMEDOUT' || code === 'ECHANNELCLOSED' || code === 'ENOSPC') {
-          unreachable.add(targets[i].address)
-        }
-      })
-      if (results.every((r) => r.status === 'fulfilled')) return
-    }
-    // Every machine tried was full: the ring is, so the writer gets ENOSPC.
-    const full = (lastError as { code?: string })?.code === 'ENOSPC'
-    throw codedError(
-      full ? 'ENOSPC' : 'EREPLICAS',
-      `could not reach every replica: ${(lastError as Error)?.message ?? 'unknown error'}`
-    )
+  /** Copies a value this node just stored to the other responsible machines (replication.ts). */
+  replicate(key: Buffer, kind: FileKind, bytes: Buffer, claim?: ChunkClaim): Promise<void> {
+    const { network, router, replicas, timeoutMs } = this
+    return replicate({ network, router, replicas, timeoutMs, signal: this.closed.signal }, key, kind, bytes, claim)
   }
 }

@@ -84,17 +84,25 @@ export class RecordWatcher {
     this.refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  }
+
+  private readonly onPeerRemove = (pk: Buffer) => {
+    // Its side dropped our subscriptions with the connection.
+    const hex = pk.toString('hex')
+    for (const e of this.entries.values()) e.at.delete(hex)
+    this.schedule()
+  }
+
+  private readonly onPeerAdd = () => this.schedule()
+
+  /** Takes watch events and follows peers until close(). */
+  start(): void {
     this.network.respond(WATCH_METHODS.WatchEvent, WatchEvent, UnwatchResponse, async (ev, peer) => {
       this.onEvent(ev, peer.publicKey.toString('hex'))
       return { ok: true }
     })
-    this.network.on('peer-remove', (pk: Buffer) => {
-      // Its side dropped our subscriptions with the connection.
-      const hex = pk.toString('hex')
-      for (const e of this.entries.values()) e.at.delete(hex)
-      this.schedule()
-    })
-    this.network.on('peer-add', () => this.schedule())
+    this.network.on('peer-remove', this.onPeerRemove)
+    this.network.on('peer-add', this.onPeerAdd)
   }
 
   /** Calls `onChange` with each newer version of the record stored at `key`, until closed. */
@@ -151,6 +159,9 @@ export class RecordWatcher {
 
   close(): void {
     this.closed = true
+    this.network.unrespond(WATCH_METHODS.WatchEvent)
+    this.network.off('peer-remove', this.onPeerRemove)
+    this.network.off('peer-add', this.onPeerAdd)
     this.stopTimer()
     if (this.debounce) clearTimeout(this.debounce)
     this.debounce = null

@@ -39,6 +39,7 @@ import type { NodeStore, ScanItem } from '../storage'
 import type { FileService } from './file-service'
 import type { RingClient } from './ring-client'
 import { nodeKey } from './router'
+import { Semaphore } from '../common/semaphore'
 import { keyVersion, SyncKeysResponder } from './sync-keys-responder'
 
 const SYNC_TIMEOUT_MS = 5_000
@@ -324,6 +325,7 @@ export class Repairer {
 
   async close(): Promise<void> {
     this.closed = true
+    this.syncKeys.close()
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     await this.running?.catch(() => {})
@@ -331,34 +333,44 @@ export class Repairer {
 }
 
 /**
- * Runs at most `limit` tasks at once: add() waits for a free slot, drain()
- * for all. With `onError`, a task's failure is reported and the others go
- * on; without, the first failure is thrown by the next add() or drain(),
- * once the tasks in flight have settled.
+ * Runs at most `limit` tasks at once over the common Semaphore: add() waits
+ * until its task starts (so a sweep over the store does not read ahead of
+ * the copies), drain() for all. With `onError`, a task's failure is reported
+ * and the others go on; without, the first failure is thrown by the next
+ * add() or drain(), once the tasks in flight have settled.
  */
 class Pool {
-  private readonly running = new Set<Promise<void>>()
+  private readonly gate: Semaphore
+  private readonly inFlight = new Set<Promise<void>>()
   private failure: { err: unknown } | null = null
 
   constructor(
-    private readonly limit: number,
+    limit: number,
     private readonly onError?: (err: unknown) => void
-  ) {}
+  ) {
+    this.gate = new Semaphore(limit)
+  }
 
   async add(task: () => Promise<void>): Promise<void> {
-    while (this.running.size >= this.limit) await Promise.race(this.running)
+    await new Promise<void>((started) => {
+      const p: Promise<void> = this.gate
+        .run(() => {
+          started()
+          // A task that got its slot after another failed is not started: add() throws instead.
+          return this.failure ? undefined : task()
+        })
+        .catch((err) => {
+          if (this.onError) this.onError(err)
+          else this.failure ??= { err }
+        })
+        .finally(() => this.inFlight.delete(p))
+      this.inFlight.add(p)
+    })
     if (this.failure) await this.drain()
-    const p: Promise<void> = task()
-      .catch((err) => {
-        if (this.onError) this.onError(err)
-        else this.failure ??= { err }
-      })
-      .finally(() => this.running.delete(p))
-    this.running.add(p)
   }
 
   async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.race(this.running)
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight)
     if (this.failure) throw this.failure.err
   }
 }

@@ -33,9 +33,10 @@ import {
 import type { Encoding, PeerNetwork } from '../net'
 import type { NodeRef } from '../chord'
 import { nodeKey, type Router } from './router'
-import { UNSURE } from '../common/errors'
-import { codedError } from './errors'
+import { codedError, UNSURE } from '../common/errors'
+import { retry } from '../common/retry'
 import type { PostFileCall } from './file-service'
+import { Suspects } from './suspects'
 
 export interface RingValue {
   kind: FileKind
@@ -48,17 +49,20 @@ export interface ChunkDeleteResult {
   refused: Error[]
 }
 
-/** How long a machine that failed to answer is tried last. */
-const SUSPECT_MS = 15_000
 const LOOKUP_ATTEMPTS = 4
 /** Machines past the k responsible ones a read also asks. */
 const READ_BEYOND = 5
 /** Extra looks before a value nobody holds is reported absent. */
 const MISS_RETRIES = 2
+// First delay and cap of each retry schedule (lib/common/retry.ts adds jitter).
+const LOOKUP_BACKOFF = { baseMs: 500, capMs: 1500 }
+const MISS_BACKOFF = { baseMs: 500, capMs: 1000 }
+const DELETE_BACKOFF = { baseMs: 1000, capMs: 1000 }
+/** Thrown by a read that found nothing, to look once more; never leaves get(). */
+const LOOK_AGAIN = codedError('ENOENT', 'not found yet: look again')
 
 export class RingClient {
-  /** Machines that recently timed out or were unreachable, with when they did. */
-  private readonly suspects = new Map<string, number>()
+  private readonly suspects = new Suspects()
 
   constructor(
     private readonly network: PeerNetwork,
@@ -69,38 +73,21 @@ export class RingClient {
 
   /** The machines to try for a key: owner first, machines that just failed us last. */
   async responsible(key: Buffer, count = this.replicas): Promise<NodeRef[]> {
-    const targets = await this.lookup(key, count)
-    const now = Date.now()
-    const suspect = (n: NodeRef) => (this.suspects.get(n.address) ?? 0) > now - SUSPECT_MS
-    return [...targets.filter((n) => !suspect(n)), ...targets.filter(suspect)]
+    return this.suspects.order(await this.lookup(key, count))
   }
 
   /** A lookup that fails right after a crash is retried while the ring routes around it. */
   private async lookup(key: Buffer, count: number): Promise<NodeRef[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.router.responsible(key, count)
-      } catch (err) {
-        if (attempt >= LOOKUP_ATTEMPTS) throw err
-        await new Promise((r) => setTimeout(r, 500 * attempt))
-      }
-    }
+    return retry(() => this.router.responsible(key, count), { attempts: LOOKUP_ATTEMPTS, ...LOOKUP_BACKOFF })
   }
 
   /** A machine whose connection closed is tried last for a while (fed by the node's peer events). */
   noteDeparture(address: string): void {
-    this.suspects.set(address, Date.now())
+    this.suspects.add(address)
   }
 
   noteArrival(address: string): void {
     this.suspects.delete(address)
-  }
-
-  private noteFailure(target: NodeRef, err: unknown): void {
-    const code = (err as { code?: string }).code
-    if (code === 'ETIMEDOUT' || code === 'EPEERUNREACHABLE' || code === 'ECHANNELCLOSED') {
-      this.suspects.set(target.address, Date.now())
-    }
   }
 
   /**
@@ -110,19 +97,17 @@ export class RingClient {
    * copies are still on the machines after them.
    */
   async get(key: Buffer): Promise<RingValue | null> {
-    for (let attempt = 0; ; attempt++) {
-      // Nobody answered with it: during joins, hand-offs and right after a
-      // crash a value can be out of reach for a moment (the holder is being
-      // routed around), so look again before reporting it absent or failing.
-      let value: RingValue | null = null
-      try {
-        value = await this.getOnce(key)
-      } catch (err) {
-        if (attempt >= MISS_RETRIES) throw err
-      }
-      if (value || attempt >= MISS_RETRIES) return value
-      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)))
-    }
+    // Nobody answered with it: during joins, hand-offs and right after a
+    // crash a value can be out of reach for a moment (the holder is being
+    // routed around), so look again before reporting it absent or failing.
+    return retry(
+      async (attempt) => {
+        const value = await this.getOnce(key)
+        if (value || attempt >= MISS_RETRIES) return value
+        throw LOOK_AGAIN
+      },
+      { attempts: MISS_RETRIES + 1, ...MISS_BACKOFF }
+    )
   }
 
   private async getOnce(key: Buffer): Promise<RingValue | null> {
@@ -135,7 +120,7 @@ export class RingClient {
         if (this.verifies(key, value)) return value
         lastError = codedError('EBADMSG', `a replica returned a corrupt value for ${key.toString('hex')}`)
       } catch (err) {
-        this.noteFailure(target, err)
+        this.suspects.noteFailure(target, err)
         lastError = err
       }
     }
@@ -264,7 +249,7 @@ export class RingClient {
     let absentHere = 0
     answers.forEach((a, i) => {
       if (a.status === 'rejected') {
-        this.noteFailure(targets[i], a.reason)
+        this.suspects.noteFailure(targets[i], a.reason)
         lastError = a.reason
         return
       }
@@ -343,8 +328,9 @@ export class RingClient {
     const done = new Set<string>()
     let took = 0
     let lastError: unknown = codedError('EUNAVAILABLE', 'no machine of the ring is reachable')
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 1000))
+    // Only a round that left machines out is tried again; a failed lookup fails the delete at once.
+    let roundFailed: unknown = null
+    const round = async (): Promise<number> => {
       // Every machine a read would ask, not only the k responsible: a copy
       // left on one of them (a node that was just rejoining) would come back.
       const targets = (await this.responsible(key, this.replicas + READ_BEYOND)).filter((t) => !done.has(t.address))
@@ -362,14 +348,16 @@ export class RingClient {
         } else if (final(r.reason)) {
           done.add(targets[i].address)
         } else {
-          this.noteFailure(targets[i], r.reason)
+          this.suspects.noteFailure(targets[i], r.reason)
           lastError = r.reason
           failed = true
         }
       })
       if (!failed) return took
+      roundFailed = lastError
+      throw lastError
     }
-    throw lastError
+    return retry(round, { attempts: 2, ...DELETE_BACKOFF, retryIf: (err) => err === roundFailed })
   }
 
   async deleteRecord(tombstone: SignedRecord, key: Buffer): Promise<void> {
@@ -388,7 +376,7 @@ export class RingClient {
       try {
         return await send(target)
       } catch (err) {
-        this.noteFailure(target, err)
+        this.suspects.noteFailure(target, err)
         lastError = err
         if ((err as { remote?: boolean }).remote) throw err
       }

@@ -4,9 +4,11 @@
 // behalf of local users. `peerstore serve` runs one; `peerstore mount` runs
 // one beside the volume; commands without a running node start one briefly.
 
-import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import { type ChordConfig, ChordNode, idToBuffer, type NodeRef } from '../chord'
+import { codedError } from '../common/errors'
+import { ReadyResource } from '../common/resource'
+import { settlesWithin } from '../common/retry'
 import { keyPairFromSeed, loadOrCreateSeed } from '../crypto'
 import { PeerNetwork } from '../net'
 import { NodeStore } from '../storage'
@@ -86,8 +88,10 @@ const GATEWAY_TRIES = 2
  * Events: 'peer-add' and 'peer-remove' (address), 'gateway' (client-only: a
  * peer to route through), 'members' (hasOtherMember changed: true when this
  * node is in a ring with another machine, false when the last one is gone).
+ * Lifecycle: ReadyResource (a second ready() or close() returns the first
+ * one's promise); destroy() is close() without the graceful leave.
  */
-export class RingNode extends EventEmitter {
+export class RingNode extends ReadyResource {
   readonly home: string
   readonly config: NodeConfig
   readonly clientOnly: boolean
@@ -106,8 +110,8 @@ export class RingNode extends EventEmitter {
   private repair: Repairer | null = null
   private gateway: string | undefined
   private readonly log: (line: string) => void
-  private opened = false
-  private closing: Promise<void> | null = null
+  /** False when destroy() closes: no hand-off, no goodbye to the neighbours. */
+  private graceful = true
   /** hasOtherMember as last announced by a 'members' event. */
   private announcedOtherMember = false
 
@@ -148,12 +152,13 @@ export class RingNode extends EventEmitter {
       responsible: (key) => this.client.responsible(key),
       refreshMs: opts.watchRefreshMs
     })
+    this.watcher.start()
     if (this.store) {
       const self = this.network.publicKey.toString('hex')
       const watches = new WatchService({ network: this.network, store: this.store, maxPerPeer: opts.maxWatchesPerPeer })
       this.watches = watches
       watches.start()
-      this.files = new FileService({
+      const files = new FileService({
         network: this.network,
         store: this.store,
         router,
@@ -163,16 +168,19 @@ export class RingNode extends EventEmitter {
         onRecordStored: (key) => watches.noteStored(key),
         log: this.log
       })
+      this.files = files
+      files.start()
       this.repair = new Repairer({
         chord: this.chord,
         network: this.network,
         store: this.store,
-        files: this.files,
+        files,
         client: this.client,
         replicas: opts.config.replicas,
         intervalMs: opts.repairIntervalMs ?? DEFAULT_REPAIR_MS,
         log: this.log
       })
+      this.repair.syncKeys.start()
       this.chord.beforeLeave = (handoffs) => this.handOff(handoffs.map((h) => h.successor))
       this.chord.on('range-changed', () => {
         this.repair?.trigger()
@@ -210,9 +218,17 @@ export class RingNode extends EventEmitter {
     this.emit('members', now)
   }
 
-  async ready(): Promise<void> {
-    if (this.opened) return
-    this.opened = true
+  protected override async _open(): Promise<void> {
+    try {
+      await this.openParts()
+    } catch (err) {
+      // ReadyResource runs no _close after a failed open: free what the open half-made (the store's lock, the socket) here.
+      await this.shutdown(true).catch(() => {})
+      throw err
+    }
+  }
+
+  private async openParts(): Promise<void> {
     await this.store?.ready()
     await this.network.ready()
     if (!this.clientOnly) {
@@ -280,7 +296,7 @@ export class RingNode extends EventEmitter {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('gateway', onGateway)
-        reject(Object.assign(new Error('no node of this network is reachable'), { code: 'EUNAVAILABLE' }))
+        reject(codedError('EUNAVAILABLE', 'no node of this network is reachable'))
       }, timeoutMs)
       const onGateway = () => {
         clearTimeout(timer)
@@ -296,12 +312,7 @@ export class RingNode extends EventEmitter {
     if (successors.every((s) => s === null)) return
     // Successors are already replicas; one last round makes sure they hold everything.
     // Bounded, so that Ctrl-C never hangs on a peer that vanished at the same time.
-    let timer: NodeJS.Timeout | undefined
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, HANDOFF_BOUND_MS)
-    })
-    await Promise.race([this.repair?.runRound({ connectedOnly: true }).catch(() => {}), bound])
-    clearTimeout(timer)
+    if (this.repair) await settlesWithin(this.repair.runRound({ connectedOnly: true }), HANDOFF_BOUND_MS)
   }
 
   async status(): Promise<NodeStatus> {
@@ -338,16 +349,15 @@ export class RingNode extends EventEmitter {
     await this.repair?.runRound()
   }
 
-  /** Graceful: hands keys off, tells the neighbours, closes everything. */
-  close(): Promise<void> {
-    if (!this.closing) this.closing = this.shutdown(true)
-    return this.closing
+  /** close() hands keys off, tells the neighbours and closes everything. */
+  protected override _close(): Promise<void> {
+    return this.shutdown(this.graceful)
   }
 
-  /** Stops without telling anyone (tests of crash handling in one process). */
+  /** Stops without telling anyone (tests of crash handling in one process); shares close()'s promise. */
   destroy(): Promise<void> {
-    if (!this.closing) this.closing = this.shutdown(false)
-    return this.closing
+    if (!this.closing) this.graceful = false
+    return this.close()
   }
 
   private async shutdown(graceful: boolean): Promise<void> {
@@ -358,6 +368,7 @@ export class RingNode extends EventEmitter {
     this.chord.close()
     this.chordTransport.close()
     this.watches?.close()
+    this.files?.close()
     await this.repair?.close()
     this.log(`repair closed ${Date.now() - t0} ms`)
     await this.network.close()

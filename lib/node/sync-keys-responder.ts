@@ -9,7 +9,7 @@ import { type ChordNode, idFromBuffer, idToBuffer } from '../chord'
 import type { PeerNetwork } from '../net'
 import { type KeyVersion, SYNC_BATCH, SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse } from './repair-messages'
 import { type EntryKind, type NodeStore, shouldSend } from '../storage'
-import { codedError } from './errors'
+import { codedError } from '../common/errors'
 
 const ID_SPACE = 1n << 256n
 
@@ -43,10 +43,18 @@ export class SyncKeysResponder {
   /** SyncKeys ranges recently checked for an asker (asker:from:to → valid until, ms). */
   private readonly allowedSyncs = new Map<string, number>()
 
-  constructor(private readonly opts: SyncKeysResponderOptions) {
-    opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req, peer) =>
+  constructor(private readonly opts: SyncKeysResponderOptions) {}
+
+  /** Answers SyncKeys until close(). */
+  start(): void {
+    this.opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req, peer) =>
       this.onSyncKeys(req, peer.publicKey.toString('hex'))
     )
+  }
+
+  close(): void {
+    this.opts.network.unrespond(SYNC_KEYS_METHOD)
+    this.allowedSyncs.clear()
   }
 
   /**

@@ -17,7 +17,7 @@ import {
   WatchResponse
 } from './watch-messages'
 import type { NodeStore } from '../storage'
-import { codedError } from './errors'
+import { codedError } from '../common/errors'
 
 /**
  * Record keys one peer may watch here. A mount watches one (its user's sync

@@ -6,7 +6,7 @@
 import { type ChunkClaim, claimSupersedes, verifyChunkClaim } from '../crypto/chunk-claim'
 import { ANON_HEX, anonClaim } from './claim-rows'
 import { FREES, type TxnOutcome } from './durable-writes'
-import { StoreError } from './errors'
+import { storeError } from './errors'
 import type { EntryKind, IndexEntry } from './index-entry'
 import { checkKey, type StoreContext } from './store-context'
 
@@ -20,7 +20,7 @@ export interface ChunkState {
 
 /** The owners' claims and deletes held for an immutable key (none for a record or an unknown key). */
 export async function chunkState(ctx: StoreContext, key: Buffer): Promise<ChunkState> {
-  const tables = await ctx.opened()
+  const tables = await ctx.readyTables()
   checkKey(key)
   const rows = tables.claimRows(key)
   const anon = rows.get(ANON_HEX)
@@ -38,7 +38,7 @@ export async function chunkState(ctx: StoreContext, key: Buffer): Promise<ChunkS
  */
 export async function putChunkDeletes(ctx: StoreContext, key: Buffer, claims: ChunkClaim[]): Promise<boolean> {
   checkKey(key)
-  if (claims.length === 0) throw new StoreError('EPERM', 'a tombstone is accepted only as signed deletes')
+  if (claims.length === 0) throw storeError('EPERM', 'a tombstone is accepted only as signed deletes')
   checkClaims(ctx, key, claims)
   return ctx.write(() => {
     const existing = ctx.tables.entry(key)
@@ -62,7 +62,7 @@ export async function putChunkDeletes(ctx: StoreContext, key: Buffer, claims: Ch
  */
 export async function deleteChunk(ctx: StoreContext, key: Buffer, del: ChunkClaim): Promise<boolean> {
   checkKey(key)
-  if (!del.deleted) throw new StoreError('EBADSIG', 'the proof is a claim, not a signed delete')
+  if (!del.deleted) throw storeError('EBADSIG', 'the proof is a claim, not a signed delete')
   checkClaims(ctx, key, [del])
   return ctx.write(() => {
     const existing = ctx.tables.entry(key)
@@ -70,7 +70,7 @@ export async function deleteChunk(ctx: StoreContext, key: Buffer, del: ChunkClai
     if (existing.kind === 'record') {
       return {
         ok: false,
-        error: new StoreError('EKIND', 'a record is stored at this key: it is deleted with a signed record tombstone')
+        error: storeError('EKIND', 'a record is stored at this key: it is deleted with a signed record tombstone')
       }
     }
     const rows = ctx.tables.claimRows(key)
@@ -78,13 +78,13 @@ export async function deleteChunk(ctx: StoreContext, key: Buffer, del: ChunkClai
       if (existing.kind === 'tombstone') return { ok: true, changed: false }
       return {
         ok: false,
-        error: new StoreError('EPERM', 'this value was stored before ownership claims: no remote delete removes it')
+        error: storeError('EPERM', 'this value was stored before ownership claims: no remote delete removes it')
       }
     }
     if (!rows.has(del.owner.toString('hex'))) {
       return {
         ok: false,
-        error: new StoreError('EPERM', 'not an owner of this value: only a user who stored it can delete its claim')
+        error: storeError('EPERM', 'not an owner of this value: only a user who stored it can delete its claim')
       }
     }
     return mergeChunkInTxn(ctx, key, null, [del], existing, rows, { fresh: false, unclaimedAt: null })
@@ -131,7 +131,7 @@ export function mergeChunkInTxn(
     } else if (opts.fresh && !c.deleted && cur.deleted) {
       return {
         ok: false,
-        error: new StoreError(
+        error: storeError(
           'ESTALE',
           `this owner deleted the value at ${cur.time}; a claim dated ${c.time} is not after it: sign a newer claim`
         )
@@ -163,7 +163,7 @@ export function mergeChunkInTxn(
 /** Refuses claims that do not verify for `key` or are dated too far ahead. */
 export function checkClaims(ctx: StoreContext, key: Buffer, claims: ChunkClaim[]): void {
   for (const c of claims) {
-    if (!verifyChunkClaim(c, key)) throw new StoreError('EBADSIG', 'a chunk claim or delete does not verify')
+    if (!verifyChunkClaim(c, key)) throw storeError('EBADSIG', 'a chunk claim or delete does not verify')
     ctx.checkTime(c.time, c.deleted ? 'delete' : 'claim')
   }
 }

@@ -4,7 +4,8 @@
 
 import fs from 'node:fs'
 import type { RootDatabase } from 'lmdb'
-import { StoreError } from './errors'
+import { PeerStoreError } from '../common/errors'
+import { type StoreError, storeError } from './errors'
 
 /** Outcome of a write transaction body; errors are returned, not thrown, so one
  * caller's refusal never aborts other writes batched into the same transaction. */
@@ -63,7 +64,7 @@ export class DurableWrites {
     if (this.full === null) return
     const free = await this.freeBytes()
     if (free !== null && free < DISK_FULL_BYTES + size) {
-      throw new StoreError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${this.full}`)
+      throw storeError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${this.full}`)
     }
     this.full = null
   }
@@ -85,7 +86,7 @@ export class DurableWrites {
    * once space is freed (test/storage/disk-full.test.ts).
    */
   private async commitFailure(err: unknown): Promise<unknown> {
-    if (err instanceof StoreError) return err
+    if (err instanceof PeerStoreError) return err
     const pending = (err as { commitError?: Promise<unknown> })?.commitError
     if (!pending && !/commit failed/i.test(String(err))) return err
     this.commitFailed = true
@@ -99,8 +100,8 @@ export class DurableWrites {
     const why = (cause as Error | null)?.message ?? (err as Error)?.message ?? String(err)
     if (free !== null && free < DISK_FULL_BYTES) {
       this.full = why
-      return new StoreError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${why}`)
+      return storeError('ENOSPC', `the disk under ${this.dir} is full (${free} bytes free): ${why}`)
     }
-    return new StoreError('EIO', `the store could not commit a write: ${why}`)
+    return storeError('EIO', `the store could not commit a write: ${why}`)
   }
 }

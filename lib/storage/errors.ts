@@ -2,6 +2,7 @@
 // layer can send it across the wire (protomux-rpc keeps `cause.code`) and map
 // it to a reply without parsing messages.
 
+import { codedError, type PeerStoreError } from '../common/errors'
 import type { SignedRecord } from '../crypto/record'
 
 export type StoreErrorCode =
@@ -38,15 +39,12 @@ export type StoreErrorCode =
   /** The disk failed a commit with free space left: the write was not committed. */
   | 'EIO'
 
-export class StoreError extends Error {
-  readonly code: StoreErrorCode
-  /** For ESTALE, ECONFLICT and EFORK: the other record (for EFORK, the one held before; null when none). */
-  readonly current?: { record: SignedRecord; bytes: Buffer } | null
+/** For ESTALE, ECONFLICT and EFORK: the other record (for EFORK, the one held before; null when none). */
+export type StoreConflict = { record: SignedRecord; bytes: Buffer } | null
 
-  constructor(code: StoreErrorCode, message: string, current?: { record: SignedRecord; bytes: Buffer } | null) {
-    super(message)
-    this.name = 'StoreError'
-    this.code = code
-    if (current !== undefined) this.current = current
-  }
+/** A node store error: a PeerStoreError with one of the codes above, and `current` on a conflict. */
+export type StoreError = PeerStoreError & { readonly code: StoreErrorCode; readonly current?: StoreConflict }
+
+export function storeError(code: StoreErrorCode, message: string, current?: StoreConflict): StoreError {
+  return codedError(code, message, current === undefined ? undefined : { current }) as StoreError
 }

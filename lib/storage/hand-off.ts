@@ -41,7 +41,7 @@ export async function* scanInterval(
 async function* scanRange(ctx: StoreContext, range: KeyRange): AsyncGenerator<ScanItem> {
   let after = range.after
   while (true) {
-    const { index } = (await ctx.opened()).dbs
+    const { index } = (await ctx.readyTables()).dbs
     const page: ScanItem[] = []
     for (const { key, value } of index.getRange({
       start: after,
@@ -67,7 +67,7 @@ async function* scanRange(ctx: StoreContext, range: KeyRange): AsyncGenerator<Sc
  * differ). 0 for an immutable key with no claims (stored before claims).
  */
 export async function syncDigest(ctx: StoreContext, key: Buffer, kind: EntryKind): Promise<number> {
-  const tables = await ctx.opened()
+  const tables = await ctx.readyTables()
   checkKey(key)
   if (kind === 'record') {
     const view = valueView(tables.dbs.values, key)

@@ -5,7 +5,7 @@ import type { ChunkClaim } from '../crypto/chunk-claim'
 import { sha256 } from '../crypto/hash'
 import { isRecordKeyPreimage } from '../crypto/record'
 import { FREES, type TxnOutcome } from './durable-writes'
-import { StoreError } from './errors'
+import { storeError } from './errors'
 import type { EntryKind, IndexEntry } from './index-entry'
 import { checkClaims, mergeChunkInTxn } from './chunk-claims'
 import { checkKey, checkSize, type StoreContext } from './store-context'
@@ -54,9 +54,9 @@ export async function putImmutable(
   checkKey(key)
   checkSize(bytes)
   const hash = opts.knownHash ?? sha256(bytes)
-  if (!hash.equals(key)) throw new StoreError('EBADKEY', 'key is not the sha256 of the value')
+  if (!hash.equals(key)) throw storeError('EBADKEY', 'key is not the sha256 of the value')
   if (isRecordKeyPreimage(bytes)) {
-    throw new StoreError('EKIND', 'these bytes hash to a record key: that key belongs to a signed record')
+    throw storeError('EKIND', 'these bytes hash to a record key: that key belongs to a signed record')
   }
   const claims = opts.claims ?? []
   checkClaims(ctx, key, claims)
@@ -68,7 +68,7 @@ export async function putImmutable(
   await ctx.write(() => {
     const existing = ctx.tables.entry(key)
     if (existing?.kind === 'record') {
-      return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key') }
+      return { ok: false, error: storeError('EKIND', 'a record is stored at this key') }
     }
     const rows = ctx.tables.claimRows(key)
     // Nothing signed on either side: a value stored before claims, by the rules from before them.
@@ -108,7 +108,7 @@ export async function deleteImmutable(ctx: StoreContext, key: Buffer): Promise<b
     const existing = ctx.tables.entry(key)
     if (!existing || existing.kind === 'tombstone') return { ok: true, changed: false }
     if (existing.kind !== 'immutable') {
-      return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key; post a tombstone') }
+      return { ok: false, error: storeError('EKIND', 'a record is stored at this key; post a tombstone') }
     }
     ctx.tables.remove(key, existing)
     return { ok: true, changed: true }

@@ -4,7 +4,7 @@
 
 import { sha256 } from '../crypto/hash'
 import { decodeRecord, encodeRecord, type SignedRecord, verifyRecord } from '../crypto/record'
-import { StoreError } from './errors'
+import { storeError } from './errors'
 import type { IndexEntry } from './index-entry'
 import { checkKey, checkSize, type StoreContext } from './store-context'
 
@@ -33,7 +33,7 @@ export async function putRecord(
   checkKey(key)
   checkSize(recordBytes)
   const record = decodeCanonicalRecord(recordBytes)
-  if (!verifyRecord(record, key)) throw new StoreError('EBADSIG', 'record signature or key does not verify')
+  if (!verifyRecord(record, key)) throw storeError('EBADSIG', 'record signature or key does not verify')
   await ctx.refuseWhileFull(recordBytes.byteLength)
   await ctx.write(() => {
     const tables = ctx.tables
@@ -49,7 +49,7 @@ export async function putRecord(
       const held = existing ? `version ${existing.version}` : 'no record'
       return {
         ok: false,
-        error: new StoreError('ECONFLICT', `expected version ${expectedVersion}, store holds ${held}`, current)
+        error: storeError('ECONFLICT', `expected version ${expectedVersion}, store holds ${held}`, current)
       }
     }
     if (
@@ -72,7 +72,7 @@ export async function putRecord(
       const kept = incomingWins ? 'the incoming one' : 'the one held'
       return {
         ok: false,
-        error: new StoreError(
+        error: storeError(
           'EFORK',
           `a different record of version ${record.version} is held here; kept ${kept}`,
           current
@@ -82,7 +82,7 @@ export async function putRecord(
     if (existing && record.version <= existing.version) {
       return {
         ok: false,
-        error: new StoreError('ESTALE', `version ${record.version} is not above ${existing.version}`, current)
+        error: storeError('ESTALE', `version ${record.version} is not above ${existing.version}`, current)
       }
     }
     const entry: IndexEntry = { kind: 'record', size: recordBytes.byteLength, version: record.version }
@@ -97,8 +97,8 @@ function decodeCanonicalRecord(bytes: Buffer): SignedRecord {
   try {
     record = decodeRecord(bytes)
   } catch (err) {
-    throw new StoreError('EBADRECORD', `record does not decode: ${(err as Error).message}`)
+    throw storeError('EBADRECORD', `record does not decode: ${(err as Error).message}`)
   }
-  if (!encodeRecord(record).equals(bytes)) throw new StoreError('EBADRECORD', 'record encoding is not canonical')
+  if (!encodeRecord(record).equals(bytes)) throw storeError('EBADRECORD', 'record encoding is not canonical')
   return record
 }

@@ -2,10 +2,12 @@
 // environment, its tables once open, the write path, and the clock that
 // tombstones and future-dated writes are judged by.
 
+import { ReadyResource } from '../common/resource'
+import { settlesWithin } from '../common/retry'
 import { MAX_CLOCK_SKEW_MS } from '../crypto/chunk-claim'
 import { HASH_BYTES } from '../crypto/hash'
 import { DurableWrites, type TxnOutcome, type WriteOptions } from './durable-writes'
-import { StoreError } from './errors'
+import { storeError } from './errors'
 import type { EntryKind, IndexEntry } from './index-entry'
 import { openLmdb } from './lmdb-layout'
 import { StoreTables } from './store-tables'
@@ -30,74 +32,57 @@ export interface NodeStoreOptions {
   now?: () => number
 }
 
-export class StoreContext {
+/** Opens once and closes once (ReadyResource): NodeStore's ready() and close() are these. */
+export class StoreContext extends ReadyResource {
   readonly dir: string
   readonly tombstoneTtlMs: number
   readonly now: () => number
   private readonly writes: DurableWrites
   private open: StoreTables | null = null
-  private opening: Promise<void> | null = null
-  private closing: Promise<void> | null = null
 
   constructor(dir: string, opts: NodeStoreOptions = {}) {
+    super()
     this.dir = dir
     this.tombstoneTtlMs = opts.tombstoneTtlMs ?? TOMBSTONE_TTL_MS
     this.now = opts.now ?? Date.now
     this.writes = new DurableWrites(dir)
   }
 
-  ready(): Promise<void> {
-    if (!this.opening) this.opening = this.openStore()
-    return this.opening
-  }
-
-  private async openStore(): Promise<void> {
-    if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
+  protected override async _open(): Promise<void> {
     this.open = new StoreTables(await openLmdb(this.dir))
   }
 
-  close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = (async () => {
-        if (this.opening) await this.opening.catch(() => {})
-        const root = this.open?.dbs.root
-        this.open = null
-        if (!root) return
-        if (!this.writes.commitFailed) {
-          await root.close()
-          return
-        }
-        // After a failed commit lmdb-js never resolves its flush promise, and
-        // close() waits for it forever: give it a moment, then leave the
-        // environment to the process's exit (LMDB reopens to the last commit).
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          root.close(),
-          new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_AFTER_FAILURE_MS)))
-        ])
-        clearTimeout(timer)
-      })()
+  protected override async _close(): Promise<void> {
+    const root = this.open?.dbs.root
+    this.open = null
+    if (!root) return
+    if (!this.writes.commitFailed) {
+      await root.close()
+      return
     }
-    return this.closing
+    // After a failed commit lmdb-js never resolves its flush promise, and
+    // close() waits for it forever: give it a moment, then leave the
+    // environment to the process's exit (LMDB reopens to the last commit).
+    await settlesWithin(root.close(), CLOSE_AFTER_FAILURE_MS)
   }
 
   /** The open store's tables, once it is ready; ECLOSED once it is closing. */
-  async opened(): Promise<StoreTables> {
-    if (this.closing) throw new StoreError('ECLOSED', 'store is closed')
+  async readyTables(): Promise<StoreTables> {
+    if (this.closing) throw storeError('ECLOSED', 'store is closed')
     await this.ready()
-    if (!this.open) throw new StoreError('ECLOSED', 'store is closed')
+    if (!this.open) throw storeError('ECLOSED', 'store is closed')
     return this.open
   }
 
   /** The tables inside a write transaction (which runs only on an opened store). */
   get tables(): StoreTables {
-    if (!this.open) throw new StoreError('ECLOSED', 'store is closed')
+    if (!this.open) throw storeError('ECLOSED', 'store is closed')
     return this.open
   }
 
   /** Runs `body` in a write transaction and resolves once the commit is on disk. */
   async write(body: () => TxnOutcome, opts?: WriteOptions): Promise<boolean> {
-    const { dbs } = await this.opened()
+    const { dbs } = await this.readyTables()
     return this.writes.write(dbs.root, body, opts)
   }
 
@@ -113,19 +98,19 @@ export class StoreContext {
 
   checkTime(time: number, what: string): void {
     if (time > this.now() + MAX_CLOCK_SKEW_MS) {
-      throw new StoreError('EFUTURE', `${what} dated ${time}, more than ${MAX_CLOCK_SKEW_MS / 60_000} min ahead`)
+      throw storeError('EFUTURE', `${what} dated ${time}, more than ${MAX_CLOCK_SKEW_MS / 60_000} min ahead`)
     }
   }
 }
 
 export function checkKey(key: Buffer): void {
   if (!Buffer.isBuffer(key) || key.byteLength !== HASH_BYTES) {
-    throw new StoreError('EBADKEY', `key must be ${HASH_BYTES} bytes`)
+    throw storeError('EBADKEY', `key must be ${HASH_BYTES} bytes`)
   }
 }
 
 export function checkSize(bytes: Buffer): void {
   if (bytes.byteLength > MAX_VALUE_BYTES) {
-    throw new StoreError('ETOOBIG', `value of ${bytes.byteLength} bytes exceeds ${MAX_VALUE_BYTES}`)
+    throw storeError('ETOOBIG', `value of ${bytes.byteLength} bytes exceeds ${MAX_VALUE_BYTES}`)
   }
 }

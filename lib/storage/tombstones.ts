@@ -4,7 +4,7 @@
 // then swept in the order they expire.
 
 import { FREES } from './durable-writes'
-import { StoreError } from './errors'
+import { storeError } from './errors'
 import { expiryKey } from './lmdb-layout'
 import { checkKey, type StoreContext } from './store-context'
 
@@ -30,20 +30,19 @@ export async function putTombstone(
   opts: { fresh?: boolean } = {}
 ): Promise<boolean> {
   checkKey(key)
-  if (!Number.isSafeInteger(deletedAt) || deletedAt < 0)
-    throw new StoreError('ERANGE', `bad deletion time ${deletedAt}`)
+  if (!Number.isSafeInteger(deletedAt) || deletedAt < 0) throw storeError('ERANGE', `bad deletion time ${deletedAt}`)
   ctx.checkTime(deletedAt, 'deletion time')
   return ctx.write(() => {
     const existing = ctx.tables.entry(key)
     if (ctx.tables.claimRows(key).size > 0) {
       return {
         ok: false,
-        error: new StoreError('EPERM', 'this value has ownership claims: it is deleted by its owners’ signed deletes')
+        error: storeError('EPERM', 'this value has ownership claims: it is deleted by its owners’ signed deletes')
       }
     }
     let at = deletedAt
     if (existing?.kind === 'record') {
-      return { ok: false, error: new StoreError('EKIND', 'a record is stored at this key; post a tombstone') }
+      return { ok: false, error: storeError('EKIND', 'a record is stored at this key; post a tombstone') }
     }
     if (existing?.kind === 'tombstone' && existing.version >= at) return { ok: true, changed: false }
     if (existing?.kind === 'immutable') {
@@ -61,7 +60,7 @@ export async function putTombstone(
  * ordered by deletion time, so this reads only tombstones that are due).
  */
 export async function dropExpiredTombstones(ctx: StoreContext, limit = 10 * EXPIRY_BATCH): Promise<number> {
-  const { expiry } = (await ctx.opened()).dbs
+  const { expiry } = (await ctx.readyTables()).dbs
   const due = expiryKey(Math.max(0, ctx.now() - ctx.tombstoneTtlMs + 1), Buffer.alloc(32))
   let dropped = 0
   while (dropped < limit) {

@@ -2,7 +2,7 @@
 // entry, a record decoded, and the store's totals.
 
 import { decodeRecord, type SignedRecord } from '../crypto/record'
-import { StoreError } from './errors'
+import { storeError } from './errors'
 import { decodeIndexEntry, type EntryKind, type IndexEntry, type ValueKind } from './index-entry'
 import { valueView } from './lmdb-layout'
 import { checkKey, type StoreContext } from './store-context'
@@ -31,7 +31,7 @@ export async function getValue(
   key: Buffer,
   alloc?: (size: number) => Buffer
 ): Promise<StoredValue | null> {
-  const { values, index } = (await ctx.opened()).dbs
+  const { values, index } = (await ctx.readyTables()).dbs
   checkKey(key)
   let raw = index.getBinary(key)
   if (!raw || isTombstone(raw)) return null
@@ -57,7 +57,7 @@ export async function getValue(
 
 /** The index entry at `key`, tombstones included (an expired one counts as absent). */
 export async function getEntry(ctx: StoreContext, key: Buffer): Promise<IndexEntry<EntryKind> | null> {
-  const { index } = (await ctx.opened()).dbs
+  const { index } = (await ctx.readyTables()).dbs
   checkKey(key)
   const raw = index.getBinary(key)
   return raw ? ctx.live(decodeIndexEntry(raw)) : null
@@ -75,10 +75,10 @@ export async function statValue(ctx: StoreContext, key: Buffer): Promise<IndexEn
  * map, so a 128 KiB read of a 4 MiB chunk copies 128 KiB.
  */
 export async function readRange(ctx: StoreContext, key: Buffer, start: number, end: number): Promise<Buffer | null> {
-  const { values } = (await ctx.opened()).dbs
+  const { values } = (await ctx.readyTables()).dbs
   checkKey(key)
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw new StoreError('ERANGE', `bad byte range [${start}, ${end})`)
+    throw storeError('ERANGE', `bad byte range [${start}, ${end})`)
   }
   const view = valueView(values, key)
   if (!view) return null
@@ -94,7 +94,7 @@ export async function getRecord(ctx: StoreContext, key: Buffer): Promise<StoredR
 }
 
 export async function getStats(ctx: StoreContext): Promise<StoreStats> {
-  return (await ctx.opened()).stats()
+  return (await ctx.readyTables()).stats()
 }
 
 function isTombstone(raw: Uint8Array): boolean {

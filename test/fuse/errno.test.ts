@@ -8,7 +8,7 @@ import test from 'brittle'
 import { errnoName, errnoOf, INTERNAL, isKnownErrno } from '../../lib/fuse/errno'
 import { OP_TIMEOUTS_MS, opDeadlineMs } from '../../lib/fuse/tuned-fuse'
 import { makeWrap, reply } from '../../lib/fuse/wrap'
-import { StoreError } from '../../lib/storage/errors'
+import { storeError } from '../../lib/storage/errors'
 import { VolumeError } from '../../lib/volume/errors'
 import { netError } from '../../lib/net/errors'
 
@@ -18,7 +18,7 @@ const coded = (code: string) => Object.assign(new Error(`failed with ${code}`), 
 test('internal codes map to errnos with the meaning an application expects', (t) => {
   // The cases the issue found: each used to reach programs under its own (wrong) name.
   t.is(
-    errnoOf(new StoreError('ESTALE', 'version 3 is not above 3')),
+    errnoOf(storeError('ESTALE', 'version 3 is not above 3')),
     -ERRNO.EIO,
     'a record version race is EIO, not "stale file handle"'
   )
@@ -29,12 +29,12 @@ test('internal codes map to errnos with the meaning an application expects', (t)
   )
   t.is(errnoOf(netError('EMSGSIZE', 'message too large')), -ERRNO.EIO, 'EMSGSIZE is EIO')
   t.is(errnoOf(netError('ETIMEDOUT', 'no answer')), -ERRNO.EIO, 'a peer timeout is EIO, not ETIMEDOUT')
-  t.is(errnoOf(new StoreError('ENOSPC', 'disk full')), -ERRNO.ENOSPC, 'a full store is ENOSPC')
+  t.is(errnoOf(storeError('ENOSPC', 'disk full')), -ERRNO.ENOSPC, 'a full store is ENOSPC')
   t.is(errnoOf(coded('EDQUOT')), -ERRNO.EDQUOT, 'EDQUOT passes')
-  t.is(errnoOf(new StoreError('ECONFLICT', 'expected 2')), -ERRNO.EIO)
+  t.is(errnoOf(storeError('ECONFLICT', 'expected 2')), -ERRNO.EIO)
   t.is(errnoOf(coded('EREPLICAS')), -ERRNO.EIO)
   t.is(errnoOf(coded('EPEERUNREACHABLE')), -ERRNO.EIO)
-  t.is(errnoOf(new StoreError('ETOOBIG', 'too big')), -ERRNO.EFBIG)
+  t.is(errnoOf(storeError('ETOOBIG', 'too big')), -ERRNO.EFBIG)
   t.is(errnoOf(new VolumeError('ENOTSUP')), -ERRNO.EOPNOTSUPP)
   t.is(errnoOf(coded('ERR_OUT_OF_RANGE')), -ERRNO.EINVAL)
 })
@@ -123,7 +123,7 @@ test('a failure is logged once per cause, with its hex ids folded', async (t) =>
   const missing = (hex: string) => () => Promise.reject(new VolumeError('EIO', `chunk ${hex} is missing`))
   t.alike(await call(wrap, 'read', missing('a'.repeat(64))), [-ERRNO.EIO])
   t.alike(await call(wrap, 'read', missing('b'.repeat(64))), [-ERRNO.EIO])
-  t.alike(await call(wrap, 'read', () => Promise.reject(new StoreError('ESTALE', 'version 1 is not above 1'))), [
+  t.alike(await call(wrap, 'read', () => Promise.reject(storeError('ESTALE', 'version 1 is not above 1'))), [
     -ERRNO.EIO
   ])
   t.alike(await call(wrap, 'getattr', () => Promise.reject(new VolumeError('ENOENT'))), [-ERRNO.ENOENT])

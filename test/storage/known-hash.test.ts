@@ -88,7 +88,7 @@ async function machines(t: Test, count: number, replicas: number): Promise<Machi
       hints.push(opts?.knownHash)
       return putImmutable(key, bytes, opts)
     }
-    new FileService({ network, store, router, replicas })
+    new FileService({ network, store, router, replicas }).start()
     all.push({
       hex,
       store,
