@@ -13,12 +13,13 @@ import path from 'node:path'
 import test from 'brittle'
 import { openVolume } from '../../lib/volume/open-volume'
 import { runPeerstore } from '../helpers/cli'
-import { startMount, tmpDir } from '../helpers/mount'
+import { startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
 
 test('peerstore check finds a cycle, a double listing and a deleted entry; --repair fixes them', {
   timeout: 240_000
 }, async (t) => {
-  const home = tmpDir('check-home')
+  const home = tempDir(t, 'check-home')
   const first = await startMount(t, { home })
   fs.mkdirSync(path.join(first.dir, 'p', 'q'), { recursive: true })
   fs.writeFileSync(path.join(first.dir, 'p', 'f.txt'), 'in p\n')

@@ -5,12 +5,13 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { isMounted, sh, startMount, tmpDir } from '../helpers/mount'
+import { isMounted, sh, startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
 
 const BIG_MIB = Number(process.env.PEERSTORE_TEST_CRASH_MIB || 150)
 
 test('SIGKILL during a large copy: confirmed files survive', { timeout: 180_000 }, async (t) => {
-  const src = tmpDir('crash-src')
+  const src = tempDir(t, 'crash-src')
   t.teardown(() => fs.rmSync(src, { recursive: true, force: true }))
   const names: string[] = []
   for (let i = 0; i < 24; i++) {

@@ -10,7 +10,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { eventually, startTwoDevices } from '../helpers/ring-mounts'
+import { startTwoDevices } from '../helpers/ring-mounts'
+import { waitFor } from '../helpers/wait'
 
 const PORT = 49_000 + Math.floor(Math.random() * 1000)
 const SLOW_POLL = ['--sync-interval', '30000']
@@ -35,9 +36,11 @@ test('two mounts of one user with the poller at 30 s: changes cross in seconds b
     t.is(ls(A), '', 'A starts empty')
     await new Promise((r) => setTimeout(r, 2000))
     const step = async (what: string, check: () => boolean) => {
-      const ms = await eventually(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 25 }).catch((err: Error) => {
-        throw new Error(`${err.message}\n--- mount A:\n${a.output()}\n--- mount B:\n${b.output()}`)
-      })
+      const ms = await waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 25, retryErrors: true }).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\n--- mount A:\n${a.output()}\n--- mount B:\n${b.output()}`)
+        }
+      )
       took.push(`${what} ${ms} ms`)
       t.pass(`${what}: ${ms} ms`)
     }

@@ -7,7 +7,9 @@ import type { NetError } from '../../lib/net/errors'
 import { PeerNetwork } from '../../lib/net/peer-network'
 import { MAX_MESSAGE_BYTES } from '../../lib/net/protocol'
 import { SOCKET_BUFFER_BYTES } from '../../lib/net/socket-buffers'
-import { createFixture, rawPeer, sleep, waitForPeers } from './helpers'
+import { createFixture, rawPeer } from './helpers'
+import { waitForPeers } from '../helpers/peers'
+import { sleep } from '../helpers/wait'
 
 function echo(net: PeerNetwork, calls?: { n: number }): void {
   net.respond('echo', c.string, c.string, async (s) => {

@@ -4,7 +4,8 @@ import c from 'compact-encoding'
 import { FileKind, GetFileRequest, GetFileResponse, METHODS } from '../../lib/net/messages'
 import { PIECE_BYTES, STREAM_WINDOW } from '../../lib/net/protocol'
 import { pullPieces, respondStream, sendStream } from '../../lib/net/stream'
-import { createFixture, sleep } from './helpers'
+import { createFixture } from './helpers'
+import { sleep } from '../helpers/wait'
 
 const MiB = 1024 * 1024
 

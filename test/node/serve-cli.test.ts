@@ -4,7 +4,7 @@ import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
 import { runPeerstore } from '../helpers/cli'
 import { startDaemon } from '../helpers/processes'
-import { tempDir } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
 
 const PORT = 49_000 + Math.floor(Math.random() * 1000)
 
@@ -31,10 +31,10 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
   await boot.waitFor('listening on 127.0.0.1')
   const bootstrap = `127.0.0.1:${PORT}`
 
-  const first = tempDir(t)
+  const first = tempDir(t, 'home')
   t.is((await runPeerstore(['init', '--home', first, '--bootstrap', bootstrap])).code, 0)
   const token = (await runPeerstore(['invite', '--home', first])).stdout.trim()
-  const homes = [first, tempDir(t), tempDir(t)]
+  const homes = [first, tempDir(t, 'home'), tempDir(t, 'home')]
   for (const home of homes.slice(1)) t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
 
   const fast = ['--repair-interval', '1000']
@@ -58,7 +58,7 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
   t.is(fs.statSync(path.join(homes[0], 'control.sock')).mode & 0o777, 0o600)
   await waitForOneRing(homes)
 
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'home')
   const files = [0, 1, 1000, 1024 * 1024 + 1].map((size, i) => {
     const file = path.join(dir, `f${i}`)
     fs.writeFileSync(file, randomBytes(size))

@@ -4,14 +4,14 @@
 // ends as a conflict copy with both contents. No timing is asserted: every
 // wait polls with a deadline.
 
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { recordKey } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { tmp } from '../helpers/volume'
 import { type Inode, Volume } from '../../lib/volume/volume'
-import { eventually as pollUntil } from '../helpers/ring-mounts'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const DEADLINE_MS = 15_000
 
@@ -22,7 +22,7 @@ async function open(
   opts: { flushIntervalMs?: number; syncIntervalMs?: number; adoptRootTimeoutMs?: number } = {}
 ): Promise<Volume> {
   const volume = new Volume({
-    home: tmp(t, 'home'),
+    home: tempDir(t, 'home'),
     store,
     readCacheBytes: 0,
     chunkSize: 4096,
@@ -41,8 +41,8 @@ async function open(
 type OpenOptions = Parameters<typeof open>[3]
 
 /** Two computers of one user on one store; both close in teardown. */
-async function twoDevices(t: Parameters<typeof tmp>[0], aOpts: OpenOptions = {}, bOpts: OpenOptions = {}) {
-  const store = new LocalValueStore(tmp(t, 'store'))
+async function twoDevices(t: Test, aOpts: OpenOptions = {}, bOpts: OpenOptions = {}) {
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   const a = await open(t, store, seed, aOpts)
@@ -67,7 +67,7 @@ async function writeFile(v: Volume, p: string, data: string, opts: { append?: bo
 
 /** Polls `check` until it returns true or the deadline passes; errors (ENOENT while it arrives) count as false. */
 async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  await pollUntil(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 20 })
+  await waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 20, retryErrors: true })
 }
 
 const names = async (v: Volume, p: string) => (await v.readdir(p)).sort().join(',')
@@ -195,11 +195,11 @@ test('sync: an idle volume reads one record per poll, and re-reads watched ones 
 })
 
 test('sync: an identity from another computer waits for its tree instead of starting a new one', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   // Nothing in the store yet, and nobody creates it: a clear failure, no root written.
-  const lonely = new Volume({ home: tmp(t, 'home'), store, keys: new VolumeKeys(seed), adoptRootTimeoutMs: 1500 })
+  const lonely = new Volume({ home: tempDir(t, 'home'), store, keys: new VolumeKeys(seed), adoptRootTimeoutMs: 1500 })
   await t.exception(() => lonely.ready(), /not found in the network/)
 
   // The other computer creates the tree while this one is waiting: it is the one adopted.
@@ -214,7 +214,7 @@ test('sync: an identity from another computer waits for its tree instead of star
 })
 
 test('sync: a root pointer found before its root record is served waits for the record', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   const a = await open(t, store, seed)
@@ -228,7 +228,7 @@ test('sync: a root pointer found before its root record is served waits for the 
   const merging: LocalValueStore = Object.assign(Object.create(store), {
     getRecord: (key: Buffer) => (key.equals(pointerKey) || Date.now() >= servedFrom ? store.getRecord(key) : null)
   })
-  const b = new Volume({ home: tmp(t, 'home'), store: merging, readCacheBytes: 0, keys })
+  const b = new Volume({ home: tempDir(t, 'home'), store: merging, readCacheBytes: 0, keys })
   await b.ready()
   t.teardown(() => b.close())
   t.ok(Date.now() >= servedFrom, 'ready only once the root record was served')

@@ -5,15 +5,15 @@
 // settled by that check on its own when it is on. Nothing written is lost in
 // either case. Waits poll up to a deadline.
 
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import type { DirEntry } from '../../lib/volume/inode'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { type CheckNode, findProblems, placeOrphans } from '../../lib/volume/tree-check'
 import { Volume } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { tmp } from '../helpers/volume'
-import { eventually as pollUntil } from '../helpers/ring-mounts'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const DEADLINE_MS = 20_000
 
@@ -109,9 +109,9 @@ test('findProblems: a sound tree, a second parent, a cycle, orphans', (t) => {
   t.alike(w2.problems, [])
 })
 
-async function open(t: Parameters<typeof tmp>[0], store: LocalValueStore, seed: Buffer, treeSettleMs: number) {
+async function open(t: Test, store: LocalValueStore, seed: Buffer, treeSettleMs: number) {
   const volume = new Volume({
-    home: tmp(t, 'home'),
+    home: tempDir(t, 'home'),
     store,
     readCacheBytes: 0,
     chunkSize: 4096,
@@ -129,7 +129,7 @@ async function open(t: Parameters<typeof tmp>[0], store: LocalValueStore, seed: 
 
 /** Polls `check` until it returns true or the deadline passes; errors (ENOENT while it arrives) count as false. */
 async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  await pollUntil(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 50 })
+  await waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 50, retryErrors: true })
 }
 
 /** Every path with a file's content, sorted. */
@@ -149,8 +149,8 @@ async function tree(v: Volume, p = '/'): Promise<string[]> {
 }
 
 /** Two computers; /p/pf and /q/qf; then A moves p into q while B moves q into p, and both flush. */
-async function crossedMoves(t: Parameters<typeof tmp>[0], treeSettleMs: number) {
-  const store = new LocalValueStore(tmp(t, 'store'))
+async function crossedMoves(t: Test, treeSettleMs: number) {
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   const a = await open(t, store, seed, treeSettleMs)

@@ -12,7 +12,8 @@ import type { SignedRecord } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { backoffDelay, settlesWhileProgressing, settlesWithin, sleep } from '../../lib/volume/retry'
 import { ValueStoreError } from '../../lib/volume/value-store'
-import { openVolume, tmp } from '../helpers/volume'
+import { openVolume } from '../helpers/volume'
+import { tempDir } from '../helpers/temp-dir'
 
 /** A LocalValueStore whose writes fail with `down` (a code) while it is set: the ring unreachable, or full. */
 class FailingStore extends LocalValueStore {
@@ -66,8 +67,8 @@ test('settlesWithin and sleep: bounded waits that close() can cut short', async 
 })
 
 test('ring down: uploads back off and say why; close() finishes in seconds; the next mount uploads what was left', async (t) => {
-  const home = tmp(t, 'uploads-home')
-  const storeDir = tmp(t, 'uploads-store')
+  const home = tempDir(t, 'uploads-home')
+  const storeDir = tempDir(t, 'uploads-store')
   const store = new FailingStore(storeDir)
   await store.ready()
   const notices: string[] = []
@@ -129,8 +130,8 @@ test('ring down: uploads back off and say why; close() finishes in seconds; the 
 })
 
 test('ring down: writers go on past the memory budget, the chunks wait in the spool (not in memory)', async (t) => {
-  const home = tmp(t, 'spill-home')
-  const store = new FailingStore(tmp(t, 'spill-store'))
+  const home = tempDir(t, 'spill-home')
+  const store = new FailingStore(tempDir(t, 'spill-store'))
   await store.ready()
   const volume = await openVolume(home, store, { notice: () => {}, closeTimeoutMs: 1000 })
   let closed = false
@@ -174,8 +175,8 @@ test('ring down: writers go on past the memory budget, the chunks wait in the sp
 })
 
 test('a full store: writers get ENOSPC instead of waiting, and writes work again once it has room', async (t) => {
-  const home = tmp(t, 'full-home')
-  const store = new FailingStore(tmp(t, 'full-store'))
+  const home = tempDir(t, 'full-home')
+  const store = new FailingStore(tempDir(t, 'full-store'))
   await store.ready()
   const volume = await openVolume(home, store, { notice: () => {}, closeTimeoutMs: 2000 })
   t.teardown(() => volume.close())
