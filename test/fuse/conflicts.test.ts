@@ -12,7 +12,7 @@ import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
 import { startTwoDevices } from '../helpers/ring-mounts'
-import { waitFor } from '../helpers/wait'
+import { sleep, waitFor } from '../helpers/wait'
 
 const PORT = 50_000 + Math.floor(Math.random() * 1000)
 const DEADLINE_MS = 40_000
@@ -21,7 +21,6 @@ const STABLE_MS = 8_000
 
 const ls = (dir: string) => fs.readdirSync(dir).sort().join(',')
 const cat = (file: string) => fs.readFileSync(file, 'utf8')
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Every path under `dir` with a file's content or `/` for a folder, sorted: one string to compare. */
 function tree(dir: string, rel = ''): string[] {

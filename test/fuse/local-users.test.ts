@@ -14,7 +14,7 @@ import { runPeerstore } from '../helpers/cli'
 import { isMounted, sh, startMount } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
 import { tempDir } from '../helpers/temp-dir'
-import { waitFor } from '../helpers/wait'
+import { sleep, waitFor } from '../helpers/wait'
 
 const isRoot = process.getuid?.() === 0
 const AS_NOBODY = [
@@ -138,7 +138,8 @@ test('unmount signals nobody through an entry another user planted', {
       `echo '${JSON.stringify({ pid: sleeper.pid, mountpoint: dir, home: '/x' })}' > ${tmp}/peerstore-0/mounts/${entryName(dir)}`
   )
   const res = await runPeerstore(['unmount', dir], { env: envFor(tmp) })
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  // On purpose: time for a wrongly sent signal to land, which must not.
+  await sleep(500)
   t.ok(alive(sleeper), 'the unrelated root process is alive')
   t.is(res.code, 1, res.stderr.trim())
   t.ok(res.stderr.includes('not mounted') || /belongs to|owned by/.test(res.stderr), res.stderr.trim())
@@ -173,7 +174,8 @@ test('unmount: a stale entry (reused pid) signals nobody and is removed', {
   fs.mkdirSync(path.dirname(entry), { recursive: true })
   fs.writeFileSync(entry, JSON.stringify(forged))
   const res2 = await runPeerstore(['unmount', m.dir], { env: envFor(tmp) })
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  // On purpose: time for a wrongly sent signal to land, which must not.
+  await sleep(500)
   t.ok(alive(sleeper), 'the unrelated root process is still alive')
   t.is(res2.code, 1)
   t.ok(res2.stderr.includes('not mounted'), res2.stderr.trim())

@@ -83,12 +83,16 @@ test('unmount with every peer gone finishes in seconds; the next mount uploads w
   })
   await waitForPeers([mountHome, ...serveHomes], 2)
   const started = Date.now()
-  let state: MountState | null = null
-  while (Date.now() - started < 120_000) {
-    state = await mountStatus(mountHome)
-    if (state && state.pendingChunks === 0 && state.unsaved === 0) break
-    await new Promise((r) => setTimeout(r, 1000))
-  }
+  let state = null as MountState | null
+  await waitFor(
+    'everything stored',
+    async () => {
+      const now = await mountStatus(mountHome)
+      state = now
+      return now !== null && now.pendingChunks === 0 && now.unsaved === 0
+    },
+    { timeoutMs: 120_000, intervalMs: 1000, failOnTimeout: false }
+  )
   t.comment(`stored ${Date.now() - started} ms after the remount: ${JSON.stringify(state)}`)
   t.is(state?.pendingChunks, 0, 'no chunk waits any more')
   t.is(state?.unsaved, 0, 'no record waits any more')

@@ -13,7 +13,7 @@ import path from 'node:path'
 import test from 'brittle'
 import { sh, startMount } from '../helpers/mount'
 import { startServeRing } from '../helpers/serve-ring'
-import { waitForPeers } from '../helpers/peers'
+import { waitForOneRing, waitForPeers } from '../helpers/peers'
 import { tempDir } from '../helpers/temp-dir'
 import { waitFor } from '../helpers/wait'
 
@@ -35,8 +35,8 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   const args = ['--host', '127.0.0.1']
   const m = await startMount(t, { home: homeM, args, readyTimeoutMs: 90_000 })
   await waitForPeers([homeM, ...serveHomes], SERVE_NODES - 1, 120_000)
-  // Stabilize and repair settle first, so each write lands on its three machines.
-  await new Promise((r) => setTimeout(r, 4000))
+  // Stabilize settles first, so each write lands on its three machines.
+  await waitForOneRing([homeM, ...serveHomes], SERVE_NODES + 1, 120_000)
 
   const src = tempDir(t, 'offline-src')
   fs.writeFileSync(path.join(src, 'big.bin'), randomBytes(3 * 1024 * 1024 + 5))

@@ -12,7 +12,7 @@ import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
 import { sh, startMount } from '../helpers/mount'
 import { type Daemon, startDaemon } from '../helpers/processes'
-import { waitForPeers } from '../helpers/peers'
+import { waitForOneRing, waitForPeers } from '../helpers/peers'
 import { tempDir } from '../helpers/temp-dir'
 
 const PORT = 47_000 + Math.floor(Math.random() * 1000)
@@ -47,7 +47,7 @@ test('3-node ring mount: files copied in still read after a serve node is SIGKIL
   // A converged ring first: every machine sees the two others, and stabilize and
   // repair have run, so each owner replicates to all three (as serve-cli.test does).
   await waitForPeers([mountHome, ...serveHomes], 2)
-  await new Promise((r) => setTimeout(r, 3000))
+  await waitForOneRing([mountHome, ...serveHomes])
 
   const src = tempDir(t, 'ring-src')
   const sizes = [0, 1, 5000, MiB - 1, MiB + 1, 3 * MiB + 17, 9 * MiB]

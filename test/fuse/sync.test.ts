@@ -12,7 +12,7 @@ import path from 'node:path'
 import test from 'brittle'
 import { sh } from '../helpers/mount'
 import { startTwoDevices } from '../helpers/ring-mounts'
-import { waitFor } from '../helpers/wait'
+import { sleep, waitFor } from '../helpers/wait'
 
 const PORT = 48_000 + Math.floor(Math.random() * 1000)
 const DEADLINE_MS = 20_000
@@ -81,7 +81,7 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
     // B's poller gets a few ticks with A's version in the ring (the pause only gives
     // it the chance to do wrong; the assertion holds however long it is): B keeps
     // showing its own, unflushed edit.
-    await new Promise((r) => setTimeout(r, 3000))
+    await sleep(3000)
     t.is(cat(path.join(B, 'shared.txt')), 'edit by b\n', 'B keeps its unflushed edit')
     // B's fsync meets A's version: compare-and-swap conflict, A's becomes a copy beside it.
     sh(`sync ${path.join(B, 'shared.txt')}`)

@@ -63,3 +63,22 @@ export async function waitForPeers(
     throw new Error(`still missing ${missing().length} peer(s) after ${limit} ms`)
   })
 }
+
+/**
+ * Waits until the successor lists of the node of every home in `homes` (over
+ * all its virtual nodes, from `status`) name `machines` machines: one settled
+ * ring, where each write finds its holders. Virtual node 0's list alone can
+ * miss a machine whose virtual nodes all lie elsewhere on the ring.
+ */
+export async function waitForOneRing(homes: string[], machines = homes.length, timeoutMs = 60_000): Promise<number> {
+  return waitFor(
+    `one ring of ${machines} machines`,
+    async () => {
+      const all = await Promise.all(
+        homes.map(async (home) => JSON.parse((await runPeerstore(['status', '--home', home, '--json'])).stdout))
+      )
+      return all.every((s) => s.ringMachines === machines)
+    },
+    { timeoutMs, intervalMs: 500 }
+  )
+}

@@ -6,7 +6,7 @@
 export interface WaitOptions {
   /** Give up after this long (default 60 s). */
   timeoutMs?: number
-  /** Time between checks (default 50 ms). */
+  /** Time between checks (default 100 ms). */
   intervalMs?: number
   /**
    * An error the check throws counts as "not yet" (ENOENT while a change
@@ -14,6 +14,8 @@ export interface WaitOptions {
    * quoted when the deadline passes.
    */
   retryErrors?: boolean
+  /** false: at the deadline resolve with -1 and let the test go on (its own checks then say what is missing). */
+  failOnTimeout?: boolean
 }
 
 /** Polls `check` until it is true; resolves with how long that took. A number is the timeout in ms. */
@@ -24,8 +26,9 @@ export async function waitFor(
 ): Promise<number> {
   const {
     timeoutMs = 60_000,
-    intervalMs = 50,
-    retryErrors = false
+    intervalMs = 100,
+    retryErrors = false,
+    failOnTimeout = true
   } = typeof opts === 'number' ? { timeoutMs: opts } : opts
   const started = Date.now()
   let last = ''
@@ -36,7 +39,10 @@ export async function waitFor(
       if (!retryErrors) throw err
       last = ` (last error: ${(err as Error).message})`
     }
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`)
+    if (Date.now() - started > timeoutMs) {
+      if (!failOnTimeout) return -1
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`)
+    }
     await sleep(intervalMs)
   }
 }

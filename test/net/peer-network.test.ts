@@ -241,11 +241,16 @@ test('a peer that closes is reported by peer-remove and fails pending requests',
   const fx = await createFixture(t)
   const a = await fx.node()
   const b = await fx.node()
-  b.respond('hang', c.string, c.string, () => new Promise<string>(() => {}))
+  let arrived = () => {}
+  const reached = new Promise<void>((resolve) => (arrived = resolve))
+  b.respond('hang', c.string, c.string, () => {
+    arrived()
+    return new Promise<string>(() => {})
+  })
   await waitForPeers(a, [b.publicKey])
   const removed = new Promise<Buffer>((resolve) => a.once('peer-remove', resolve))
   const pending = a.request(b.publicKey, 'hang', 'x', c.string, c.string, { timeoutMs: 10_000 })
-  await sleep(100)
+  await reached
   const started = Date.now()
   await b.close()
   const err = await rejection(pending)
@@ -310,6 +315,7 @@ test('simultaneous dials in both directions end in one peer each way (de-duplica
     a.request(b.publicKey, 'echo', '3', c.string, c.string)
   ])
   t.is(answers.length, 3)
+  // On purpose: time for a wrong peer-add or peer-remove to show, which must not.
   await sleep(500)
   t.is(events.a, 1)
   t.is(events.b, 1)

@@ -12,7 +12,7 @@ import { LineChild } from '../../lib/net/line-child'
 import { runPeerstore } from '../helpers/cli'
 import { startDaemon } from '../helpers/processes'
 import { tempDir } from '../helpers/temp-dir'
-import { waitFor } from '../helpers/wait'
+import { sleep, waitFor } from '../helpers/wait'
 
 const PORT = 50_000 + Math.floor(Math.random() * 1000)
 /** Serve processes run with the default 16 virtual nodes. */
@@ -110,7 +110,8 @@ test('forged leave, hint and notify from a member holding the network key change
     const results: AttackResult[] = []
     for (let wave = 0; wave < 3; wave++) {
       results.push(await hostile.ask<AttackResult>(`attack ${keys.join(',')} ${VNODES}`))
-      await new Promise((r) => setTimeout(r, 1000))
+      // On purpose: the waves are spread out, so that the ring stabilizes between them.
+      await sleep(1000)
     }
     return results
   })()
@@ -121,7 +122,8 @@ test('forged leave, hint and notify from a member holding the network key change
   t.comment(`forged messages sent: ${sent}; answered/refused per wave: ${JSON.stringify(results)}`)
   t.ok(sent >= 500, 'hundreds of forged messages were sent')
   t.comment(`writes during the attack took ${putTimes.join(', ')} ms`)
-  await new Promise((r) => setTimeout(r, 15_000))
+  // On purpose: the watch goes on a while after the attack, to see that no forged entry shows up late.
+  await sleep(15_000)
   watching = false
   await watcher
 

@@ -9,6 +9,7 @@ import { randomBytes } from '../../lib/crypto'
 import type { Inode, Volume } from '../../lib/volume/volume'
 import { openVolume } from '../helpers/volume'
 import { tempDir } from '../helpers/temp-dir'
+import { sleep } from '../helpers/wait'
 
 const CHUNK = 4096
 
@@ -37,7 +38,8 @@ async function readAll(v: Volume, p: string): Promise<Buffer> {
 
 /** Runs a collection pass once everything queued is due. */
 async function collect(v: Volume): Promise<void> {
-  await new Promise((r) => setTimeout(r, 5))
+  // On purpose: past the (tiny) grace period of what was queued, an age threshold.
+  await sleep(5)
   await v.gc!.collect()
 }
 

@@ -11,7 +11,7 @@ import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
 import { type Inode, Volume } from '../../lib/volume/volume'
 import { tempDir } from '../helpers/temp-dir'
-import { waitFor } from '../helpers/wait'
+import { sleep, waitFor } from '../helpers/wait'
 
 const DEADLINE_MS = 15_000
 
@@ -204,7 +204,8 @@ test('sync: an identity from another computer waits for its tree instead of star
 
   // The other computer creates the tree while this one is waiting: it is the one adopted.
   const waiting = open(t, store, seed, { adoptRootTimeoutMs: 60_000 })
-  await new Promise((r) => setTimeout(r, 300))
+  // On purpose: the open above is under way (waiting) before the tree exists; it is not awaited.
+  await sleep(300)
   const a = await open(t, store, seed)
   await writeFile(a, '/from-a', 'a')
   await a.sync()

@@ -14,7 +14,7 @@ import { Volume, type VolumeOptions } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
 import { FaultyValueStore } from '../helpers/faulty-value-store'
 import { tempDir } from '../helpers/temp-dir'
-import { waitFor } from '../helpers/wait'
+import { sleep, waitFor } from '../helpers/wait'
 
 async function localStore(dir: string): Promise<LocalValueStore> {
   const store = new LocalValueStore(dir)
@@ -200,8 +200,9 @@ test('replay never drops: what cannot be applied stays in the journal and is app
   t.ok(b.status().replayWaiting, 'the replay waits')
   t.ok(b.status().replayOps >= 3, `${b.status().replayOps} ops wait`)
   t.ok(fs.readdirSync(path.join(home, 'cache', 'journal')).length > 0, 'the journal is kept')
-  // The background flusher runs meanwhile and must not discard the held journal.
-  await new Promise((r) => setTimeout(r, 1500))
+  // The background flusher runs meanwhile and must not discard the held journal: on purpose,
+  // a few of its rounds (200 ms apart) go by.
+  await sleep(1500)
   t.ok(b.status().replayWaiting)
 
   faulty.fault(dirKey, null)

@@ -14,6 +14,7 @@ import { backoffDelay, settlesWhileProgressing, settlesWithin, sleep } from '../
 import { ValueStoreError } from '../../lib/volume/value-store'
 import { openVolume } from '../helpers/volume'
 import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 /** A LocalValueStore whose writes fail with `down` (a code) while it is set: the ring unreachable, or full. */
 class FailingStore extends LocalValueStore {
@@ -82,8 +83,11 @@ test('ring down: uploads back off and say why; close() finishes in seconds; the 
   await volume.write(inode, data, 0)
   await volume.closeFile(inode)
 
-  const started = Date.now()
-  while (!volume.status().uploadFailure && Date.now() - started < 30_000) await sleep(50)
+  await waitFor('an upload failure', () => Boolean(volume.status().uploadFailure), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    failOnTimeout: false
+  })
   const status = volume.status()
   t.is(status.uploadFailure?.code, 'EUNAVAILABLE', 'status says why uploads wait')
   t.ok(status.pendingChunks >= 4, `${status.pendingChunks} chunks wait`)
@@ -92,7 +96,7 @@ test('ring down: uploads back off and say why; close() finishes in seconds; the 
 
   // Retried, with backoff: a few attempts per chunk in a second, not a tight loop.
   const before = store.putAttempts
-  await sleep(1000)
+  await sleep(1000) // on purpose: the attempts in one second are counted
   const perSecond = store.putAttempts - before
   t.ok(perSecond > 0, `uploads are retried (${perSecond} attempts in 1 s)`)
   t.ok(perSecond < 20 * status.pendingChunks, 'with backoff, not in a tight loop')
@@ -203,9 +207,11 @@ test('a full store: writers get ENOSPC instead of waiting, and writes work again
   t.is(await volume.read(first, buf, buf.byteLength, 0), kept.byteLength)
   t.alike(sha256(buf), sha256(kept), 'what was confirmed before is intact')
   // Once a retry of the failing chunks gets through (backoff), writes are accepted again.
-  const waited = Date.now()
-  while (volume.status().uploadFailure && Date.now() - waited < 60_000) await sleep(100)
-  t.comment(`uploads resumed ${Date.now() - waited} ms after the store had room`)
+  const waited = await waitFor('uploads resumed', () => !volume.status().uploadFailure, {
+    timeoutMs: 60_000,
+    failOnTimeout: false
+  })
+  t.comment(`uploads resumed ${waited} ms after the store had room`)
   await volume.sync()
   const later = await volume.create('/later.bin', 0o644)
   await volume.write(later, randomBytes(2 * MiB), 0)
