@@ -28,7 +28,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { FuseOps } from 'fuse-native'
 import minimist from 'minimist'
-import { measureRawFanOut, spawnRawSink } from '../lib/net/raw-bench'
+import { measureRawFanOut, spawnRawSink } from './lib/raw-bench'
 
 const argv = minimist(process.argv.slice(2), {
   boolean: ['drop-caches', 'ring'],

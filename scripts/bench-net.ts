@@ -21,8 +21,8 @@ import {
   measureRawLatency,
   measureRawThroughput,
   type ThroughputResult
-} from '../lib/net/raw-bench'
-import { pullPieces, sendStream } from '../lib/net/stream'
+} from './lib/raw-bench'
+import { pullPieces, sendStream } from './lib/stream'
 
 const MiB = 1024 * 1024
 

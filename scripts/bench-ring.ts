@@ -34,7 +34,7 @@ import path from 'node:path'
 import createTestnet from '@hyperswarm/testnet'
 import minimist from 'minimist'
 import { keyPairFromSeed, randomBytes } from '../lib/crypto/keys'
-import { LineChild, serveLines } from '../lib/net/line-child'
+import { LineChild, serveLines } from './lib/line-child'
 import type { HostPort } from '../lib/net/peer-network'
 import {
   type LatencyResult,
@@ -45,7 +45,7 @@ import {
   type SpawnedRawSink,
   spawnRawSink,
   type ThroughputResult
-} from '../lib/net/raw-bench'
+} from './lib/raw-bench'
 import type { NodeConfig } from '../lib/node/config'
 import { RingNode } from '../lib/node/ring-node'
 

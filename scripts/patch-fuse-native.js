@@ -11,7 +11,7 @@
 //    change (`touch -m`; `tar x`, which passes atime as UTIME_OMIT) was
 //    dropped. With the flag, libfuse passes UTIME_OMIT and UTIME_NOW through:
 //    the binding turns UTIME_NOW into the current time and UTIME_OMIT into
-//    2^64 − 1, which lib/fuse/ops.ts reads as "keep this time".
+//    2^64 − 1, which lib/fuse/ops/attributes.ts reads as "keep this time".
 
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')

@@ -4,6 +4,7 @@
 // the system clock. Nothing else in lib/chord touches sockets or timers.
 
 import type { ChordRequest, ChordResponse } from './messages'
+import { codedError, type PeerStoreError } from '../common/errors'
 
 /**
  * Handles a request from the machine at `from`; the node's `handleRequest`.
@@ -18,7 +19,7 @@ export interface Transport {
   readonly address: string
   /**
    * Sends `req` to the machine at `to` and resolves with its response.
-   * Rejects with an RpcError (or any Error with a `code`) when the peer does
+   * Rejects with an rpcError() (or any Error with a `code`) when the peer does
    * not answer within `timeoutMs` ('ETIMEDOUT'), cannot be reached
    * ('EPEERUNREACHABLE'), or answers with an error ('ENOTMEMBER', ...).
    */
@@ -44,14 +45,9 @@ export interface Timers {
 
 export type RpcErrorCode = 'ETIMEDOUT' | 'EPEERUNREACHABLE' | 'ENOTMEMBER' | 'ECLOSED' | 'EBADMESSAGE'
 
-export class RpcError extends Error {
-  override name = 'RpcError'
-  constructor(
-    readonly code: RpcErrorCode,
-    message: string = code
-  ) {
-    super(message)
-  }
+/** A failed call between nodes; callers switch on the code. */
+export function rpcError(code: RpcErrorCode, message: string = code): PeerStoreError {
+  return codedError(code, message)
 }
 
 /** Real time, for running over a real network. Timers do not keep the process alive. */

@@ -1,6 +1,6 @@
 // The ring state of one virtual node: its place (id), predecessor, successor
 // list and fingers. Plain data plus the few pure rules about it; the protocol
-// that changes it over the network lives in node.ts.
+// that changes it over the network lives in the modules behind node.ts.
 
 import type { Id } from './id'
 import { addPow2, distance } from './interval'
@@ -14,7 +14,7 @@ export class VirtualNode {
   successors: NodeRef[] = []
   /**
    * fingers.get(k) = first node at or after id + 2^k, for the levels this
-   * node maintains (see node.ts fingerLevels): about ten of the 256, so a map
+   * node maintains (see fingers.ts fingerLevels): about ten of the 256, so a map
    * rather than a mostly empty array (160,000 vnodes at N = 10,000).
    */
   readonly fingers = new Map<number, NodeRef>()
@@ -27,7 +27,7 @@ export class VirtualNode {
   predecessorSeenAt = 0
   /** A stabilize round of this node is in flight. */
   stabilizing = false
-  /** Stabilize rounds in a row that changed nothing (see node.ts, quiet back-off). */
+  /** Stabilize rounds in a row that changed nothing (see stabilize.ts, quiet back-off). */
   quietRounds = 0
   /** Stabilize rounds still to skip before the next one. */
   skipRounds = 0

@@ -4,6 +4,7 @@
 // to where it belongs (file id, chunk index), so one cannot be swapped for another.
 
 import sodium from 'sodium-native'
+import { codedError } from '../common/errors'
 
 export const KEY_BYTES = 32
 export const NONCE_BYTES = 24
@@ -30,10 +31,6 @@ export function encrypt(
   return out
 }
 
-export class DecryptError extends Error {
-  code = 'EBADMSG'
-}
-
 /**
  * Opens nonce ‖ ciphertext. The plaintext goes into a fresh buffer, or into
  * the start of `into` (which must have room): the returned view of it.
@@ -44,7 +41,7 @@ export function decrypt(
   ad: Uint8Array | null = null,
   into: Buffer | null = null
 ): Buffer {
-  if (sealed.byteLength < AEAD_OVERHEAD) throw new DecryptError('ciphertext too short')
+  if (sealed.byteLength < AEAD_OVERHEAD) throw codedError('EBADMSG', 'ciphertext too short')
   const nonce = sealed.subarray(0, NONCE_BYTES)
   const body = sealed.subarray(NONCE_BYTES)
   const size = body.byteLength - TAG_BYTES
@@ -54,7 +51,7 @@ export function decrypt(
   try {
     sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, body, ad, nonce, key)
   } catch {
-    throw new DecryptError('ciphertext failed authentication (tampered or wrong key)')
+    throw codedError('EBADMSG', 'ciphertext failed authentication (tampered or wrong key)')
   }
   return out
 }

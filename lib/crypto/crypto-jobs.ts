@@ -1,7 +1,8 @@
 // The work CryptoPool does, on a worker thread or on this one, and the
 // messages between the pool and its workers (structured clone).
 
-import { DecryptError, decrypt, encrypt } from './aead'
+import { codedError, type PeerStoreError } from '../common/errors'
+import { decrypt, encrypt } from './aead'
 import { sha256 } from './hash'
 
 export interface SealResult {
@@ -11,13 +12,12 @@ export interface SealResult {
   hash: Buffer
 }
 
-export class CryptoError extends Error {
-  constructor(
-    readonly code: 'EBADMSG' | 'EHASH' | 'EWORKER',
-    message: string
-  ) {
-    super(message)
-  }
+/** EBADMSG: tampered or wrong key; EHASH: not the bytes its key names; EWORKER: the worker failed. */
+export type CryptoErrorCode = 'EBADMSG' | 'EHASH' | 'EWORKER'
+export type CryptoError = PeerStoreError & { code: CryptoErrorCode }
+
+export function cryptoError(code: CryptoErrorCode, message: string): CryptoError {
+  return codedError(code, message) as CryptoError
 }
 
 export function sealHere(
@@ -37,13 +37,8 @@ export function openHere(
   hash: Uint8Array | null,
   into: Buffer | null = null
 ): Buffer {
-  if (hash && !sha256(sealed).equals(hash)) throw new CryptoError('EHASH', 'ciphertext does not match its key')
-  try {
-    return decrypt(sealed, key, ad, into)
-  } catch (err) {
-    if (err instanceof DecryptError) throw new CryptoError('EBADMSG', err.message)
-    throw err
-  }
+  if (hash && !sha256(sealed).equals(hash)) throw cryptoError('EHASH', 'ciphertext does not match its key')
+  return decrypt(sealed, key, ad, into)
 }
 
 /** Only a buffer that is the whole of a plain ArrayBuffer can move (a pooled small Buffer shares its slab). */

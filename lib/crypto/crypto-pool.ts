@@ -18,7 +18,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import {
-  CryptoError,
+  type CryptoError,
+  cryptoError,
   type CryptoJob,
   type CryptoResult,
   openHere,
@@ -27,7 +28,7 @@ import {
   sealHere
 } from './crypto-jobs'
 
-export { CryptoError, type SealResult } from './crypto-jobs'
+export type { CryptoError, SealResult } from './crypto-jobs'
 
 export interface OpenOptions {
   /** The caller owns `sealed` and never reads it again: move it to the worker instead of copying. */
@@ -81,7 +82,7 @@ export class CryptoPool {
     if (!slot || (into && !ownsWholeBuffer(into))) return sealHere(plaintext, key, ad, into)
     try {
       const res = await this.send(slot, { id: 0, op: 'seal', data: plaintext, key, ad, into }, false, into)
-      if (!res.ok) throw new CryptoError(res.code, res.message)
+      if (!res.ok) throw cryptoError(res.code, res.message)
       return { ciphertext: asBuffer(res.out), hash: asBuffer(res.hash!) }
     } catch (err) {
       // Sealing never gives its input away: redo it here rather than fail a write (a moved `into` is gone).
@@ -100,7 +101,7 @@ export class CryptoPool {
     const transfer = opts.transfer === true && ownsWholeBuffer(sealed)
     const job: CryptoJob = { id: 0, op: 'open', data: sealed, key, ad, hash: opts.hash ?? null, into }
     const res = await this.send(slot, job, transfer)
-    if (!res.ok) throw new CryptoError(res.code, res.message)
+    if (!res.ok) throw cryptoError(res.code, res.message)
     return into ? into.subarray(0, res.out.byteLength) : asBuffer(res.out)
   }
 
@@ -134,7 +135,7 @@ export class CryptoPool {
     const fail = (err: Error) => {
       // A dead worker takes its jobs' inputs with it; from now on crypto runs here.
       this.broken = true
-      for (const job of slot.jobs.values()) job.reject(new CryptoError('EWORKER', `crypto worker: ${err.message}`))
+      for (const job of slot.jobs.values()) job.reject(cryptoError('EWORKER', `crypto worker: ${err.message}`))
       slot.jobs.clear()
     }
     worker.on('error', fail)
@@ -160,7 +161,7 @@ export class CryptoPool {
         }
       } catch (err) {
         slot.jobs.delete(id)
-        reject(new CryptoError('EWORKER', (err as Error).message))
+        reject(cryptoError('EWORKER', (err as Error).message))
       }
     })
   }

@@ -5,7 +5,8 @@
 // or are written into shared memory the pool passed along.
 
 import { parentPort } from 'node:worker_threads'
-import { CryptoError, type CryptoJob, type CryptoResult, openHere, ownsWholeBuffer, sealHere } from './crypto-jobs'
+import { hasCode } from '../common/errors'
+import { type CryptoError, type CryptoJob, type CryptoResult, openHere, ownsWholeBuffer, sealHere } from './crypto-jobs'
 
 /** A Buffer over a whole ArrayBuffer, so that transferring it moves nothing else. */
 function own(b: Buffer): Buffer {
@@ -27,8 +28,9 @@ function run(job: CryptoJob): CryptoResult {
     const plaintext = openHere(data, job.key, job.ad, job.hash ?? null, into)
     return { id: job.id, ok: true, out: into ? plaintext : own(plaintext) }
   } catch (err) {
-    if (err instanceof CryptoError && err.code !== 'EWORKER') {
-      return { id: job.id, ok: false, code: err.code, message: err.message }
+    if (hasCode(err, 'EBADMSG', 'EHASH')) {
+      const e = err as CryptoError & { code: 'EBADMSG' | 'EHASH' }
+      return { id: job.id, ok: false, code: e.code, message: e.message }
     }
     throw err
   }

@@ -5,21 +5,18 @@
 
 import sodium from 'sodium-native'
 import type { KeyPair } from './keys'
+import { codedError } from '../common/errors'
 
 export const SEAL_OVERHEAD = 48
 
-export class ShareKeyError extends Error {
-  code = 'EINVAL'
-}
-
 /** The X25519 public key of an Ed25519 public key; throws for bytes that are not a valid point. */
 export function curvePublicKey(edPublicKey: Uint8Array): Buffer {
-  if (edPublicKey.byteLength !== 32) throw new ShareKeyError('a user key is 32 bytes')
+  if (edPublicKey.byteLength !== 32) throw codedError('EINVAL', 'a user key is 32 bytes')
   const out = Buffer.alloc(32)
   try {
     sodium.crypto_sign_ed25519_pk_to_curve25519(out, edPublicKey)
   } catch {
-    throw new ShareKeyError('not a valid user key')
+    throw codedError('EINVAL', 'not a valid user key')
   }
   return out
 }

@@ -33,7 +33,7 @@ function entryName(mountpoint: string): string {
   return `${createHash('sha256').update(path.resolve(mountpoint)).digest('hex').slice(0, 32)}.json`
 }
 
-/** The registry directory if it exists and is safe; null if it does not exist; throws UnsafePathError. */
+/** The registry directory if it exists and is safe; null if it does not exist; throws an unsafe-path EACCES (isUnsafePath). */
 function existingRegistryDir(): string | null {
   const dir = registryDir()
   for (const d of [path.dirname(dir), dir]) {
@@ -47,13 +47,13 @@ function existingRegistryDir(): string | null {
   return dir
 }
 
-/** Creates or checks the registry directory; throws UnsafePathError for one another user controls. */
+/** Creates or checks the registry directory; throws an unsafe-path EACCES (isUnsafePath) for one another user controls. */
 export function prepareRegistry(): void {
   ensureOwnerDir(path.dirname(registryDir()))
   ensureOwnerDir(registryDir())
 }
 
-/** Records this process as the mount of `info.mountpoint`; throws UnsafePathError for a runtime dir others control. */
+/** Records this process as the mount of `info.mountpoint`; throws an unsafe-path EACCES (isUnsafePath) for a runtime dir others control. */
 export function registerMount(info: Omit<MountInfo, 'startTime'>): void {
   prepareRegistry()
   const entry: MountInfo = { ...info, startTime: processStartTime(info.pid) ?? undefined }
@@ -72,7 +72,7 @@ export function unregisterMount(mountpoint: string): void {
 
 /**
  * The registered entry for `mountpoint`, whatever its pid is now (check it
- * with verifyMount); null without one. Throws UnsafePathError when the
+ * with verifyMount); null without one. Throws an unsafe-path EACCES (isUnsafePath) when the
  * registry directory is one another user controls.
  */
 export function readMountEntry(mountpoint: string): MountInfo | null {

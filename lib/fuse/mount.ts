@@ -4,12 +4,13 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { settlesWithin } from '../volume/retry'
-import type { SharedView } from '../volume/share-view'
+import { settlesWithin } from '../common/retry'
+import type { SharedView } from '../volume/sharing/view'
 import type { Volume } from '../volume/volume'
 import { HandleTable } from './handles'
 import { makeOps } from './ops'
 import { OP_TIMEOUTS_MS, TunedFuse } from './tuned-fuse'
+import { ReadyResource } from '../common/resource'
 
 export interface MountOptions {
   allowOther?: boolean
@@ -21,7 +22,7 @@ export interface MountOptions {
   syncTimeoutMs?: number
 }
 
-export class PeerstoreMount {
+export class PeerstoreMount extends ReadyResource {
   readonly mountpoint: string
   readonly volume: Volume
   readonly handles = new HandleTable()
@@ -31,12 +32,13 @@ export class PeerstoreMount {
   private readonly opts: MountOptions
 
   constructor(mountpoint: string, volume: Volume, opts: MountOptions = {}) {
+    super()
     this.mountpoint = path.resolve(mountpoint)
     this.volume = volume
     this.opts = opts
   }
 
-  async ready(): Promise<void> {
+  protected override async _open(): Promise<void> {
     let fuseRef: TunedFuse | null = null
     const ops = makeOps(this.volume, this.handles, {
       log: this.opts.log,
@@ -73,7 +75,7 @@ export class PeerstoreMount {
    * Flushes the volume to the store (for at most syncTimeoutMs: with the
    * ring down Volume.close() leaves the rest to the next mount), then unmounts.
    */
-  async close(): Promise<void> {
+  protected override async _close(): Promise<void> {
     const fuse = this.fuse
     if (!fuse) return
     await settlesWithin(this.volume.sync(), this.opts.syncTimeoutMs ?? 1000, (err) =>

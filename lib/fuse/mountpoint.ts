@@ -16,6 +16,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { isFuseMounted, isStaleMount, mountAt } from './mount-process'
 import { readOwnerFile, removeOwnerFile, writeOwnerFile } from './owner-files'
+import { codedError } from '../common/errors'
 
 const MARKER = 'mounted.json'
 
@@ -23,10 +24,6 @@ interface Marker {
   mountpoint: string
   pid: number
   since: string
-}
-
-function mountpointError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code })
 }
 
 function readMarker(home: string): Marker | null {
@@ -57,12 +54,12 @@ export function prepareMountpoint(opts: PrepareOptions): void {
   const mountpoint = path.resolve(opts.mountpoint)
   if (isFuseMounted(mountpoint)) {
     if (!isStaleMount(mountpoint)) {
-      throw mountpointError('EBUSY', `${mountpoint} is already mounted (${mountAt(mountpoint)?.fstype})`)
+      throw codedError('EBUSY', `${mountpoint} is already mounted (${mountAt(mountpoint)?.fstype})`)
     }
     // Before anything is mounted this process holds no /dev/fuse descriptor, so this child inherits none.
     const res = spawnSync('fusermount', ['-uz', mountpoint], { encoding: 'utf8' })
     if (isFuseMounted(mountpoint)) {
-      throw mountpointError(
+      throw codedError(
         'EBUSY',
         `could not clear the dead mount at ${mountpoint}: ${(res.stderr || res.error?.message || '').trim()}`
       )
@@ -78,7 +75,7 @@ export function prepareMountpoint(opts: PrepareOptions): void {
   }
   if (names.length > 0) {
     if (readMarker(opts.home)?.mountpoint !== mountpoint) {
-      throw mountpointError('ENOTEMPTY', `mountpoint ${mountpoint} is not empty`)
+      throw codedError('ENOTEMPTY', `mountpoint ${mountpoint} is not empty`)
     }
     const dest = moveAside(mountpoint, names, opts.home, opts.now ?? new Date())
     opts.notice(
@@ -125,7 +122,7 @@ function moveAside(mountpoint: string, names: string[], home: string, now: Date)
     } catch (err) {
       lastError = err as Error
       if (moved.length > 0) {
-        throw mountpointError(
+        throw codedError(
           'EIO',
           `moved ${moved.length} of ${names.length} stray entries from ${mountpoint} to ${dest}, then: ${lastError.message}; move the rest out and mount again`
         )
@@ -136,7 +133,7 @@ function moveAside(mountpoint: string, names: string[], home: string, now: Date)
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') break
     }
   }
-  throw mountpointError(
+  throw codedError(
     'ENOTEMPTY',
     `mountpoint ${mountpoint} holds ${names.length} entries written while it was not mounted (after a crash), ` +
       `and they could not be moved aside (${lastError?.message}); move them out and mount again`

@@ -13,6 +13,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { codedError, type PeerStoreError } from '../common/errors'
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = fs.constants
 const S_ISVTX = 0o1000
@@ -22,16 +23,18 @@ function uid(): number {
 }
 
 /** Refused: a runtime path another user controls. `code` EACCES, the message says what and how to fix it. */
-export class UnsafePathError extends Error {
-  readonly code = 'EACCES'
-  override name = 'UnsafePathError'
+function unsafe(what: string): PeerStoreError {
+  return codedError(
+    'EACCES',
+    `${what}; refusing to use it (another local user could redirect what peerstore writes there). ` +
+      'Remove it, or set TMPDIR (or XDG_RUNTIME_DIR) to a directory only you can write',
+    { unsafePath: true }
+  )
 }
 
-function unsafe(what: string): UnsafePathError {
-  return new UnsafePathError(
-    `${what}; refusing to use it (another local user could redirect what peerstore writes there). ` +
-      'Remove it, or set TMPDIR (or XDG_RUNTIME_DIR) to a directory only you can write'
-  )
+/** Whether `err` is the refusal of a runtime path another user controls (not any EACCES). */
+export function isUnsafePath(err: unknown): boolean {
+  return (err as { unsafePath?: unknown } | null)?.unsafePath === true
 }
 
 /**

@@ -2,6 +2,8 @@
 // that callers switch on; a remote handler's own code (ENOENT, EVERSION, …)
 // comes back unchanged, with `remote: true`.
 
+import { codedError, PeerStoreError } from '../common/errors'
+
 export type NetErrorCode =
   /** The peer did not answer in time. */
   | 'ETIMEDOUT'
@@ -20,24 +22,15 @@ export type NetErrorCode =
   /** The remote handler failed without a code of its own. */
   | 'EREMOTE'
 
-export class NetError extends Error {
-  readonly code: string
-  /** True when the code and message come from the remote handler. */
-  readonly remote: boolean
+/** A transport error: a PeerStoreError with `remote` true when the code and message come from the remote handler. */
+export type NetError = PeerStoreError & { readonly remote: boolean }
 
-  constructor(code: string, message: string, opts: { remote?: boolean; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.code = code
-    this.remote = opts.remote ?? false
-  }
-
-  override get name(): string {
-    return 'NetError'
-  }
+export function netError(code: string, message: string, opts: { remote?: boolean; cause?: unknown } = {}): NetError {
+  return codedError(code, message, { remote: opts.remote ?? false }, { cause: opts.cause })
 }
 
-export function netError(code: NetErrorCode, message: string, cause?: unknown): NetError {
-  return new NetError(code, message, { cause })
+function isNetError(err: unknown): err is NetError {
+  return err instanceof PeerStoreError && typeof (err as { remote?: unknown }).remote === 'boolean'
 }
 
 interface RpcErrorLike {
@@ -48,35 +41,35 @@ interface RpcErrorLike {
 
 /** Maps a protomux-rpc rejection to a NetError, restoring the remote handler's code and message. */
 export function fromRpcError(err: unknown, method: string): NetError {
-  if (err instanceof NetError) return err
+  if (isNetError(err)) return err
   const e = (err ?? {}) as RpcErrorLike
   const message = typeof e.message === 'string' ? e.message : String(err)
   switch (e.code) {
     case 'TIMEOUT_EXCEEDED':
-      return new NetError('ETIMEDOUT', `${method}: ${message}`, { cause: err })
+      return netError('ETIMEDOUT', `${method}: ${message}`, { cause: err })
     case 'CHANNEL_CLOSED':
     case 'CHANNEL_DESTROYED':
-      return new NetError('ECHANNELCLOSED', `${method}: ${message}`, { cause: err })
+      return netError('ECHANNELCLOSED', `${method}: ${message}`, { cause: err })
     case 'UNKNOWN_METHOD':
-      return new NetError('EUNKNOWNMETHOD', `${method}: ${message}`, { cause: err, remote: true })
+      return netError('EUNKNOWNMETHOD', `${method}: ${message}`, { cause: err, remote: true })
     case 'DECODE_ERROR':
     case 'ENCODE_ERROR':
-      return new NetError('EBADMESSAGE', `${method}: ${message}`, { cause: err, remote: true })
+      return netError('EBADMESSAGE', `${method}: ${message}`, { cause: err, remote: true })
     case 'REQUEST_ERROR': {
       const cause = e.cause ?? {}
       const code = typeof cause.code === 'string' && cause.code !== '' ? cause.code : 'EREMOTE'
       const remoteMessage = typeof cause.message === 'string' ? cause.message : message
-      return new NetError(code, remoteMessage, { cause: err, remote: true })
+      return netError(code, remoteMessage, { cause: err, remote: true })
     }
     default:
-      return new NetError('ECHANNELCLOSED', `${method}: ${message}`, { cause: err })
+      return netError('ECHANNELCLOSED', `${method}: ${message}`, { cause: err })
   }
 }
 
 /** What crosses the wire for a handler failure: only a string code and message, nothing else of the error. */
-export function toWireError(err: unknown): Error & { code: string } {
+export function toWireError(err: unknown): PeerStoreError {
   const e = (err ?? {}) as { code?: unknown; message?: unknown }
   const code = typeof e.code === 'string' && e.code !== '' ? e.code : 'EREMOTE'
   const message = typeof e.message === 'string' ? e.message : String(err)
-  return Object.assign(new Error(message), { code })
+  return codedError(code, message)
 }

@@ -1,6 +1,4 @@
 export * from './capability'
 export * from './errors'
-export * from './messages'
 export * from './peer-network'
 export * from './protocol'
-export * from './stream'

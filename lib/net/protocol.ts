@@ -13,16 +13,6 @@ export const PROTOCOL = 'peerstore/rpc/v1'
  */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024
 
-/** Size of one piece of a streamed value. */
-export const PIECE_BYTES = 1024 * 1024
-
-/**
- * Pieces in flight per stream. protomux-rpc ignores backpressure, so this
- * window is the only thing bounding memory; more than 4 gains nothing on one
- * connection (platform.md §4).
- */
-export const STREAM_WINDOW = 4
-
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000
 

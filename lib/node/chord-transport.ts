@@ -1,9 +1,9 @@
 // lib/chord's Transport over PeerNetwork: a Chord request is one RPC on the
 // authenticated connection to the machine whose public key is the address.
 
-import { type ChordRequest, type ChordResponse, type RequestHandler, RpcError, type Transport } from '../chord'
+import { type ChordRequest, type ChordResponse, type RequestHandler, rpcError, type Transport } from '../chord'
 import type { PeerNetwork } from '../net'
-import { chordRequestEncoding, chordResponseEncoding } from '../net/chord-messages'
+import { chordRequestEncoding, chordResponseEncoding } from '../chord/wire'
 
 export const CHORD_METHOD = 'Chord'
 
@@ -20,12 +20,25 @@ export class NetChordTransport implements Transport {
 
   constructor(private readonly network: PeerNetwork) {
     this.address = network.publicKey.toString('hex')
-    network.on('peer-remove', (pk: Buffer) => this.departed.set(pk.toString('hex'), Date.now()))
-    network.on('peer-add', (pk: Buffer) => this.departed.delete(pk.toString('hex')))
-    network.respond(CHORD_METHOD, chordRequestEncoding, chordResponseEncoding, async (req, peer) => {
-      if (!this.handler) throw new RpcError('ENOTMEMBER', 'this node has not joined the ring yet')
+  }
+
+  private readonly onPeerRemove = (pk: Buffer) => this.departed.set(pk.toString('hex'), Date.now())
+  private readonly onPeerAdd = (pk: Buffer) => this.departed.delete(pk.toString('hex'))
+
+  /** Serves Chord requests and follows peer departures until close(). */
+  start(): void {
+    this.network.on('peer-remove', this.onPeerRemove)
+    this.network.on('peer-add', this.onPeerAdd)
+    this.network.respond(CHORD_METHOD, chordRequestEncoding, chordResponseEncoding, async (req, peer) => {
+      if (!this.handler) throw rpcError('ENOTMEMBER', 'this node has not joined the ring yet')
       return this.handler(peer.publicKey.toString('hex'), req)
     })
+  }
+
+  close(): void {
+    this.network.unrespond(CHORD_METHOD)
+    this.network.off('peer-remove', this.onPeerRemove)
+    this.network.off('peer-add', this.onPeerAdd)
   }
 
   async request(to: string, req: ChordRequest, timeoutMs: number): Promise<ChordResponse> {
@@ -33,7 +46,7 @@ export class NetChordTransport implements Transport {
     // so stabilize and lookups route around it within one round.
     const gone = this.departed.get(to)
     if (gone !== undefined && Date.now() - gone < DEPARTED_MS) {
-      throw new RpcError('EPEERUNREACHABLE', `peer ${to.slice(0, 8)} disconnected`)
+      throw rpcError('EPEERUNREACHABLE', `peer ${to.slice(0, 8)} disconnected`)
     }
     try {
       return await this.network.request(
@@ -47,9 +60,9 @@ export class NetChordTransport implements Transport {
     } catch (err) {
       const code = (err as { code?: string }).code
       const message = (err as Error).message
-      if (code === 'ETIMEDOUT' || code === 'ENOTMEMBER' || code === 'EBADMESSAGE') throw new RpcError(code, message)
+      if (code === 'ETIMEDOUT' || code === 'ENOTMEMBER' || code === 'EBADMESSAGE') throw rpcError(code, message)
       // A closed channel or a failed dial both mean: this peer is not reachable now.
-      throw new RpcError('EPEERUNREACHABLE', message)
+      throw rpcError('EPEERUNREACHABLE', message)
     }
   }
 

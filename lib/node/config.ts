@@ -6,6 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes, writeFileAtomic } from '../crypto'
+import { codedError, type PeerStoreError } from '../common/errors'
 
 export interface HostPort {
   host: string
@@ -21,8 +22,9 @@ export interface NodeConfig {
 export const DEFAULT_REPLICAS = 3
 const CONFIG_FILE = 'config.json'
 
-export class ConfigError extends Error {
-  code = 'ECONFIG'
+/** A configuration or token the user gave is wrong: the CLI prints the message and exits 1. */
+export function configError(message: string): PeerStoreError {
+  return codedError('ECONFIG', message)
 }
 
 export function configPath(home: string): string {
@@ -32,7 +34,7 @@ export function configPath(home: string): string {
 export function parseHostPort(text: string): HostPort {
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text.trim())
   const port = m ? Number(m[2]) : Number.NaN
-  if (!m || port < 1 || port > 65535) throw new ConfigError(`'${text}' is not HOST:PORT`)
+  if (!m || port < 1 || port > 65535) throw configError(`'${text}' is not HOST:PORT`)
   return { host: m[1], port }
 }
 
@@ -49,12 +51,12 @@ export function formatHostPort(hp: HostPort): string {
 }
 
 export function parseNetworkKey(hex: string): Buffer {
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ConfigError('a network key is 64 hex characters (32 bytes)')
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw configError('a network key is 64 hex characters (32 bytes)')
   return Buffer.from(hex, 'hex')
 }
 
 export function parseReplicas(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw new ConfigError('--replicas must be a whole number from 1 to 16')
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw configError('--replicas must be a whole number from 1 to 16')
   return n
 }
 
@@ -70,7 +72,7 @@ export function readConfig(home: string): NodeConfig | null {
   try {
     raw = JSON.parse(text)
   } catch {
-    throw new ConfigError(`${configPath(home)} is not valid JSON`)
+    throw configError(`${configPath(home)} is not valid JSON`)
   }
   return {
     networkKey: parseNetworkKey(String(raw.networkKey ?? '')),

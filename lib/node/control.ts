@@ -64,18 +64,22 @@ export class ControlServer {
     await removeStaleSocket(this.socketPath)
     const server = net.createServer((socket) => this.onConnection(socket))
     this.server = server
-    const oldMask = process.umask(0o177)
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      // listen() creates the socket file (bind) before it returns, so a umask
+      // set and restored around that call alone makes the file 0600 from its
+      // first moment; the rest of the process never runs under this umask.
+      const oldMask = process.umask(0o177)
+      try {
         server.listen(this.socketPath, () => {
           server.off('error', reject)
           resolve()
         })
-      })
-    } finally {
-      process.umask(oldMask)
-    }
+      } finally {
+        process.umask(oldMask)
+      }
+    })
+    // Set explicitly too, before any request is read: this mode is what keeps other users off the node.
     fs.chmodSync(this.socketPath, 0o600)
   }
 

@@ -14,7 +14,7 @@ import {
   type SignedRecord,
   verifyRecord
 } from '../crypto'
-import type { EncodedRequest } from '../net/peer-network'
+import type { EncodedRequest, PeerNetwork } from '../net/peer-network'
 import {
   DeleteFileRequest,
   DeleteFileResponse,
@@ -26,10 +26,9 @@ import {
   type OkResponse,
   PatchFileRequest,
   PatchFileResponse,
-  type PeerNetwork,
   PostFileRequest,
   PostFileResponse
-} from '../net'
+} from './file-messages'
 import type { EntryKind, NodeStore, StoreError } from '../storage'
 import {
   REPAIR_GET_METHOD,
@@ -39,7 +38,7 @@ import {
   RepairKind,
   RepairPostRequest,
   RepairPostResponse
-} from '../net/repair-messages'
+} from './repair-messages'
 import { fileKindOf, nodeKey, type Router } from './router'
 import { codedError } from './errors'
 

@@ -10,7 +10,7 @@
 // of joining the network without the identity.
 
 import c from 'compact-encoding'
-import { ConfigError, type HostPort } from './config'
+import { configError, type HostPort } from './config'
 
 const PREFIX = 'peerstore1'
 const DEVICE_PREFIX = 'peerstore2'
@@ -68,7 +68,7 @@ const deviceEncoding = {
 /** A 'peerstore1' token, or a 'peerstore2' device token when `userSeed` is set. */
 export function encodeInvite(token: InviteToken): string {
   if (token.userSeed) {
-    if (token.userSeed.byteLength !== 32) throw new ConfigError('a user seed is 32 bytes')
+    if (token.userSeed.byteLength !== 32) throw configError('a user seed is 32 bytes')
     return DEVICE_PREFIX + Buffer.from(c.encode(deviceEncoding, token)).toString('base64url')
   }
   return PREFIX + Buffer.from(c.encode(inviteEncoding, token)).toString('base64url')
@@ -78,11 +78,11 @@ export function decodeInvite(text: string): InviteToken {
   const trimmed = text.trim()
   const device = trimmed.startsWith(DEVICE_PREFIX)
   if (!device && !trimmed.startsWith(PREFIX)) {
-    throw new ConfigError(`not a PeerStore invite token (it starts with '${PREFIX}' or '${DEVICE_PREFIX}')`)
+    throw configError(`not a PeerStore invite token (it starts with '${PREFIX}' or '${DEVICE_PREFIX}')`)
   }
   const body = trimmed.slice(PREFIX.length)
   // base64url decoding skips characters outside its alphabet: refuse them, so a mangled token is not half-read.
-  if (!/^[A-Za-z0-9_-]+$/.test(body)) throw new ConfigError('the invite token is damaged (copy it again, whole)')
+  if (!/^[A-Za-z0-9_-]+$/.test(body)) throw configError('the invite token is damaged (copy it again, whole)')
   try {
     const bytes = Buffer.from(body, 'base64url')
     const state = c.state(0, bytes.byteLength, bytes)
@@ -91,6 +91,6 @@ export function decodeInvite(text: string): InviteToken {
     if (state.start !== state.end) throw new Error('trailing bytes')
     return token
   } catch {
-    throw new ConfigError('the invite token is damaged (copy it again, whole)')
+    throw configError('the invite token is damaged (copy it again, whole)')
   }
 }

@@ -26,7 +26,8 @@ export class Isolation {
 
   constructor(
     home: string,
-    private readonly chord: ChordNode,
+    /** True while another member is among the node's successors (RingNode.hasOtherMember). */
+    private readonly hasOtherMember: () => boolean,
     /** Only a node configured to find others can be cut off from them. */
     private readonly networked: boolean
   ) {
@@ -36,7 +37,7 @@ export class Isolation {
 
   get isolated(): boolean {
     if (!this.networked) return false
-    if (hasOtherMember(this.chord)) {
+    if (this.hasOtherMember()) {
       if (!this.joinedBefore) {
         this.joinedBefore = true
         try {

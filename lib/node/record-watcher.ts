@@ -25,7 +25,7 @@ import {
   WatchEvent,
   WatchRequest,
   WatchResponse
-} from '../net/watch-messages'
+} from './watch-messages'
 import { nodeKey } from './router'
 
 /** A subscription to one record key, as the ValueStore hands it out. */

@@ -37,7 +37,7 @@ import {
   SYNC_KEYS_METHOD,
   SyncKeysRequest,
   SyncKeysResponse
-} from '../net/repair-messages'
+} from './repair-messages'
 import { type EntryKind, type NodeStore, type ScanItem, shouldSend } from '../storage'
 import { codedError } from './errors'
 import type { FileService } from './file-service'

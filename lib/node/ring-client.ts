@@ -27,16 +27,15 @@ import {
   METHODS,
   PatchFileRequest,
   PatchFileResponse,
-  type Encoding,
-  type PeerNetwork,
   PostFileRequest,
   PostFileResponse
-} from '../net'
+} from './file-messages'
+import type { Encoding, PeerNetwork } from '../net'
 import type { NodeRef } from '../chord'
 import { noteHashed } from '../storage/hashed'
 import { nodeKey, type Router } from './router'
+import { UNSURE } from '../common/errors'
 import { codedError } from './errors'
-import { UNSURE } from '../volume/value-store'
 
 export interface RingValue {
   kind: FileKind

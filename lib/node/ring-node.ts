@@ -15,7 +15,7 @@ import { formatHostPort, type NodeConfig } from './config'
 import { FileService } from './file-service'
 import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
-import { Isolation } from './isolation'
+import { hasOtherMember, Isolation } from './isolation'
 import { RingClient } from './ring-client'
 import { chordRouter, type Router } from './router'
 import { WatchService } from './watch-service'
@@ -57,7 +57,7 @@ export interface NodeStatus {
   replicas: number
   underReplicated: number
   repairRounds: number
-  /** When a mount runs on this node: what it has not stored yet and why (set by open-value-store.ts). */
+  /** When a mount runs on this node: what it has not stored yet and why (set by lib/app/open-value-store.ts). */
   mount?: MountStatus
 }
 
@@ -82,6 +82,11 @@ const HANDOFF_BOUND_MS = 5_000
 /** Gateways one lookup of a client-only node tries (see routeThroughGateway). */
 const GATEWAY_TRIES = 2
 
+/**
+ * Events: 'peer-add' and 'peer-remove' (address), 'gateway' (client-only: a
+ * peer to route through), 'members' (hasOtherMember changed: true when this
+ * node is in a ring with another machine, false when the last one is gone).
+ */
 export class RingNode extends EventEmitter {
   readonly home: string
   readonly config: NodeConfig
@@ -96,12 +101,15 @@ export class RingNode extends EventEmitter {
   readonly watcher: RecordWatcher
   /** Subscriptions other nodes hold to records stored here; null for a client-only node. */
   readonly watches: WatchService | null = null
+  private readonly chordTransport: NetChordTransport
   private files: FileService | null = null
   private repair: Repairer | null = null
   private gateway: string | undefined
   private readonly log: (line: string) => void
   private opened = false
   private closing: Promise<void> | null = null
+  /** hasOtherMember as last announced by a 'members' event. */
+  private announcedOtherMember = false
 
   constructor(opts: RingNodeOptions) {
     super()
@@ -118,6 +126,8 @@ export class RingNode extends EventEmitter {
       port: opts.port
     })
     const transport = new NetChordTransport(this.network)
+    transport.start()
+    this.chordTransport = transport
     this.chord = new ChordNode({
       rpcTimeoutMs: 5000,
       successors: Math.max(8, opts.config.replicas + 2),
@@ -130,7 +140,9 @@ export class RingNode extends EventEmitter {
       : chordRouter(this.chord)
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
-    this.isolation = new Isolation(this.home, this.chord, opts.config.bootstrap.length > 0)
+    this.isolation = new Isolation(this.home, () => this.hasOtherMember, opts.config.bootstrap.length > 0)
+    // Waiting for the ring (lib/app/ring-join.ts) listens for this instead of polling the successor lists.
+    this.chord.on('successors-changed', () => this.announceMembers())
     this.watcher = new RecordWatcher({
       network: this.network,
       responsible: (key) => this.client.responsible(key),
@@ -140,6 +152,7 @@ export class RingNode extends EventEmitter {
       const self = this.network.publicKey.toString('hex')
       const watches = new WatchService({ network: this.network, store: this.store, maxPerPeer: opts.maxWatchesPerPeer })
       this.watches = watches
+      watches.start()
       this.files = new FileService({
         network: this.network,
         store: this.store,
@@ -184,6 +197,19 @@ export class RingNode extends EventEmitter {
     return this.network.publicKey
   }
 
+  /** True while another machine is among the successors of this node's virtual nodes: it is in a ring with others. */
+  get hasOtherMember(): boolean {
+    return hasOtherMember(this.chord)
+  }
+
+  /** Emits 'members' (with hasOtherMember) each time another machine appears among the successors or the last one goes. */
+  private announceMembers(): void {
+    const now = this.hasOtherMember
+    if (now === this.announcedOtherMember) return
+    this.announcedOtherMember = now
+    this.emit('members', now)
+  }
+
   async ready(): Promise<void> {
     if (this.opened) return
     this.opened = true
@@ -207,8 +233,7 @@ export class RingNode extends EventEmitter {
       return
     }
     if (!this.chord.isMember || this.closing) return
-    const alone = this.chord.vnodes.every((v) => v.successors.every((s) => s.address === this.chord.address))
-    if (alone) {
+    if (!this.hasOtherMember) {
       this.log(`joining the ring through ${address.slice(0, 8)}`)
       this.chord
         .join([address])
@@ -331,6 +356,8 @@ export class RingNode extends EventEmitter {
     this.log(`left the ring in ${Date.now() - t0} ms`)
     this.watcher.close()
     this.chord.close()
+    this.chordTransport.close()
+    this.watches?.close()
     await this.repair?.close()
     this.log(`repair closed ${Date.now() - t0} ms`)
     await this.network.close()

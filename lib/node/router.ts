@@ -3,7 +3,7 @@
 // (not a ring member) can route through a member it is connected to.
 
 import { type ChordNode, idToBuffer, type NodeRef } from '../chord'
-import { FileKind } from '../net'
+import { FileKind } from './file-messages'
 
 export interface Router {
   /** The key's owner then the next machines: k distinct machines (fewer in a smaller ring). */

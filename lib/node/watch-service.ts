@@ -15,7 +15,7 @@ import {
   WatchEvent,
   WatchRequest,
   WatchResponse
-} from '../net/watch-messages'
+} from './watch-messages'
 import type { NodeStore } from '../storage'
 import { codedError } from './errors'
 
@@ -46,14 +46,28 @@ export class WatchService {
     this.network = opts.network
     this.store = opts.store
     this.maxPerPeer = opts.maxPerPeer ?? MAX_WATCHES_PER_PEER
+  }
+
+  // The subscriber's last connection closed: it subscribes again when it is back.
+  private readonly onPeerRemove = (pk: Buffer) => this.dropPeer(pk.toString('hex'))
+
+  /** Serves Watch and Unwatch until close(). */
+  start(): void {
     const net = this.network
     net.respond(WATCH_METHODS.Watch, WatchRequest, WatchResponse, (req, peer) => this.watch(req.key, peer.publicKey))
     net.respond(WATCH_METHODS.Unwatch, UnwatchRequest, UnwatchResponse, async (req, peer) => {
       this.unwatch(req.key.toString('hex'), peer.publicKey.toString('hex'))
       return { ok: true }
     })
-    // The subscriber's last connection closed: it subscribes again when it is back.
-    net.on('peer-remove', (pk: Buffer) => this.dropPeer(pk.toString('hex')))
+    net.on('peer-remove', this.onPeerRemove)
+  }
+
+  close(): void {
+    this.network.unrespond(WATCH_METHODS.Watch)
+    this.network.unrespond(WATCH_METHODS.Unwatch)
+    this.network.off('peer-remove', this.onPeerRemove)
+    this.byKey.clear()
+    this.byPeer.clear()
   }
 
   /** Watches held here, for tests and status. */

@@ -4,7 +4,7 @@
 // machine, fails with ETIMEDOUT when its timeout expires, as on a real network.
 
 import type { ChordRequest, ChordResponse } from '../chord/messages'
-import { type RequestHandler, RpcError, type Transport } from '../chord/transport'
+import { type RequestHandler, rpcError, type Transport } from '../chord/transport'
 import type { Prng } from './prng'
 import type { Scheduler } from './scheduler'
 
@@ -85,8 +85,7 @@ export class SimNetwork {
     const sched = this.scheduler
     const sentAt = sched.now()
     return new Promise((resolve, reject) => {
-      const timeout = () =>
-        sched.at(sentAt + timeoutMs, () => reject(new RpcError('ETIMEDOUT', `${to} did not answer`)))
+      const timeout = () => sched.at(sentAt + timeoutMs, () => reject(rpcError('ETIMEDOUT', `${to} did not answer`)))
       const there = this.latency()
       const back = this.latency()
       if (there + back > timeoutMs || this.lost()) return void timeout()

@@ -17,101 +17,19 @@
 // round, except while the network is partitioned.
 
 import { ChordNode } from '../chord/node'
-import type { NodeRef } from '../chord/messages'
 import { checkInvariants, type MemberState } from '../chord/invariants'
-import { type NetworkOptions, SimNetwork } from './network'
+import { LookupMeasure, loadFigures } from './measure'
+import { SimNetwork } from './network'
+import { DEFAULT_SIM, type LookupFigures, type SimOptions, type SimResult } from './options'
 import { Oracle } from './oracle'
 import { Prng } from './prng'
 import { Scheduler } from './scheduler'
-import { mean, percentile, round } from './stats'
+import { round } from './stats'
 
-export interface SimOptions {
-  nodes: number
-  seed: number
-  /** Fraction of machines crashing at once after the ring settled. */
-  fail: number
-  /** Joins and crashes (each) per stabilization interval during the lookups. */
-  churn: number
-  partition: boolean
-  successors: number
-  vnodes: number
-  lookups: number
-  keys: number
-  stabilizeMs: number
-  rpcTimeoutMs: number
-  fingerRefreshMs: number
-  healMs: number
-  /** Lookups contact the owner before answering (one more hop, but correct during repair). */
-  confirm: boolean
-  /**
-   * Settling also waits until every machine has refreshed its fingers since
-   * then, so that hop counts are those of a settled ring. Off (--early-lookups),
-   * the lookups start once the ring is consistent; fingers keep refreshing on
-   * their own timers meanwhile.
-   */
-  freshFingers: boolean
-  /** Give up waiting for a consistent ring after this many rounds. */
-  maxRounds: number
-  partitionRounds: number
-  network: Partial<NetworkOptions>
-  /** Lines of progress for humans. */
-  log: (line: string) => void
-}
+export { DEFAULT_SIM, type LookupFigures, type SimOptions, type SimResult } from './options'
 
 /** Joins started per stabilization interval during the build, as a fraction of the members. */
 const JOIN_GROWTH = 0.2
-
-export const DEFAULT_SIM: Omit<SimOptions, 'nodes' | 'seed'> = {
-  fail: 0,
-  churn: 0,
-  partition: false,
-  successors: 8,
-  vnodes: 16,
-  lookups: 10_000,
-  keys: 100_000,
-  stabilizeMs: 1000,
-  rpcTimeoutMs: 500,
-  fingerRefreshMs: 60_000,
-  healMs: 2000,
-  confirm: true,
-  freshFingers: true,
-  maxRounds: 300,
-  partitionRounds: 30,
-  network: {},
-  log: () => {}
-}
-
-export interface LookupFigures {
-  lookups: number
-  lookupSuccess: number
-  meanHops: number
-  p50Hops: number
-  p99Hops: number
-  maxHops: number
-  lookupFailures: number
-  /** Lookups whose origin crashed before they finished: not judged. */
-  lookupsLostWithOrigin: number
-}
-
-export interface SimResult extends LookupFigures {
-  nodes: number
-  seed: number
-  vnodes: number
-  successors: number
-  ringConsistent: boolean
-  p99KeysPerMachineRatio: number
-  maxKeysPerMachineRatio: number
-  invariantViolations: number
-  /** Breaches while a member had every successor crash at once: beyond r − 1 failures, which Chord does not claim to survive. */
-  invariantViolationsOutsideFaultModel: number
-  firstViolation: string | null
-  stabilizeRounds: number
-  virtualSeconds: number
-  messages: number
-  events: number
-  wallMs: number
-  [extra: string]: unknown
-}
 
 export async function runSimulation(
   options: Partial<SimOptions> & { nodes: number; seed: number }
@@ -141,11 +59,24 @@ export class Simulation {
   private firstViolation: string | null = null
   private checking = true
   private extra: Record<string, unknown> = {}
+  private readonly measure: LookupMeasure
 
   constructor(opts: SimOptions) {
     this.opts = opts
     this.prng = new Prng(opts.seed)
     this.network = new SimNetwork(this.scheduler, this.prng.fork(), opts.network)
+    this.measure = new LookupMeasure({
+      prng: this.prng,
+      scheduler: this.scheduler,
+      live: this.live,
+      confirm: opts.confirm,
+      randomMember: () => this.members[this.prng.int(this.members.length)],
+      oracle: () => {
+        this.refreshOracle()
+        return this.oracle
+      },
+      round: () => this.round()
+    })
   }
 
   async run(): Promise<SimResult> {
@@ -169,7 +100,7 @@ export class Simulation {
       for (const n of victims) this.crash(n)
       this.markWipedLists()
       log(`crashed ${victims.length} machines at once`)
-      const during = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+      const during = await this.measure.run(o.lookups, 10 * o.stabilizeMs)
       const repair = await this.settle(crashAt)
       log(`repaired: consistent after ${repair.rounds} rounds${repair.consistent ? '' : ' (NOT consistent)'}`)
       this.extra.failed = victims.length
@@ -177,10 +108,10 @@ export class Simulation {
       this.extra.meanHopsDuringRepair = during.meanHops
       this.extra.lookupFailuresDuringRepair = during.lookupFailures
       this.extra.repairRounds = repair.rounds
-      main = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+      main = await this.measure.run(o.lookups, 10 * o.stabilizeMs)
     } else if (o.churn > 0) {
       const churn = this.startChurn()
-      main = await this.lookups(o.lookups, 20 * o.stabilizeMs)
+      main = await this.measure.run(o.lookups, 20 * o.stabilizeMs)
       churn.stop()
       log(`churn: ${churn.joins} joins and ${churn.crashes} crashes during the lookups`)
       const after = await this.settle(this.scheduler.now())
@@ -193,13 +124,13 @@ export class Simulation {
     } else if (o.partition) {
       const part = await this.partitionAndHeal()
       Object.assign(this.extra, part)
-      main = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+      main = await this.measure.run(o.lookups, 10 * o.stabilizeMs)
     } else {
-      main = await this.lookups(o.lookups, 10 * o.stabilizeMs)
+      main = await this.measure.run(o.lookups, 10 * o.stabilizeMs)
     }
     this.refreshOracle()
     const ringConsistent = this.oracle.consistent(this.live.values())
-    const load = this.loadFigures()
+    const load = loadFigures(this.oracle, this.live.keys(), o.keys, o.seed)
     return {
       nodes: o.nodes,
       seed: o.seed,
@@ -327,105 +258,6 @@ export class Simulation {
       state.stopped = true
     }
     return state
-  }
-
-  /** `count` lookups spread over `spreadMs`, each from a random live member, judged by the oracle. */
-  private async lookups(count: number, spreadMs: number): Promise<LookupFigures> {
-    const hops: number[] = []
-    let ok = 0
-    let failed = 0
-    let lostWithOrigin = 0
-    let pending = 0
-    const start = this.scheduler.now()
-    for (let i = 0; i < count; i++) {
-      this.scheduler.at(start + (i * spreadMs) / count, () => {
-        const origin = this.members[this.prng.int(this.members.length)]
-        const key = this.prng.id256()
-        this.refreshOracle()
-        const before = this.oracle.successor(key)
-        pending++
-        this.lookupWithRetries(origin, key).then(
-          (res) => {
-            pending--
-            // The origin crashed meanwhile: nobody is left to use the answer,
-            // and its failure says nothing about the ring.
-            if (!this.live.has(origin.address)) return void lostWithOrigin++
-            if (!res) return void failed++
-            this.refreshOracle()
-            const after = this.oracle.successor(key)
-            if (res.node.id === after?.id || res.node.id === before?.id) ok++
-            hops.push(res.hops)
-          },
-          () => {
-            pending--
-            if (!this.live.has(origin.address)) return void lostWithOrigin++
-            failed++
-          }
-        )
-      })
-    }
-    await this.scheduler.runUntil(start + spreadMs)
-    // Wait for the stragglers; a lookup whose origin crashed never settles.
-    for (let i = 0; i < 60 && pending > 0; i++) {
-      await this.round()
-      pending = Math.min(pending, this.countPendingLive())
-    }
-    const judged = ok + (hops.length - ok) + failed
-    return {
-      lookups: judged,
-      lookupSuccess: judged === 0 ? 0 : round(ok / judged, 5),
-      meanHops: round(mean(hops)),
-      p50Hops: percentile(hops, 50),
-      p99Hops: percentile(hops, 99),
-      maxHops: percentile(hops, 100),
-      lookupFailures: failed,
-      lookupsLostWithOrigin: lostWithOrigin
-    }
-  }
-
-  private pendingByOrigin = new Map<string, number>()
-
-  private countPendingLive(): number {
-    let n = 0
-    for (const [addr, c] of this.pendingByOrigin) if (this.live.has(addr)) n += c
-    return n
-  }
-
-  /** One lookup, retried twice from the same origin if it fails outright. */
-  private async lookupWithRetries(origin: ChordNode, key: bigint): Promise<{ node: NodeRef; hops: number } | null> {
-    const addr = origin.address
-    this.pendingByOrigin.set(addr, (this.pendingByOrigin.get(addr) ?? 0) + 1)
-    try {
-      let hops = 0
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          const res = await origin.findSuccessor(key, { confirm: this.opts.confirm })
-          return { node: res.node, hops: hops + res.hops }
-        } catch {
-          hops += 0
-        }
-      }
-      return null
-    } finally {
-      this.pendingByOrigin.set(addr, this.pendingByOrigin.get(addr)! - 1)
-    }
-  }
-
-  private loadFigures() {
-    this.refreshOracle()
-    const counts = new Map<string, number>()
-    for (const a of this.live.keys()) counts.set(a, 0)
-    const keyRandom = new Prng(this.opts.seed ^ 0x5eed)
-    for (let i = 0; i < this.opts.keys; i++) {
-      const owner = this.oracle.successor(keyRandom.id256())
-      if (owner) counts.set(owner.address, (counts.get(owner.address) ?? 0) + 1)
-    }
-    const values = [...counts.values()]
-    const avg = this.opts.keys / Math.max(1, values.length)
-    return {
-      p99KeysPerMachineRatio: round(percentile(values, 99) / avg),
-      maxKeysPerMachineRatio: round(percentile(values, 100) / avg)
-    }
   }
 
   // ------------------------------------------------------------ machinery

@@ -17,6 +17,7 @@
 
 import fs from 'node:fs'
 import { writeFileDurable } from './durable-file'
+import { ReadyResource } from '../common/resource'
 
 export interface GarbageChunk {
   /** Inode id, hex. */
@@ -48,20 +49,21 @@ export interface ChunkCollectorOptions {
   onError?: (err: Error) => void
 }
 
-export class ChunkCollector {
+export class ChunkCollector extends ReadyResource {
   private queue: GarbageChunk[] = []
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
-  private closed = false
   readonly stats = { queued: 0, deleted: 0, kept: 0 }
 
-  constructor(private readonly opts: ChunkCollectorOptions) {}
+  constructor(private readonly opts: ChunkCollectorOptions) {
+    super()
+  }
 
   get pending(): number {
     return this.queue.length
   }
 
-  async ready(): Promise<void> {
+  protected override async _open(): Promise<void> {
     this.queue = readQueue(this.opts.file)
     const interval = this.opts.intervalMs ?? Math.min(60_000, Math.max(1000, this.opts.graceMs / 10))
     this.timer = setInterval(() => {
@@ -134,8 +136,7 @@ export class ChunkCollector {
     })
   }
 
-  async close(): Promise<void> {
-    this.closed = true
+  protected override async _close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = null
     await this.running?.catch(() => {})

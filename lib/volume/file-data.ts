@@ -4,7 +4,8 @@
 // chunk. Unwritten ranges are holes and read as zeros; a chunk's plaintext may
 // be shorter than the chunk size, and what is missing reads as zeros too.
 
-import { type ChunkStore, copyRange } from './chunk-store'
+import { copyRange } from './chunk-bytes'
+import type { ChunkStore } from './chunk-store'
 import { VolumeError } from './errors'
 import { Mutex } from './mutex'
 

@@ -1,7 +1,5 @@
 export * from './errors'
 export * from './local-value-store'
-export * from './open-value-store'
-export * from './open-volume'
 export * from './value-store'
 export * from './volume'
 export * from './volume-keys'

@@ -3,31 +3,43 @@
 // a mount whose ring is unreachable show the whole tree it has seen, and what
 // stops "the ring did not answer" from ever reading as "there is no tree".
 //
-// Kept in a NodeStore of its own (<home>/records), which verifies each
-// record's signature at its key and refuses a version that is not above the
-// stored one, so the copy only moves forward. RecordCopyStore wraps the
+// Kept in a store of its own (RecordCopyBacking; lib/app/record-copy-store.ts
+// keeps it in a NodeStore at <home>/records), which verifies each record's
+// signature at its key and refuses a version that is not above the stored
+// one, so the copy only moves forward. RecordCopyStore wraps the
 // Volume's ValueStore: every record read or written through it lands here, and
 // every read takes the newer of the ring's answer and this copy.
 
 import path from 'node:path'
-import { encodeRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
-import { NodeStore } from '../storage'
+import { recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { isConflict, type RecordWatch, type ValueStore } from './value-store'
 
 /** After the ring failed to answer, how long reads are served from the copy without waiting for it. */
 const OFFLINE_HOLD_MS = 3000
 
+/** Where the record copy keeps its records (lib/app/record-copy-store.ts). */
+export interface RecordCopyBacking {
+  ready(): Promise<void>
+  close(): Promise<void>
+  /** The record kept at `key`, or null (RecordCopy verifies it). */
+  getRecord(key: Buffer): Promise<SignedRecord | null>
+  /**
+   * Keeps `record` at `key` once it verifies there and is newer than the kept
+   * one. Refusals throw with a code: ESTALE (not newer), EBADSIG or EKIND (not
+   * a valid record at this key), EFORK (another record of the same version,
+   * settled by the rule every store applies).
+   */
+  putRecord(key: Buffer, record: SignedRecord): Promise<void>
+}
+
 export class RecordCopy {
-  private readonly store: NodeStore
   /** Copies being written in the background (reads do not wait for them); close() does. */
   private readonly writing = new Set<Promise<void>>()
 
   constructor(
-    readonly dir: string,
+    private readonly store: RecordCopyBacking,
     private readonly owner: Buffer
-  ) {
-    this.store = new NodeStore(dir)
-  }
+  ) {}
 
   ready(): Promise<void> {
     return this.store.ready()
@@ -54,15 +66,15 @@ export class RecordCopy {
   /** The copy at `key`, or null. */
   async get(key: Buffer): Promise<SignedRecord | null> {
     const stored = await this.store.getRecord(key)
-    if (!stored || !verifyRecord(stored.record, key)) return null
-    return stored.record
+    if (!stored || !verifyRecord(stored, key)) return null
+    return stored
   }
 
   /** Keeps `record` if it is this user's and newer than the copy; an older or equal one is ignored. */
   async keep(key: Buffer, record: SignedRecord): Promise<void> {
     if (!record.owner.equals(this.owner)) return
     try {
-      await this.store.putRecord(key, encodeRecord(record))
+      await this.store.putRecord(key, record)
     } catch (err) {
       const code = (err as { code?: string }).code
       // Not newer than what is kept (ESTALE), or not a valid record at this key: the copy stays as it is.
@@ -151,7 +163,7 @@ export class RecordCopyStore implements ValueStore {
       throw err
     }
     this.answered()
-    // The ring's answer is verified by the caller and by the copy's store (NodeStore.putRecord) alike.
+    // The ring's answer is verified by the caller and by the copy's store (RecordCopyBacking.putRecord) alike.
     if (remote && (!local || remote.version > local.version)) this.copy.keepLater(key, remote)
     return newer(local, remote)
   }

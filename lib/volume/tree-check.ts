@@ -185,3 +185,18 @@ export function placeOrphans(
   }
   return place
 }
+
+/** One tree problem across checks (the check after merges settles those that last). */
+export function problemKey(p: TreeProblem): string {
+  if (p.kind === 'orphan') return `orphan:${p.id}`
+  return `${p.kind}:${p.dir}:${p.name}:${p.id}`
+}
+
+/** The line `peerstore check` prints for a problem; `names` gives an inode's path or name. */
+export function describeProblem(p: TreeProblem, names: (hex: string) => string): string {
+  if (p.kind === 'orphan') return `orphan ${p.type} '${names(p.id)}' (${p.id.slice(0, 12)}): in no folder`
+  if (p.kind === 'dangling')
+    return `entry '${p.name}' in '${names(p.dir)}' names an inode that is ${p.state === 'deleted' ? 'deleted' : 'not found in the store'}`
+  if (p.cause === 'cycle') return `cycle: '${names(p.dir)}' lists its own ancestor '${p.name}'`
+  return `${p.cause === 'root' ? 'the root' : `'${names(p.id)}'`} listed again as '${p.name}' in '${names(p.dir)}'`
+}

@@ -3,6 +3,7 @@
 // kinds of value are self-certifying, so the Volume trusts no store: an
 // immutable value must hash to its key, a record must verify at its key.
 
+import { UNSURE } from '../common/errors'
 import type { SignedRecord } from '../crypto/record'
 
 export interface ValueStore {
@@ -72,12 +73,8 @@ export function isConflict(err: unknown): err is RecordConflictError {
   return (err as { code?: string })?.code === 'ECONFLICT'
 }
 
-/**
- * The code of a read that could not tell whether a value exists: some of the
- * machines responsible for it did not answer, and none that did had it. Never
- * the same as "absent" (getRecord's null): see RingClient.getRecord.
- */
-export const UNSURE = 'EUNSURE'
+// The code of a read that could not tell whether a value exists (see RingClient.getRecord).
+export { UNSURE }
 
 export function isUnsure(err: unknown): boolean {
   return (err as { code?: string })?.code === UNSURE

@@ -1,13 +1,13 @@
 // The server half of scripts/bench-net.ts, run as a child process so that each
 // end has its own JS thread: a PeerNetwork with the benchmark's handlers and a
-// raw sink (lib/net/raw-bench.ts) for the baseline, in the same process.
+// raw sink (raw-bench.ts) for the baseline, in the same process.
 // Prints {"peer": hex, "raw": hex} once both listen; exits when stdin closes.
 
 import c from 'compact-encoding'
 import { keyPairFromSeed, randomBytes } from '../../lib/crypto/keys'
 import { PeerNetwork, type HostPort } from '../../lib/net/peer-network'
-import { startRawSink } from '../../lib/net/raw-bench'
-import { respondStream } from '../../lib/net/stream'
+import { startRawSink } from './raw-bench'
+import { respondStream } from './stream'
 
 async function main() {
   const bootstrap = JSON.parse(process.argv[2]) as HostPort[]

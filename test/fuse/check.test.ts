@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { openVolume } from '../../lib/volume/open-volume'
+import { openVolume } from '../../lib/app/open-volume'
 import { runPeerstore } from '../helpers/cli'
 import { startMount } from '../helpers/mount'
 import { tempDir } from '../helpers/temp-dir'

@@ -10,7 +10,7 @@ import {
   ensureOwnerDir,
   readOwnerFile,
   runtimeDir,
-  UnsafePathError,
+  isUnsafePath,
   writeOwnerFile
 } from '../../lib/fuse/owner-files'
 import { tempDir } from '../helpers/temp-dir'
@@ -43,7 +43,7 @@ test('ensureOwnerDir creates 0700, narrows a readable one, refuses writable, sym
   } catch (e) {
     err = e
   }
-  t.ok(err instanceof UnsafePathError && err.code === 'EACCES', 'an UnsafePathError, code EACCES')
+  t.ok(isUnsafePath(err) && (err as { code?: string }).code === 'EACCES', 'an unsafe-path refusal, code EACCES')
 
   const file = path.join(base, 'file')
   fs.writeFileSync(file, '')

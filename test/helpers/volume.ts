@@ -2,6 +2,7 @@
 // test-friendly defaults (no read cache, a background flush only once a
 // minute unless asked). Temp dirs: temp-dir.ts.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { Volume, type VolumeOptions } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
@@ -21,6 +22,7 @@ export async function openVolume(
   const volume = new Volume({
     home,
     store: values,
+    recordCopy: recordCopyStoreFor(home),
     readCacheBytes: 0,
     flushIntervalMs: 60_000,
     keys: seed ? new VolumeKeys(seed) : undefined,

@@ -2,7 +2,7 @@ import test from 'brittle'
 import c from 'compact-encoding'
 import type { ChordRequest, ChordResponse, NodeRef } from '../../lib/chord'
 import { RING_MASK } from '../../lib/chord'
-import { chordRequestEncoding, chordResponseEncoding } from '../../lib/net/chord-messages'
+import { chordRequestEncoding, chordResponseEncoding } from '../../lib/chord/wire'
 
 const a: NodeRef = { id: 0n, address: 'aa'.repeat(32) }
 const b: NodeRef = { id: RING_MASK, address: 'bb'.repeat(32) }

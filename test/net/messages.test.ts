@@ -12,7 +12,7 @@ import {
   PatchFileResponse,
   PostFileRequest,
   PostFileResponse
-} from '../../lib/net/messages'
+} from '../../lib/node/file-messages'
 
 // Every schema, with sample values that exercise each optional field both ways.
 const cases: [string, c.Encoder<unknown>, unknown[]][] = [

@@ -114,6 +114,25 @@ test('two nodes find each other through the topic and call each other', async (t
   t.ok(a.online)
 })
 
+test('unrespond stops serving a method on open connections: a closed service never runs again', async (t) => {
+  const fx = await createFixture(t)
+  const a = await fx.node()
+  const b = await fx.node()
+  const calls = { n: 0 }
+  echo(b, calls)
+  await waitForPeers(a, [b.publicKey])
+  t.is(
+    await a.request(b.publicKey, 'echo', 'one', c.string, c.string),
+    `${b.publicKey.toString('hex').slice(0, 8)}:one`
+  )
+  b.unrespond('echo')
+  const err = await rejection(a.request(b.publicKey, 'echo', 'two', c.string, c.string))
+  t.is(err.code, 'EUNKNOWNMETHOD', 'the remote answers as a node that never served it')
+  t.is(calls.n, 1, 'the handler ran only before unrespond')
+  echo(b, calls)
+  t.ok(await a.request(b.publicKey, 'echo', 'three', c.string, c.string), 'served again once registered again')
+})
+
 test('several nodes form a full mesh and every pair can call', async (t) => {
   const fx = await createFixture(t)
   const nets = await Promise.all([fx.node(), fx.node(), fx.node(), fx.node()])

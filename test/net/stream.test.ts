@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
 import test from 'brittle'
 import c from 'compact-encoding'
-import { FileKind, GetFileRequest, GetFileResponse, METHODS } from '../../lib/net/messages'
-import { PIECE_BYTES, STREAM_WINDOW } from '../../lib/net/protocol'
-import { pullPieces, respondStream, sendStream } from '../../lib/net/stream'
+import { FileKind, GetFileRequest, GetFileResponse, METHODS } from '../../lib/node/file-messages'
+import { PIECE_BYTES, pullPieces, respondStream, STREAM_WINDOW, sendStream } from '../../scripts/lib/stream'
 import { createFixture } from './helpers'
 import { sleep } from '../helpers/wait'
 

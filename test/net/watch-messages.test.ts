@@ -1,7 +1,7 @@
 import test from 'brittle'
 import c from 'compact-encoding'
 import { randomBytes } from '../../lib/crypto'
-import { UnwatchRequest, UnwatchResponse, WatchEvent, WatchRequest, WatchResponse } from '../../lib/net/watch-messages'
+import { UnwatchRequest, UnwatchResponse, WatchEvent, WatchRequest, WatchResponse } from '../../lib/node/watch-messages'
 
 // Every watch schema round-trips; truncated input and bad keys throw (PeerNetwork answers EBADMESSAGE).
 const cases: [string, c.Encoder<unknown>, unknown[]][] = [

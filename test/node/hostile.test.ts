@@ -26,12 +26,12 @@ import {
   DeleteFileRequest,
   DeleteFileResponse,
   DeleteProofKind,
-  type Encoding,
   FileKind,
   METHODS,
   PostFileRequest,
   PostFileResponse
-} from '../../lib/net'
+} from '../../lib/node/file-messages'
+import type { Encoding } from '../../lib/net'
 import {
   REPAIR_GET_METHOD,
   REPAIR_POST_METHOD,
@@ -43,11 +43,11 @@ import {
   SYNC_KEYS_METHOD,
   SyncKeysRequest,
   SyncKeysResponse
-} from '../../lib/net/repair-messages'
+} from '../../lib/node/repair-messages'
 import type { NodeRef } from '../../lib/chord'
 import { readConfig } from '../../lib/node/config'
 import { RingNode } from '../../lib/node/ring-node'
-import { RingValueStore } from '../../lib/node/ring-value-store'
+import { RingValueStore } from '../../lib/app/ring-value-store'
 import { nodeKey } from '../../lib/node/router'
 import { runPeerstore } from '../helpers/cli'
 import { startDaemon } from '../helpers/processes'

@@ -6,7 +6,7 @@
 
 import test from 'brittle'
 import { createRecord, encodeRecord, keyPairFromSeed, randomBytes, recordKey, sha256 } from '../../lib/crypto'
-import { FileKind, METHODS, PostFileRequest, PostFileResponse } from '../../lib/net'
+import { FileKind, METHODS, PostFileRequest, PostFileResponse } from '../../lib/node/file-messages'
 import type { RingNode } from '../../lib/node/ring-node'
 import { createTestRing, ringConsistent } from '../helpers/ring'
 import { waitFor } from '../helpers/wait'

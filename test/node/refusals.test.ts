@@ -15,7 +15,7 @@ import {
   PatchFileResponse,
   PostFileRequest,
   PostFileResponse
-} from '../../lib/net'
+} from '../../lib/node/file-messages'
 import { createTestRing, ringConsistent } from '../helpers/ring'
 import { waitFor } from '../helpers/wait'
 

@@ -1,7 +1,7 @@
 import test from 'brittle'
 import c from 'compact-encoding'
 import { randomBytes } from '../../lib/crypto'
-import { RepairKind, RepairPostRequest, SyncKeysRequest, SyncKeysResponse } from '../../lib/net/repair-messages'
+import { RepairKind, RepairPostRequest, SyncKeysRequest, SyncKeysResponse } from '../../lib/node/repair-messages'
 
 test('repair schemas round-trip tombstones, values and records', (t) => {
   const now = 1_764_100_000_000

@@ -12,7 +12,7 @@ import {
   WATCH_METHODS,
   WatchRequest,
   WatchResponse
-} from '../../lib/net/watch-messages'
+} from '../../lib/node/watch-messages'
 import type { RingNode } from '../../lib/node/ring-node'
 import { createTestRing, responsibleOf, ringConsistent } from '../helpers/ring'
 import { waitFor } from '../helpers/wait'

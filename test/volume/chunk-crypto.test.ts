@@ -4,6 +4,7 @@
 // fail writes, a corrupt local copy falls back to the store, and sequential
 // writes that overlap with sealing read back whole.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import path from 'node:path'
 import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
@@ -110,7 +111,14 @@ test('volume: sequential writes overlapping with sealing, rewrites and truncates
   await store.ready()
   const home = path.join(root, 'home')
   const cs = 256 * 1024
-  const v = new Volume({ home, store, readCacheBytes: 0, chunkSize: cs, flushIntervalMs: 60_000 })
+  const v = new Volume({
+    home,
+    store,
+    recordCopy: recordCopyStoreFor(home),
+    readCacheBytes: 0,
+    chunkSize: cs,
+    flushIntervalMs: 60_000
+  })
   await v.ready()
   const data = randomBytes(20 * cs + 1234)
   const inode = await v.create('/seq', 0o644)
@@ -133,7 +141,14 @@ test('volume: sequential writes overlapping with sealing, rewrites and truncates
   t.alike(out, expected, 'content after rewrite and truncate')
   await v.close()
 
-  const v2 = new Volume({ home, store, readCacheBytes: 0, chunkSize: cs, flushIntervalMs: 60_000 })
+  const v2 = new Volume({
+    home,
+    store,
+    recordCopy: recordCopyStoreFor(home),
+    readCacheBytes: 0,
+    chunkSize: cs,
+    flushIntervalMs: 60_000
+  })
   await v2.ready()
   const again = await v2.resolve('/seq')
   const out2 = Buffer.alloc(expected.byteLength)

@@ -5,6 +5,7 @@
 // between folders writes them so that a reader of the store at any moment
 // finds each moved entry in at least one folder.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { recordKey, type SignedRecord } from '../../lib/crypto/record'
@@ -42,9 +43,11 @@ async function setup(t: Test) {
   const store = new WatchedStore(local)
   const keys = new VolumeKeys(randomBytes(32))
   const open = async () => {
+    const home = tempDir(t, 'home')
     const v = new Volume({
-      home: tempDir(t, 'home'),
+      home,
       store,
+      recordCopy: recordCopyStoreFor(home),
       keys,
       readCacheBytes: 0,
       flushIntervalMs: 60_000,

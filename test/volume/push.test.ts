@@ -5,11 +5,12 @@
 // (remote-sync.ts, lib/node/record-watcher.ts). And a Volume on a ring of
 // one, where the beacon's only holder is its own node, works as before.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import type { RingNode } from '../../lib/node/ring-node'
-import { RingValueStore } from '../../lib/node/ring-value-store'
-import { MemberValueStore } from '../../lib/volume/member-value-store'
+import { RingValueStore } from '../../lib/app/ring-value-store'
+import { MemberValueStore } from '../../lib/app/member-value-store'
 import { Volume } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
 import { createTestRing, ringConsistent } from '../helpers/ring'
@@ -22,8 +23,10 @@ const DEADLINE_MS = 8_000
 
 async function open(t: Test, node: RingNode, seed: Buffer): Promise<Volume> {
   const ring = new RingValueStore(node)
+  const home = tempDir(t, 'push-home')
   const volume = new Volume({
-    home: tempDir(t, 'push-home'),
+    home,
+    recordCopy: recordCopyStoreFor(home),
     store: node.store ? new MemberValueStore(ring, node) : ring,
     readCacheBytes: 0,
     chunkSize: 4096,

@@ -4,6 +4,7 @@
 // ends as a conflict copy with both contents. No timing is asserted: every
 // wait polls with a deadline.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { recordKey } from '../../lib/crypto/record'
@@ -21,9 +22,11 @@ async function open(
   seed: Buffer,
   opts: { flushIntervalMs?: number; syncIntervalMs?: number; adoptRootTimeoutMs?: number } = {}
 ): Promise<Volume> {
+  const home = tempDir(t, 'home')
   const volume = new Volume({
-    home: tempDir(t, 'home'),
+    home,
     store,
+    recordCopy: recordCopyStoreFor(home),
     readCacheBytes: 0,
     chunkSize: 4096,
     flushIntervalMs: opts.flushIntervalMs ?? 50,
@@ -199,7 +202,14 @@ test('sync: an identity from another computer waits for its tree instead of star
   await store.ready()
   const seed = randomBytes(32)
   // Nothing in the store yet, and nobody creates it: a clear failure, no root written.
-  const lonely = new Volume({ home: tempDir(t, 'home'), store, keys: new VolumeKeys(seed), adoptRootTimeoutMs: 1500 })
+  const lonelyHome = tempDir(t, 'home')
+  const lonely = new Volume({
+    home: lonelyHome,
+    store,
+    recordCopy: recordCopyStoreFor(lonelyHome),
+    keys: new VolumeKeys(seed),
+    adoptRootTimeoutMs: 1500
+  })
   await t.exception(() => lonely.ready(), /not found in the network/)
 
   // The other computer creates the tree while this one is waiting: it is the one adopted.
@@ -229,7 +239,8 @@ test('sync: a root pointer found before its root record is served waits for the 
   const merging: LocalValueStore = Object.assign(Object.create(store), {
     getRecord: (key: Buffer) => (key.equals(pointerKey) || Date.now() >= servedFrom ? store.getRecord(key) : null)
   })
-  const b = new Volume({ home: tempDir(t, 'home'), store: merging, readCacheBytes: 0, keys })
+  const bHome = tempDir(t, 'home')
+  const b = new Volume({ home: bHome, store: merging, recordCopy: recordCopyStoreFor(bHome), readCacheBytes: 0, keys })
   await b.ready()
   t.teardown(() => b.close())
   t.ok(Date.now() >= servedFrom, 'ready only once the root record was served')

@@ -5,6 +5,7 @@
 // settled by that check on its own when it is on. Nothing written is lost in
 // either case. Waits poll up to a deadline.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import type { DirEntry } from '../../lib/volume/inode'
@@ -110,9 +111,11 @@ test('findProblems: a sound tree, a second parent, a cycle, orphans', (t) => {
 })
 
 async function open(t: Test, store: LocalValueStore, seed: Buffer, treeSettleMs: number) {
+  const home = tempDir(t, 'home')
   const volume = new Volume({
-    home: tempDir(t, 'home'),
+    home,
     store,
+    recordCopy: recordCopyStoreFor(home),
     readCacheBytes: 0,
     chunkSize: 4096,
     flushIntervalMs: 50,

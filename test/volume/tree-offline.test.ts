@@ -4,6 +4,7 @@
 // keys, or the whole store goes offline, while Volumes load their root,
 // replay a crashed session's journal and flush.
 
+import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
@@ -31,6 +32,7 @@ async function open(
   const v = new Volume({
     home,
     store,
+    recordCopy: recordCopyStoreFor(home),
     keys: new VolumeKeys(seed),
     readCacheBytes: 0,
     flushIntervalMs: 60_000,

@@ -1,9 +1,9 @@
 // `peerstore accept TOKEN`: keeps a share another user sent you; your mount
 // shows it read-only under DIR/@shared/<sharer>/<name>.
 
-import { acceptToken, followSharer } from '../../volume/share-accepted'
-import { SHARED_DIR_NAME } from '../../volume/share-names'
-import { decodeUserId, encodeUserId } from '../../volume/share-token'
+import { acceptToken, followSharer } from '../../volume/sharing/accepted'
+import { SHARED_DIR_NAME } from '../../volume/sharing/names'
+import { decodeUserId, encodeUserId } from '../../volume/sharing/token'
 import { VolumeKeys } from '../../volume/volume-keys'
 import { type Command, requirePositionals } from '../command'
 

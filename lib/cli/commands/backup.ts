@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Volume } from '../../volume/volume'
-import { openVolume } from '../../volume/open-volume'
+import { openVolume } from '../../app/open-volume'
 import { type Command, requirePositionals, UsageError } from '../command'
 
 const PIECE = 1024 * 1024

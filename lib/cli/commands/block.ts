@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { parseKey, withNode } from '../../node/node-api'
+import { parseKey, withNode } from '../../app/node-api'
 import { MAX_VALUE_BYTES } from '../../storage'
 import { type Command, UsageError } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
@@ -7,7 +7,7 @@ import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 export const blockCommand: Command = {
   name: 'block',
   // put signs the block with this home's user key and rm with the same key
-  // (lib/node/node-api.ts): rm removes this user's claim, and a block
+  // (lib/app/node-api.ts): rm removes this user's claim, and a block
   // another user also stored stays; rm of a block this user never stored
   // is refused by the machines holding it.
   summary: 'raw immutable values: block put FILE (prints the key) | block get KEY | block rm KEY (your own blocks)',

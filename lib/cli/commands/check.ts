@@ -7,7 +7,7 @@
 // remain.
 
 import type { TreeReport } from '../../volume/volume'
-import { onOwnVolume } from '../../volume/share-control'
+import { onOwnVolume } from '../../app/share-control'
 import { type Command, requirePositionals } from '../command'
 
 export const checkCommand: Command = {

@@ -1,6 +1,6 @@
 // `peerstore ls PATH`: lists a folder of the store (or one file) without FUSE.
 
-import { openVolume } from '../../volume/open-volume'
+import { openVolume } from '../../app/open-volume'
 import type { Stat } from '../../volume/volume'
 import { type Command, requirePositionals } from '../command'
 

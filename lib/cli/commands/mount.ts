@@ -10,19 +10,18 @@ import { mountEnded, prepareMountpoint } from '../../fuse/mountpoint'
 import { checkFuse } from '../../fuse/prerequisites'
 import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunk-store'
-import { openVolume } from '../../volume/open-volume'
-import { startShareControl } from '../../volume/share-control'
-import { SHARED_DIR_NAME } from '../../volume/share-names'
-import { SharedView } from '../../volume/share-view'
+import { openVolume } from '../../app/open-volume'
+import { startShareControl } from '../../app/share-control'
+import { SHARED_DIR_NAME } from '../../volume/sharing/names'
+import { SharedView } from '../../volume/sharing/view'
 import { type Command, parseArgs, requirePositionals, UsageError } from '../command'
 import { guardProcess } from '../process-guard'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 const MiB = 1024 * 1024
 
-// Chunk uploads, journal writes and FUSE-driven reads all go through libuv's
-// thread pool; the default 4 threads serialise them. Set before first use.
-process.env.UV_THREADPOOL_SIZE ??= '16'
+// libuv's thread pool is sized for the mount by bin/peerstore.ts, before
+// lib/cli is loaded (lib/fuse/threadpool.ts says why it cannot be here).
 
 export const mountCommand: Command = {
   name: 'mount',

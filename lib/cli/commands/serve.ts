@@ -1,5 +1,5 @@
 import { formatHostPort } from '../../node/config'
-import { controlServerFor } from '../../node/node-api'
+import { controlServerFor } from '../../app/node-api'
 import { RingNode } from '../../node/ring-node'
 import { type Command, requirePositionals } from '../command'
 import { guardProcess } from '../process-guard'

@@ -2,11 +2,11 @@
 // revoke READ access to a file or folder of your tree (docs/volume.md,
 // "Sharing"). They work on the running mount of this home when there is one.
 
-import type { ShareResult, UnshareResult } from '../../volume/share'
-import { readAccepted } from '../../volume/share-accepted'
-import { onOwnVolume } from '../../volume/share-control'
-import { SHARED_DIR_NAME } from '../../volume/share-names'
-import { decodeUserId, encodeUserId } from '../../volume/share-token'
+import type { ShareResult, UnshareResult } from '../../volume/sharing/share'
+import { readAccepted } from '../../volume/sharing/accepted'
+import { onOwnVolume } from '../../app/share-control'
+import { SHARED_DIR_NAME } from '../../volume/sharing/names'
+import { decodeUserId, encodeUserId } from '../../volume/sharing/token'
 import { type Command, requirePositionals } from '../command'
 
 export const shareCommand: Command = {

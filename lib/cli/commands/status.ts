@@ -1,4 +1,4 @@
-import { withNode } from '../../node/node-api'
+import { withNode } from '../../app/node-api'
 import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunk-store'
 import { type Command, requirePositionals } from '../command'

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { findMountProcesses, isPeerstoreFs, isStaleMount, mountAt, processStartTime } from '../../fuse/mount-process'
 import { type MountInfo, readMountEntry, unregisterMount, verifyMount } from '../../fuse/mount-registry'
-import { UnsafePathError } from '../../fuse/owner-files'
+import { isUnsafePath } from '../../fuse/owner-files'
 import { type Command, requirePositionals } from '../command'
 import { mountDirOfArgs } from './mount'
 
@@ -28,9 +28,9 @@ export const unmountCommand: Command = {
     try {
       entry = readMountEntry(mountpoint)
     } catch (err) {
-      if (!(err instanceof UnsafePathError)) throw err
+      if (!isUnsafePath(err)) throw err
       // Not trusted, not needed: the mount process is looked up in /proc instead.
-      ctx.stderr.write(`peerstore unmount: ignoring the mount registry: ${err.message}\n`)
+      ctx.stderr.write(`peerstore unmount: ignoring the mount registry: ${(err as Error).message}\n`)
     }
     const fsMount = mountAt(mountpoint)
     if (!fsMount) {

@@ -1,6 +1,6 @@
 // `peerstore whoami`: the user id to give someone who wants to share with you.
 
-import { encodeUserId } from '../../volume/share-token'
+import { encodeUserId } from '../../volume/sharing/token'
 import { VolumeKeys } from '../../volume/volume-keys'
 import { type Command, requirePositionals } from '../command'
 

@@ -1,0 +1,113 @@
+// What commands ask of a node, whichever way they reach it: over the control
+// socket of the node running for this home, or through a temporary node the
+// command starts itself (and closes when done).
+
+import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
+import type { NodeConfig } from '../node/config'
+import { type MountStatus, type NodeStatus, RingNode } from '../node/ring-node'
+import { userKeyPair } from './ring-value-store'
+
+export interface NodeApi {
+  status(): Promise<NodeStatus>
+  blockPut(bytes: Buffer): Promise<Buffer>
+  blockGet(key: Buffer): Promise<Buffer | null>
+  blockRm(key: Buffer): Promise<void>
+}
+
+/**
+ * The API of an in-process node. Blocks are put with the home user's signed
+ * claim and removed with its signed delete: `block rm` of a block this user
+ * did not store is refused by the machines holding it (EPERM).
+ */
+export function localApi(node: RingNode): NodeApi {
+  return {
+    status: () => node.status(),
+    blockPut: (bytes) => node.client.putImmutable(bytes, userKeyPair(node.home)),
+    async blockGet(key) {
+      const value = await node.client.get(key)
+      return value ? value.bytes : null
+    },
+    async blockRm(key) {
+      const { refused } = await node.client.deleteImmutable(key, userKeyPair(node.home))
+      if (refused.length > 0) {
+        const err = refused[0] as Error & { code?: string }
+        throw Object.assign(new Error(`${refused.length} machine(s) kept the block: ${err.message}`), { code: 'EPERM' })
+      }
+    }
+  }
+}
+
+/** Serves a node's API on its home's control socket; `mountStatus` adds the state of a mount running on it. */
+export function controlServerFor(node: RingNode, opts: { mountStatus?: () => MountStatus | null } = {}): ControlServer {
+  const api = localApi(node)
+  return new ControlServer(node.home, {
+    status: async () => {
+      const mount = opts.mountStatus?.()
+      return mount ? { ...(await api.status()), mount } : api.status()
+    },
+    blockPut: async (p) => (await api.blockPut(Buffer.from(String(p.bytes), 'base64'))).toString('hex'),
+    blockGet: async (p) => (await api.blockGet(parseKey(String(p.key))))?.toString('base64') ?? null,
+    blockRm: async (p) => {
+      await api.blockRm(parseKey(String(p.key)))
+      return true
+    }
+  })
+}
+
+function controlApi(client: ControlClient): NodeApi {
+  return {
+    status: () => client.call<NodeStatus>('status'),
+    blockPut: async (bytes) =>
+      Buffer.from(await client.call<string>('blockPut', { bytes: bytes.toString('base64') }), 'hex'),
+    async blockGet(key) {
+      const b64 = await client.call<string | null>('blockGet', { key: key.toString('hex') })
+      return b64 === null ? null : Buffer.from(b64, 'base64')
+    },
+    async blockRm(key) {
+      await client.call('blockRm', { key: key.toString('hex') })
+    }
+  }
+}
+
+export function parseKey(hex: string): Buffer {
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw Object.assign(new Error(`'${hex}' is not a key (64 hex characters)`), { code: 'EINVAL' })
+  }
+  return Buffer.from(hex, 'hex')
+}
+
+export interface WithNodeOptions {
+  home: string
+  config: NodeConfig
+  host?: string
+  /** How long a temporary client waits for a member of the ring. */
+  waitMs?: number
+}
+
+/**
+ * Runs `job` against the node running for this home, or else against a
+ * temporary node: a client of the ring when the network has bootstrap
+ * addresses, or the home's own one-node ring when it has none.
+ */
+export async function withNode<T>(
+  opts: WithNodeOptions,
+  job: (api: NodeApi, via: 'control' | 'temporary') => Promise<T>
+): Promise<T> {
+  const client = await ControlClient.connect(controlSocketPath(opts.home))
+  if (client) {
+    try {
+      return await job(controlApi(client), 'control')
+    } finally {
+      client.close()
+    }
+  }
+  const clientOnly = opts.config.bootstrap.length > 0
+  const node = new RingNode({ home: opts.home, config: opts.config, host: opts.host, clientOnly })
+  try {
+    await node.ready()
+    await node.waitForGateway(opts.waitMs ?? 15_000)
+    return await job(localApi(node), 'temporary')
+  } finally {
+    await node.close()
+  }
+}

@@ -1,0 +1,64 @@
+// `peerstore share` and `unshare` change the sharer's tree (re-keying) and
+// records, so they need the home's Volume, which a running mount holds (one
+// process per home). The mount therefore answers them on a control socket of
+// its own, <home>/mount-control/control.sock (owner only), with the same
+// JSON-lines protocol as the node's control socket; with no mount running
+// the CLI opens the Volume itself. `peerstore check` uses the same socket.
+
+import fs from 'node:fs'
+import path from 'node:path'
+import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
+import { openVolume } from './open-volume'
+import { listGrants, shareWith, unshareWith } from '../volume/sharing/share'
+import type { Volume } from '../volume/volume'
+
+function controlDir(home: string): string {
+  return path.join(home, 'mount-control')
+}
+
+export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check'
+
+async function runLocal(volume: Volume, method: ShareMethod, params: Record<string, unknown>): Promise<unknown> {
+  const to = Buffer.from(String(params.to ?? ''), 'hex')
+  if (method === 'share') return shareWith(volume, String(params.path), to)
+  if (method === 'unshare') return unshareWith(volume, String(params.path), to)
+  if (method === 'check') {
+    const report = await volume.checkAll(params.repair === true)
+    // Repairs are in the store before the answer, as a share is.
+    if (report.repaired.length > 0) await volume.sync()
+    return report
+  }
+  return listGrants(volume)
+}
+
+/** Started by the mount: serves share/unshare on its Volume. */
+export async function startShareControl(home: string, volume: Volume): Promise<ControlServer> {
+  fs.mkdirSync(controlDir(home), { recursive: true, mode: 0o700 })
+  const run = (method: ShareMethod) => (params: Record<string, unknown>) => runLocal(volume, method, params)
+  const server = new ControlServer(controlDir(home), {
+    share: run('share'),
+    unshare: run('unshare'),
+    grants: run('grants'),
+    check: run('check')
+  })
+  await server.ready()
+  return server
+}
+
+/** Runs a share method in the home's running mount, or on the Volume opened here when none runs. */
+export async function onOwnVolume<T>(home: string, method: ShareMethod, params: Record<string, unknown>): Promise<T> {
+  const client = await ControlClient.connect(controlSocketPath(controlDir(home)))
+  if (client) {
+    try {
+      return await client.call<T>(method, params)
+    } finally {
+      client.close()
+    }
+  }
+  const opened = await openVolume(home)
+  try {
+    return (await runLocal(opened.volume, method, params)) as T
+  } finally {
+    await opened.close()
+  }
+}

@@ -1,0 +1,49 @@
+// Attribute ops on the Volume: stat by path or handle, access, and the
+// metadata a program may change (mode, owner, times).
+
+import type { VolumeError } from '../../volume/errors'
+import { reply } from '../wrap'
+import type { OpHandlers } from './table'
+import { fuseStat, inodeOf, type VolumeOpsContext } from './volume-context'
+
+export function attributeOps(ctx: VolumeOpsContext): OpHandlers {
+  const { volume, handles } = ctx
+  return {
+    getattr: async (path: string) => {
+      try {
+        return reply(fuseStat(volume, await volume.resolve(path)))
+      } catch (err) {
+        // fstat(2) reaches us by path only. A file open here whose name another computer deleted
+        // still answers at its old path until closed, as an unlinked open file does.
+        const open = (err as VolumeError).code === 'ENOENT' ? handles.openDeletedAt(path, volume) : null
+        if (!open) throw err
+        return reply(fuseStat(volume, open))
+      }
+    },
+
+    // fstat(2), and the kernel before a read of a file it caches (auto_cache): by handle, so a file
+    // open here still answers after another computer deleted its name (tuned-fuse.ts passes the handle).
+    fgetattr: async (path: string, fh: number) => reply(fuseStat(volume, await inodeOf(ctx, path, fh))),
+
+    access: async (path: string, _mode: number) => {
+      await volume.resolve(path)
+    },
+
+    chmod: async (path: string, mode: number) => {
+      volume.chmod(await volume.resolve(path), mode)
+    },
+
+    chown: async (path: string, uid: number, gid: number) => {
+      volume.chown(await volume.resolve(path), uid, gid)
+    },
+
+    // fuse-native 2.2.6 passed the atime in both arguments; the binding is
+    // rebuilt with that fixed at install (scripts/patch-fuse-native.js).
+    utimens: async (path: string, atime: number, mtime: number) => {
+      const inode = await volume.resolve(path)
+      // UTIME_OMIT arrives as 2^64 − 1 (scripts/patch-fuse-native.js): keep that time.
+      const keep = (t: number) => t > Number.MAX_SAFE_INTEGER
+      volume.utimens(inode, keep(atime) ? inode.state.atime : atime, keep(mtime) ? inode.state.mtime : mtime)
+    }
+  }
+}

@@ -1,0 +1,52 @@
+// Extended attributes on the Volume: the user.* namespace, plus the
+// read-only status attribute (STATUS_XATTR) that reports a file's replicas
+// and pending upload.
+
+import { STATUS_XATTR } from '../../volume/volume'
+import { E } from '../errno'
+import { reply } from '../wrap'
+import type { OpHandlers } from './table'
+import type { VolumeOpsContext } from './volume-context'
+
+export function xattrOps(ctx: VolumeOpsContext): OpHandlers {
+  const { volume } = ctx
+  return {
+    getxattr: async (path: string, name: string) => {
+      // The kernel asks for security.capability before writes: answer fast.
+      if (!name.startsWith('user.')) return E.ENODATA
+      const inode = await volume.resolve(path)
+      if (name === STATUS_XATTR) return reply(Buffer.from(formatStatus(await volume.replicaReport(inode))))
+      const value = volume.getxattr(inode, name)
+      return value ? reply(value) : E.ENODATA
+    },
+
+    listxattr: async (path: string) => {
+      const inode = await volume.resolve(path)
+      return reply([STATUS_XATTR, ...volume.listxattr(inode)])
+    },
+
+    setxattr: async (path: string, name: string, value: Buffer, _position: number, flags: number) => {
+      volume.setxattr(await volume.resolve(path), name, Buffer.from(value), flags)
+    },
+
+    removexattr: async (path: string, name: string) => {
+      if (!name.startsWith('user.') || name === STATUS_XATTR) return E.ENOTSUP
+      volume.removexattr(await volume.resolve(path), name)
+    }
+  }
+}
+
+export function formatStatus(r: {
+  live: number | null
+  target: number | null
+  pendingUpload: boolean
+  pendingChunks: number
+  offline?: boolean
+  uploadError?: string | null
+}): string {
+  const replicas = r.live === null ? 'unknown' : `${r.live}/${r.target}`
+  const pending = r.pendingUpload ? `yes (${r.pendingChunks} chunks)` : 'no'
+  // Why its upload is waiting (retried with backoff; the data is kept on this machine meanwhile).
+  const error = r.uploadError ? ` upload-error=${r.uploadError.replace(/\s+/g, ' ')}` : ''
+  return `replicas=${replicas} upload-pending=${pending}${error}${r.offline ? ' offline=yes' : ''}`
+}

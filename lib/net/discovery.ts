@@ -1,0 +1,113 @@
+// Finding the other nodes of the network: the swarm joins the topic derived
+// from the network key as server and client, and this module keeps that
+// announcement fresh. hyperswarm itself refreshes only every ~10 min, so a
+// failed announce (no reachable bootstrap yet) is retried with backoff, and a
+// successful one is repeated twice soon after. The node is online while the
+// latest announce succeeded; a lone node (no bootstrap) always is.
+
+import type Hyperswarm from 'hyperswarm'
+import type { PeerDiscoverySession } from 'hyperswarm'
+
+const REJOIN_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000]
+const EARLY_REJOIN_MS = [2_000, 10_000]
+
+export interface DiscoveryOptions {
+  swarm: Hyperswarm
+  topic: Buffer
+  /** A node without bootstrap addresses: online at once, never announces. */
+  lone: boolean
+  /** Called on every change of `online`. */
+  onChange(online: boolean): void
+}
+
+export class Discovery {
+  private readonly swarm: Hyperswarm
+  private readonly topic: Buffer
+  private readonly lone: boolean
+  private readonly onChange: (online: boolean) => void
+  private session: PeerDiscoverySession | null = null
+  private rejoinTimer: NodeJS.Timeout | null = null
+  private rejoinAttempts = 0
+  private earlyRejoins = 0
+  private lastFlush: Promise<boolean> = Promise.resolve(false)
+  private stopped = false
+  private _online = false
+
+  constructor(opts: DiscoveryOptions) {
+    this.swarm = opts.swarm
+    this.topic = opts.topic
+    this.lone = opts.lone
+    this.onChange = opts.onChange
+  }
+
+  get online(): boolean {
+    return this._online
+  }
+
+  /** Joins the topic; the swarm must be listening. Never waits for the DHT: see flushed(). */
+  start(): void {
+    this.session = this.swarm.join(this.topic, { server: true, client: true })
+    if (this.lone) {
+      this.setOnline(true)
+      return
+    }
+    this.lastFlush = this.watchFlush()
+  }
+
+  /** Resolves when the latest announce/lookup of the topic finished: true if it succeeded. */
+  flushed(): Promise<boolean> {
+    return this.lastFlush
+  }
+
+  /** Announces and looks up the topic again (and re-announces the server). */
+  async rejoin(): Promise<boolean> {
+    if (!this.session || this.stopped) return false
+    this.swarm.server.refresh()
+    await this.session.refresh().catch(() => {})
+    this.lastFlush = this.watchFlush()
+    return this.lastFlush
+  }
+
+  /** No more rejoins; the network is closing. */
+  stop(): void {
+    this.stopped = true
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer)
+    this.rejoinTimer = null
+  }
+
+  /** Once the swarm is destroyed. */
+  markOffline(): void {
+    this.setOnline(false)
+  }
+
+  private async watchFlush(): Promise<boolean> {
+    const session = this.session
+    if (!session) return false
+    const ok = await session.flushed().catch(() => false)
+    if (this.stopped) return ok
+    this.setOnline(ok)
+    if (ok) {
+      this.rejoinAttempts = 0
+      // Nodes that start together announce concurrently and can miss each other; hyperswarm
+      // would look again only after ~10 min, so look again twice soon after the first success.
+      if (this.earlyRejoins < EARLY_REJOIN_MS.length) this.scheduleRejoin(EARLY_REJOIN_MS[this.earlyRejoins++])
+    } else {
+      this.scheduleRejoin(REJOIN_BACKOFF_MS[Math.min(this.rejoinAttempts++, REJOIN_BACKOFF_MS.length - 1)])
+    }
+    return ok
+  }
+
+  private scheduleRejoin(delayMs: number): void {
+    if (this.rejoinTimer || this.stopped) return
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = null
+      this.rejoin().catch(() => {})
+    }, delayMs)
+  }
+
+  private setOnline(online: boolean): void {
+    if (this._online === online) return
+    this._online = online
+    this.onChange(online)
+  }
+}

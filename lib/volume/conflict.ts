@@ -1,0 +1,157 @@
+// What a compare-and-swap conflict settles to: directories merge three ways,
+// files and symlinks keep both (theirs becomes a conflict copy), a delete
+// meets a newer change and the change wins, and an inode deleted elsewhere
+// but changed here comes back under its name (docs/volume.md, "Concurrent
+// operations on two computers").
+
+import { randomBytes } from '../crypto/keys'
+import { type SignedRecord, verifyRecord } from '../crypto/record'
+import type { VolumeContext } from './context'
+import { VolumeError } from './errors'
+import { decryptState, type InodeState } from './inode'
+import { adoptVersion, chunkKeys, Inode } from './loaded-inode'
+import { conflictName, mergeEntries } from './merge'
+
+export class ConflictResolver {
+  constructor(private readonly ctx: VolumeContext) {}
+
+  /** The store holds `current` where this mount expected its own last version: merge, then write again. */
+  async resolve(inode: Inode, current: SignedRecord | null): Promise<void> {
+    const { table, keys, tree } = this.ctx
+    if (!current || current.deleted) {
+      // Deleted (or never stored) elsewhere, changed here: ours stays.
+      adoptVersion(inode, current?.version ?? 0)
+      if (current?.deleted) {
+        inode.storedTombstone = true
+        this.relink(inode)
+      }
+      return
+    }
+    if (!verifyRecord(current, table.recordKeyOf(inode.id)))
+      throw new VolumeError('EIO', 'conflicting record is forged')
+    const theirs = decryptState(current.value, inode.id, keys.inodeKey(inode.id))
+    if (inode.type === 'dir' && theirs.entries) {
+      const merged = mergeEntries(inode.base ?? new Map(), inode.entries, theirs.entries)
+      for (const [oldName, newName] of merged.renamed) {
+        const e = merged.entries.get(newName)
+        const child = e && table.get(e.id.toString('hex'))
+        if (child) child.name = newName
+        this.ctx.journal.append([{ o: 'e', d: inode.hex, n: newName, c: e!.id.toString('hex'), t: e!.type }])
+        void oldName
+      }
+      tree.noteFolderChange(inode.entries, merged.entries)
+      inode.state.entries = merged.entries
+      inode.base = theirs.entries
+      inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
+    } else if (!inode.data?.hasDirty && sameContent(table.snapshotState(inode), theirs)) {
+      // Only metadata differs (a rename here and there each touch ctime, a chmod, a utimens): one
+      // inode, no copy; ours is written over theirs with the later times.
+      inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
+      inode.state.ctime = Math.max(inode.state.ctime, theirs.ctime)
+      inode.state.atime = Math.max(inode.state.atime, theirs.atime)
+    } else {
+      // Files and symlinks keep both: ours stays here, theirs becomes a conflict copy beside it.
+      // From now on both lists may hold the same chunks: neither is collected.
+      if (theirs.file) theirs.file.shared = true
+      if (inode.data) inode.data.shared = true
+      const copy = new Inode(randomBytes(32), theirs)
+      table.attachData(copy)
+      table.inodes.set(copy.hex, copy)
+      const parent = inode.parent ?? this.ctx.root
+      const name = conflictName(inode.name || 'file', (n) => parent.entries.has(n))
+      table.link(parent, name, copy)
+      table.touch(copy)
+      table.touch(parent)
+    }
+    adoptVersion(inode, current.version)
+  }
+
+  /**
+   * Another device deleted this inode while it changed here, and it is being
+   * written back: its name must come back too, or the change would be out of
+   * reach. The parent's next flush merges the name in as our addition. When
+   * the folder it was in is gone as well, it goes to the nearest folder above
+   * that is still there (the root at the latest).
+   */
+  private relink(inode: Inode): void {
+    const { root, table } = this.ctx
+    if (inode === root) return
+    let parent = inode.parent
+    for (let i = 0; parent && parent !== root && (parent.deleted || parent.remoteDeleted) && i < 4096; i++) {
+      parent = parent.parent
+    }
+    if (parent?.type !== 'dir' || parent.deleted || parent.remoteDeleted) parent = root
+    const e = parent.entries.get(inode.name)
+    if (e?.id.equals(inode.id)) {
+      // Still listed here: our copy of the base must not say it was there, or the merge takes their removal.
+      parent.base?.delete(inode.name)
+      table.link(parent, inode.name, inode)
+    } else {
+      for (const x of parent.entries.values()) if (x.id.equals(inode.id)) return
+      const wanted = inode.name || 'recovered'
+      const name = e ? conflictName(wanted, (n) => parent.entries.has(n)) : wanted
+      table.link(parent, name, inode)
+    }
+    table.touch(parent)
+  }
+
+  /**
+   * Our tombstone met a newer live record: another device changed the inode
+   * after the version this mount deleted. The change wins: the inode takes
+   * that record and gets its name back (relink).
+   */
+  undelete(inode: Inode, current: SignedRecord): void {
+    const { table, keys } = this.ctx
+    if (!verifyRecord(current, table.recordKeyOf(inode.id)))
+      throw new VolumeError('EIO', 'conflicting record is forged')
+    const state = decryptState(current.value, inode.id, keys.inodeKey(inode.id))
+    inode.deleted = false
+    inode.state = state
+    inode.base = state.entries ? new Map(state.entries) : null
+    inode.data = null
+    table.attachData(inode)
+    inode.storedChunks = chunkKeys(state.file)
+    adoptVersion(inode, current.version)
+    inode.versionFloor = Math.max(inode.versionFloor, current.version)
+    inode.flushedGen = inode.gen
+    const other = table.get(inode.hex)
+    // A lookup loaded it again meanwhile (a merge listed it): that object is the live one.
+    if (other && other !== inode) return
+    table.inodes.set(inode.hex, inode)
+    this.ctx.notice(
+      `kept ${inode.name || inode.hex.slice(0, 12)}: changed on another computer after it was deleted here`
+    )
+    this.relink(inode)
+    this.ctx.tree.schedule()
+  }
+
+  /** An inode deleted elsewhere is changed through a handle here: it is listed again (its record follows). */
+  revive(inode: Inode): void {
+    const { table } = this.ctx
+    inode.remoteDeleted = false
+    const other = table.get(inode.hex)
+    if (other && other !== inode) return
+    table.inodes.set(inode.hex, inode)
+    this.ctx.watch.note(inode)
+    this.relink(inode)
+    this.ctx.tree.schedule()
+  }
+}
+
+/** The same bytes: a file's chunk list and inline content, or a symlink's target. */
+function sameContent(a: InodeState, b: InodeState): boolean {
+  if (a.type !== b.type) return false
+  if (a.type === 'symlink') return a.target === b.target
+  const x = a.file
+  const y = b.file
+  if (!x || !y) return x === y
+  if (!x.fileId.equals(y.fileId) || x.size !== y.size || x.chunks.length !== y.chunks.length) return false
+  for (let i = 0; i < x.chunks.length; i++) {
+    const p = x.chunks[i]
+    const q = y.chunks[i]
+    if (p === null || q === null ? p !== q : !p.equals(q)) return false
+  }
+  const ix = x.inline ?? null
+  const iy = y.inline ?? null
+  return ix === null || iy === null ? ix === iy : ix.equals(iy)
+}

@@ -1,0 +1,92 @@
+// An inode as a mount holds it in memory: its state, its file data, and the
+// versions and generations that say what the store has of it. File handles
+// hold these objects, so renamed and unlinked open files keep working.
+
+import type { FileContent, FileData } from './file-data'
+import { VolumeError } from './errors'
+import type { DirEntry, InodeState, InodeType } from './inode'
+import { Mutex } from './mutex'
+
+export class Inode {
+  readonly id: Buffer
+  readonly hex: string
+  /** Version of the record in the store; 0 when never stored. */
+  version = 0
+  /**
+   * The highest version this mount has seen of the record. After a conflict
+   * whose winner is older than that (a replica that missed updates answered
+   * the compare-and-swap), the next write still goes above it, so the older
+   * lineage can never beat it later in repair.
+   */
+  versionFloor = 0
+  state: InodeState
+  data: FileData | null = null
+  /** Directory entries as last stored: the base of a three-way merge. */
+  base: Map<string, DirEntry> | null = null
+  /** A file's chunk keys as last stored (or loaded): what a write may have dropped. */
+  storedChunks: Buffer[] = []
+  /** Bumped by every change; the record is clean when flushedGen catches up. */
+  gen = 0
+  flushedGen = 0
+  /** The sync beacon version as of which this inode was last known current (remote-sync.ts). */
+  syncedBeacon = 0
+  deleted = false
+  /**
+   * Another device stored this inode's tombstone while it was loaded here
+   * (open handles may still hold it). A change made here afterwards brings it
+   * back: its record is written again and it is linked into its folder
+   * (docs/volume.md, "Concurrent operations on two computers").
+   */
+  remoteDeleted = false
+  /** The store holds this inode's tombstone at `version` (deleted elsewhere; revived here until stored). */
+  storedTombstone = false
+  parent: Inode | null = null
+  name = ''
+  readonly flushLock = new Mutex()
+
+  constructor(id: Buffer, state: InodeState) {
+    this.id = id
+    this.hex = id.toString('hex')
+    this.state = state
+  }
+
+  get type(): InodeType {
+    return this.state.type
+  }
+
+  get entries(): Map<string, DirEntry> {
+    if (!this.state.entries) throw new VolumeError('ENOTDIR')
+    return this.state.entries
+  }
+
+  get size(): number {
+    if (this.data) return this.data.size
+    if (this.type === 'symlink') return Buffer.byteLength(this.state.target ?? '')
+    return 4096
+  }
+}
+
+/** The version the inode's next record gets: above the store's and above any this mount has seen. */
+export function nextVersion(inode: Inode): number {
+  return Math.max(inode.version, inode.versionFloor) + 1
+}
+
+/** Takes the store's version as the compare-and-swap base, remembering the highest seen. */
+export function adoptVersion(inode: Inode, version: number): void {
+  inode.versionFloor = Math.max(inode.versionFloor, inode.version)
+  inode.version = version
+}
+
+/** The non-hole chunk keys of a file's content. */
+export function chunkKeys(file: FileContent | undefined): Buffer[] {
+  return file ? file.chunks.filter((k): k is Buffer => k !== null) : []
+}
+
+/** An inode type as a journal entry op spells it. */
+export function typeCode(t: InodeType): string {
+  return t === 'file' ? 'f' : t === 'dir' ? 'd' : 'l'
+}
+
+export function codeType(c: string | undefined): InodeType {
+  return c === 'd' ? 'dir' : c === 'l' ? 'symlink' : 'file'
+}

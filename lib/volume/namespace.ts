@@ -1,0 +1,201 @@
+// Path operations: resolving paths, and the namespace changes (create, mkdir,
+// symlink, unlink, rmdir, rename).
+//
+// Namespace changes run one at a time under `ns`, as does taking in another
+// device's record (remote-apply.ts) and the tree check's repairs. Each first
+// loads what it needs (awaits), then checks and changes the entries in one
+// synchronous step, so a merge of a directory (conflict.ts, also
+// synchronous) can never fall between its check and its change.
+
+import type { VolumeContext } from './context'
+import { fail } from './errors'
+import type { InodeType } from './inode'
+import type { JournalOp } from './journal'
+import { type Inode, typeCode } from './loaded-inode'
+import { SHARED_DIR_NAME } from './sharing/names'
+import type { Owner } from './volume-options'
+
+const MAX_NAME_BYTES = 255
+
+export class Namespace {
+  constructor(private readonly ctx: VolumeContext) {}
+
+  async resolve(p: string): Promise<Inode> {
+    let node = this.ctx.root
+    for (const name of splitPath(p)) node = await this.child(node, name)
+    return node
+  }
+
+  async child(dir: Inode, name: string): Promise<Inode> {
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    const e = dir.entries.get(name)
+    if (!e) fail('ENOENT')
+    const inode = await this.ctx.table.getInode(e!.id)
+    inode.parent = dir
+    inode.name = name
+    this.ctx.watch.note(inode)
+    return inode
+  }
+
+  /** The path an inode was last seen at here, from its parent links; null when they do not reach the root. */
+  pathOf(inode: Inode): string | null {
+    const names: string[] = []
+    for (let x: Inode | null = inode, n = 0; x !== this.ctx.root; x = x.parent, n++) {
+      if (!x || n > 4096) return null
+      names.push(x.name)
+    }
+    return `/${names.reverse().join('/')}`
+  }
+
+  private async parentOf(p: string): Promise<{ dir: Inode; name: string }> {
+    const parts = splitPath(p)
+    const name = parts.pop()
+    if (name === undefined) fail('EBUSY', 'the root has no parent')
+    if (Buffer.byteLength(name!) > MAX_NAME_BYTES) fail('ENAMETOOLONG')
+    // The mount shows the shares of other users there (share-view.ts): no entry of one's own may take it.
+    if (parts.length === 0 && name === SHARED_DIR_NAME) fail('EPERM', `/${SHARED_DIR_NAME} is reserved for shares`)
+    let dir = this.ctx.root
+    for (const part of parts) dir = await this.child(dir, part)
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    return { dir, name: name! }
+  }
+
+  async readdir(p: string): Promise<string[]> {
+    const dir = await this.resolve(p)
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    return [...dir.entries.keys()]
+  }
+
+  /** Entries with their inodes, for `peerstore ls` and `get`. */
+  async list(p: string): Promise<{ name: string; inode: Inode }[]> {
+    const dir = await this.resolve(p)
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    const out: { name: string; inode: Inode }[] = []
+    for (const name of dir.entries.keys()) out.push({ name, inode: await this.child(dir, name) })
+    return out
+  }
+
+  async readlink(p: string): Promise<string> {
+    const inode = await this.resolve(p)
+    if (inode.type !== 'symlink') fail('EINVAL')
+    return inode.state.target ?? ''
+  }
+
+  make(p: string, type: InodeType, mode: number, owner?: Owner, target?: string): Promise<Inode> {
+    return this.ctx.ns.run(async () => {
+      const { table } = this.ctx
+      const { dir, name } = await this.parentOf(p)
+      if (dir.entries.has(name)) fail('EEXIST')
+      const inode = table.newInode(type, mode, owner)
+      if (type === 'symlink') inode.state.target = target
+      table.inodes.set(inode.hex, inode)
+      table.link(dir, name, inode)
+      table.touch(inode)
+      table.changed(dir, inode.state.ctime)
+      return inode
+    })
+  }
+
+  /** unlink (`dirOnly` false) and rmdir (`dirOnly` true). */
+  async remove(p: string, dirOnly: boolean): Promise<void> {
+    await this.ctx.ns.run(async () => {
+      const { table } = this.ctx
+      const { dir, name, inode } = await this.entryOf(p)
+      if (dirOnly) {
+        if (inode.type !== 'dir') fail('ENOTDIR')
+        if (inode.entries.size > 0) fail('ENOTEMPTY')
+      } else if (inode.type === 'dir') fail('EISDIR')
+      dir.entries.delete(name)
+      this.ctx.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
+      table.deleteInode(inode)
+      table.changed(dir)
+    })
+  }
+
+  /**
+   * The entry at `p` with its inode loaded, checked once nothing awaits any
+   * more: a merge during the load may have rebound or removed the name.
+   */
+  private async entryOf(p: string): Promise<{ dir: Inode; name: string; inode: Inode }> {
+    for (let attempt = 0; ; attempt++) {
+      const { dir, name } = await this.parentOf(p)
+      const inode = await this.child(dir, name)
+      if (dir.entries.get(name)?.id.equals(inode.id)) return { dir, name, inode }
+      if (attempt >= 3) fail('ENOENT')
+    }
+  }
+
+  /**
+   * Atomic: one journal entry moves the name, replacing a file or an empty
+   * directory at the target. Every check is made after the last await.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    await this.ctx.ns.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const src = await this.entryOf(from)
+        const dst = await this.parentOf(to)
+        const existing = dst.dir.entries.get(dst.name)
+        const replaced = existing ? await this.child(dst.dir, dst.name) : null
+        // Loads are done: from here on nothing awaits, so the checks below hold when the entries change.
+        const stillThere =
+          src.dir.entries.get(src.name)?.id.equals(src.inode.id) &&
+          (replaced ? dst.dir.entries.get(dst.name)?.id.equals(replaced.id) : !dst.dir.entries.has(dst.name))
+        if (!stillThere) {
+          if (attempt >= 3) fail('EAGAIN', 'the folders changed during the rename')
+          continue
+        }
+        this.moveEntry(src.dir, src.name, src.inode, dst.dir, dst.name, replaced)
+        return
+      }
+    })
+  }
+
+  private moveEntry(
+    srcDir: Inode,
+    srcName: string,
+    inode: Inode,
+    dstDir: Inode,
+    dstName: string,
+    replaced: Inode | null
+  ): void {
+    const { table } = this.ctx
+    if (srcDir === dstDir && srcName === dstName) return
+    if (dstDir.deleted || dstDir.remoteDeleted) fail('ENOENT')
+    if (inode.type === 'dir') {
+      for (let d: Inode | null = dstDir; d; d = d.parent) {
+        if (d === inode) fail('EINVAL', 'cannot move a directory into itself')
+        if (d === this.ctx.root) break
+      }
+    }
+    if (replaced) {
+      if (replaced === inode) return
+      if (inode.type === 'dir' && replaced.type !== 'dir') fail('ENOTDIR')
+      if (inode.type !== 'dir' && replaced.type === 'dir') fail('EISDIR')
+      if (replaced.type === 'dir' && replaced.entries.size > 0) fail('ENOTEMPTY')
+    }
+    srcDir.entries.delete(srcName)
+    dstDir.entries.set(dstName, { id: inode.id, type: inode.type })
+    inode.parent = dstDir
+    inode.name = dstName
+    const ops: JournalOp[] = [
+      { o: 'e', d: srcDir.hex, n: srcName, c: null },
+      { o: 'e', d: dstDir.hex, n: dstName, c: inode.hex, t: typeCode(inode.type) }
+    ]
+    if (replaced) {
+      replaced.deleted = true
+      table.journalDirty.delete(replaced)
+      ops.push({ o: 'x', id: replaced.hex })
+      table.touch(replaced)
+    }
+    this.ctx.journal.append(ops)
+    const now = Date.now()
+    table.changed(srcDir, now)
+    if (dstDir !== srcDir) table.changed(dstDir, now)
+    inode.state.ctime = now
+    table.touch(inode)
+  }
+}
+
+export function splitPath(p: string): string[] {
+  return p.split('/').filter((s) => s.length > 0 && s !== '.')
+}
