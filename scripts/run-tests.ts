@@ -36,6 +36,7 @@ const PURE = [
   'cli/cli.test', // the CLI on homes with no bootstrap address: no sockets
   'cli/device.test',
   'cli/share.test',
+  'common/common.test',
   'crypto/crypto.test',
   'net/chord-messages.test',
   'net/messages.test',
@@ -45,6 +46,7 @@ const PURE = [
   'storage/claims.test',
   'storage/crash.test', // a writer child of its own, SIGKILLed on a local store
   'storage/disk-full.test', // a tmpfs of its own
+  'storage/known-hash.test', // a FileService and RingClient on a fake router, no sockets
   'storage/node-store.test',
   'storage/tombstones.test',
   'volume/chunk-crypto.test',

@@ -10,7 +10,6 @@ import { type SignedRecord, verifyRecord } from '../crypto/record'
 import type { RingNode } from '../node/ring-node'
 import type { RingValueStore } from './ring-value-store'
 import type { NodeStore } from '../storage'
-import { noteHashed } from '../storage/hashed'
 import { codedError } from '../node/errors'
 import { type RecordWatch, UNSURE, type ValueStore } from '../volume/value-store'
 
@@ -38,12 +37,8 @@ export class MemberValueStore implements ValueStore {
     return this.ring.putImmutable(bytes)
   }
 
-  async putImmutableKnown(key: Buffer, bytes: Buffer): Promise<void> {
-    // This process computed the key from these very bytes (a crypto worker
-    // sealing them): this machine's node store need not hash them again
-    // (it did, 0.5 ms per MiB on this thread; machines they are sent to still do).
-    noteHashed(bytes, key)
-    await this.ring.putImmutableKnown(key, bytes)
+  putImmutableKnown(key: Buffer, bytes: Buffer): Promise<void> {
+    return this.ring.putImmutableKnown(key, bytes)
   }
 
   async getRecord(key: Buffer): Promise<SignedRecord | null> {

@@ -6,14 +6,7 @@
 // its chunks away again; the Volume above never sees the claims.
 
 import path from 'node:path'
-import {
-  createChunkClaim,
-  type KeyPair,
-  keyPairFromSeed,
-  loadOrCreateSeed,
-  recordKey,
-  type SignedRecord
-} from '../crypto'
+import { type KeyPair, keyPairFromSeed, loadOrCreateSeed, recordKey, type SignedRecord } from '../crypto'
 import { codedError } from '../common/errors'
 import { FileKind } from '../node/file-messages'
 import type { RingNode } from '../node/ring-node'
@@ -47,9 +40,14 @@ export class RingValueStore implements ValueStore {
     return this.node.client.putImmutable(bytes, this.signer)
   }
 
-  /** Stores bytes whose key the caller computed from them (a crypto worker sealing them), with the user's claim. */
+  /**
+   * Stores bytes whose key this process computed from them (a crypto worker
+   * sealing them), with the user's claim: this machine's own node store need
+   * not hash them again (0.5 ms per MiB on this thread); machines they are
+   * sent to still do.
+   */
   putImmutableKnown(key: Buffer, bytes: Buffer): Promise<void> {
-    return this.node.client.post(key, FileKind.Immutable, bytes, createChunkClaim(this.signer, key))
+    return this.node.client.putImmutableKnown(key, bytes, this.signer)
   }
 
   getRecord(key: Buffer): Promise<SignedRecord | null> {

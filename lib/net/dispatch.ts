@@ -20,7 +20,7 @@ export interface RespondOptions {
    * A call from this node to itself hands the handler the caller's request
    * object and the caller the handler's response object, with no encoding in
    * between. Only for handlers that neither keep nor change what they are
-   * given: it saves copying (and re-hashing, see lib/storage/hashed.ts) a
+   * given: it saves copying (and re-hashing: the ring client passes PostFileCall.knownHash) a
    * 1 MiB value a node writes to itself.
    */
   directLocal?: boolean

@@ -62,6 +62,20 @@ export interface FileServiceOptions {
 }
 
 /**
+ * A PostFile as post() takes it. A write this node sends to itself arrives as
+ * the caller's own object (PostFile is served directLocal), so the ring client
+ * adds the SHA-256 it computed and the store skips a second hash of the bytes.
+ * It rides in the request, not a side call, because the ring client knows only
+ * the network and the self-write keeps that path's semantics (size limit,
+ * errors marked remote, replication). A request from another machine is
+ * decoded from the wire, which has no such field: its bytes are always hashed.
+ */
+export interface PostFileCall extends PostFileRequest {
+  /** sha256(bytes), computed by this process from these very bytes; never set by a decoder. */
+  knownHash?: Buffer
+}
+
+/**
  * A record write that did not land as asked on one holder: it keeps another
  * record at that version (a fork) or a newer one. The owner answers the
  * writer `ok: false` with `current`, as for a failed compare-and-swap.
@@ -96,7 +110,7 @@ export class FileService {
     this.acceptsRecordWrites = opts.acceptsRecordWrites ?? (() => true)
     const net = this.network
     net.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, (req) => this.get(req))
-    // directLocal: a write this node sends to itself keeps its Buffer (no copy, no second hash).
+    // directLocal: a write this node sends to itself keeps its Buffer and its knownHash (no copy, no second hash).
     net.respond(METHODS.PostFile, PostFileRequest, PostFileResponse, (req) => this.post(req), { directLocal: true })
     net.respond(METHODS.PatchFile, PatchFileRequest, PatchFileResponse, (req) => this.patch(req))
     net.respond(METHODS.DeleteFile, DeleteFileRequest, DeleteFileResponse, (req) => this.delete(req))
@@ -141,7 +155,7 @@ export class FileService {
     return { found: true, kind: fileKindOf(entry.kind), totalSize: entry.size, bytes }
   }
 
-  async post(req: PostFileRequest): Promise<PostFileResponse> {
+  async post(req: PostFileCall): Promise<PostFileResponse> {
     if (req.kind === FileKind.Immutable) {
       if (!req.claim) {
         throw codedError('ENOCLAIM', "an immutable value is stored only with its uploader's signed claim")
@@ -150,13 +164,13 @@ export class FileService {
     }
     try {
       if (!req.replicate) {
-        await this.storeLocally(req.key, req.kind, req.bytes, true, req.claim)
+        await this.storeLocally(req.key, req.kind, req.bytes, true, req.claim, req.knownHash)
         return { ok: true }
       }
       // The local write and the copies to the replicas run at once: every replica
       // verifies the value itself, so nothing is gained by waiting for ours first.
       const results = await Promise.allSettled([
-        this.storeLocally(req.key, req.kind, req.bytes, true, req.claim),
+        this.storeLocally(req.key, req.kind, req.bytes, true, req.claim, req.knownHash),
         this.replicate(req.key, req.kind, req.bytes, req.claim)
       ])
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
@@ -297,13 +311,22 @@ export class FileService {
    * claim. A record that this store does not take as the new version (it
    * holds a newer one, or settled a fork of the same version) throws
    * RecordNotStored: it counts as stored only where it really is.
+   * `knownHash`: see PostFileCall; only for bytes this process hashed itself.
    */
-  async storeLocally(key: Buffer, kind: FileKind, bytes: Buffer, fresh = false, claim?: ChunkClaim): Promise<void> {
+  async storeLocally(
+    key: Buffer,
+    kind: FileKind,
+    bytes: Buffer,
+    fresh = false,
+    claim?: ChunkClaim,
+    knownHash?: Buffer
+  ): Promise<void> {
     if (kind === FileKind.Immutable) {
       await this.store.putImmutable(key, bytes, {
         writtenAt: fresh ? Date.now() : 0,
         fresh,
-        claims: claim ? [claim] : []
+        claims: claim ? [claim] : [],
+        knownHash
       })
       return
     }

@@ -14,11 +14,8 @@
 // tombstone or a value wins (lib/storage/index-entry.ts, `shouldSend`). Each
 // copy carries its owners' signed claims and deletes; a holder merges them
 // (per owner the later wins), so a copy can remove only what its signers
-// own (docs/trust-model.md).
-//
-// SyncKeys tells the asker which keys of a range this machine holds, so it
-// answers only a machine that is responsible for that whole range in this
-// machine's view: enough for repair, no enumeration for anyone else.
+// own (docs/trust-model.md). The replica's side of the exchange, and who may
+// ask it, is sync-keys-responder.ts.
 
 import { type ChordNode, distinctMachines, idFromBuffer, idToBuffer, inHalfOpen, type NodeRef } from '../chord'
 import { encodeRecord } from '../crypto'
@@ -38,17 +35,13 @@ import {
   SyncKeysRequest,
   SyncKeysResponse
 } from './repair-messages'
-import { type EntryKind, type NodeStore, type ScanItem, shouldSend } from '../storage'
-import { codedError } from './errors'
+import type { NodeStore, ScanItem } from '../storage'
 import type { FileService } from './file-service'
 import type { RingClient } from './ring-client'
 import { nodeKey } from './router'
-
-const ID_SPACE = 1n << 256n
+import { keyVersion, SyncKeysResponder } from './sync-keys-responder'
 
 const SYNC_TIMEOUT_MS = 5_000
-/** How long a SyncKeys range checked for an asker stays allowed without a new lookup (three default repair rounds). */
-const SYNC_CHECK_MS = 30_000
 /** Stray keys handed off per round, so a round stays short after a big join. */
 const SWEEP_PER_ROUND = 2_000
 /**
@@ -87,16 +80,15 @@ export class Repairer {
   private timer: NodeJS.Timeout | null = null
   /** Keys found outside our ranges in the last sweep (hex). */
   private strays = new Set<string>()
-  /** SyncKeys ranges recently checked for an asker (asker:from:to → valid until, ms). */
-  private readonly allowedSyncs = new Map<string, number>()
   private running: Promise<void> | null = null
   private again = false
   private closed = false
 
+  /** This machine as a replica that owners sync their ranges with. */
+  readonly syncKeys: SyncKeysResponder
+
   constructor(private readonly opts: RepairOptions) {
-    opts.network.respond(SYNC_KEYS_METHOD, SyncKeysRequest, SyncKeysResponse, (req, peer) =>
-      this.onSyncKeys(req, peer.publicKey.toString('hex'))
-    )
+    this.syncKeys = new SyncKeysResponder(opts)
   }
 
   start(): void {
@@ -260,7 +252,7 @@ export class Repairer {
       batchFrom = batchTo
     }
     for await (const item of this.opts.store.scan(from, to)) {
-      const kv = await this.keyVersion(item)
+      const kv = await keyVersion(this.opts.store, item)
       if (!kv) continue
       batch.push(kv)
       if (batch.length >= SYNC_BATCH) await flush(item.key)
@@ -328,75 +320,6 @@ export class Repairer {
         timeoutMs
       }
     )
-  }
-
-  /** What SyncKeys lists for a key held here; null for what is never sent (an unsigned tombstone). */
-  private async keyVersion(item: { key: Buffer; kind: EntryKind; version: number }): Promise<KeyVersion | null> {
-    const digest = await this.opts.store.syncDigest(item.key, item.kind)
-    if (item.kind === 'tombstone' && digest === 0) return null
-    return {
-      key: item.key,
-      tombstone: item.kind === 'tombstone',
-      record: item.kind === 'record',
-      version: item.version,
-      digest
-    }
-  }
-
-  /**
-   * The replica side: which of the owner's keys do we lack, which does the
-   * owner lack. Answered only to a machine responsible for the whole range
-   * (from, to] in our view: the owner of `to` must own from + 1 too (no
-   * virtual node between them), and the asker must be among the k machines
-   * responsible for it.
-   */
-  private async onSyncKeys(req: SyncKeysRequest, asker: string): Promise<SyncKeysResponse> {
-    const { store } = this.opts
-    await this.checkSyncAsker(req.from, req.to, asker)
-    const theirs = new Map<string, KeyVersion>()
-    const missing: number[] = []
-    for (let i = 0; i < req.keys.length; i++) {
-      const kv = req.keys[i]
-      theirs.set(kv.key.toString('hex'), kv)
-      const entry = await store.entry(kv.key)
-      const mine = entry ? await this.keyVersion({ key: kv.key, ...entry }) : null
-      if (shouldSend(kv, mine)) missing.push(i)
-    }
-    const extra: KeyVersion[] = []
-    for await (const item of store.scan(req.from, req.to)) {
-      const mine = await this.keyVersion(item)
-      if (!mine) continue
-      if (shouldSend(mine, theirs.get(item.key.toString('hex')) ?? null)) extra.push(mine)
-      if (extra.length >= SYNC_BATCH) break
-    }
-    return { missing, extra }
-  }
-
-  private async checkSyncAsker(from: Buffer, to: Buffer, asker: string): Promise<void> {
-    // An owner asks about the same ranges every round: a check passed a moment ago stands.
-    const memo = `${asker}:${from.toString('hex')}:${to.toString('hex')}`
-    const now = Date.now()
-    if ((this.allowedSyncs.get(memo) ?? 0) > now) return
-    await this.lookUpSyncAsker(from, to, asker)
-    if (this.allowedSyncs.size >= 4096) this.allowedSyncs.clear()
-    this.allowedSyncs.set(memo, now + SYNC_CHECK_MS)
-  }
-
-  private async lookUpSyncAsker(from: Buffer, to: Buffer, asker: string): Promise<void> {
-    const { chord, replicas } = this.opts
-    const refuse = (why: string) =>
-      codedError('EPERM', `SyncKeys refused: ${why}; keys are listed only to machines responsible for the range`)
-    if (from.equals(to)) {
-      // The whole ring: only in a ring whose every machine holds everything.
-      const all = await chord.responsibleNodes(to, replicas + 1)
-      if (all.length > replicas || !all.some((n) => n.address === asker)) throw refuse('the whole ring was asked for')
-      return
-    }
-    const next = idToBuffer((idFromBuffer(from) + 1n) % ID_SPACE)
-    const [first, last] = await Promise.all([chord.findSuccessor(next), chord.findSuccessor(to)])
-    if (first.node.id !== last.node.id) throw refuse('the range spans more than one virtual node')
-    const holders = await chord.responsibleNodes(to, replicas)
-    if (!holders.some((n) => n.address === asker)) throw refuse('the asking machine is not responsible for it')
   }
 
   async close(): Promise<void> {

@@ -32,10 +32,10 @@ import {
 } from './file-messages'
 import type { Encoding, PeerNetwork } from '../net'
 import type { NodeRef } from '../chord'
-import { noteHashed } from '../storage/hashed'
 import { nodeKey, type Router } from './router'
 import { UNSURE } from '../common/errors'
 import { codedError } from './errors'
+import type { PostFileCall } from './file-service'
 
 export interface RingValue {
   kind: FileKind
@@ -179,10 +179,18 @@ export class RingClient {
   /** Stores an immutable value with `signer`'s claim (the user storing it, who alone can delete it again). */
   async putImmutable(bytes: Buffer, signer: KeyPair): Promise<Buffer> {
     const key = sha256(bytes)
-    // If this node is among the responsible machines, its store gets this very Buffer and need not hash it again.
-    noteHashed(bytes, key)
-    await this.post(key, FileKind.Immutable, bytes, createChunkClaim(signer, key))
+    await this.putImmutableKnown(key, bytes, signer)
     return key
+  }
+
+  /**
+   * putImmutable() for bytes whose key this process has just computed from
+   * them (here, or a crypto worker sealing them). If this node is among the
+   * responsible machines, its own store takes the key as the hash instead of
+   * hashing the bytes again; the machines they are sent to still hash them.
+   */
+  async putImmutableKnown(key: Buffer, bytes: Buffer, signer: KeyPair): Promise<void> {
+    await this.post(key, FileKind.Immutable, bytes, createChunkClaim(signer, key), { knownHash: key })
   }
 
   /**
@@ -192,19 +200,25 @@ export class RingClient {
    * responsible it coordinates: it stores its copy without a crossing and
    * sends k − 1 copies, where the owner would send k − 1 including one back
    * here (docs/ring-node.md, "Write throughput").
+   * `knownHash`: sha256(bytes) as this process computed it (PostFileCall).
    */
-  async post(key: Buffer, kind: FileKind, bytes: Buffer, claim?: ChunkClaim): Promise<void> {
+  async post(
+    key: Buffer,
+    kind: FileKind,
+    bytes: Buffer,
+    claim?: ChunkClaim,
+    opts: { knownHash?: Buffer } = {}
+  ): Promise<void> {
     const selfFirst = kind === FileKind.Immutable
+    const self = this.network.publicKey.toString('hex')
     const res = await this.toOwner(
       key,
-      (target) =>
-        this.request(
-          target,
-          METHODS.PostFile,
-          { key, kind, bytes, replicate: true, claim },
-          PostFileRequest,
-          PostFileResponse
-        ),
+      (target) => {
+        const req: PostFileCall = { key, kind, bytes, replicate: true, claim }
+        // Only for this node itself, whose handler gets this very object (file-service.ts, PostFileCall).
+        if (opts.knownHash && target.address === self) req.knownHash = opts.knownHash
+        return this.request(target, METHODS.PostFile, req, PostFileRequest, PostFileResponse)
+      },
       selfFirst
     )
     if (!res.ok) {

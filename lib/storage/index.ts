@@ -1,5 +1,4 @@
 export * from './errors'
-export * from './hashed'
 export * from './index-entry'
 export * from './node-store'
 export * from './ring-interval'

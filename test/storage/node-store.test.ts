@@ -9,9 +9,9 @@ import {
   sha256,
   verifyRecord
 } from '../../lib/crypto'
-import { hashedAs, inRingInterval, MAX_VALUE_BYTES, NodeStore, noteHashed, type ScanItem } from '../../lib/storage'
-import { codeOf, keyOf, openStore } from './helpers'
+import { inRingInterval, MAX_VALUE_BYTES, NodeStore, type ScanItem } from '../../lib/storage'
 import { tempDir } from '../helpers/temp-dir'
+import { codeOf, keyOf, openStore } from './helpers'
 
 async function collect(it: AsyncIterable<ScanItem>): Promise<string[]> {
   const out: string[] = []
@@ -81,19 +81,26 @@ test('immutable puts are idempotent and refuse bad keys and oversize values', as
   t.is(await store.get(sha256(Buffer.from('other'))), null, 'nothing stored for the refused put')
 })
 
-test('a Buffer this process hashed is not hashed again, and its noted hash must still be the key', async (t) => {
+test('a value whose hash the caller knows is not hashed again, and the known hash must still be the key', async (t) => {
   const store = await openStore(t)
   const bytes = randomBytes(1024)
   const key = sha256(bytes)
-  noteHashed(bytes, key)
-  t.is(hashedAs(bytes), key)
-  await store.putImmutable(key, bytes)
-  t.ok((await store.get(key))?.bytes.equals(bytes), 'stored under its noted hash')
-  t.is(await codeOf(store.putImmutable(sha256(randomBytes(8)), bytes)), 'EBADKEY', 'a noted Buffer under another key')
-  // A view or a copy is another object, so it is hashed (and refused when it does not match).
+  await store.putImmutable(key, bytes, { knownHash: key })
+  t.ok((await store.get(key))?.bytes.equals(bytes), 'stored under its known hash')
+  t.is(
+    await codeOf(store.putImmutable(sha256(randomBytes(8)), bytes, { knownHash: key })),
+    'EBADKEY',
+    'a known hash under another key'
+  )
+  // Without the hint the bytes are hashed (and refused when they do not match).
   const view = bytes.subarray(0, 512)
-  t.is(hashedAs(view), undefined, 'a view of a noted Buffer is not noted')
-  t.is(await codeOf(store.putImmutable(key, view)), 'EBADKEY', 'a view is hashed')
+  t.is(await codeOf(store.putImmutable(key, view)), 'EBADKEY', 'bytes without a known hash are hashed')
+  // The hint is taken as is: bytes that do not hash to it are stored, which
+  // shows they were not hashed a second time (only code that hashed them may pass it).
+  const other = randomBytes(512)
+  const vouched = sha256(randomBytes(16))
+  await store.putImmutable(vouched, other, { knownHash: vouched })
+  t.ok((await store.get(vouched))?.bytes.equals(other), "the known hash replaces the store's own hash")
 })
 
 test('records: forged, misplaced, malformed, stale and equivocating writes are refused', async (t) => {
