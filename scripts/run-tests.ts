@@ -4,15 +4,68 @@
 //
 //   node dist/scripts/run-tests.js [substring ...]
 //
+// Files listed in PURE (no FUSE, no ring of processes or swarm, nothing but
+// their own temp dirs) run several at a time, alongside the other files, which
+// run one after another as before: those start swarms and mounts on fixed
+// 127.0.0.1 ports and are timing-sensitive, so they never overlap each other.
+// A pure file's output is held and printed whole once the serial file running
+// at that moment is done, so no two files' lines interleave.
+//
 // PEERSTORE_TEST_TIMEOUT_MS bounds each file (default 10 minutes).
+// PEERSTORE_TEST_JOBS sets how many pure files run at once (default: the
+// machine's available parallelism).
 
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+
+/**
+ * Test files (relative to test/, without the extension) that may run in
+ * parallel with any other file. Add a file here only when it needs no FUSE
+ * mount, no `peerstore serve`/`mount`/`bootstrap` process, no swarm or
+ * testnet and no fixed port; every file not listed runs serially, so
+ * forgetting one costs only time. A name here that is not a test file stops
+ * the run, so the list cannot silently rot when a file moves.
+ */
+const PURE = [
+  'chord/forged.test',
+  'chord/interval.test',
+  'chord/ring.test',
+  'chord/sim.test', // one `peerstore sim` child: a simulated network, no sockets
+  'cli/cli.test', // the CLI on homes with no bootstrap address: no sockets
+  'cli/device.test',
+  'cli/share.test',
+  'common/common.test',
+  'crypto/crypto.test',
+  'net/chord-messages.test',
+  'net/messages.test',
+  'net/watch-messages.test',
+  'node/config.test',
+  'node/repair-messages.test',
+  'storage/claims.test',
+  'storage/crash.test', // a writer child of its own, SIGKILLed on a local store
+  'storage/disk-full.test', // a tmpfs of its own
+  'storage/known-hash.test', // a FileService and RingClient on a fake router, no sockets
+  'storage/node-store.test',
+  'storage/tombstones.test',
+  'volume/chunk-crypto.test',
+  'volume/cli-verbs.test',
+  'volume/gc.test',
+  'volume/local-value-store.test',
+  'volume/namespace.test',
+  'volume/share.test',
+  'volume/sync.test',
+  'volume/tree-check.test',
+  'volume/tree-offline.test',
+  'volume/uploads.test',
+  'volume/volume.test'
+]
 
 const root = path.join(__dirname, '..', 'test')
 const filters = process.argv.slice(2)
 const fileTimeoutMs = Number(process.env.PEERSTORE_TEST_TIMEOUT_MS || 10 * 60_000)
+const jobs = Math.max(1, Number(process.env.PEERSTORE_TEST_JOBS || os.availableParallelism()))
 
 function listTests(dir: string): string[] {
   const out: string[] = []
@@ -24,6 +77,8 @@ function listTests(dir: string): string[] {
   return out.sort()
 }
 
+const nameOf = (file: string) => path.relative(root, file).replace(/\.js$/, '')
+
 interface FileResult {
   file: string
   passed: number
@@ -32,23 +87,31 @@ interface FileResult {
   ms: number
 }
 
-function runFile(file: string): Promise<FileResult> {
+/**
+ * Runs one file. `write` receives its stdout (and the runner's own notes on
+ * it); `writeErr` its stderr, or null to let it go straight to ours.
+ */
+function runFile(file: string, write: (text: string) => void, writeErr: ((text: string) => void) | null) {
   const started = Date.now()
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  return new Promise<FileResult>((resolve) => {
+    const child = spawn(process.execPath, [file], {
+      stdio: ['ignore', 'pipe', writeErr ? 'pipe' : 'inherit'],
+      detached: true
+    })
     let passed = 0
     let failed = 0
     let todo = 0
     let buffered = ''
     const timer = setTimeout(() => {
-      process.stdout.write(`\nnot ok - ${file} timed out after ${fileTimeoutMs} ms\n`)
+      write(`\nnot ok - ${file} timed out after ${fileTimeoutMs} ms\n`)
       failed++
       try {
         process.kill(-child.pid!, 'SIGKILL')
       } catch {}
     }, fileTimeoutMs)
-    child.stdout.on('data', (data: Buffer) => {
-      process.stdout.write(data)
+    if (writeErr) child.stderr!.on('data', (data: Buffer) => writeErr(data.toString()))
+    child.stdout!.on('data', (data: Buffer) => {
+      write(data.toString())
       buffered += data.toString()
       const lines = buffered.split('\n')
       buffered = lines.pop() ?? ''
@@ -63,11 +126,11 @@ function runFile(file: string): Promise<FileResult> {
     child.on('close', (code) => {
       clearTimeout(timer)
       if (code !== 0 && failed === 0) {
-        process.stdout.write(`\nnot ok - ${file} exited with code ${code}\n`)
+        write(`\nnot ok - ${file} exited with code ${code}\n`)
         failed++
       }
       if (passed + failed + todo === 0) {
-        process.stdout.write(`\nnot ok - ${file} ran no test\n`)
+        write(`\nnot ok - ${file} ran no test\n`)
         failed++
       }
       resolve({ file, passed, failed, todo, ms: Date.now() - started })
@@ -75,22 +138,104 @@ function runFile(file: string): Promise<FileResult> {
   })
 }
 
-async function main() {
-  const files = listTests(root).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  const results: FileResult[] = []
+/** Output blocks of finished pure files, printed whole whenever no serial file is streaming. */
+class Output {
+  private serialRunning = false
+  private readonly held: { out: string; err: string }[] = []
+
+  serialStarts(file: string): void {
+    this.serialRunning = true
+    process.stdout.write(`\n# === ${nameOf(file)}\n`)
+  }
+
+  serialEnds(): void {
+    this.serialRunning = false
+    this.flush()
+  }
+
+  pureDone(file: string, out: string, err: string, result: FileResult): void {
+    const head = `\n# === ${nameOf(file)} (in parallel, ${result.ms} ms)\n`
+    this.held.push({ out: head + out, err })
+    if (!this.serialRunning) this.flush()
+  }
+
+  private flush(): void {
+    for (const block of this.held.splice(0)) {
+      if (block.err) process.stderr.write(block.err)
+      process.stdout.write(block.out)
+    }
+  }
+}
+
+async function runSerial(files: string[], output: Output, results: Map<string, FileResult>): Promise<void> {
   for (const file of files) {
-    process.stdout.write(`\n# === ${path.relative(root, file)}\n`)
-    results.push(await runFile(file))
+    output.serialStarts(file)
+    const write = (text: string) => process.stdout.write(text)
+    results.set(file, await runFile(file, write, null))
+    output.serialEnds()
   }
+}
+
+async function runPure(files: string[], output: Output, results: Map<string, FileResult>): Promise<void> {
+  const queue = [...files]
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      let out = ''
+      let err = ''
+      const result = await runFile(
+        file,
+        (text) => {
+          out += text
+        },
+        (text) => {
+          err += text
+        }
+      )
+      results.set(file, result)
+      output.pureDone(file, out, err, result)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker))
+}
+
+async function main() {
+  const all = listTests(root)
+  const names = new Set(all.map(nameOf))
+  const stale = PURE.filter((name) => !names.has(name))
+  if (stale.length > 0) {
+    process.stdout.write(`scripts/run-tests.ts: PURE names files that do not exist: ${stale.join(', ')}\n`)
+    process.stdout.write('0 passed, 1 failed, 0 skipped\n')
+    process.exitCode = 1
+    return
+  }
+  const pure = new Set(PURE)
+  const files = all.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  const started = Date.now()
+  const results = new Map<string, FileResult>()
+  const output = new Output()
+  await Promise.all([
+    runSerial(
+      files.filter((f) => !pure.has(nameOf(f))),
+      output,
+      results
+    ),
+    runPure(
+      files.filter((f) => pure.has(nameOf(f))),
+      output,
+      results
+    )
+  ])
+  const ordered = files.map((f) => results.get(f)!)
   process.stdout.write('\n# per file\n')
-  for (const r of results) {
-    process.stdout.write(`#   ${path.relative(root, r.file)}: ${r.passed} passed, ${r.failed} failed, ${r.ms} ms\n`)
+  for (const r of ordered) {
+    const how = pure.has(nameOf(r.file)) ? ' (parallel)' : ''
+    process.stdout.write(`#   ${nameOf(r.file)}.js: ${r.passed} passed, ${r.failed} failed, ${r.ms} ms${how}\n`)
   }
-  const passed = results.reduce((n, r) => n + r.passed, 0)
-  const failed = results.reduce((n, r) => n + r.failed, 0)
-  const skipped = results.reduce((n, r) => n + r.todo, 0)
-  for (const r of results)
-    if (r.todo) process.stdout.write(`# known gaps (TODO) in ${path.relative(root, r.file)}: ${r.todo}\n`)
+  process.stdout.write(`# wall time ${Date.now() - started} ms, up to ${jobs} pure files at once\n`)
+  const passed = ordered.reduce((n, r) => n + r.passed, 0)
+  const failed = ordered.reduce((n, r) => n + r.failed, 0)
+  const skipped = ordered.reduce((n, r) => n + r.todo, 0)
+  for (const r of ordered) if (r.todo) process.stdout.write(`# known gaps (TODO) in ${nameOf(r.file)}.js: ${r.todo}\n`)
   process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`)
   process.exitCode = failed === 0 && passed > 0 ? 0 : 1
 }

@@ -5,15 +5,15 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { encodeInvite } from '../../lib/node/invite-token'
 import { runPeerstore } from '../helpers/cli'
-import { tempDir } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
 
 const BOOT = '127.0.0.1:49737'
 
-async function deviceToken(t: Parameters<typeof tempDir>[0], home: string): Promise<string> {
+async function deviceToken(t: Test, home: string): Promise<string> {
   const res = await runPeerstore(['invite', '--device', '--home', home, '--bootstrap', BOOT])
   t.is(res.code, 0, res.stderr)
   t.ok(res.stderr.includes('full access') || res.stderr.includes('all your files'), 'warns that it is a secret')
@@ -23,8 +23,8 @@ async function deviceToken(t: Parameters<typeof tempDir>[0], home: string): Prom
 }
 
 test('invite --device / join: the second home gets the same user.seed, mode 0600', async (t) => {
-  const a = tempDir(t, 'peerstore-home-')
-  const b = tempDir(t, 'peerstore-home-')
+  const a = tempDir(t, 'home')
+  const b = tempDir(t, 'home')
   const token = await deviceToken(t, a)
   const seedA = fs.readFileSync(path.join(a, 'user.seed'))
   t.is(seedA.byteLength, 32, 'invite --device created the identity of a fresh home')
@@ -48,8 +48,8 @@ test('invite --device / join: the second home gets the same user.seed, mode 0600
 })
 
 test('join refuses to replace another user identity unless --force', async (t) => {
-  const a = tempDir(t, 'peerstore-home-')
-  const c = tempDir(t, 'peerstore-home-')
+  const a = tempDir(t, 'home')
+  const c = tempDir(t, 'home')
   const token = await deviceToken(t, a)
   // c is already in the same network, with its own user.
   const plain = await runPeerstore(['invite', '--home', a, '--bootstrap', BOOT])
@@ -81,7 +81,7 @@ test('join refuses to replace another user identity unless --force', async (t) =
 })
 
 test('old peerstore1 tokens still decode; bad tokens fail with a clear error', async (t) => {
-  const home = tempDir(t, 'peerstore-home-')
+  const home = tempDir(t, 'home')
   const networkKey = randomBytes(32)
   const old = encodeInvite({ networkKey, bootstrap: [{ host: '127.0.0.1', port: 49737 }] })
   t.ok(old.startsWith('peerstore1'))

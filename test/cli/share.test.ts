@@ -3,22 +3,16 @@
 // and a non-zero exit. (Reading a share through a mount: test/fuse/share.test.ts.)
 
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-
-function tmp(t: { teardown(fn: () => unknown): void }, prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { tempDir } from '../helpers/temp-dir'
 
 test('share, accept and unshare from the CLI with no mount running', { timeout: 120_000 }, async (t) => {
-  const homeA = tmp(t, 'cli-share-a')
-  const homeB = tmp(t, 'cli-share-b')
-  const homeC = tmp(t, 'cli-share-c')
-  const src = tmp(t, 'cli-share-src')
+  const homeA = tempDir(t, 'cli-share-a')
+  const homeB = tempDir(t, 'cli-share-b')
+  const homeC = tempDir(t, 'cli-share-c')
+  const src = tempDir(t, 'cli-share-src')
   fs.writeFileSync(path.join(src, 'a.txt'), 'hello\n')
   const backup = await runPeerstore(['backup', src, '--to', '/docs', '--home', homeA])
   t.is(backup.code, 0, backup.stderr)
@@ -77,7 +71,7 @@ test('share, accept and unshare from the CLI with no mount running', { timeout: 
 
   const ls = await runPeerstore(['ls', '/docs', '--home', homeA])
   t.ok(ls.stdout.includes('a.txt'), 'the re-keyed folder still holds its file')
-  const got = tmp(t, 'cli-share-got')
+  const got = tempDir(t, 'cli-share-got')
   t.is((await runPeerstore(['get', '/docs/a.txt', got, '--home', homeA])).code, 0)
   t.is(fs.readFileSync(path.join(got, 'a.txt'), 'utf8'), 'hello\n', 'and its content')
 })

@@ -1,5 +1,4 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import test from 'brittle'
 import {
@@ -14,6 +13,7 @@ import {
   recordKey,
   verifyRecord
 } from '../../lib/crypto'
+import { tempDir } from '../helpers/temp-dir'
 
 test('aead round-trips and detects tampering, wrong key and wrong associated data', (t) => {
   const key = randomBytes(32)
@@ -49,8 +49,7 @@ test('records verify, refuse forgeries and belong at their key', (t) => {
 })
 
 test('seed file is created once with mode 0600 and reused', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-keys-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir(t, 'keys')
   const file = path.join(dir, 'sub', 'identity.seed')
   const a = loadOrCreateSeed(file)
   const b = loadOrCreateSeed(file)

@@ -13,12 +13,14 @@ import path from 'node:path'
 import test from 'brittle'
 import { openVolume } from '../../lib/app/open-volume'
 import { runPeerstore } from '../helpers/cli'
-import { startMount, tmpDir } from '../helpers/mount'
+import { startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
+import { sleep } from '../helpers/wait'
 
 test('peerstore check finds a cycle, a double listing and a deleted entry; --repair fixes them', {
   timeout: 240_000
 }, async (t) => {
-  const home = tmpDir('check-home')
+  const home = tempDir(t, 'check-home')
   const first = await startMount(t, { home })
   fs.mkdirSync(path.join(first.dir, 'p', 'q'), { recursive: true })
   fs.writeFileSync(path.join(first.dir, 'p', 'f.txt'), 'in p\n')
@@ -57,8 +59,8 @@ test('peerstore check finds a cycle, a double listing and a deleted entry; --rep
   t.is(repair.code, 0, `repaired: exit 0\n${repair.stdout}${repair.stderr}`)
   t.ok(/3 repaired, 0 left/.test(repair.stdout), repair.stdout.trim().split('\n').pop())
 
-  // The mount shows the repaired tree (its kernel caches entries for 1 s).
-  await new Promise((r) => setTimeout(r, 1500))
+  // The mount shows the repaired tree once the kernel's entries (cached for 1 s) are past their age.
+  await sleep(1500)
   t.alike(fs.readdirSync(m.dir).sort(), ['f-again.txt', 'p'], 'the root: the nearer listing of f.txt stays, no ghost')
   t.alike(fs.readdirSync(path.join(m.dir, 'p')).sort(), ['q'], 'p no longer lists f.txt twice')
   t.alike(fs.readdirSync(path.join(m.dir, 'p', 'q')).sort(), ['g.txt'], 'q no longer lists p')

@@ -6,10 +6,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { isMounted, startMount, tmpDir } from '../helpers/mount'
+import { isMounted, startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
 
 test('missing FUSE is one clear message naming the packages', async (t) => {
-  const dir = tmpDir('nofuse')
+  const dir = tempDir(t, 'nofuse')
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const res = await runPeerstore(['mount', dir, '--home', path.join(dir, 'home')], { env: { PATH: '/nonexistent' } })
   t.is(res.code, 1)
@@ -18,10 +19,10 @@ test('missing FUSE is one clear message naming the packages', async (t) => {
 })
 
 test('a non-empty mountpoint is refused clearly', async (t) => {
-  const dir = tmpDir('full')
+  const dir = tempDir(t, 'full')
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   fs.writeFileSync(path.join(dir, 'x'), 'x')
-  const res = await runPeerstore(['mount', dir, '--home', tmpDir('home')], { timeoutMs: 30_000 })
+  const res = await runPeerstore(['mount', dir, '--home', tempDir(t, 'home')], { timeoutMs: 30_000 })
   t.is(res.code, 1)
   t.ok(res.stderr.includes('not empty'), res.stderr.trim())
   t.absent(isMounted(dir))

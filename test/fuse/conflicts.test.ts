@@ -11,7 +11,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { eventually, startTwoDevices } from '../helpers/ring-mounts'
+import { startTwoDevices } from '../helpers/ring-mounts'
+import { sleep, waitFor } from '../helpers/wait'
 
 const PORT = 50_000 + Math.floor(Math.random() * 1000)
 const DEADLINE_MS = 40_000
@@ -20,7 +21,6 @@ const STABLE_MS = 8_000
 
 const ls = (dir: string) => fs.readdirSync(dir).sort().join(',')
 const cat = (file: string) => fs.readFileSync(file, 'utf8')
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Every path under `dir` with a file's content or `/` for a folder, sorted: one string to compare. */
 function tree(dir: string, rel = ''): string[] {
@@ -52,11 +52,11 @@ test('two mounts of one user: every pair of concurrent operations keeps what was
   const B = b.dir
   const dump = () => `\n--- mount A:\n${a.output().slice(-3000)}\n--- mount B:\n${b.output().slice(-3000)}`
   const wait = (what: string, check: () => boolean) =>
-    eventually(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 100 })
+    waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 100, retryErrors: true })
   /** Both mounts show the same tree under `dir` and it passes `ok`. */
   const agree = async (what: string, dir: string, ok: (entries: string[]) => boolean) => {
     let last = ''
-    await eventually(
+    await waitFor(
       what,
       () => {
         const ta = tree(path.join(A, dir))
@@ -64,7 +64,7 @@ test('two mounts of one user: every pair of concurrent operations keeps what was
         last = `A: ${ta.join(' ')}\nB: ${tb.join(' ')}`
         return ta.join('\n') === tb.join('\n') && ok(ta)
       },
-      { deadlineMs: DEADLINE_MS, intervalMs: 200 }
+      { timeoutMs: DEADLINE_MS, intervalMs: 200, retryErrors: true }
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${last}`)
     })

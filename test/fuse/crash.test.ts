@@ -5,12 +5,14 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { isMounted, sh, startMount, tmpDir } from '../helpers/mount'
+import { isMounted, sh, startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const BIG_MIB = Number(process.env.PEERSTORE_TEST_CRASH_MIB || 150)
 
 test('SIGKILL during a large copy: confirmed files survive', { timeout: 180_000 }, async (t) => {
-  const src = tmpDir('crash-src')
+  const src = tempDir(t, 'crash-src')
   t.teardown(() => fs.rmSync(src, { recursive: true, force: true }))
   const names: string[] = []
   for (let i = 0; i < 24; i++) {
@@ -52,12 +54,13 @@ test('SIGKILL during a large copy: confirmed files survive', { timeout: 180_000 
 
   // Kill once the big copy is well under way.
   const bigPath = path.join(m.dir, 'dst', 'big')
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const size = fs.statSync(bigPath, { throwIfNoEntry: false })?.size ?? 0
-    if (size > (BIG_MIB * 1024 * 1024) / 3 || out.includes('confirmed big') || Date.now() > deadline) break
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  await waitFor(
+    'the big copy under way',
+    () =>
+      (fs.statSync(bigPath, { throwIfNoEntry: false })?.size ?? 0) > (BIG_MIB * 1024 * 1024) / 3 ||
+      out.includes('confirmed big'),
+    { timeoutMs: 60_000, intervalMs: 20, failOnTimeout: false }
+  )
   await m.kill()
   await writerDone
   t.absent(isMounted(m.dir), 'the crashed mount is gone (auto_unmount or fusermount)')

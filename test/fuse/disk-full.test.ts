@@ -9,10 +9,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { isMounted, startMount, tmpDir } from '../helpers/mount'
+import { isMounted, startMount } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
-import { eventually, startBootstrap } from '../helpers/ring-mounts'
+import { startBootstrap } from '../helpers/ring-mounts'
 import { freeBytes, smallDisk } from '../helpers/tmpfs'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -73,7 +75,11 @@ test('ring-of-one mount on a full disk: writers get ENOSPC, the mount stays up, 
   }
   t.ok(fs.readdirSync(m.dir).includes('kept-0'), 'the directory still lists')
   // The child's stderr reaches us a moment later.
-  await eventually('the mount says the disk is full', () => /ENOSPC.*full/.test(m.output()), { deadlineMs: 30_000 })
+  await waitFor('the mount says the disk is full', () => /ENOSPC.*full/.test(m.output()), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    retryErrors: true
+  })
   t.pass('the mount says the disk is full')
   fs.rmSync(path.join(m.dir, 'filler'), { force: true })
 
@@ -100,7 +106,7 @@ test('a serve node whose disk fills refuses new values with ENOSPC, stays up and
   const init = await runPeerstore(['init', '--home', serveHome, '--bootstrap', `127.0.0.1:${PORT}`, '--replicas', '1'])
   t.is(init.code, 0, init.stderr)
   const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()
-  const clientHome = tmpDir('full-client')
+  const clientHome = tempDir(t, 'full-client')
   t.is((await runPeerstore(['join', '--home', clientHome, token])).code, 0)
   const serve = startDaemon(t, ['serve', '--home', serveHome, '--host', '127.0.0.1', '--repair-interval', '1000'])
   process.once('exit', () => serve.child.kill('SIGKILL'))
@@ -139,7 +145,11 @@ test('a serve node whose disk fills refuses new values with ENOSPC, stays up and
   t.is(code, 'ENOSPC', 'the writer gets ENOSPC from the full node')
   t.is(serve.child.exitCode, null, 'the serve node is still running')
   t.is(m.child.exitCode, null, 'the mount is still running')
-  await eventually('the mount logs the cause', () => /ENOSPC/.test(m.output()), { deadlineMs: 30_000 })
+  await waitFor('the mount logs the cause', () => /ENOSPC/.test(m.output()), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    retryErrors: true
+  })
   t.pass('the mount logged the cause')
 
   // Reads come from the node: a remount with an empty read cache fetches every chunk from it.
@@ -165,7 +175,7 @@ test("a client-only mount's read cache leaves room on a small disk: reading more
   timeout: 300_000
 }, async (t) => {
   await startBootstrap(t, PORT2)
-  const serveHome = tmpDir('cache-serve')
+  const serveHome = tempDir(t, 'cache-serve')
   const init = await runPeerstore(['init', '--home', serveHome, '--bootstrap', `127.0.0.1:${PORT2}`, '--replicas', '1'])
   t.is(init.code, 0, init.stderr)
   const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()

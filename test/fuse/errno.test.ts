@@ -113,7 +113,7 @@ test('every op is answered before fuse-native times it out, with EIO, and logged
     })
   })
   finish(reply({ mode: 0 }))
-  await new Promise((r) => setTimeout(r, 50))
+  await new Promise((r) => setTimeout(r, 50)) // on purpose: time for a late reply to go out, which must not
   t.is(calls, 1, 'the late reply is not sent')
 })
 

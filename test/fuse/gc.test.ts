@@ -8,6 +8,7 @@ import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
 import { sh, startMount } from '../helpers/mount'
+import { waitFor } from '../helpers/wait'
 
 const MiB = 1024 * 1024
 
@@ -15,14 +16,6 @@ async function storedBytes(home: string): Promise<number> {
   const res = await runPeerstore(['status', '--home', home, '--json'])
   if (res.code !== 0) throw new Error(`peerstore status failed: ${res.stderr}`)
   return (JSON.parse(res.stdout) as { bytes: number }).bytes
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
 }
 
 test('overwriting and deleting files gives their chunks back to the ring', { timeout: 120_000 }, async (t) => {
@@ -42,12 +35,18 @@ test('overwriting and deleting files gives their chunks back to the ring', { tim
   sh(`dd if=/dev/urandom of=${file} bs=1M count=4 conv=fsync,notrunc status=none`)
   const expected = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')
   // The old 4 MiB go once the grace period is over (records are a few KiB at most).
-  await waitUntil('the overwritten chunks to go', async () => (await storedBytes(m.home)) < withOne + MiB)
+  await waitFor('the overwritten chunks to go', async () => (await storedBytes(m.home)) < withOne + MiB, {
+    timeoutMs: 30_000,
+    intervalMs: 200
+  })
   t.pass('the overwritten chunks left the store')
   t.is(crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'), expected, 'the new content reads back')
 
   fs.unlinkSync(file)
-  await waitUntil('the deleted file to go', async () => (await storedBytes(m.home)) < withOne - 3 * MiB)
+  await waitFor('the deleted file to go', async () => (await storedBytes(m.home)) < withOne - 3 * MiB, {
+    timeoutMs: 30_000,
+    intervalMs: 200
+  })
   t.pass("the deleted file's chunks left the store")
   t.alike(fs.readFileSync(keep), keepData, 'the other file is untouched')
 

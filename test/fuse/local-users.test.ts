@@ -11,9 +11,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test, { type Test } from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { isMounted, sh, startMount, tmpDir } from '../helpers/mount'
+import { isMounted, sh, startMount } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
-import { eventually } from '../helpers/ring-mounts'
+import { tempDir } from '../helpers/temp-dir'
+import { sleep, waitFor } from '../helpers/wait'
 
 const isRoot = process.getuid?.() === 0
 const AS_NOBODY = [
@@ -35,8 +36,8 @@ function asNobody(cmd: string): void {
 }
 
 /** A TMPDIR shaped like /tmp (sticky, world-writable), so that nobody can prepare things in it. */
-function sharedTmp(): string {
-  const dir = tmpDir('tmp')
+function sharedTmp(t: Test): string {
+  const dir = tempDir(t, 'tmp')
   fs.chmodSync(dir, 0o1777)
   return dir
 }
@@ -52,8 +53,8 @@ function entryName(mountpoint: string): string {
 }
 
 /** A root-owned file another user must not be able to make root overwrite. */
-function rootFile(): { file: string; content: string } {
-  const file = path.join(tmpDir('victim'), 'important')
+function rootFile(t: Test): { file: string; content: string } {
+  const file = path.join(tempDir(t, 'victim'), 'important')
   const content = 'root-owned, must not change\n'
   fs.writeFileSync(file, content, { mode: 0o644 })
   return { file, content }
@@ -76,9 +77,9 @@ test('a runtime directory another user made: mount refuses, root file unchanged'
   skip: SKIP,
   timeout: 120_000
 }, async (t) => {
-  const tmp = sharedTmp()
-  const victim = rootFile()
-  const dir = path.join(tmpDir('mnt'), 'mnt')
+  const tmp = sharedTmp(t)
+  const victim = rootFile(t)
+  const dir = path.join(tempDir(t, 'mnt'), 'mnt')
   fs.mkdirSync(dir)
   t.teardown(() => {
     if (isMounted(dir)) spawnSync('fusermount', ['-uz', dir])
@@ -88,7 +89,7 @@ test('a runtime directory another user made: mount refuses, root file unchanged'
     `mkdir -p ${tmp}/peerstore-0/mounts && chmod 777 ${tmp}/peerstore-0 ${tmp}/peerstore-0/mounts && ` +
       `ln -s ${victim.file} ${tmp}/peerstore-0/mounts/${entryName(dir)}`
   )
-  const mount = startDaemon(t, ['mount', dir, '--home', tmpDir('home')], envFor(tmp))
+  const mount = startDaemon(t, ['mount', dir, '--home', tempDir(t, 'home')], envFor(tmp))
   await mount.waitFor(/peerstore: mounted|peerstore mount: /, 60_000)
   const code = await new Promise<number | string | null>((resolve) => {
     const timer = setTimeout(() => resolve('still running'), 30_000)
@@ -108,16 +109,16 @@ test('a symlink at the runtime directory: mount refuses, nothing written through
   skip: SKIP,
   timeout: 120_000
 }, async (t) => {
-  const tmp = sharedTmp()
-  const target = tmpDir('target')
+  const tmp = sharedTmp(t)
+  const target = tempDir(t, 'target')
   fs.chmodSync(target, 0o777)
-  const dir = path.join(tmpDir('mnt'), 'mnt')
+  const dir = path.join(tempDir(t, 'mnt'), 'mnt')
   fs.mkdirSync(dir)
   t.teardown(() => {
     if (isMounted(dir)) spawnSync('fusermount', ['-uz', dir])
   })
   asNobody(`ln -s ${target} ${tmp}/peerstore-0`)
-  const res = await runPeerstore(['mount', dir, '--home', tmpDir('home')], { env: envFor(tmp), timeoutMs: 20_000 })
+  const res = await runPeerstore(['mount', dir, '--home', tempDir(t, 'home')], { env: envFor(tmp), timeoutMs: 20_000 })
   t.is(res.code, 1, `refused: ${res.stderr.trim()}`)
   t.ok(/symbolic link/.test(res.stderr), res.stderr.trim())
   t.alike(fs.readdirSync(target), [], 'nothing was created through the symlink')
@@ -128,8 +129,8 @@ test('unmount signals nobody through an entry another user planted', {
   skip: SKIP,
   timeout: 60_000
 }, async (t) => {
-  const tmp = sharedTmp()
-  const dir = path.join(tmpDir('mnt'), 'mnt')
+  const tmp = sharedTmp(t)
+  const dir = path.join(tempDir(t, 'mnt'), 'mnt')
   fs.mkdirSync(dir)
   const sleeper = unrelatedProcess(t)
   asNobody(
@@ -137,7 +138,8 @@ test('unmount signals nobody through an entry another user planted', {
       `echo '${JSON.stringify({ pid: sleeper.pid, mountpoint: dir, home: '/x' })}' > ${tmp}/peerstore-0/mounts/${entryName(dir)}`
   )
   const res = await runPeerstore(['unmount', dir], { env: envFor(tmp) })
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  // On purpose: time for a wrongly sent signal to land, which must not.
+  await sleep(500)
   t.ok(alive(sleeper), 'the unrelated root process is alive')
   t.is(res.code, 1, res.stderr.trim())
   t.ok(res.stderr.includes('not mounted') || /belongs to|owned by/.test(res.stderr), res.stderr.trim())
@@ -147,7 +149,7 @@ test('unmount: a stale entry (reused pid) signals nobody and is removed', {
   skip: SKIP,
   timeout: 120_000
 }, async (t) => {
-  const tmp = sharedTmp()
+  const tmp = sharedTmp(t)
   const sleeper = unrelatedProcess(t)
   // A real mount registers itself; then its entry is made to name the unrelated process,
   // as after a crash and pid reuse.
@@ -172,7 +174,8 @@ test('unmount: a stale entry (reused pid) signals nobody and is removed', {
   fs.mkdirSync(path.dirname(entry), { recursive: true })
   fs.writeFileSync(entry, JSON.stringify(forged))
   const res2 = await runPeerstore(['unmount', m.dir], { env: envFor(tmp) })
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  // On purpose: time for a wrongly sent signal to land, which must not.
+  await sleep(500)
   t.ok(alive(sleeper), 'the unrelated root process is still alive')
   t.is(res2.code, 1)
   t.ok(res2.stderr.includes('not mounted'), res2.stderr.trim())
@@ -183,7 +186,7 @@ test('after SIGKILL: writes into the mountpoint fail, and files that reached the
   skip: SKIP,
   timeout: 240_000
 }, async (t) => {
-  const tmp = sharedTmp()
+  const tmp = sharedTmp(t)
   const m = await startMount(t, { env: envFor(tmp) })
   const { home, dir } = m
   sh(`echo kept > ${dir}/kept && sync ${dir}/kept`)
@@ -192,7 +195,11 @@ test('after SIGKILL: writes into the mountpoint fail, and files that reached the
   m.child.kill('SIGKILL')
   await new Promise((resolve) => m.child.once('exit', resolve))
   // Give a watchdog (libfuse auto_unmount) time to act, as a program would be a moment later.
-  await eventually('mountpoint unmounted', () => !isMounted(dir), { deadlineMs: 3000 }).catch(() => {})
+  await waitFor('mountpoint unmounted', () => !isMounted(dir), {
+    timeoutMs: 3000,
+    intervalMs: 50,
+    retryErrors: true
+  }).catch(() => {})
   let writeError = ''
   try {
     fs.writeFileSync(path.join(dir, 'lost.txt'), 'written after the crash\n')
@@ -211,7 +218,11 @@ test('after SIGKILL: writes into the mountpoint fail, and files that reached the
   // Crash 2: the stale mount is cleared by `peerstore unmount`, then a program writes into the plain directory.
   m2.child.kill('SIGKILL')
   await new Promise((resolve) => m2.child.once('exit', resolve))
-  await eventually('mountpoint unmounted', () => !isMounted(dir), { deadlineMs: 3000 }).catch(() => {})
+  await waitFor('mountpoint unmounted', () => !isMounted(dir), {
+    timeoutMs: 3000,
+    intervalMs: 50,
+    retryErrors: true
+  }).catch(() => {})
   const un = await runPeerstore(['unmount', dir], { env: envFor(tmp) })
   t.comment(`unmount after the crash: ${un.code} ${(un.stdout + un.stderr).trim()}`)
   t.absent(isMounted(dir), 'nothing mounted after unmount')
@@ -235,7 +246,7 @@ test('after SIGKILL: writes into the mountpoint fail, and files that reached the
 })
 
 test('unmount leaves a mount that is not peerstore alone', { timeout: 30_000 }, async (t) => {
-  const res = await runPeerstore(['unmount', '/proc'], { env: envFor(sharedTmp()) })
+  const res = await runPeerstore(['unmount', '/proc'], { env: envFor(sharedTmp(t)) })
   t.is(res.code, 1)
   t.ok(res.stderr.includes('/proc is a proc mount, not peerstore; left alone'), res.stderr.trim())
   t.ok(fs.existsSync('/proc/self/mountinfo'), '/proc is still mounted')

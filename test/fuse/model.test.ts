@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { startMount, tmpDir } from '../helpers/mount'
+import { startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
 
 const STEPS = Number(process.env.PEERSTORE_MODEL_STEPS || 3000)
 const MiB = 1024 * 1024
@@ -70,7 +71,7 @@ test('random operations agree with a local reference directory', { timeout: 240_
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]
   const int = (n: number) => Math.floor(rand() * n)
 
-  const ref = tmpDir('model-ref')
+  const ref = tempDir(t, 'model-ref')
   t.teardown(() => fs.rmSync(ref, { recursive: true, force: true }))
   let m = await startMount(t)
   const roots = () => [m.dir, ref]

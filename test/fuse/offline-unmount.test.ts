@@ -11,9 +11,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { isMounted, sh, startMount, tmpDir } from '../helpers/mount'
+import { isMounted, sh, startMount } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
-import { eventually, startBootstrap, waitForPeers } from '../helpers/ring-mounts'
+import { startBootstrap } from '../helpers/ring-mounts'
+import { waitForPeers } from '../helpers/peers'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const PORT = 49_000 + Math.floor(Math.random() * 900)
 const MiB = 1024 * 1024
@@ -34,8 +37,8 @@ test('unmount with every peer gone finishes in seconds; the next mount uploads w
   timeout: 400_000
 }, async (t) => {
   await startBootstrap(t, PORT)
-  const serveHomes = [tmpDir('off-serve'), tmpDir('off-serve')]
-  const mountHome = tmpDir('off-mount')
+  const serveHomes = [tempDir(t, 'off-serve'), tempDir(t, 'off-serve')]
+  const mountHome = tempDir(t, 'off-mount')
   t.is((await runPeerstore(['init', '--home', serveHomes[0], '--bootstrap', `127.0.0.1:${PORT}`])).code, 0)
   const token = (await runPeerstore(['invite', '--home', serveHomes[0]])).stdout.trim()
   for (const home of [serveHomes[1], mountHome]) t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
@@ -80,12 +83,16 @@ test('unmount with every peer gone finishes in seconds; the next mount uploads w
   })
   await waitForPeers([mountHome, ...serveHomes], 2)
   const started = Date.now()
-  let state: MountState | null = null
-  while (Date.now() - started < 120_000) {
-    state = await mountStatus(mountHome)
-    if (state && state.pendingChunks === 0 && state.unsaved === 0) break
-    await new Promise((r) => setTimeout(r, 1000))
-  }
+  let state = null as MountState | null
+  await waitFor(
+    'everything stored',
+    async () => {
+      const now = await mountStatus(mountHome)
+      state = now
+      return now !== null && now.pendingChunks === 0 && now.unsaved === 0
+    },
+    { timeoutMs: 120_000, intervalMs: 1000, failOnTimeout: false }
+  )
   t.comment(`stored ${Date.now() - started} ms after the remount: ${JSON.stringify(state)}`)
   t.is(state?.pendingChunks, 0, 'no chunk waits any more')
   t.is(state?.unsaved, 0, 'no record waits any more')
@@ -100,8 +107,8 @@ test('a client-only mount whose serve node is gone: uploads wait with the reason
 }, async (t) => {
   const port = PORT + 50
   await startBootstrap(t, port)
-  const serveHome = tmpDir('gone-serve')
-  const clientHome = tmpDir('gone-client')
+  const serveHome = tempDir(t, 'gone-serve')
+  const clientHome = tempDir(t, 'gone-client')
   t.is((await runPeerstore(['init', '--home', serveHome, '--bootstrap', `127.0.0.1:${port}`])).code, 0)
   const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()
   t.is((await runPeerstore(['join', '--home', clientHome, token])).code, 0)
@@ -120,13 +127,13 @@ test('a client-only mount whose serve node is gone: uploads wait with the reason
   fs.writeFileSync(file, data)
   const xattr = () => sh(`python3 -c "import os;print(os.getxattr('${file}','user.peerstore.status').decode())"`).trim()
   let shown = ''
-  await eventually(
+  await waitFor(
     'the file status shows why its upload waits',
     () => {
       shown = xattr()
       return /upload-pending=yes .*upload-error=\S+/.test(shown)
     },
-    { deadlineMs: 90_000, intervalMs: 1000 }
+    { timeoutMs: 90_000, intervalMs: 1000, retryErrors: true }
   )
   t.comment(`user.peerstore.status: ${shown}`)
   t.pass('the per-file status names the cause')
@@ -136,7 +143,11 @@ test('a client-only mount whose serve node is gone: uploads wait with the reason
   const status = await runPeerstore(['status', '--home', clientHome])
   t.ok(/uploads failing for .* retried with backoff/.test(status.stdout), status.stdout.split('\n').pop() ?? '')
   t.is(sha(fs.readFileSync(file)), sha(data), 'the file still reads back on this machine')
-  await eventually('the mount logged the cause once', () => /uploads failing/.test(m.output()), { deadlineMs: 30_000 })
+  await waitFor('the mount logged the cause once', () => /uploads failing/.test(m.output()), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    retryErrors: true
+  })
   // Once per cause (code and message with keys and counts folded), not once per chunk or retry.
   const logged = m
     .output()
@@ -157,7 +168,7 @@ test('a promise rejected with nobody to catch it does not end the mount', { time
   // Preloaded into the mount process: an unhandled rejection and an uncaught
   // exception a few seconds after start, as a missed catch in a background
   // task would produce.
-  const dir = tmpDir('reject')
+  const dir = tempDir(t, 'reject')
   const inject = path.join(dir, 'inject.js')
   fs.writeFileSync(
     inject,
@@ -166,8 +177,10 @@ setTimeout(() => { throw new Error('injected uncaught exception') }, 3500)\n`
   )
   const m = await startMount(t, { env: { NODE_OPTIONS: `--require ${inject}` } })
   fs.writeFileSync(path.join(m.dir, 'a.txt'), 'before')
-  await eventually('both injected failures were logged', () => /injected uncaught exception/.test(m.output()), {
-    deadlineMs: 30_000
+  await waitFor('both injected failures were logged', () => /injected uncaught exception/.test(m.output()), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    retryErrors: true
   })
   t.ok(/unexpected unhandled rejection.*injected background failure/s.test(m.output()), 'the rejection is logged')
   t.is(m.child.exitCode, null, 'the mount process is still running')

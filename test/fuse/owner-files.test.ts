@@ -13,12 +13,12 @@ import {
   isUnsafePath,
   writeOwnerFile
 } from '../../lib/fuse/owner-files'
-import { tmpDir } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
 
 const isRoot = process.getuid?.() === 0
 
 test('ensureOwnerDir creates 0700, narrows a readable one, refuses writable, symlinked and foreign ones', async (t) => {
-  const base = tmpDir('owner')
+  const base = tempDir(t, 'owner')
   const fresh = path.join(base, 'fresh')
   ensureOwnerDir(fresh)
   t.is(fs.lstatSync(fresh).mode & 0o777, 0o700, 'created 0700')
@@ -49,7 +49,7 @@ test('ensureOwnerDir creates 0700, narrows a readable one, refuses writable, sym
   fs.writeFileSync(file, '')
   t.exception(() => ensureOwnerDir(file), /not a directory/)
 
-  const open = tmpDir('open-parent')
+  const open = tempDir(t, 'open-parent')
   fs.chmodSync(open, 0o777)
   t.exception(() => ensureOwnerDir(path.join(open, 'x')), /not sticky/, 'a parent anyone can write, not sticky')
   fs.chmodSync(open, 0o1777)
@@ -68,8 +68,8 @@ test('ensureOwnerDir creates 0700, narrows a readable one, refuses writable, sym
 })
 
 test('writeOwnerFile replaces a planted symlink instead of following it; readOwnerFile never follows one', async (t) => {
-  const dir = tmpDir('owner-files')
-  const victim = path.join(tmpDir('owner-victim'), 'target')
+  const dir = tempDir(t, 'owner-files')
+  const victim = path.join(tempDir(t, 'owner-victim'), 'target')
   fs.writeFileSync(victim, 'victim\n')
   fs.symlinkSync(victim, path.join(dir, 'entry.json'))
   t.is(readOwnerFile(dir, 'entry.json'), null, 'a symlink is not read through')
@@ -92,7 +92,7 @@ test('writeOwnerFile replaces a planted symlink instead of following it; readOwn
 })
 
 test('runtimeDir: XDG_RUNTIME_DIR when it exists, else TMPDIR/peerstore-<uid>', async (t) => {
-  const xdg = tmpDir('xdg')
+  const xdg = tempDir(t, 'xdg')
   t.is(runtimeDir({ XDG_RUNTIME_DIR: xdg }), path.join(xdg, 'peerstore'))
   const tmpName = `peerstore-${process.getuid?.() ?? 0}`
   t.ok(runtimeDir({}).endsWith(tmpName))

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { sh, startMount } from '../helpers/mount'
+import { waitFor } from '../helpers/wait'
 
 test('posix semantics', { timeout: 120_000 }, async (t) => {
   const m = await startMount(t)
@@ -113,7 +114,7 @@ test('posix semantics', { timeout: 120_000 }, async (t) => {
     fs.closeSync(fd)
     // The kernel sends RELEASE (which unlinks the .fuse_hidden name) just after close() returns.
     const hidden = () => fs.readdirSync(m.dir).some((n) => n.startsWith('.fuse_hidden'))
-    for (let i = 0; i < 100 && hidden(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    await waitFor('the hidden file gone', () => !hidden(), { timeoutMs: 2000, intervalMs: 20, failOnTimeout: false })
     t.absent(hidden(), 'hidden file gone after release')
   })
 

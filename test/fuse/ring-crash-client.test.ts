@@ -7,8 +7,8 @@
 import test from 'brittle'
 import { crashAndCheck } from '../helpers/crash-check'
 import { startMount } from '../helpers/mount'
-import { waitForPeers } from '../helpers/ring-mounts'
 import { startServeRing } from '../helpers/serve-ring'
+import { waitForPeers } from '../helpers/peers'
 
 const PORT = 45_000 + Math.floor(Math.random() * 1000)
 

@@ -15,8 +15,8 @@ import test from 'brittle'
 import { crashAndCheck } from '../helpers/crash-check'
 import { startMount } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
-import { waitForPeers } from '../helpers/ring-mounts'
 import { startServeRing } from '../helpers/serve-ring'
+import { waitForPeers } from '../helpers/peers'
 
 const PORT = 49_000 + Math.floor(Math.random() * 1000)
 

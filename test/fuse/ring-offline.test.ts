@@ -11,9 +11,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { sh, startMount, tmpDir } from '../helpers/mount'
-import { eventually, waitForPeers } from '../helpers/ring-mounts'
+import { sh, startMount } from '../helpers/mount'
 import { startServeRing } from '../helpers/serve-ring'
+import { waitForOneRing, waitForPeers } from '../helpers/peers'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const PORT = 48_000 + Math.floor(Math.random() * 1000)
 const SERVE_NODES = 6
@@ -33,10 +35,10 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   const args = ['--host', '127.0.0.1']
   const m = await startMount(t, { home: homeM, args, readyTimeoutMs: 90_000 })
   await waitForPeers([homeM, ...serveHomes], SERVE_NODES - 1, 120_000)
-  // Stabilize and repair settle first, so each write lands on its three machines.
-  await new Promise((r) => setTimeout(r, 4000))
+  // Stabilize settles first, so each write lands on its three machines.
+  await waitForOneRing([homeM, ...serveHomes], SERVE_NODES + 1, 120_000)
 
-  const src = tmpDir('offline-src')
+  const src = tempDir(t, 'offline-src')
   fs.writeFileSync(path.join(src, 'big.bin'), randomBytes(3 * 1024 * 1024 + 5))
   fs.mkdirSync(path.join(m.dir, 'docs'))
   for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(m.dir, 'docs', `note-${i}.txt`), `note ${i}\n`)
@@ -46,9 +48,10 @@ test('6-node ring: member and client-only mounts work offline and merge when the
 
   // The second computer, client-only: its first mount looks for the tree, then reads everything once (cached).
   const c = await startMount(t, { home: homeC, args: [...args, '--client-only'], readyTimeoutMs: 180_000 })
-  await eventually('the client sees the tree', () => fs.readdirSync(path.join(c.dir, 'docs')).length === 11, {
-    deadlineMs: 60_000,
-    intervalMs: 500
+  await waitFor('the client sees the tree', () => fs.readdirSync(path.join(c.dir, 'docs')).length === 11, {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    retryErrors: true
   })
   t.is(sha(path.join(c.dir, 'docs', 'big.bin')), bigSum, 'the client reads the big file (now in its cache)')
   const listing = sh(`cd ${c.dir} && ls -R`)
@@ -66,9 +69,10 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   fs.writeFileSync(path.join(m.dir, 'made-offline', 'blob.bin'), memberBig)
 
   // Client-only: the same, plus the cached big file.
-  await eventually('the client lists offline', () => sh(`cd ${c.dir} && ls -R`) === listing, {
-    deadlineMs: 60_000,
-    intervalMs: 500
+  await waitFor('the client lists offline', () => sh(`cd ${c.dir} && ls -R`) === listing, {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    retryErrors: true
   })
   t.pass(`client lists the whole tree offline (${Date.now() - offlineAt} ms after the kill)`)
   t.is(fs.readFileSync(path.join(c.dir, 'docs', 'note-7.txt'), 'utf8'), 'note 7\n', 'client reads a file offline')
@@ -82,25 +86,25 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   // client still reaches a ring: the member's node, which takes its writes as the only machine left.)
   const statusOf = (home: string) =>
     JSON.parse(sh(`node ${path.join(__dirname, '..', '..', 'bin', 'peerstore.js')} status --home ${home} --json`))
-  await eventually(
+  await waitFor(
     'peerstore status says offline',
     () => {
       const mount = statusOf(homeM).mount
       if (mount?.offline === true && mount.unsaved > 0) return true
       throw new Error(`status: ${JSON.stringify(mount)}`)
     },
-    { deadlineMs: 60_000, intervalMs: 1000 }
+    { timeoutMs: 60_000, intervalMs: 1000, retryErrors: true }
   )
   // The text form says the same. Polled too: the flag is the outcome of the store's last answer, and under
   // load one of the member's background reads can clear it until the next refused write sets it again.
   let text = ''
-  await eventually(
+  await waitFor(
     'peerstore status (text) says offline',
     () => {
       text = sh(`node ${path.join(__dirname, '..', '..', 'bin', 'peerstore.js')} status --home ${homeM}`)
       return /mount\s+offline;.*OFFLINE for \d+ s: \d+ changed records wait/.test(text)
     },
-    { deadlineMs: 60_000, intervalMs: 1000 }
+    { timeoutMs: 60_000, intervalMs: 1000, retryErrors: true }
   ).catch(() => {})
   t.ok(
     /mount\s+offline;.*OFFLINE for \d+ s: \d+ changed records wait/.test(text),
@@ -118,36 +122,31 @@ test('6-node ring: member and client-only mounts work offline and merge when the
   const back = Date.now()
   const seen = (dir: string, rel: string, want: string) => () =>
     fs.existsSync(path.join(dir, rel)) && fs.readFileSync(path.join(dir, rel), 'utf8') === want
-  await eventually(
+  await waitFor(
     'the member sees the client offline note',
     seen(m.dir, 'docs/from-client-offline.txt', 'written by the client offline\n'),
-    {
-      deadlineMs: 180_000,
-      intervalMs: 1000
-    }
+    { timeoutMs: 180_000, intervalMs: 1000, retryErrors: true }
   )
-  await eventually(
+  await waitFor(
     'the client sees the member offline note',
     seen(c.dir, 'docs/from-member-offline.txt', 'written by the member offline\n'),
-    {
-      deadlineMs: 180_000,
-      intervalMs: 1000
-    }
+    { timeoutMs: 180_000, intervalMs: 1000, retryErrors: true }
   )
   t.pass(`both offline notes crossed ${Date.now() - back} ms after the ring was back`)
-  await eventually(
+  await waitFor(
     'the client sees the member blob',
     () => sha(path.join(c.dir, 'made-offline', 'blob.bin')) === sha256Of(memberBig),
-    { deadlineMs: 120_000, intervalMs: 1000 }
+    { timeoutMs: 120_000, intervalMs: 1000, retryErrors: true }
   )
-  await eventually(
+  await waitFor(
     'the member sees the client blob',
     () => sha(path.join(m.dir, 'client-blob.bin')) === sha256Of(clientBig),
-    { deadlineMs: 120_000, intervalMs: 1000 }
+    { timeoutMs: 120_000, intervalMs: 1000, retryErrors: true }
   )
-  await eventually('the client sees the file written last', seen(c.dir, 'after-offline.txt', 'waits for the ring\n'), {
-    deadlineMs: 120_000,
-    intervalMs: 1000
+  await waitFor('the client sees the file written last', seen(c.dir, 'after-offline.txt', 'waits for the ring\n'), {
+    timeoutMs: 120_000,
+    intervalMs: 1000,
+    retryErrors: true
   })
   t.is(sh(`ls ${m.dir}/docs | wc -l`).trim(), '13', 'no name lost or doubled in the member')
   t.is(sh(`ls ${c.dir}/docs | wc -l`).trim(), '13', 'no name lost or doubled in the client')

@@ -10,9 +10,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { sh, startMount, tmpDir } from '../helpers/mount'
+import { sh, startMount } from '../helpers/mount'
 import { type Daemon, startDaemon } from '../helpers/processes'
-import { waitForPeers } from '../helpers/ring-mounts'
+import { waitForOneRing, waitForPeers } from '../helpers/peers'
+import { tempDir } from '../helpers/temp-dir'
 
 const PORT = 47_000 + Math.floor(Math.random() * 1000)
 const MiB = 1024 * 1024
@@ -29,8 +30,8 @@ test('3-node ring mount: files copied in still read after a serve node is SIGKIL
   const boot = killOnExit(startDaemon(t, ['bootstrap', '--port', String(PORT), '--host', '127.0.0.1']))
   await boot.waitFor('listening on 127.0.0.1')
 
-  const serveHomes = [tmpDir('serve'), tmpDir('serve')]
-  const mountHome = tmpDir('mount-home')
+  const serveHomes = [tempDir(t, 'serve'), tempDir(t, 'serve')]
+  const mountHome = tempDir(t, 'mount-home')
   const init = await runPeerstore(['init', '--home', serveHomes[0], '--bootstrap', `127.0.0.1:${PORT}`])
   t.is(init.code, 0, init.stderr)
   const token = (await runPeerstore(['invite', '--home', serveHomes[0]])).stdout.trim()
@@ -46,9 +47,9 @@ test('3-node ring mount: files copied in still read after a serve node is SIGKIL
   // A converged ring first: every machine sees the two others, and stabilize and
   // repair have run, so each owner replicates to all three (as serve-cli.test does).
   await waitForPeers([mountHome, ...serveHomes], 2)
-  await new Promise((r) => setTimeout(r, 3000))
+  await waitForOneRing([mountHome, ...serveHomes])
 
-  const src = tmpDir('ring-src')
+  const src = tempDir(t, 'ring-src')
   const sizes = [0, 1, 5000, MiB - 1, MiB + 1, 3 * MiB + 17, 9 * MiB]
   for (const [i, size] of sizes.entries()) fs.writeFileSync(path.join(src, `file-${i}`), randomBytes(size))
   fs.mkdirSync(path.join(src, 'dir'))

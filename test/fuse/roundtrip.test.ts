@@ -5,13 +5,14 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { sh, startMount, tmpDir } from '../helpers/mount'
+import { sh, startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
 
 const MiB = 1024 * 1024
 const BIG_MIB = Number(process.env.PEERSTORE_TEST_BIG_MIB || 200)
 
 test('round trips of edge-size and big files survive a remount', { timeout: 180_000 }, async (t) => {
-  const src = tmpDir('src')
+  const src = tempDir(t, 'src')
   const sizes: Record<string, number> = {
     empty: 0,
     'one-byte': 1,
@@ -40,7 +41,7 @@ test('round trips of edge-size and big files survive a remount', { timeout: 180_
 })
 
 test('a tree of 2,000 small files copies in and reads back after remount', { timeout: 180_000 }, async (t) => {
-  const src = tmpDir('tree')
+  const src = tempDir(t, 'tree')
   t.teardown(() => fs.rmSync(src, { recursive: true, force: true }))
   for (let d = 0; d < 20; d++) {
     fs.mkdirSync(path.join(src, `dir-${d}`, 'nested'), { recursive: true })

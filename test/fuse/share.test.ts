@@ -13,15 +13,18 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-import { sh, startMount, tmpDir } from '../helpers/mount'
-import { eventually, startBootstrap, waitForPeers } from '../helpers/ring-mounts'
+import { sh, startMount } from '../helpers/mount'
+import { startBootstrap } from '../helpers/ring-mounts'
+import { waitForPeers } from '../helpers/peers'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const PORT = 47_000 + Math.floor(Math.random() * 1000)
 const DEADLINE_MS = 20_000
 
 /** Polls `check` until true; errors (ENOENT while a change travels) count as false. */
 const until = (what: string, check: () => boolean) =>
-  eventually(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 100 })
+  waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 100, retryErrors: true })
 
 const ls = (dir: string) => fs.readdirSync(dir).sort().join(',')
 const sha = (file: string) => sh(`sha256sum < ${JSON.stringify(file)}`)
@@ -40,9 +43,9 @@ test('users share a file and a folder read-only through their mounts; unshare re
 }, async (t) => {
   await startBootstrap(t, PORT)
 
-  const homeA = tmpDir('share-a')
-  const homeB = tmpDir('share-b')
-  const homeC = tmpDir('share-c')
+  const homeA = tempDir(t, 'share-a')
+  const homeB = tempDir(t, 'share-b')
+  const homeC = tempDir(t, 'share-c')
   t.is((await runPeerstore(['init', '--home', homeA, '--bootstrap', `127.0.0.1:${PORT}`])).code, 0)
   // A plain invite (no --device): B and C join the network as users of their own.
   const invite = await runPeerstore(['invite', '--home', homeA])

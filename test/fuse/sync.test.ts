@@ -11,7 +11,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { sh } from '../helpers/mount'
-import { eventually, startTwoDevices } from '../helpers/ring-mounts'
+import { startTwoDevices } from '../helpers/ring-mounts'
+import { sleep, waitFor } from '../helpers/wait'
 
 const PORT = 48_000 + Math.floor(Math.random() * 1000)
 const DEADLINE_MS = 20_000
@@ -39,9 +40,11 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
     const B = b.dir
     t.is(ls(B), '', 'B starts empty')
     const step = async (what: string, check: () => boolean) => {
-      const ms = await eventually(what, check, { deadlineMs: DEADLINE_MS }).catch((err: Error) => {
-        throw new Error(`${err.message}\n--- mount A:\n${a.output()}\n--- mount B:\n${b.output()}`)
-      })
+      const ms = await waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 50, retryErrors: true }).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\n--- mount A:\n${a.output()}\n--- mount B:\n${b.output()}`)
+        }
+      )
       took.push(`${what} ${ms} ms`)
       t.pass(what)
     }
@@ -78,7 +81,7 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
     // B's poller gets a few ticks with A's version in the ring (the pause only gives
     // it the chance to do wrong; the assertion holds however long it is): B keeps
     // showing its own, unflushed edit.
-    await new Promise((r) => setTimeout(r, 3000))
+    await sleep(3000)
     t.is(cat(path.join(B, 'shared.txt')), 'edit by b\n', 'B keeps its unflushed edit')
     // B's fsync meets A's version: compare-and-swap conflict, A's becomes a copy beside it.
     sh(`sync ${path.join(B, 'shared.txt')}`)

@@ -8,7 +8,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { sh, startMount, tmpDir } from '../helpers/mount'
+import { sh, startMount } from '../helpers/mount'
+import { tempDir } from '../helpers/temp-dir'
 
 const hasRsync = (() => {
   try {
@@ -54,7 +55,7 @@ test('rsync -a copies types, modes, sizes, contents and symlinks; they survive a
   skip: !hasRsync,
   timeout: 120_000
 }, async (t) => {
-  const src = tmpDir('rsync-src')
+  const src = tempDir(t, 'rsync-src')
   makeTree(src)
   const m = await startMount(t)
   const dst = path.join(m.dir, 'copy')
@@ -71,7 +72,7 @@ test('rsync -a copies types, modes, sizes, contents and symlinks; they survive a
 })
 
 test('rsync -a preserves mtimes; a second run has nothing to copy', async (t) => {
-  const src = tmpDir('rsync-mtime')
+  const src = tempDir(t, 'rsync-mtime')
   makeTree(src)
   const m = await startMount(t)
   const dst = path.join(m.dir, 'copy')
@@ -83,7 +84,7 @@ test('rsync -a preserves mtimes; a second run has nothing to copy', async (t) =>
 
 test('tar x of a real source tarball; diff -r against the source', { timeout: 120_000 }, async (t) => {
   const source = path.join(__dirname, '..', '..', '..', 'node_modules', 'hyperdht')
-  const work = tmpDir('tarball')
+  const work = tempDir(t, 'tarball')
   const tarball = path.join(work, 'hyperdht.tgz')
   sh(`tar czf ${tarball} -C ${path.dirname(source)} hyperdht`)
   const m = await startMount(t)

@@ -7,8 +7,10 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Test } from 'brittle'
-import { eventually, waitForPeers } from './ring-mounts'
-import { type Mount, sh, startMount, tmpDir } from './mount'
+import { type Mount, sh, startMount } from './mount'
+import { waitForPeers } from './peers'
+import { tempDir } from './temp-dir'
+import { waitFor } from './wait'
 
 const MiB = 1024 * 1024
 
@@ -27,15 +29,12 @@ export async function crashAndCheck(
     fs.writeFileSync(path.join(writer.dir, 'marker.txt'), 'the one tree\n')
     sh(`sync ${writer.dir}/marker.txt ${writer.dir}`)
   }
-  await eventually(
-    'the marker',
-    () => fs.readFileSync(path.join(mount.dir, 'marker.txt'), 'utf8') === 'the one tree\n',
-    {
-      deadlineMs: 60_000,
-      intervalMs: 500
-    }
-  )
-  const src = tmpDir('crash-src')
+  await waitFor('the marker', () => fs.readFileSync(path.join(mount.dir, 'marker.txt'), 'utf8') === 'the one tree\n', {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    retryErrors: true
+  })
+  const src = tempDir(t, 'crash-src')
   const expected = new Map<string, string>()
   let current = mount
   for (const how of ['close', 'fsync'] as const) {

@@ -5,10 +5,13 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { Test } from 'brittle'
 import { PEERSTORE_BIN } from './cli'
+import { isMounted, tempDir } from './temp-dir'
+import { waitFor } from './wait'
+
+export { isMounted }
 
 export interface Mount {
   dir: string
@@ -21,35 +24,6 @@ export interface Mount {
   kill(): Promise<void>
 }
 
-export function isMounted(dir: string): boolean {
-  const text = fs.readFileSync('/proc/self/mountinfo', 'utf8')
-  return text.split('\n').some((l) => l.split(' ')[4] === dir)
-}
-
-const created: string[] = []
-// Temp dirs go when the test process ends, after every teardown has unmounted
-// its mount. A mount still there (its test died before the teardown; its
-// process is killed on exit too) is detached first, so that rm cannot reach
-// through it into the store.
-process.once('exit', () => {
-  const mountpoints = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter(Boolean)
-  for (const dir of created) {
-    for (const m of mountpoints) if (m === dir || m.startsWith(`${dir}/`)) spawnSync('fusermount', ['-uz', m])
-    if (isMounted(dir)) continue
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
-})
-
-export function tmpDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
-  created.push(dir)
-  return dir
-}
-
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
@@ -59,21 +33,13 @@ function forceUnmount(dir: string): void {
   if (isMounted(dir)) spawnSync('fusermount', ['-uz', dir])
 }
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
-
 /** Starts `peerstore mount` on `dir` (a fresh one by default) with `home`, registering teardown on `t`. */
 export async function startMount(
   t: Test,
   opts: { home?: string; dir?: string; args?: string[]; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}
 ): Promise<Mount> {
-  const home = opts.home ?? tmpDir('home')
-  const dir = opts.dir ?? path.join(tmpDir('mnt'), 'mnt')
+  const home = opts.home ?? tempDir(t, 'home')
+  const dir = opts.dir ?? path.join(tempDir(t, 'mnt'), 'mnt')
   try {
     fs.mkdirSync(dir, { recursive: true })
   } catch (err) {
@@ -126,11 +92,10 @@ export async function startMount(
     await mount.stop()
   })
   try {
-    await waitFor(
-      () => isMounted(dir) && out.includes('peerstore: mounted'),
-      opts.readyTimeoutMs ?? 20_000,
-      `mount of ${dir}`
-    )
+    await waitFor(`mount of ${dir}`, () => isMounted(dir) && out.includes('peerstore: mounted'), {
+      timeoutMs: opts.readyTimeoutMs ?? 20_000,
+      intervalMs: 25
+    })
   } catch (err) {
     child.kill('SIGKILL')
     forceUnmount(dir)

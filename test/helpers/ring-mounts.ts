@@ -1,51 +1,13 @@
-// What the tests of mounts on one 127.0.0.1 ring share: how many peers a
-// home's node sees, waiting for them, a bootstrap node, a user's second
-// device, and polling a mount until a change from elsewhere shows.
+// What the tests of mounts on one 127.0.0.1 ring share: a bootstrap node and
+// a user's second device. (Waiting for peers: peers.ts; polling a mount until
+// a change from elsewhere shows: wait.ts.)
 
 import type { Test } from 'brittle'
 import { runPeerstore } from './cli'
-import { type Mount, startMount, tmpDir } from './mount'
+import { type Mount, startMount } from './mount'
+import { waitForPeers } from './peers'
 import { type Daemon, startDaemon } from './processes'
-
-/** The peers a running node of `home` is connected to (0 when its status cannot be read). */
-export async function peersOf(home: string): Promise<number> {
-  const res = await runPeerstore(['status', '--home', home, '--json'])
-  return res.code === 0 ? (JSON.parse(res.stdout).peers as number) : 0
-}
-
-/** Waits until every home's node sees at least `n` peers. */
-export async function waitForPeers(homes: string[], n: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const seen = await Promise.all(homes.map(peersOf))
-    if (seen.every((p) => p >= n)) return
-    if (Date.now() > deadline) throw new Error(`nodes never saw ${n} peers each (saw ${seen.join(', ')})`)
-    await new Promise((r) => setTimeout(r, 500))
-  }
-}
-
-/**
- * Polls `check` until it is true and returns how long that took; an error it
- * throws (ENOENT while a change travels) counts as false.
- */
-export async function eventually(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  opts: { deadlineMs: number; intervalMs?: number }
-): Promise<number> {
-  const started = Date.now()
-  let last = ''
-  for (;;) {
-    try {
-      if (await check()) return Date.now() - started
-    } catch (err) {
-      last = (err as Error).message
-    }
-    if (Date.now() - started > opts.deadlineMs)
-      throw new Error(`not seen within ${opts.deadlineMs} ms: ${what} ${last}`)
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50))
-  }
-}
+import { tempDir } from './temp-dir'
 
 /** A `peerstore bootstrap` on 127.0.0.1:port, killed with this process whatever happens. */
 export async function startBootstrap(t: Test, port: number): Promise<Daemon> {
@@ -71,8 +33,8 @@ export async function startTwoDevices(
   opts: { port: number; prefix: string; args?: string[]; envB?: NodeJS.ProcessEnv }
 ): Promise<TwoDevices> {
   await startBootstrap(t, opts.port)
-  const homeA = tmpDir(`${opts.prefix}-a`)
-  const homeB = tmpDir(`${opts.prefix}-b`)
+  const homeA = tempDir(t, `${opts.prefix}-a`)
+  const homeB = tempDir(t, `${opts.prefix}-b`)
   t.is((await runPeerstore(['init', '--home', homeA, '--bootstrap', `127.0.0.1:${opts.port}`])).code, 0)
   const invite = await runPeerstore(['invite', '--device', '--home', homeA])
   t.is(invite.code, 0, invite.stderr)

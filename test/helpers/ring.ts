@@ -1,12 +1,10 @@
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import createTestnet, { type Testnet } from '@hyperswarm/testnet'
 import type { Test } from 'brittle'
 import { idToBuffer } from '../../lib/chord'
 import { randomBytes } from '../../lib/crypto'
 import type { NodeConfig } from '../../lib/node/config'
 import { RingNode, type RingNodeOptions } from '../../lib/node/ring-node'
+import { tempDir } from './temp-dir'
 
 /** Fast timers so rings settle in seconds in tests. */
 export const FAST_CHORD = { stabilizeMs: 250, healMs: 1000, rpcTimeoutMs: 3000, virtualNodes: 4 }
@@ -17,12 +15,6 @@ export interface TestRing {
   nodes: RingNode[]
   config: NodeConfig
   add(opts?: Partial<RingNodeOptions>): Promise<RingNode>
-}
-
-export function tempDir(t: Test, prefix = 'peerstore-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }), { order: 100 })
-  return dir
 }
 
 /** A local DHT and a helper to start ring nodes on it; everything closes in teardown. */
@@ -37,7 +29,7 @@ export async function createTestRing(t: Test, opts: { replicas?: number } = {}):
     nodes: [],
     async add(extra = {}) {
       const node = new RingNode({
-        home: tempDir(t, 'peerstore-node-'),
+        home: tempDir(t, 'node'),
         config,
         repairIntervalMs: 1000,
         chord: FAST_CHORD,
@@ -81,20 +73,6 @@ export function ringConsistent(nodes: RingNode[]): boolean {
     }
   }
   return true
-}
-
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-  intervalMs = 100
-): Promise<number> {
-  const started = Date.now()
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
-  return Date.now() - started
 }
 
 /** How many of `nodes` hold `key` in their store. */

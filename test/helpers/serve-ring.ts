@@ -6,9 +6,10 @@
 
 import type { Test } from 'brittle'
 import { runPeerstore } from './cli'
-import { tmpDir } from './mount'
+import { waitForPeers } from './peers'
 import { type Daemon, startDaemon } from './processes'
-import { startBootstrap, waitForPeers } from './ring-mounts'
+import { startBootstrap } from './ring-mounts'
+import { tempDir } from './temp-dir'
 
 export interface ServeRing {
   serveHomes: string[]
@@ -29,8 +30,8 @@ export async function startServeRing(
   // One exit listener per child process (processes.ts, mount.ts).
   process.setMaxListeners(50)
   await startBootstrap(t, opts.port)
-  const serveHomes = Array.from({ length: opts.nodes }, () => tmpDir('serve'))
-  const member = tmpDir('member')
+  const serveHomes = Array.from({ length: opts.nodes }, () => tempDir(t, 'serve'))
+  const member = tempDir(t, 'member')
   const init = await runPeerstore(['init', '--home', serveHomes[0], '--bootstrap', `127.0.0.1:${opts.port}`])
   if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`)
   const token = (await runPeerstore(['invite', '--home', serveHomes[0]])).stdout.trim()
@@ -40,7 +41,7 @@ export async function startServeRing(
   }
   let client: string | null = null
   if (opts.client) {
-    client = tmpDir('client')
+    client = tempDir(t, 'client')
     const device = await runPeerstore(['invite', '--device', '--home', member])
     const join = await runPeerstore(['join', '--home', client, device.stdout.trim()])
     if (join.code !== 0) throw new Error(`device join failed: ${join.stderr}`)

@@ -1,36 +1,17 @@
 // A small real disk for disk-full tests: a tmpfs of a few MiB mounted on a
-// fresh directory under /tmp (the tests run as root), unmounted in teardown
-// after everything that used it has closed, and on process exit.
+// fresh temp dir (the tests run as root). The temp dir's removal, after
+// everything that used it has closed (or on process exit), unmounts it first.
 
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import type { Test } from 'brittle'
+import { tempDir } from './temp-dir'
 
-function unmount(dir: string): void {
-  // -l: a process that still holds a file there (a crashed child) cannot keep it mounted.
-  spawnSync('umount', ['-l', dir])
-  fs.rmSync(dir, { recursive: true, force: true })
-}
-
-/** Mounts a tmpfs of `mib` MiB; teardown (last of all) unmounts it and removes the directory. */
+/** Mounts a tmpfs of `mib` MiB on a fresh temp dir of `t`. */
 export function smallDisk(t: Test, mib: number, prefix = 'disk'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
+  const dir = tempDir(t, prefix)
   const res = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0700`, 'tmpfs', dir], { encoding: 'utf8' })
-  if (res.status !== 0) {
-    fs.rmSync(dir, { recursive: true, force: true })
-    throw new Error(`cannot mount a tmpfs (root needed): ${res.stderr}`)
-  }
-  const onExit = () => unmount(dir)
-  process.once('exit', onExit)
-  t.teardown(
-    () => {
-      process.removeListener('exit', onExit)
-      unmount(dir)
-    },
-    { order: Number.POSITIVE_INFINITY }
-  )
+  if (res.status !== 0) throw new Error(`cannot mount a tmpfs (root needed): ${res.stderr}`)
   return dir
 }
 

@@ -1,25 +1,11 @@
-// Volumes on a LocalValueStore for the tests of lib/volume: temp dirs that go
-// away with the test, and a Volume with test-friendly defaults (no read
-// cache, a background flush only once a minute unless asked).
+// Volumes on a LocalValueStore for the tests of lib/volume: a Volume with
+// test-friendly defaults (no read cache, a background flush only once a
+// minute unless asked). Temp dirs: temp-dir.ts.
 
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { Volume, type VolumeOptions } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-
-interface HasTeardown {
-  teardown(fn: () => unknown): void
-}
-
-/** A fresh temp dir, removed in the test's teardown. */
-export function tmp(t: HasTeardown, prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 /** A ready Volume at `home` on a LocalValueStore (a directory path, or one already open). */
 export async function openVolume(

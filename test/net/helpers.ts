@@ -45,26 +45,6 @@ export async function createFixture(t: Test): Promise<Fixture> {
   }
 }
 
-/** Resolves once `net` has an authenticated connection to every key in `keys`, re-announcing while it waits. */
-export async function waitForPeers(net: PeerNetwork, keys: Buffer[], timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  const missing = () => keys.filter((k) => !net.isConnected(k))
-  let nextRejoin = Date.now() + 2_000
-  while (missing().length > 0) {
-    if (Date.now() > deadline) throw new Error(`still missing ${missing().length} peer(s) after ${timeoutMs} ms`)
-    if (Date.now() > nextRejoin) {
-      // Concurrent first announces can miss each other; hyperswarm would only retry in ~10 min.
-      nextRejoin = Date.now() + 2_000
-      net.rejoin().catch(() => {})
-    }
-    await sleep(20)
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
 /**
  * A hand-built peer that speaks the wire protocol directly (no PeerNetwork),
  * to send what a well-behaved node never would. `proof`: 'valid' knows the

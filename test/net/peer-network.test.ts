@@ -7,7 +7,9 @@ import type { NetError } from '../../lib/net/errors'
 import { PeerNetwork } from '../../lib/net/peer-network'
 import { MAX_MESSAGE_BYTES } from '../../lib/net/protocol'
 import { SOCKET_BUFFER_BYTES } from '../../lib/net/socket-buffers'
-import { createFixture, rawPeer, sleep, waitForPeers } from './helpers'
+import { createFixture, rawPeer } from './helpers'
+import { waitForPeers } from '../helpers/peers'
+import { sleep } from '../helpers/wait'
 
 function echo(net: PeerNetwork, calls?: { n: number }): void {
   net.respond('echo', c.string, c.string, async (s) => {
@@ -258,11 +260,16 @@ test('a peer that closes is reported by peer-remove and fails pending requests',
   const fx = await createFixture(t)
   const a = await fx.node()
   const b = await fx.node()
-  b.respond('hang', c.string, c.string, () => new Promise<string>(() => {}))
+  let arrived = () => {}
+  const reached = new Promise<void>((resolve) => (arrived = resolve))
+  b.respond('hang', c.string, c.string, () => {
+    arrived()
+    return new Promise<string>(() => {})
+  })
   await waitForPeers(a, [b.publicKey])
   const removed = new Promise<Buffer>((resolve) => a.once('peer-remove', resolve))
   const pending = a.request(b.publicKey, 'hang', 'x', c.string, c.string, { timeoutMs: 10_000 })
-  await sleep(100)
+  await reached
   const started = Date.now()
   await b.close()
   const err = await rejection(pending)
@@ -327,6 +334,7 @@ test('simultaneous dials in both directions end in one peer each way (de-duplica
     a.request(b.publicKey, 'echo', '3', c.string, c.string)
   ])
   t.is(answers.length, 3)
+  // On purpose: time for a wrong peer-add or peer-remove to show, which must not.
   await sleep(500)
   t.is(events.a, 1)
   t.is(events.b, 1)

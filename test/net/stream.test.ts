@@ -3,7 +3,8 @@ import test from 'brittle'
 import c from 'compact-encoding'
 import { FileKind, GetFileRequest, GetFileResponse, METHODS } from '../../lib/node/file-messages'
 import { PIECE_BYTES, pullPieces, respondStream, STREAM_WINDOW, sendStream } from '../../scripts/lib/stream'
-import { createFixture, sleep } from './helpers'
+import { createFixture } from './helpers'
+import { sleep } from '../helpers/wait'
 
 const MiB = 1024 * 1024
 
@@ -107,7 +108,7 @@ test('pull: GetFile of a 16 MiB value in ranged pieces, ≤ window requests at o
   b.respond(METHODS.GetFile, GetFileRequest, GetFileResponse, async (req) => {
     concurrent++
     maxConcurrent = Math.max(maxConcurrent, concurrent)
-    await sleep(2)
+    await sleep(2) // on purpose: a server that takes a moment, so requests overlap
     concurrent--
     if (!req.key.equals(key)) return { found: false, kind: FileKind.Immutable, totalSize: 0, bytes: Buffer.alloc(0) }
     // A server never answers with more than one piece, whatever range was asked.
@@ -145,6 +146,7 @@ test('pull: a consumer that stops holds the producer to the window', async (t) =
     }
   })
   await gen.next()
+  // On purpose: time for the generator to run ahead, which it must not beyond the window.
   await sleep(20)
   t.ok(started <= STREAM_WINDOW, `${started} fetches started while the consumer holds one piece`)
   await gen.return(undefined)

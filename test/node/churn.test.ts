@@ -1,6 +1,7 @@
 import test from 'brittle'
 import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
-import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+import { copiesOf, createTestRing, ringConsistent } from '../helpers/ring'
+import { sleep, waitFor } from '../helpers/wait'
 
 /** The user who stores (and alone may delete) the values these tests write. */
 const user = keyPairFromSeed(randomBytes(32))
@@ -63,7 +64,8 @@ test('nodes joining while a client streams large values: no error, no stale byte
   const readsBeforeJoins = reads
   for (let i = 0; i < 5; i++) {
     await ring.add()
-    await new Promise((r) => setTimeout(r, 500))
+    // On purpose: the joins are spread out so that reads run between them.
+    await sleep(500)
   }
   await waitFor('a consistent 8-node ring', () => ringConsistent(ring.nodes), 120_000)
   const readsDuringJoins = reads - readsBeforeJoins

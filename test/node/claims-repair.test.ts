@@ -6,7 +6,8 @@
 import test from 'brittle'
 import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
 import type { RingNode } from '../../lib/node/ring-node'
-import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+import { copiesOf, createTestRing, ringConsistent } from '../helpers/ring'
+import { waitFor } from '../helpers/wait'
 
 async function repairRounds(nodes: RingNode[], rounds: number): Promise<void> {
   for (let r = 0; r < rounds; r++) for (const n of nodes) await n.repairNow()

@@ -1,17 +1,11 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import test, { type Test } from 'brittle'
+import test from 'brittle'
 import { runPeerstore } from '../helpers/cli'
-
-function tempHome(t: Test): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-home-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { tempDir } from '../helpers/temp-dir'
 
 test('init creates identity and config with owner-only permissions', async (t) => {
-  const home = tempHome(t)
+  const home = tempDir(t, 'home')
   const res = await runPeerstore(['init', '--home', home, '--json'])
   t.is(res.code, 0, res.stderr)
   const out = JSON.parse(res.stdout)
@@ -24,8 +18,8 @@ test('init creates identity and config with owner-only permissions', async (t) =
 })
 
 test('invite on one home, join on another: same network key and bootstrap', async (t) => {
-  const a = tempHome(t)
-  const b = tempHome(t)
+  const a = tempDir(t, 'home')
+  const b = tempDir(t, 'home')
   t.is((await runPeerstore(['init', '--home', a])).code, 0)
   const invite = await runPeerstore(['invite', '--home', a, '--bootstrap', '127.0.0.1:49737,127.0.0.1:49738'])
   t.is(invite.code, 0, invite.stderr)
@@ -38,7 +32,7 @@ test('invite on one home, join on another: same network key and bootstrap', asyn
   t.is(cb.networkKey, ca.networkKey)
   t.alike(cb.bootstrap, ['127.0.0.1:49737', '127.0.0.1:49738'])
 
-  const c = tempHome(t)
+  const c = tempDir(t, 'home')
   t.is((await runPeerstore(['init', '--home', c])).code, 0)
   const refused = await runPeerstore(['join', '--home', c, token])
   t.is(refused.code, 1, 'joining another network needs --force')
@@ -46,7 +40,7 @@ test('invite on one home, join on another: same network key and bootstrap', asyn
 })
 
 test('bad input: damaged token, bad network key, bad bootstrap address', async (t) => {
-  const home = tempHome(t)
+  const home = tempDir(t, 'home')
   const bad = await runPeerstore(['join', '--home', home, 'peerstore1!!!'])
   t.is(bad.code, 1)
   t.ok(bad.stderr.includes('damaged'))

@@ -11,7 +11,8 @@ import { randomBytes } from '../../lib/crypto'
 import { LineChild } from '../../scripts/lib/line-child'
 import { runPeerstore } from '../helpers/cli'
 import { startDaemon } from '../helpers/processes'
-import { tempDir, waitFor } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
+import { sleep, waitFor } from '../helpers/wait'
 
 const PORT = 50_000 + Math.floor(Math.random() * 1000)
 /** Serve processes run with the default 16 virtual nodes. */
@@ -43,8 +44,8 @@ test('forged leave, hint and notify from a member holding the network key change
   t.timeout(600_000)
   const boot = startDaemon(t, ['bootstrap', '--port', String(PORT)])
   await boot.waitFor('listening on')
-  const homes = Array.from({ length: 4 }, () => tempDir(t))
-  const hostileHome = tempDir(t)
+  const homes = Array.from({ length: 4 }, () => tempDir(t, 'home'))
+  const hostileHome = tempDir(t, 'home')
   t.is((await runPeerstore(['init', '--home', homes[0], '--bootstrap', `127.0.0.1:${PORT}`])).code, 0)
   const token = (await runPeerstore(['invite', '--home', homes[0]])).stdout.trim()
   for (const home of [...homes.slice(1), hostileHome]) {
@@ -58,9 +59,9 @@ test('forged leave, hint and notify from a member holding the network key change
     const all = await Promise.all(homes.map(status))
     return all.every((s) => s.member && s.ringMachines === 4 && s.peers >= 3)
   }
-  await waitFor('a settled ring of 4', settled, 120_000, 1000)
+  await waitFor('a settled ring of 4', settled, { timeoutMs: 120_000, intervalMs: 1000 })
 
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'home')
   const blocks: { key: string; file: string }[] = []
   const put = async (i: number) => {
     const file = path.join(dir, `b${i}`)
@@ -77,7 +78,10 @@ test('forged leave, hint and notify from a member holding the network key change
     for (const home of homes) total += (await status(home)).keys
     return total
   }
-  await waitFor('3 copies of the first blocks', async () => (await held()) >= blocks.length * 3, 90_000, 1000)
+  await waitFor('3 copies of the first blocks', async () => (await held()) >= blocks.length * 3, {
+    timeoutMs: 90_000,
+    intervalMs: 1000
+  })
 
   const hostile = new LineChild(path.join(__dirname, 'hostile-chord-child.js'), [hostileHome], { label: 'hostile' })
   t.teardown(() => hostile.close(5_000), { order: 0 })
@@ -106,7 +110,8 @@ test('forged leave, hint and notify from a member holding the network key change
     const results: AttackResult[] = []
     for (let wave = 0; wave < 3; wave++) {
       results.push(await hostile.ask<AttackResult>(`attack ${keys.join(',')} ${VNODES}`))
-      await new Promise((r) => setTimeout(r, 1000))
+      // On purpose: the waves are spread out, so that the ring stabilizes between them.
+      await sleep(1000)
     }
     return results
   })()
@@ -117,19 +122,18 @@ test('forged leave, hint and notify from a member holding the network key change
   t.comment(`forged messages sent: ${sent}; answered/refused per wave: ${JSON.stringify(results)}`)
   t.ok(sent >= 500, 'hundreds of forged messages were sent')
   t.comment(`writes during the attack took ${putTimes.join(', ')} ms`)
-  await new Promise((r) => setTimeout(r, 15_000))
+  // On purpose: the watch goes on a while after the attack, to see that no forged entry shows up late.
+  await sleep(15_000)
   watching = false
   await watcher
 
   t.ok(maxMachines <= 4, `every honest view stayed at the 4 real machines (largest seen: ${maxMachines})`)
   t.is(foreign.size, 0, `no made-up machine appeared as predecessor or successor (${[...foreign].join(', ')})`)
   t.ok(await settled(), 'the ring is still the 4 real machines')
-  const copies = await waitFor(
-    '3 copies of every block',
-    async () => (await held()) >= blocks.length * 3,
-    120_000,
-    1000
-  )
+  const copies = await waitFor('3 copies of every block', async () => (await held()) >= blocks.length * 3, {
+    timeoutMs: 120_000,
+    intervalMs: 1000
+  })
     .then((ms) => `within ${ms} ms`)
     .catch(() => null)
   t.ok(copies, `every block back on 3 machines after the attack ended (${copies ?? `held ${await held()}`})`)

@@ -9,8 +9,9 @@ import path from 'node:path'
 import test from 'brittle'
 import { createChunkClaim, keyPairFromSeed, randomBytes, sha256 } from '../../lib/crypto'
 import { FileKind, METHODS, PostFileRequest, PostFileResponse } from '../../lib/node/file-messages'
-import { copiesOf, createTestRing, responsibleOf, ringConsistent, waitFor } from '../helpers/ring'
+import { copiesOf, createTestRing, responsibleOf, ringConsistent } from '../helpers/ring'
 import { smallDisk } from '../helpers/tmpfs'
+import { waitFor } from '../helpers/wait'
 
 const MiB = 1024 * 1024
 /** The user who stores these values (chunks travel with their uploader's signed claim). */

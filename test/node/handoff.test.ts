@@ -1,6 +1,7 @@
 import test, { type Test } from 'brittle'
 import { keyPairFromSeed, randomBytes, sha256 } from '../../lib/crypto'
-import { createTestRing, responsibleOf, ringConsistent, waitFor } from '../helpers/ring'
+import { createTestRing, responsibleOf, ringConsistent } from '../helpers/ring'
+import { waitFor } from '../helpers/wait'
 
 /** The user who stores (and alone may delete) the values these tests write. */
 const user = keyPairFromSeed(randomBytes(32))
@@ -29,8 +30,7 @@ async function joinWith2000(t: Test, replicas: number): Promise<void> {
       for (const k of share) if (!(await joiner.store?.stat(k))) return false
       return true
     },
-    300_000,
-    100
+    { timeoutMs: 300_000, intervalMs: 100 }
   )
   const placed = await waitFor(
     `every value on exactly its ${replicas} machines`,
@@ -41,8 +41,7 @@ async function joinWith2000(t: Test, replicas: number): Promise<void> {
       }
       return true
     },
-    300_000,
-    100
+    { timeoutMs: 300_000, intervalMs: 100 }
   )
   t.comment(
     `k = ${replicas}: ring consistent ${consistent} ms after the join; the joiner held its ${share.length} keys ` +

@@ -29,6 +29,7 @@ import { chordRequestEncoding, chordResponseEncoding } from '../../lib/chord/wir
 import { serveLines } from '../../scripts/lib/line-child'
 import { CHORD_METHOD } from '../../lib/node/chord-transport'
 import { readConfig } from '../../lib/node/config'
+import { waitFor } from '../helpers/wait'
 
 /** Made-up machines: keys nobody holds, so they never answer. */
 const FAKE_MACHINES = 64
@@ -125,15 +126,19 @@ async function main() {
     const [cmd, list, vnodes] = line.split(' ')
     const machines = (list ?? '').split(',').filter(Boolean)
     if (cmd === 'peers') {
-      const deadline = Date.now() + 120_000
-      while (!machines.every((m) => network.isConnected(Buffer.from(m, 'hex')))) {
-        if (Date.now() > deadline) return { error: 'not connected to every machine' }
-        // Dials on demand; a refused Chord request still opens the connection.
-        await Promise.allSettled(
-          machines.map((m) => send(m, { type: 'lookup', key: 0n, exclude: [] }).catch(() => null))
-        )
-        await new Promise((r) => setTimeout(r, 500))
-      }
+      const connected = await waitFor(
+        'every machine connected',
+        async () => {
+          if (machines.every((m) => network.isConnected(Buffer.from(m, 'hex')))) return true
+          // Dials on demand; a refused Chord request still opens the connection.
+          await Promise.allSettled(
+            machines.map((m) => send(m, { type: 'lookup', key: 0n, exclude: [] }).catch(() => null))
+          )
+          return false
+        },
+        { timeoutMs: 120_000, intervalMs: 500, failOnTimeout: false }
+      )
+      if (connected < 0) return { error: 'not connected to every machine' }
       return { publicKey: network.publicKey.toString('hex') }
     }
     if (cmd === 'attack') return attack(machines, Number(vnodes))

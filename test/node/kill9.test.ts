@@ -4,7 +4,8 @@ import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { runPeerstore } from '../helpers/cli'
 import { startDaemon } from '../helpers/processes'
-import { tempDir, waitFor } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const PORT = 50_000 + Math.floor(Math.random() * 1000)
 
@@ -17,15 +18,18 @@ test('kill -9 two of six serve processes at once: every block stays readable and
   t.timeout(360_000)
   const boot = startDaemon(t, ['bootstrap', '--port', String(PORT)])
   await boot.waitFor('listening on')
-  const homes = Array.from({ length: 6 }, () => tempDir(t))
+  const homes = Array.from({ length: 6 }, () => tempDir(t, 'home'))
   t.is((await runPeerstore(['init', '--home', homes[0], '--bootstrap', `127.0.0.1:${PORT}`])).code, 0)
   const token = (await runPeerstore(['invite', '--home', homes[0]])).stdout.trim()
   for (const home of homes.slice(1)) t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
   const servers = homes.map((home) => startDaemon(t, ['serve', '--home', home, '--repair-interval', '1000']))
   await Promise.all(servers.map((s) => s.waitFor('serving node')))
-  await waitFor('every node sees the five others', async () => (await status(homes[0])).peers >= 5, 90_000, 1000)
+  await waitFor('every node sees the five others', async () => (await status(homes[0])).peers >= 5, {
+    timeoutMs: 90_000,
+    intervalMs: 1000
+  })
 
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'home')
   const keys: string[] = []
   const files: string[] = []
   for (let i = 0; i < 12; i++) {
@@ -41,7 +45,10 @@ test('kill -9 two of six serve processes at once: every block stays readable and
     for (const home of alive) total += (await status(home)).keys
     return total
   }
-  await waitFor('three copies of each block', async () => (await held(homes)) >= keys.length * 3, 60_000, 1000)
+  await waitFor('three copies of each block', async () => (await held(homes)) >= keys.length * 3, {
+    timeoutMs: 60_000,
+    intervalMs: 1000
+  })
 
   await Promise.all([servers[1].stop('SIGKILL'), servers[4].stop('SIGKILL')])
   const alive = homes.filter((_, i) => i !== 1 && i !== 4)
@@ -55,8 +62,7 @@ test('kill -9 two of six serve processes at once: every block stays readable and
   const ms = await waitFor(
     'every block back on 3 of the 4 live nodes',
     async () => (await held(alive)) >= keys.length * 3,
-    120_000,
-    1000
+    { timeoutMs: 120_000, intervalMs: 1000 }
   )
   t.comment(`re-replicated ${ms} ms after the reads`)
   for (const home of alive) t.ok((await status(home)).member, 'survivors are ring members')

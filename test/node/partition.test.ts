@@ -1,6 +1,7 @@
 import test from 'brittle'
 import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
-import { copiesOf, createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+import { copiesOf, createTestRing, ringConsistent } from '../helpers/ring'
+import { waitFor } from '../helpers/wait'
 
 /** The user who stores (and alone may delete) the values these tests write. */
 const user = keyPairFromSeed(randomBytes(32))

@@ -8,7 +8,8 @@ import test from 'brittle'
 import { createRecord, encodeRecord, keyPairFromSeed, randomBytes, recordKey, sha256 } from '../../lib/crypto'
 import { FileKind, METHODS, PostFileRequest, PostFileResponse } from '../../lib/node/file-messages'
 import type { RingNode } from '../../lib/node/ring-node'
-import { createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+import { createTestRing, ringConsistent } from '../helpers/ring'
+import { waitFor } from '../helpers/wait'
 
 test('a replica holding another record of the same version fails the write; the fork is settled everywhere', async (t) => {
   t.timeout(180_000)

@@ -16,7 +16,8 @@ import {
   PostFileRequest,
   PostFileResponse
 } from '../../lib/node/file-messages'
-import { createTestRing, ringConsistent, waitFor } from '../helpers/ring'
+import { createTestRing, ringConsistent } from '../helpers/ring'
+import { waitFor } from '../helpers/wait'
 
 test('storage nodes refuse a bad chunk key, a forged record and a rollback; CAS conflicts carry the current record', async (t) => {
   t.timeout(120_000)

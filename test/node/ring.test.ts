@@ -1,7 +1,9 @@
 import test from 'brittle'
 import { keyPairFromSeed, randomBytes, sha256 } from '../../lib/crypto'
 import { RingNode } from '../../lib/node/ring-node'
-import { copiesOf, createTestRing, FAST_CHORD, ringConsistent, tempDir, waitFor } from '../helpers/ring'
+import { copiesOf, createTestRing, FAST_CHORD, ringConsistent } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 /** The user who stores (and alone may delete) the values these tests write. */
 const user = keyPairFromSeed(randomBytes(32))
@@ -98,7 +100,7 @@ test('a client-only node whose first peer is another client-only node moves its 
   // first peer, and gateway, is the first client, which is in no ring and
   // answers every lookup with nothing. Then the members are reachable again.
   const second = new RingNode({
-    home: tempDir(t, 'peerstore-node-'),
+    home: tempDir(t, 'node'),
     config: ring.config,
     clientOnly: true,
     chord: FAST_CHORD
@@ -125,8 +127,7 @@ test('a client-only node whose first peer is another client-only node moves its 
       got = res?.bytes
       return got !== undefined
     },
-    30_000,
-    500
+    { timeoutMs: 30_000, intervalMs: 500 }
   ).catch(() => -1)
   t.ok(ms >= 0 && got?.equals(value), `the second client reads the value (last error: ${lastError || 'none'})`)
   if (ms >= 0) t.comment(`read after ${ms} ms`)

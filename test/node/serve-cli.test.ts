@@ -3,27 +3,12 @@ import path from 'node:path'
 import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
 import { runPeerstore } from '../helpers/cli'
+import { waitForOneRing } from '../helpers/peers'
 import { startDaemon } from '../helpers/processes'
-import { tempDir } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const PORT = 49_000 + Math.floor(Math.random() * 1000)
-
-/**
- * Until every node's successor lists (over all its virtual nodes, from
- * `status`) name every machine: one ring. Virtual node 0's list alone can miss
- * a machine whose virtual nodes all lie elsewhere on the ring.
- */
-async function waitForOneRing(homes: string[]): Promise<void> {
-  const started = Date.now()
-  for (;;) {
-    const all = await Promise.all(
-      homes.map(async (home) => JSON.parse((await runPeerstore(['status', '--home', home, '--json'])).stdout))
-    )
-    if (all.every((s) => s.ringMachines === homes.length)) return
-    if (Date.now() - started > 60_000) throw new Error('the nodes did not form one ring')
-    await new Promise((r) => setTimeout(r, 500))
-  }
-}
 
 test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 and restart', async (t) => {
   t.timeout(240_000)
@@ -31,10 +16,10 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
   await boot.waitFor('listening on 127.0.0.1')
   const bootstrap = `127.0.0.1:${PORT}`
 
-  const first = tempDir(t)
+  const first = tempDir(t, 'home')
   t.is((await runPeerstore(['init', '--home', first, '--bootstrap', bootstrap])).code, 0)
   const token = (await runPeerstore(['invite', '--home', first])).stdout.trim()
-  const homes = [first, tempDir(t), tempDir(t)]
+  const homes = [first, tempDir(t, 'home'), tempDir(t, 'home')]
   for (const home of homes.slice(1)) t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
 
   const fast = ['--repair-interval', '1000']
@@ -44,8 +29,11 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
     const res = await runPeerstore(['status', '--home', homes[0], '--json'])
     return JSON.parse(res.stdout).peers as number
   }
-  const started = Date.now()
-  while ((await peersSeen()) < 2 && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 500))
+  await waitFor('two peers', async () => (await peersSeen()) >= 2, {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    failOnTimeout: false
+  })
 
   const status = JSON.parse((await runPeerstore(['status', '--home', homes[0], '--json'])).stdout)
   t.is(status.running, true, 'status talks to the running node over its control socket')
@@ -58,7 +46,7 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
   t.is(fs.statSync(path.join(homes[0], 'control.sock')).mode & 0o777, 0o600)
   await waitForOneRing(homes)
 
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'home')
   const files = [0, 1, 1000, 1024 * 1024 + 1].map((size, i) => {
     const file = path.join(dir, `f${i}`)
     fs.writeFileSync(file, randomBytes(size))
@@ -88,12 +76,11 @@ test('three peerstore serve processes, block put/get/rm from the CLI, kill -9 an
   }
   const restarted = startDaemon(t, ['serve', '--home', homes[2], ...fast])
   await restarted.waitFor('serving node')
-  const waitStart = Date.now()
-  while (Date.now() - waitStart < 60_000) {
-    const st = JSON.parse((await runPeerstore(['status', '--home', homes[2], '--json'])).stdout)
-    if (st.peers >= 2) break
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  await waitFor(
+    'the restarted node sees two peers',
+    async () => JSON.parse((await runPeerstore(['status', '--home', homes[2], '--json'])).stdout).peers >= 2,
+    { timeoutMs: 60_000, intervalMs: 500, failOnTimeout: false }
+  )
   const held = JSON.parse((await runPeerstore(['status', '--home', homes[2], '--json'])).stdout)
   t.is(held.keys, keys.length, 'the restarted node still holds its values (3 nodes, 3 replicas)')
 

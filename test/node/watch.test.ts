@@ -14,7 +14,8 @@ import {
   WatchResponse
 } from '../../lib/node/watch-messages'
 import type { RingNode } from '../../lib/node/ring-node'
-import { createTestRing, responsibleOf, ringConsistent, waitFor } from '../helpers/ring'
+import { createTestRing, responsibleOf, ringConsistent } from '../helpers/ring'
+import { waitFor } from '../helpers/wait'
 
 /** Nodes whose WatchService holds the watcher's subscription to `key`. */
 /**
@@ -70,7 +71,10 @@ test('a watcher hears of every write of a record, across an owner leaving and a 
     const pushed = async (what: string) => {
       const started = Date.now()
       await write()
-      await waitFor(`version ${version} pushed (${what})`, () => heard.includes(version), 10_000, 5)
+      await waitFor(`version ${version} pushed (${what})`, () => heard.includes(version), {
+        timeoutMs: 10_000,
+        intervalMs: 5
+      })
       const ms = Date.now() - started
       t.pass(`${what}: version ${version} pushed ${ms} ms after the write began`)
       return ms

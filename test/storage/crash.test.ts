@@ -7,7 +7,7 @@ import path from 'node:path'
 import test from 'brittle'
 import { decodeRecord, randomBytes, sha256, verifyRecord } from '../../lib/crypto'
 import { NodeStore } from '../../lib/storage'
-import { tempDir } from './helpers'
+import { tempDir } from '../helpers/temp-dir'
 
 const WRITER = path.join(__dirname, 'fixtures', 'crash-writer.js')
 const ROUNDS = 6
@@ -63,7 +63,7 @@ function runAndKill(
 test('a store SIGKILLed mid-write reopens with every acked value and nothing corrupt', {
   timeout: 120_000
 }, async (t) => {
-  const dir = tempDir(t, 'peerstore-crash-')
+  const dir = tempDir(t, 'crash')
   const live = new Set<ChildProcessWithoutNullStreams>()
   t.teardown(() => {
     for (const child of live) child.kill('SIGKILL')

@@ -9,6 +9,7 @@ import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
 import { NodeStore } from '../../lib/storage'
 import { smallDisk } from '../helpers/tmpfs'
+import { sleep } from '../helpers/wait'
 
 test('a full disk refuses writes with ENOSPC and keeps every committed value', async (t) => {
   const unhandled: unknown[] = []
@@ -56,8 +57,8 @@ test('a full disk refuses writes with ENOSPC and keeps every committed value', a
   let intact = 0
   for (const key of stored.slice(4)) if (await reopened.get(key)) intact++
   t.is(intact, stored.length - 4, 'after reopening, every committed value is there')
-  // Give lmdb-js a moment to reject anything it still holds.
-  await new Promise((r) => setTimeout(r, 200))
+  // On purpose: give lmdb-js a moment to reject anything it still holds, which must not happen.
+  await sleep(200)
   t.is(unhandled.length, 0, `no unhandled rejection (${unhandled.map((e) => (e as Error).message).join('; ')})`)
 })
 

@@ -1,18 +1,9 @@
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import type { Test } from 'brittle'
 import { NodeStore } from '../../lib/storage'
-
-/** A fresh temp directory, removed in teardown even when the test fails. */
-export function tempDir(t: Test, prefix = 'peerstore-store-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }), { order: Number.POSITIVE_INFINITY })
-  return dir
-}
+import { tempDir } from '../helpers/temp-dir'
 
 /** An opened store in `dir` (a fresh temp dir by default), closed in teardown. */
-export async function openStore(t: Test, dir = tempDir(t)): Promise<NodeStore> {
+export async function openStore(t: Test, dir = tempDir(t, 'store')): Promise<NodeStore> {
   const store = new NodeStore(dir)
   t.teardown(() => store.close())
   await store.ready()

@@ -10,7 +10,8 @@ import {
   verifyRecord
 } from '../../lib/crypto'
 import { inRingInterval, MAX_VALUE_BYTES, NodeStore, type ScanItem } from '../../lib/storage'
-import { codeOf, keyOf, openStore, tempDir } from './helpers'
+import { tempDir } from '../helpers/temp-dir'
+import { codeOf, keyOf, openStore } from './helpers'
 
 async function collect(it: AsyncIterable<ScanItem>): Promise<string[]> {
   const out: string[] = []
@@ -262,7 +263,7 @@ test('scan pages through more keys than one read transaction lists', async (t) =
 })
 
 test('deletes update stats; values, records and stats persist across close and reopen', async (t) => {
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'store')
   const alice = keyPairFromSeed(randomBytes(32))
   const name = randomBytes(32)
   const rec = recordAt(alice, name, 7, 'seven')

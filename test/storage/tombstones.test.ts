@@ -1,12 +1,13 @@
 import test, { type Test } from 'brittle'
 import { createRecord, encodeRecord, keyPairFromSeed, randomBytes, recordKey, sha256 } from '../../lib/crypto'
 import { NodeStore, type ScanItem, supersedes, TOMBSTONE_TTL_MS } from '../../lib/storage'
-import { codeOf, tempDir } from './helpers'
+import { codeOf } from './helpers'
+import { tempDir } from '../helpers/temp-dir'
 
 /** The clock of these tests: times in the thousands of ms stay within the time-to-live. */
 const clock = { now: () => 10_000 }
 
-async function openAt(t: Test, dir = tempDir(t)): Promise<NodeStore> {
+async function openAt(t: Test, dir = tempDir(t, 'store')): Promise<NodeStore> {
   const store = new NodeStore(dir, clock)
   t.teardown(() => store.close())
   await store.ready()
@@ -22,7 +23,7 @@ async function collect(it: AsyncIterable<ScanItem>): Promise<ScanItem[]> {
 const zero = Buffer.alloc(32)
 
 test('a tombstone replaces an immutable value, is hidden from reads and stats, and persists across reopen', async (t) => {
-  const dir = tempDir(t)
+  const dir = tempDir(t, 'store')
   const bytes = randomBytes(1000)
   const key = sha256(bytes)
   const kept = randomBytes(500)
@@ -82,7 +83,7 @@ test("a client's write clears a tombstone whatever the clocks say; a client's de
 test('tombstones expire after the time-to-live and are swept', async (t) => {
   let now = 1_000_000
   const ttl = 60_000
-  const store = new NodeStore(tempDir(t), { tombstoneTtlMs: ttl, now: () => now })
+  const store = new NodeStore(tempDir(t, 'store'), { tombstoneTtlMs: ttl, now: () => now })
   t.teardown(() => store.close())
   t.ok(TOMBSTONE_TTL_MS >= 7 * 24 * 3600_000, 'the default keeps tombstones for weeks')
   const values = Array.from({ length: 5 }, () => randomBytes(64))

@@ -5,8 +5,6 @@
 // writes that overlap with sealing read back whole.
 
 import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
-import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import test from 'brittle'
 import { randomBytes, sha256 } from '../../lib/crypto'
@@ -15,12 +13,7 @@ import { CryptoPool } from '../../lib/crypto/crypto-pool'
 import { ChunkStore, chunkAd } from '../../lib/volume/chunk-store'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { Volume } from '../../lib/volume/volume'
-
-function tmp(t: { teardown(fn: () => unknown): void }, prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `peerstore-${prefix}-`))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { tempDir } from '../helpers/temp-dir'
 
 const MiB = 1024 * 1024
 
@@ -76,7 +69,7 @@ test('pool: a dead worker does not fail a seal; after close() crypto runs on thi
 })
 
 test('chunk store: a corrupt local copy is dropped and the chunk read from the store', async (t) => {
-  const root = tmp(t, 'chunk-crypto')
+  const root = tempDir(t, 'chunk-crypto')
   const store = new LocalValueStore(path.join(root, 'store'))
   await store.ready()
   const cacheDir = path.join(root, 'cache')
@@ -113,7 +106,7 @@ test('chunk store: a corrupt local copy is dropped and the chunk read from the s
 })
 
 test('volume: sequential writes overlapping with sealing, rewrites and truncates read back whole', async (t) => {
-  const root = tmp(t, 'chunk-seq')
+  const root = tempDir(t, 'chunk-seq')
   const store = new LocalValueStore(path.join(root, 'store'))
   await store.ready()
   const home = path.join(root, 'home')
@@ -165,7 +158,7 @@ test('volume: sequential writes overlapping with sealing, rewrites and truncates
 })
 
 test('chunk store: reads under constant eviction get their own chunk; open() hands out a copy', async (t) => {
-  const root = tmp(t, 'chunk-pool')
+  const root = tempDir(t, 'chunk-pool')
   const store = new LocalValueStore(path.join(root, 'store'))
   await store.ready()
   const fileId = randomBytes(32)

@@ -1,15 +1,14 @@
 // backup / ls / get: the client verbs that work without FUSE.
 
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { runPeerstore } from '../helpers/cli'
+import { tempDir } from '../helpers/temp-dir'
 
 test('backup a tree, list it, get it back identical', async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-verbs-'))
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  const root = tempDir(t, 'verbs')
   const src = path.join(root, 'src')
   fs.mkdirSync(path.join(src, 'sub', 'deeper'), { recursive: true })
   fs.writeFileSync(path.join(src, 'a.txt'), 'hello')

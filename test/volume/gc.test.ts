@@ -7,7 +7,9 @@ import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import type { Inode, Volume } from '../../lib/volume/volume'
-import { openVolume, tmp } from '../helpers/volume'
+import { openVolume } from '../helpers/volume'
+import { tempDir } from '../helpers/temp-dir'
+import { sleep } from '../helpers/wait'
 
 const CHUNK = 4096
 
@@ -36,13 +38,14 @@ async function readAll(v: Volume, p: string): Promise<Buffer> {
 
 /** Runs a collection pass once everything queued is due. */
 async function collect(v: Volume): Promise<void> {
-  await new Promise((r) => setTimeout(r, 5))
+  // On purpose: past the (tiny) grace period of what was queued, an age threshold.
+  await sleep(5)
   await v.gc!.collect()
 }
 
 test('an overwritten chunk, a chunk replaced before any record listed it, and a deleted file leave the store', async (t) => {
-  const storeDir = tmp(t, 'store')
-  const v = await open(tmp(t, 'home'), storeDir)
+  const storeDir = tempDir(t, 'store')
+  const v = await open(tempDir(t, 'home'), storeDir)
   const first = randomBytes(3 * CHUNK)
   const f = await v.create('/f', 0o644)
   await writeAt(v, f, first, 0)
@@ -78,8 +81,8 @@ test('an overwritten chunk, a chunk replaced before any record listed it, and a 
 })
 
 test('nothing is deleted before its grace period, and the queue survives a restart', async (t) => {
-  const storeDir = tmp(t, 'store')
-  const home = tmp(t, 'home')
+  const storeDir = tempDir(t, 'store')
+  const home = tempDir(t, 'home')
   const v = await open(home, storeDir, { gcGraceMs: 60_000 })
   const f = await v.create('/f', 0o644)
   await writeAt(v, f, randomBytes(2 * CHUNK), 0)
@@ -103,14 +106,14 @@ test('nothing is deleted before its grace period, and the queue survives a resta
 })
 
 test('a file with a conflict copy keeps every chunk; a chunk another device still lists is kept', async (t) => {
-  const storeDir = tmp(t, 'store')
+  const storeDir = tempDir(t, 'store')
   const seed = randomBytes(32)
-  const a = await open(tmp(t, 'home-a'), storeDir, { seed })
+  const a = await open(tempDir(t, 'home-a'), storeDir, { seed })
   const base = randomBytes(3 * CHUNK)
   const fa = await a.create('/shared', 0o644)
   await writeAt(a, fa, base, 0)
   await a.sync()
-  const b = await open(tmp(t, 'home-b'), storeDir, { seed })
+  const b = await open(tempDir(t, 'home-b'), storeDir, { seed })
   t.alike(await readAll(b, '/shared'), base, 'b sees the file')
 
   // Both change a different chunk of the same version: b's write conflicts and keeps both.

@@ -1,13 +1,12 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import test from 'brittle'
 import { createRecord, keyPairFromSeed, randomBytes, recordKey, sha256, verifyRecord } from '../../lib/crypto'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
+import { type HasTeardown, tempDir } from '../helpers/temp-dir'
 
-async function freshStore(t: { teardown(fn: () => unknown): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerstore-lvs-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+async function freshStore(t: HasTeardown) {
+  const dir = tempDir(t, 'lvs')
   const store = new LocalValueStore(dir)
   await store.ready()
   return { store, dir }

@@ -6,7 +6,7 @@
 // finds each moved entry in at least one folder.
 
 import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { recordKey, type SignedRecord } from '../../lib/crypto/record'
 import { decryptState } from '../../lib/volume/inode'
@@ -14,7 +14,7 @@ import { LocalValueStore } from '../../lib/volume/local-value-store'
 import type { ValueStore } from '../../lib/volume/value-store'
 import { Volume } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { tmp } from '../helpers/volume'
+import { tempDir } from '../helpers/temp-dir'
 
 /** Delegates to a LocalValueStore; reads can be slowed, and every record write is shown to `onPut`. */
 class WatchedStore implements ValueStore {
@@ -37,13 +37,13 @@ class WatchedStore implements ValueStore {
   }
 }
 
-async function setup(t: Parameters<typeof tmp>[0]) {
-  const local = new LocalValueStore(tmp(t, 'store'))
+async function setup(t: Test) {
+  const local = new LocalValueStore(tempDir(t, 'store'))
   await local.ready()
   const store = new WatchedStore(local)
   const keys = new VolumeKeys(randomBytes(32))
   const open = async () => {
-    const home = tmp(t, 'home')
+    const home = tempDir(t, 'home')
     const v = new Volume({
       home,
       store,

@@ -13,8 +13,9 @@ import { RingValueStore } from '../../lib/app/ring-value-store'
 import { MemberValueStore } from '../../lib/app/member-value-store'
 import { Volume } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { createTestRing, ringConsistent, waitFor } from '../helpers/ring'
-import { tmp } from '../helpers/volume'
+import { createTestRing, ringConsistent } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 /** Far above every deadline below: only push can explain a change seen in time. */
 const SLOW_POLL_MS = 30_000
@@ -22,7 +23,7 @@ const DEADLINE_MS = 8_000
 
 async function open(t: Test, node: RingNode, seed: Buffer): Promise<Volume> {
   const ring = new RingValueStore(node)
-  const home = tmp(t, 'push-home')
+  const home = tempDir(t, 'push-home')
   const volume = new Volume({
     home,
     recordCopy: recordCopyStoreFor(home),
@@ -59,7 +60,7 @@ const names = async (v: Volume, p: string) => (await v.readdir(p)).sort().join('
 
 async function seen(what: string, check: () => Promise<boolean>): Promise<number> {
   const started = Date.now()
-  await waitFor(what, () => check().catch(() => false), DEADLINE_MS, 20)
+  await waitFor(what, () => check().catch(() => false), { timeoutMs: DEADLINE_MS, intervalMs: 20 })
   return Date.now() - started
 }
 

@@ -13,6 +13,8 @@ import { RingNode } from '../../lib/node/ring-node'
 import { UNSURE } from '../../lib/volume/value-store'
 import { keyPairFromSeed, randomBytes } from '../../lib/crypto'
 import { startServeRing } from '../helpers/serve-ring'
+import { waitForOneRing } from '../helpers/peers'
+import { waitFor } from '../helpers/wait'
 
 const PORT = 46_000 + Math.floor(Math.random() * 1000)
 const SERVE_NODES = 6
@@ -22,7 +24,7 @@ test('getRecord: holders that do not answer make EUNSURE, never "absent"', { tim
   const clientHome = ring.member
   const servers = ring.servers
   const keys = ring.nodeKeys
-  await new Promise((r) => setTimeout(r, 3000))
+  await waitForOneRing(ring.serveHomes, SERVE_NODES, 120_000)
 
   const node = new RingNode({
     home: clientHome,
@@ -60,10 +62,15 @@ test('getRecord: holders that do not answer make EUNSURE, never "absent"', { tim
   t.is((err as { code?: string }).code, UNSURE, 'EUNSURE')
 
   for (const s of stopped) s.child.kill('SIGCONT')
-  let rec = null
-  for (let i = 0; i < 30 && !rec; i++) {
-    rec = await node.client.getRecord(key).catch(() => null)
-    if (!rec) await new Promise((r) => setTimeout(r, 1000))
-  }
+  let rec = null as Awaited<ReturnType<typeof node.client.getRecord>>
+  await waitFor(
+    'the record read again',
+    async () => {
+      const got = await node.client.getRecord(key).catch(() => null)
+      rec = got
+      return got !== null
+    },
+    { timeoutMs: 30_000, intervalMs: 1000, failOnTimeout: false }
+  )
   t.is(rec?.version, 1, 'read again once the holders answer')
 })

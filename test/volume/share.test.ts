@@ -17,7 +17,8 @@ import { decodeUserId, encodeCapability, encodeUserId } from '../../lib/volume/s
 import { decryptState, encryptState } from '../../lib/volume/inode'
 import { createRecord, recordKey } from '../../lib/crypto/record'
 import type { Volume } from '../../lib/volume/volume'
-import { openVolume, tmp } from '../helpers/volume'
+import { openVolume } from '../helpers/volume'
+import { tempDir } from '../helpers/temp-dir'
 
 async function writeFile(v: Volume, p: string, data: Buffer): Promise<void> {
   const inode = await v.create(p, 0o644)
@@ -41,9 +42,9 @@ const code = async (p: Promise<unknown>) =>
   )
 
 test('share a folder and a file, read them as another user, revoke', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
-  const homes = { a: tmp(t, 'a'), b: tmp(t, 'b'), c: tmp(t, 'c') }
+  const homes = { a: tempDir(t, 'a'), b: tempDir(t, 'b'), c: tempDir(t, 'c') }
   const a = await openVolume(homes.a, store, { chunkSize: 4096 })
   const b = await openVolume(homes.b, store)
   const c = await openVolume(homes.c, store)
@@ -145,9 +146,9 @@ test('share a folder and a file, read them as another user, revoke', async (t) =
 })
 
 test('folders stored before entries carried keys are rewritten by share (the fallback)', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
-  const homes = { a: tmp(t, 'a'), b: tmp(t, 'b') }
+  const homes = { a: tempDir(t, 'a'), b: tempDir(t, 'b') }
   let a = await openVolume(homes.a, store)
   await a.mkdir('/old', 0o755)
   await a.mkdir('/old/inner', 0o755)

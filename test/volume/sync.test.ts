@@ -5,14 +5,14 @@
 // wait polls with a deadline.
 
 import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { recordKey } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { tmp } from '../helpers/volume'
 import { type Inode, Volume } from '../../lib/volume/volume'
-import { eventually as pollUntil } from '../helpers/ring-mounts'
+import { tempDir } from '../helpers/temp-dir'
+import { sleep, waitFor } from '../helpers/wait'
 
 const DEADLINE_MS = 15_000
 
@@ -22,7 +22,7 @@ async function open(
   seed: Buffer,
   opts: { flushIntervalMs?: number; syncIntervalMs?: number; adoptRootTimeoutMs?: number } = {}
 ): Promise<Volume> {
-  const home = tmp(t, 'home')
+  const home = tempDir(t, 'home')
   const volume = new Volume({
     home,
     store,
@@ -44,8 +44,8 @@ async function open(
 type OpenOptions = Parameters<typeof open>[3]
 
 /** Two computers of one user on one store; both close in teardown. */
-async function twoDevices(t: Parameters<typeof tmp>[0], aOpts: OpenOptions = {}, bOpts: OpenOptions = {}) {
-  const store = new LocalValueStore(tmp(t, 'store'))
+async function twoDevices(t: Test, aOpts: OpenOptions = {}, bOpts: OpenOptions = {}) {
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   const a = await open(t, store, seed, aOpts)
@@ -70,7 +70,7 @@ async function writeFile(v: Volume, p: string, data: string, opts: { append?: bo
 
 /** Polls `check` until it returns true or the deadline passes; errors (ENOENT while it arrives) count as false. */
 async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  await pollUntil(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 20 })
+  await waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 20, retryErrors: true })
 }
 
 const names = async (v: Volume, p: string) => (await v.readdir(p)).sort().join(',')
@@ -198,11 +198,11 @@ test('sync: an idle volume reads one record per poll, and re-reads watched ones 
 })
 
 test('sync: an identity from another computer waits for its tree instead of starting a new one', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   // Nothing in the store yet, and nobody creates it: a clear failure, no root written.
-  const lonelyHome = tmp(t, 'home')
+  const lonelyHome = tempDir(t, 'home')
   const lonely = new Volume({
     home: lonelyHome,
     store,
@@ -214,7 +214,8 @@ test('sync: an identity from another computer waits for its tree instead of star
 
   // The other computer creates the tree while this one is waiting: it is the one adopted.
   const waiting = open(t, store, seed, { adoptRootTimeoutMs: 60_000 })
-  await new Promise((r) => setTimeout(r, 300))
+  // On purpose: the open above is under way (waiting) before the tree exists; it is not awaited.
+  await sleep(300)
   const a = await open(t, store, seed)
   await writeFile(a, '/from-a', 'a')
   await a.sync()
@@ -224,7 +225,7 @@ test('sync: an identity from another computer waits for its tree instead of star
 })
 
 test('sync: a root pointer found before its root record is served waits for the record', async (t) => {
-  const store = new LocalValueStore(tmp(t, 'store'))
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   const a = await open(t, store, seed)
@@ -238,7 +239,7 @@ test('sync: a root pointer found before its root record is served waits for the 
   const merging: LocalValueStore = Object.assign(Object.create(store), {
     getRecord: (key: Buffer) => (key.equals(pointerKey) || Date.now() >= servedFrom ? store.getRecord(key) : null)
   })
-  const bHome = tmp(t, 'home')
+  const bHome = tempDir(t, 'home')
   const b = new Volume({ home: bHome, store: merging, recordCopy: recordCopyStoreFor(bHome), readCacheBytes: 0, keys })
   await b.ready()
   t.teardown(() => b.close())

@@ -6,15 +6,15 @@
 // either case. Waits poll up to a deadline.
 
 import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import type { DirEntry } from '../../lib/volume/inode'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { type CheckNode, findProblems, placeOrphans } from '../../lib/volume/tree-check'
 import { Volume } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { tmp } from '../helpers/volume'
-import { eventually as pollUntil } from '../helpers/ring-mounts'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 const DEADLINE_MS = 20_000
 
@@ -110,8 +110,8 @@ test('findProblems: a sound tree, a second parent, a cycle, orphans', (t) => {
   t.alike(w2.problems, [])
 })
 
-async function open(t: Parameters<typeof tmp>[0], store: LocalValueStore, seed: Buffer, treeSettleMs: number) {
-  const home = tmp(t, 'home')
+async function open(t: Test, store: LocalValueStore, seed: Buffer, treeSettleMs: number) {
+  const home = tempDir(t, 'home')
   const volume = new Volume({
     home,
     store,
@@ -132,7 +132,7 @@ async function open(t: Parameters<typeof tmp>[0], store: LocalValueStore, seed: 
 
 /** Polls `check` until it returns true or the deadline passes; errors (ENOENT while it arrives) count as false. */
 async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  await pollUntil(what, check, { deadlineMs: DEADLINE_MS, intervalMs: 50 })
+  await waitFor(what, check, { timeoutMs: DEADLINE_MS, intervalMs: 50, retryErrors: true })
 }
 
 /** Every path with a file's content, sorted. */
@@ -152,8 +152,8 @@ async function tree(v: Volume, p = '/'): Promise<string[]> {
 }
 
 /** Two computers; /p/pf and /q/qf; then A moves p into q while B moves q into p, and both flush. */
-async function crossedMoves(t: Parameters<typeof tmp>[0], treeSettleMs: number) {
-  const store = new LocalValueStore(tmp(t, 'store'))
+async function crossedMoves(t: Test, treeSettleMs: number) {
+  const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   const seed = randomBytes(32)
   const a = await open(t, store, seed, treeSettleMs)

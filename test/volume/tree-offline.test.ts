@@ -13,9 +13,9 @@ import { recordKey } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { Volume, type VolumeOptions } from '../../lib/volume/volume'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { eventually } from '../helpers/ring-mounts'
 import { FaultyValueStore } from '../helpers/faulty-value-store'
-import { tmp } from '../helpers/volume'
+import { tempDir } from '../helpers/temp-dir'
+import { sleep, waitFor } from '../helpers/wait'
 
 async function localStore(dir: string): Promise<LocalValueStore> {
   const store = new LocalValueStore(dir)
@@ -63,8 +63,8 @@ function pointerKey(seed: Buffer): Buffer {
 
 test('a home that had a tree never creates another root, even when the store answers that none exists', async (t) => {
   const seed = randomBytes(32)
-  const home = tmp(t, 'home')
-  const ring = await localStore(tmp(t, 'ring'))
+  const home = tempDir(t, 'home')
+  const ring = await localStore(tempDir(t, 'ring'))
   const a = await open(home, ring, seed)
   await a.mkdir('/docs', 0o755)
   await writeFile(a, '/docs/note.txt', Buffer.from('written before the remount'))
@@ -72,7 +72,7 @@ test('a home that had a tree never creates another root, even when the store ans
   await a.close()
 
   // The remount meets a store that holds nothing (an offline member whose own node store lacks the pointer).
-  const alone = await localStore(tmp(t, 'alone'))
+  const alone = await localStore(tempDir(t, 'alone'))
   const b = await open(home, alone, seed, { rootWaitMs: 5000 })
   t.teardown(() => b.close().catch(() => {}))
   t.is(b.root.hex, rootId, 'the same root')
@@ -84,8 +84,8 @@ test('a home that had a tree never creates another root, even when the store ans
 
 test('"could not tell" is waited out: a first mount never creates a root on EUNSURE', async (t) => {
   const seed = randomBytes(32)
-  const ring = await localStore(tmp(t, 'ring'))
-  const a = await open(tmp(t, 'home-a'), ring, seed)
+  const ring = await localStore(tempDir(t, 'ring'))
+  const a = await open(tempDir(t, 'home-a'), ring, seed)
   await writeFile(a, '/kept.txt', Buffer.from('the one tree'))
   const rootId = a.root.hex
   await a.close()
@@ -95,7 +95,7 @@ test('"could not tell" is waited out: a first mount never creates a root on EUNS
   faulty.fault(pointerKey(seed), 'unsure')
   setTimeout(() => faulty.fault(pointerKey(seed), null), 2500)
   const notices: string[] = []
-  const b = await open(tmp(t, 'home-b'), faulty, seed, { notice: (l) => notices.push(l) })
+  const b = await open(tempDir(t, 'home-b'), faulty, seed, { notice: (l) => notices.push(l) })
   t.teardown(() => b.close().catch(() => {}))
   t.ok(faulty.hits.unsure >= 2, `EUNSURE answered ${faulty.hits.unsure} times`)
   t.is(b.root.hex, rootId, 'the existing root, not a new one')
@@ -110,12 +110,12 @@ test('"could not tell" is waited out: a first mount never creates a root on EUNS
 
 test('a root that cannot be read in time fails with a clear error, and never becomes a new tree', async (t) => {
   const seed = randomBytes(32)
-  const ring = await localStore(tmp(t, 'ring'))
+  const ring = await localStore(tempDir(t, 'ring'))
   const faulty = new FaultyValueStore(ring)
   faulty.fault(pointerKey(seed), 'timeout')
   const started = Date.now()
   await t.exception(
-    open(tmp(t, 'home'), faulty, seed, { rootWaitMs: 2000 }),
+    open(tempDir(t, 'home'), faulty, seed, { rootWaitMs: 2000 }),
     /could not be read from the network/,
     'EHOSTUNREACH with the cause'
   )
@@ -126,8 +126,8 @@ test('a root that cannot be read in time fails with a clear error, and never bec
 test('offline: the remount shows the tree, reads inline files, takes writes into the journal, merges when back', async (t) => {
   t.timeout(120_000)
   const seed = randomBytes(32)
-  const home = tmp(t, 'home')
-  const ring = await localStore(tmp(t, 'ring'))
+  const home = tempDir(t, 'home')
+  const ring = await localStore(tempDir(t, 'ring'))
   const faulty = new FaultyValueStore(ring)
   const a = await open(home, faulty, seed)
   await a.mkdir('/photos', 0o755)
@@ -150,7 +150,7 @@ test('offline: the remount shows the tree, reads inline files, takes writes into
   await b.closeFile(b.root)
   // A flush cannot finish while offline (chunk uploads wait and retry, records fail): nothing is lost meanwhile.
   b.flush().catch(() => {})
-  await eventually('offline noticed', () => b.status().offline, { deadlineMs: 10_000 })
+  await waitFor('offline noticed', () => b.status().offline, { timeoutMs: 10_000, intervalMs: 50, retryErrors: true })
   const s = b.status()
   t.ok(s.offline, 'status says offline')
   t.ok(s.dirty >= 3, `status says what waits: ${s.dirty} records`)
@@ -158,19 +158,19 @@ test('offline: the remount shows the tree, reads inline files, takes writes into
   t.ok(faulty.hits.offline > 0)
 
   faulty.offline = false
-  await eventually(
+  await waitFor(
     'the offline changes stored',
     () => {
       b.flush().catch(() => {})
       return b.status().dirty === 0 && b.status().pendingChunks === 0
     },
-    { deadlineMs: 60_000, intervalMs: 500 }
+    { timeoutMs: 60_000, intervalMs: 500, retryErrors: true }
   )
   t.absent(b.status().offline, 'online again')
   await b.close()
   bClosed = true
 
-  const other = await open(tmp(t, 'home-other'), ring, seed)
+  const other = await open(tempDir(t, 'home-other'), ring, seed)
   t.teardown(() => other.close().catch(() => {}))
   t.alike((await other.readdir('/photos')).sort(), ['list.txt', 'new', 'offline.bin'])
   t.alike(await readFile(other, '/photos/offline.bin'), big, 'a chunked file written offline arrived whole')
@@ -179,8 +179,8 @@ test('offline: the remount shows the tree, reads inline files, takes writes into
 
 test('replay never drops: what cannot be applied stays in the journal and is applied when the store answers', async (t) => {
   const seed = randomBytes(32)
-  const home = tmp(t, 'home')
-  const ring = await localStore(tmp(t, 'ring'))
+  const home = tempDir(t, 'home')
+  const ring = await localStore(tempDir(t, 'ring'))
   const a = await open(home, ring, seed)
   const dir = await a.mkdir('/dir', 0o755)
   await writeFile(a, '/dir/old.txt', Buffer.from('old'))
@@ -202,16 +202,21 @@ test('replay never drops: what cannot be applied stays in the journal and is app
   t.ok(b.status().replayWaiting, 'the replay waits')
   t.ok(b.status().replayOps >= 3, `${b.status().replayOps} ops wait`)
   t.ok(fs.readdirSync(path.join(home, 'cache', 'journal')).length > 0, 'the journal is kept')
-  // The background flusher runs meanwhile and must not discard the held journal.
-  await new Promise((r) => setTimeout(r, 1500))
+  // The background flusher runs meanwhile and must not discard the held journal: on purpose,
+  // a few of its rounds (200 ms apart) go by.
+  await sleep(1500)
   t.ok(b.status().replayWaiting)
 
   faulty.fault(dirKey, null)
-  await eventually('the replay finished', () => !b.status().replayWaiting, { deadlineMs: 30_000, intervalMs: 200 })
+  await waitFor('the replay finished', () => !b.status().replayWaiting, {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    retryErrors: true
+  })
   t.alike((await b.readdir('/dir')).sort(), ['new.txt', 'renamed.txt'])
   await b.close()
 
-  const other = await open(tmp(t, 'home-other'), ring, seed)
+  const other = await open(tempDir(t, 'home-other'), ring, seed)
   t.teardown(() => other.close().catch(() => {}))
   t.alike((await other.readdir('/dir')).sort(), ['new.txt', 'renamed.txt'], 'the store holds the replayed names')
   t.alike(await readFile(other, '/dir/new.txt'), Buffer.from('made just before the crash'))
@@ -221,8 +226,8 @@ test('replay never drops: what cannot be applied stays in the journal and is app
 
 test('a replay that meets a directory answering "absent" keeps both its stored entries and the journal\'s', async (t) => {
   const seed = randomBytes(32)
-  const home = tmp(t, 'home')
-  const ring = await localStore(tmp(t, 'ring'))
+  const home = tempDir(t, 'home')
+  const ring = await localStore(tempDir(t, 'ring'))
   const a = await open(home, ring, seed)
   const dir = await a.mkdir('/d', 0o755)
   await writeFile(a, '/d/before.txt', Buffer.from('stored'))
@@ -239,8 +244,12 @@ test('a replay that meets a directory answering "absent" keeps both its stored e
   t.teardown(() => b.close().catch(() => {}))
   t.ok(faulty.hits.absent > 0)
   faulty.fault(recordKey(a.keys.publicKey, dir.id), null)
-  await eventually('the replay finished', () => !b.status().replayWaiting, { deadlineMs: 30_000, intervalMs: 200 })
-  const other = await open(tmp(t, 'home-other'), ring, seed)
+  await waitFor('the replay finished', () => !b.status().replayWaiting, {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    retryErrors: true
+  })
+  const other = await open(tempDir(t, 'home-other'), ring, seed)
   t.teardown(() => other.close().catch(() => {}))
   t.alike((await other.readdir('/d')).sort(), ['before.txt', 'f.txt'], 'nothing dropped, nothing forked')
   t.alike(await readFile(other, '/d/f.txt'), Buffer.from('entry only in the journal'))
@@ -248,9 +257,9 @@ test('a replay that meets a directory answering "absent" keeps both its stored e
 
 test('a flush that meets a stale replica merges and stores above every version seen', async (t) => {
   const seed = randomBytes(32)
-  const ring = await localStore(tmp(t, 'ring'))
+  const ring = await localStore(tempDir(t, 'ring'))
   const faulty = new FaultyValueStore(ring)
-  const home = tmp(t, 'home-a')
+  const home = tempDir(t, 'home-a')
   const a = await open(home, faulty, seed)
   await writeFile(a, '/one', Buffer.from('1'))
   await a.sync()
@@ -269,7 +278,7 @@ test('a flush that meets a stale replica merges and stores above every version s
   faulty.fault(rootKey, null)
   const stored = await ring.getRecord(rootKey)
   t.ok(stored && stored.version >= 4, `stored at version ${stored?.version}`)
-  const other = await open(tmp(t, 'home-other'), ring, seed)
+  const other = await open(tempDir(t, 'home-other'), ring, seed)
   t.teardown(() => other.close().catch(() => {}))
   t.alike((await other.readdir('/')).sort(), ['one', 'three', 'two'])
 })

@@ -12,7 +12,9 @@ import type { SignedRecord } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { backoffDelay, settlesWhileProgressing, settlesWithin, sleep } from '../../lib/common/retry'
 import { ValueStoreError } from '../../lib/volume/value-store'
-import { openVolume, tmp } from '../helpers/volume'
+import { openVolume } from '../helpers/volume'
+import { tempDir } from '../helpers/temp-dir'
+import { waitFor } from '../helpers/wait'
 
 /** A LocalValueStore whose writes fail with `down` (a code) while it is set: the ring unreachable, or full. */
 class FailingStore extends LocalValueStore {
@@ -66,8 +68,8 @@ test('settlesWithin and sleep: bounded waits that close() can cut short', async 
 })
 
 test('ring down: uploads back off and say why; close() finishes in seconds; the next mount uploads what was left', async (t) => {
-  const home = tmp(t, 'uploads-home')
-  const storeDir = tmp(t, 'uploads-store')
+  const home = tempDir(t, 'uploads-home')
+  const storeDir = tempDir(t, 'uploads-store')
   const store = new FailingStore(storeDir)
   await store.ready()
   const notices: string[] = []
@@ -81,8 +83,11 @@ test('ring down: uploads back off and say why; close() finishes in seconds; the 
   await volume.write(inode, data, 0)
   await volume.closeFile(inode)
 
-  const started = Date.now()
-  while (!volume.status().uploadFailure && Date.now() - started < 30_000) await sleep(50)
+  await waitFor('an upload failure', () => Boolean(volume.status().uploadFailure), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    failOnTimeout: false
+  })
   const status = volume.status()
   t.is(status.uploadFailure?.code, 'EUNAVAILABLE', 'status says why uploads wait')
   t.ok(status.pendingChunks >= 4, `${status.pendingChunks} chunks wait`)
@@ -91,7 +96,7 @@ test('ring down: uploads back off and say why; close() finishes in seconds; the 
 
   // Retried, with backoff: a few attempts per chunk in a second, not a tight loop.
   const before = store.putAttempts
-  await sleep(1000)
+  await sleep(1000) // on purpose: the attempts in one second are counted
   const perSecond = store.putAttempts - before
   t.ok(perSecond > 0, `uploads are retried (${perSecond} attempts in 1 s)`)
   t.ok(perSecond < 20 * status.pendingChunks, 'with backoff, not in a tight loop')
@@ -129,8 +134,8 @@ test('ring down: uploads back off and say why; close() finishes in seconds; the 
 })
 
 test('ring down: writers go on past the memory budget, the chunks wait in the spool (not in memory)', async (t) => {
-  const home = tmp(t, 'spill-home')
-  const store = new FailingStore(tmp(t, 'spill-store'))
+  const home = tempDir(t, 'spill-home')
+  const store = new FailingStore(tempDir(t, 'spill-store'))
   await store.ready()
   const volume = await openVolume(home, store, { notice: () => {}, closeTimeoutMs: 1000 })
   let closed = false
@@ -174,8 +179,8 @@ test('ring down: writers go on past the memory budget, the chunks wait in the sp
 })
 
 test('a full store: writers get ENOSPC instead of waiting, and writes work again once it has room', async (t) => {
-  const home = tmp(t, 'full-home')
-  const store = new FailingStore(tmp(t, 'full-store'))
+  const home = tempDir(t, 'full-home')
+  const store = new FailingStore(tempDir(t, 'full-store'))
   await store.ready()
   const volume = await openVolume(home, store, { notice: () => {}, closeTimeoutMs: 2000 })
   t.teardown(() => volume.close())
@@ -202,9 +207,11 @@ test('a full store: writers get ENOSPC instead of waiting, and writes work again
   t.is(await volume.read(first, buf, buf.byteLength, 0), kept.byteLength)
   t.alike(sha256(buf), sha256(kept), 'what was confirmed before is intact')
   // Once a retry of the failing chunks gets through (backoff), writes are accepted again.
-  const waited = Date.now()
-  while (volume.status().uploadFailure && Date.now() - waited < 60_000) await sleep(100)
-  t.comment(`uploads resumed ${Date.now() - waited} ms after the store had room`)
+  const waited = await waitFor('uploads resumed', () => !volume.status().uploadFailure, {
+    timeoutMs: 60_000,
+    failOnTimeout: false
+  })
+  t.comment(`uploads resumed ${waited} ms after the store had room`)
   await volume.sync()
   const later = await volume.create('/later.bin', 0o644)
   await volume.write(later, randomBytes(2 * MiB), 0)

@@ -6,7 +6,8 @@ import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import type { Inode, Volume } from '../../lib/volume/volume'
-import { openVolume, tmp } from '../helpers/volume'
+import { openVolume } from '../helpers/volume'
+import { tempDir } from '../helpers/temp-dir'
 
 async function writeFile(v: Volume, p: string, data: Buffer): Promise<Inode> {
   const inode = await v.create(p, 0o644)
@@ -23,8 +24,8 @@ async function readFile(v: Volume, p: string): Promise<Buffer> {
 }
 
 test('a volume persists across close and reopen', async (t) => {
-  const home = tmp(t, 'home')
-  const storeDir = tmp(t, 'store')
+  const home = tempDir(t, 'home')
+  const storeDir = tempDir(t, 'store')
   const v1 = await openVolume(home, storeDir, { chunkSize: 4096 })
   await v1.mkdir('/docs', 0o755)
   const data = randomBytes(10_000)
@@ -40,8 +41,8 @@ test('a volume persists across close and reopen', async (t) => {
 })
 
 test('a crash after close() loses nothing: the next open replays journal and spool', async (t) => {
-  const home = tmp(t, 'home')
-  const storeDir = tmp(t, 'store')
+  const home = tempDir(t, 'home')
+  const storeDir = tempDir(t, 'store')
   const v1 = await openVolume(home, storeDir, { chunkSize: 64 * 1024 })
   const small = randomBytes(100)
   const big = randomBytes(300_000)
@@ -61,12 +62,12 @@ test('a crash after close() loses nothing: the next open replays journal and spo
 })
 
 test('two devices of one user: directory changes merge, file edits keep both', async (t) => {
-  const storeDir = tmp(t, 'store')
+  const storeDir = tempDir(t, 'store')
   const seed = randomBytes(32)
-  const a = await openVolume(tmp(t, 'home-a'), storeDir, { seed })
+  const a = await openVolume(tempDir(t, 'home-a'), storeDir, { seed })
   await writeFile(a, '/shared.txt', Buffer.from('base'))
   await a.sync()
-  const b = await openVolume(tmp(t, 'home-b'), storeDir, { seed })
+  const b = await openVolume(tempDir(t, 'home-b'), storeDir, { seed })
   t.alike(await readFile(b, '/shared.txt'), Buffer.from('base'))
 
   await writeFile(a, '/from-a', Buffer.from('a'))
@@ -93,8 +94,8 @@ test('two devices of one user: directory changes merge, file edits keep both', a
 })
 
 test('no plaintext byte of content or names reaches the store or the cache', async (t) => {
-  const home = tmp(t, 'home')
-  const storeDir = tmp(t, 'store')
+  const home = tempDir(t, 'home')
+  const storeDir = tempDir(t, 'store')
   const v = await openVolume(home, storeDir, { chunkSize: 4096 })
   const marker = 'PLAINTEXT-MARKER-7f3a9c'
   const name = 'secret-file-name-b41d2e'
