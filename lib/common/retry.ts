@@ -166,12 +166,18 @@ export interface WaitForOptions {
   signal?: AbortSignal
   /** Names what was waited for in the ETIMEDOUT message. */
   what?: string
+  /**
+   * Whether a throw from `check()` counts as "not yet" (default true: the
+   * last one is quoted and is the cause when the time runs out); false ends
+   * the wait with that error at once.
+   */
+  retryErrors?: boolean
 }
 
 /**
- * Resolves with the first truthy value of `check()` (which may be async and
- * may throw: a throw counts as "not yet"); rejects with ETIMEDOUT, carrying
- * the last error as its cause, when the time runs out.
+ * Resolves with the first truthy value of `check()` (which may be async);
+ * rejects with ETIMEDOUT (with `waitedFor` set to `what`, and the last error
+ * as its cause) when the time runs out.
  */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
@@ -179,6 +185,7 @@ export async function waitFor<T>(
 ): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const timeoutMs = opts.timeoutMs ?? 10_000
   const intervalMs = opts.intervalMs ?? 50
+  const what = opts.what ?? 'a condition'
   const started = Date.now()
   let lastError: unknown
   for (;;) {
@@ -186,14 +193,18 @@ export async function waitFor<T>(
       const value = await check()
       if (value) return value as Exclude<T, false | null | undefined | 0 | ''>
     } catch (err) {
+      if (opts.retryErrors === false) throw err
       lastError = err
     }
     const left = timeoutMs - (Date.now() - started)
     if (left <= 0 || opts.signal?.aborted) {
-      const what = opts.what ?? 'a condition'
-      throw codedError('ETIMEDOUT', `timed out after ${timeoutMs} ms waiting for ${what}`, undefined, {
-        cause: lastError
-      })
+      const last = lastError ? ` (last error: ${(lastError as Error).message ?? lastError})` : ''
+      throw codedError(
+        'ETIMEDOUT',
+        `timed out after ${timeoutMs} ms waiting for ${what}${last}`,
+        { waitedFor: what },
+        { cause: lastError }
+      )
     }
     await sleep(Math.min(intervalMs, left), opts.signal)
   }

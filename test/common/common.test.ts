@@ -80,6 +80,17 @@ test('waitFor: resolves with the first truthy value, times out naming what it wa
   ).catch((e) => e)
   t.is(err.code, 'ETIMEDOUT')
   t.is(err.cause?.message, 'still broken', 'the last failure is the cause')
+  t.is(err.waitedFor, 'a condition')
+  await t.exception(
+    waitFor(
+      () => {
+        throw new Error('fatal')
+      },
+      { timeoutMs: 10_000, retryErrors: false }
+    ),
+    /fatal/,
+    'retryErrors: false ends the wait at the first throw'
+  )
 })
 
 test('semaphore: at most limit at once, FIFO, bounded queue fails with EBUSY', async (t) => {

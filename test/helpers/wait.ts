@@ -3,6 +3,8 @@
 // settling, a count in `peerstore status`): check, wait a little, check again,
 // and fail with `what` once the deadline passes.
 
+import { waitFor as pollUntil, sleep as wait } from '../../lib/common/retry'
+
 export interface WaitOptions {
   /** Give up after this long (default 60 s). */
   timeoutMs?: number
@@ -18,7 +20,11 @@ export interface WaitOptions {
   failOnTimeout?: boolean
 }
 
-/** Polls `check` until it is true; resolves with how long that took. A number is the timeout in ms. */
+/**
+ * Polls `check` until it is true; resolves with how long that took. A number
+ * is the timeout in ms. lib/common's waitFor with the tests' defaults: a
+ * longer deadline, and a throw from the check ends the wait unless asked.
+ */
 export async function waitFor(
   what: string,
   check: () => boolean | Promise<boolean>,
@@ -31,19 +37,12 @@ export async function waitFor(
     failOnTimeout = true
   } = typeof opts === 'number' ? { timeoutMs: opts } : opts
   const started = Date.now()
-  let last = ''
-  for (;;) {
-    try {
-      if (await check()) return Date.now() - started
-    } catch (err) {
-      if (!retryErrors) throw err
-      last = ` (last error: ${(err as Error).message})`
-    }
-    if (Date.now() - started > timeoutMs) {
-      if (!failOnTimeout) return -1
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`)
-    }
-    await sleep(intervalMs)
+  try {
+    await pollUntil(check, { timeoutMs, intervalMs, retryErrors, what })
+    return Date.now() - started
+  } catch (err) {
+    if (!failOnTimeout && (err as { waitedFor?: string }).waitedFor === what) return -1
+    throw err
   }
 }
 
@@ -52,6 +51,6 @@ export async function waitFor(
  * age threshold, or checking that something does NOT happen): say why where it
  * is used. To wait for something to happen, use waitFor or the event itself.
  */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+export async function sleep(ms: number): Promise<void> {
+  await wait(ms)
 }

@@ -18,7 +18,7 @@ import { RingNode } from '../../lib/node/ring-node'
 import { SyncKeysResponder } from '../../lib/node/sync-keys-responder'
 import { UnwatchResponse, WATCH_METHODS, WatchEvent } from '../../lib/node/watch-messages'
 import { NodeStore } from '../../lib/storage'
-import { tempDir } from '../helpers/ring'
+import { tempDir } from '../helpers/temp-dir'
 
 async function loneNetwork(t: Test): Promise<PeerNetwork> {
   const net = new PeerNetwork({ keyPair: keyPairFromSeed(randomBytes(32)), networkKey: randomBytes(32), bootstrap: [] })
