@@ -20,6 +20,7 @@ import { mergeLists, withoutAddress } from './successor-list'
 import { rpcError } from './transport'
 import { believed, checkSelf, hear, validRef, verified } from './trust'
 import type { VirtualNode } from './virtual-node'
+import { safetyCatch } from '../common/resource'
 
 const EMPTY_SET: ReadonlySet<string> = new Set()
 
@@ -91,7 +92,7 @@ function onLeave(core: NodeCore, req: LeaveRequest): ResponseOf['leave'] {
           unknown.filter((e) => ok.includes(e))
         )
       })
-      .catch(() => {})
+      .catch(safetyCatch)
   }
   core.forgetAddress(gone)
   return { type: 'ack' }
@@ -132,7 +133,7 @@ function onHint(core: NodeCore, req: HintRequest): ResponseOf['hint'] {
     !core.hasDeparted(req.node.address) &&
     (!s || inOpen(req.node.id, v.id, s.id))
   ) {
-    adoptSuccessor(core, v, req.node).catch(() => {})
+    adoptSuccessor(core, v, req.node).catch(safetyCatch)
   }
   return { type: 'ack' }
 }

@@ -10,6 +10,7 @@ import type { NodeRef } from './messages'
 import { reconcile } from './successor-list'
 import { markUnreachable, recentlyUnreachable, verified } from './trust'
 import type { VirtualNode } from './virtual-node'
+import { safetyCatch } from '../common/resource'
 
 /**
  * Looks one of our virtual nodes up through a remembered peer. If that peer
@@ -31,7 +32,7 @@ export function addPeer(core: NodeCore, address: string): void {
   if (address === core.address || core.closed) return
   core.remember(address, true)
   if (core.started)
-    core.after(core.config.rpcTimeoutMs * core.random(), () => healThrough(core, address).catch(() => {}))
+    core.after(core.config.rpcTimeoutMs * core.random(), () => healThrough(core, address).catch(safetyCatch))
 }
 
 export async function healThrough(core: NodeCore, via: string): Promise<boolean> {

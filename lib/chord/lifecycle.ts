@@ -14,6 +14,7 @@ import { reconcile } from './successor-list'
 import { rpcError } from './transport'
 import { verified } from './trust'
 import type { VirtualNode } from './virtual-node'
+import { safetyCatch } from '../common/resource'
 
 /** Emitted by a leaving machine, per virtual node: hand keys in (predecessor, vnode] to successor. */
 export interface Handoff {
@@ -116,10 +117,10 @@ async function joinVnode(core: NodeCore, v: VirtualNode, via: string): Promise<v
   core.events.emit('vnode-joined', v.ref)
   // Announce ourselves to the successor now (notify) and to the
   // predecessor it had (hint), rather than waiting for their next rounds.
-  core.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2).catch(() => {})
+  core.rpc(s.address, { type: 'state', to: s.id, notify: v.ref }, 2).catch(safetyCatch)
   const p = state.predecessor
   if (p && p.id !== v.id && !inOpen(p.id, v.id, s.id)) {
-    core.rpc(p.address, { type: 'hint', to: p.id, node: v.ref }).catch(() => {})
+    core.rpc(p.address, { type: 'hint', to: p.id, node: v.ref }).catch(safetyCatch)
   }
 }
 
@@ -182,7 +183,7 @@ function start(core: NodeCore): void {
       }
       v.stabilizing = true
       stabilizeVnode(core, v)
-        .catch(() => {})
+        .catch(safetyCatch)
         .finally(() => {
           v.stabilizing = false
         })
@@ -203,7 +204,7 @@ function start(core: NodeCore): void {
   core.after(0, () => refresh(2 * core.config.fingerConcurrency))
   if (healMs > 0) {
     core.every(healMs, () => {
-      heal(core).catch(() => {})
+      heal(core).catch(safetyCatch)
     })
   }
 }

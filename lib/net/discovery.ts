@@ -7,6 +7,7 @@
 
 import type Hyperswarm from 'hyperswarm'
 import type { PeerDiscoverySession } from 'hyperswarm'
+import { safetyCatch } from '../common/resource'
 
 const REJOIN_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000]
 const EARLY_REJOIN_MS = [2_000, 10_000]
@@ -101,7 +102,7 @@ export class Discovery {
     if (this.rejoinTimer || this.stopped) return
     this.rejoinTimer = setTimeout(() => {
       this.rejoinTimer = null
-      this.rejoin().catch(() => {})
+      this.rejoin().catch(safetyCatch)
     }, delayMs)
   }
 

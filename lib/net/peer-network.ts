@@ -22,6 +22,7 @@ import { fromRpcError, type NetError, netError } from './errors'
 import { DEFAULT_CONNECTION_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './protocol'
 import { Sessions, short } from './session'
 import { enlargeSocketBuffers } from './socket-buffers'
+import { safetyCatch } from '../common/resource'
 
 export type { Encoding } from './codec'
 export type { Handler, Peer, RespondOptions } from './dispatch'
@@ -177,7 +178,7 @@ export class PeerNetwork extends EventEmitter {
 
   /** Lifts blockPeer() and looks the topic up again, so the peer is found without waiting. */
   unblockPeer(peerKey: Buffer): void {
-    if (this.sessions.unblock(peerKey.toString('hex'))) this.rejoin().catch(() => {})
+    if (this.sessions.unblock(peerKey.toString('hex'))) this.rejoin().catch(safetyCatch)
   }
 
   /** Public keys of the peers with an authenticated connection now. */

@@ -27,6 +27,7 @@ import {
   WatchResponse
 } from './watch-messages'
 import { nodeKey } from './router'
+import { safetyCatch } from '../common/resource'
 
 /** A subscription to one record key, as the ValueStore hands it out. */
 export interface RecordWatch {
@@ -247,7 +248,7 @@ export class RecordWatcher {
         .request(Buffer.from(a, 'hex'), WATCH_METHODS.Unwatch, { key: e.key }, UnwatchRequest, UnwatchResponse, {
           timeoutMs: this.timeoutMs
         })
-        .catch(() => {})
+        .catch(safetyCatch)
     }
   }
 
