@@ -5,7 +5,7 @@
 // waiting on the store then gets EIO, and its late result is dropped. Each
 // failure that is not a plain POSIX answer is logged once per cause.
 
-import { causeKey } from '../volume/errors'
+import { causeKey } from '../common/errors'
 import { E, errnoOf, isKnownErrno } from './errno'
 import { opDeadlineMs } from './tuned-fuse'
 

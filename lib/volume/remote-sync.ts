@@ -25,8 +25,7 @@
 
 import { encrypt } from '../crypto/aead'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
-import { Mutex } from './mutex'
-import { runLimited } from './run-limited'
+import { Mutex, runLimited } from '../common/semaphore'
 import { isConflict, type RecordWatch, type ValueStore } from './value-store'
 import type { VolumeKeys } from './volume-keys'
 import type { WatchSet } from './watch-set'

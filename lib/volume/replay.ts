@@ -6,13 +6,13 @@
 
 import type { SignedRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
-import { VolumeError } from './errors'
+import { volumeError } from './errors'
 import { stateFromWire } from './inode'
 import type { JournalOp } from './journal'
 import { codeType, Inode } from './loaded-inode'
 import { conflictName } from './merge'
 import { settlesWithin } from '../common/retry'
-import { runLimited } from './run-limited'
+import { runLimited } from '../common/semaphore'
 
 /** Backoff of a replay that could not apply or store everything (the ring did not answer). */
 const REPLAY_RETRY_MIN_MS = 1000
@@ -193,11 +193,11 @@ export class Replay {
       await table.getInode(Buffer.from(hex, 'hex')).catch(() => {})
     })
     if (this.pending.size > 0) {
-      throw new VolumeError('EAGAIN', `${this.pending.size} changed inodes could not be read yet`)
+      throw volumeError('EAGAIN', `${this.pending.size} changed inodes could not be read yet`)
     }
     // Bounded (main): a store that cannot take it now must not hold the mount up; the segments stay held and replay retries.
     if (!(await settlesWithin(flusher.flush(), REPLAY_FLUSH_MS, onError))) {
-      throw new VolumeError('EAGAIN', 'the replayed changes are not stored yet')
+      throw volumeError('EAGAIN', 'the replayed changes are not stored yet')
     }
     const segments = this.segments
     this.segments = []

@@ -4,7 +4,7 @@
 import { decrypt, encrypt } from '../crypto/aead'
 import { createRecord, type SignedRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
-import { VolumeError } from './errors'
+import { isForged, volumeError } from './errors'
 import type { Inode } from './loaded-inode'
 import { isConflict } from './value-store'
 
@@ -38,12 +38,12 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
     if (Date.now() >= until) {
       const cause = err ? ` (${(err as Error).message})` : ''
       if (adoptUntil !== null && !err) {
-        throw new VolumeError(
+        throw volumeError(
           'EHOSTUNREACH',
           'your tree was not found in the network: start a mount (or a storage node) on the computer this identity came from, then try again'
         )
       }
-      throw new VolumeError(
+      throw volumeError(
         'EHOSTUNREACH',
         `your tree could not be read from the network${cause}: start the machines that hold it (or check the connection), then try again`
       )
@@ -58,7 +58,7 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
       pointer = await table.fetchRecord(name)
     } catch (err) {
       // A forged pointer does not get better by asking again.
-      if (err instanceof VolumeError) throw err
+      if (isForged(err)) throw err
       await wait('waiting for the network to answer for your tree…', err)
       continue
     }
@@ -70,7 +70,7 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
       // This home had a tree: the machines holding its pointer are away, not the tree.
       await wait(
         'waiting for the machines that hold your tree…',
-        new VolumeError('ENOENT', 'no machine holds your root pointer')
+        volumeError('ENOENT', 'no machine holds your root pointer')
       )
       continue
     }
@@ -83,8 +83,7 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
       } catch (err) {
         // The pointer is stored after the root's record, so the record exists; a ring
         // still merging (or not answering) may not serve it yet (a second device's first mount met this).
-        const code = (err as { code?: string }).code
-        if (err instanceof VolumeError && code !== 'ENOENT') throw err
+        if (isForged(err)) throw err
         await wait('waiting for your tree to be reachable…', err)
         continue
       }

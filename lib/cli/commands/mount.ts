@@ -14,7 +14,7 @@ import { openVolume } from '../../app/open-volume'
 import { startShareControl } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
-import { type Command, parseArgs, requirePositionals, UsageError } from '../command'
+import { type Command, parseArgs, requirePositionals, usageError } from '../command'
 import { guardProcess } from '../process-guard'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
@@ -56,7 +56,7 @@ export const mountCommand: Command = {
     const clientOnly = Boolean(args.flags['client-only'])
     const syncIntervalMs = args.flags['sync-interval'] === undefined ? undefined : Number(args.flags['sync-interval'])
     if (syncIntervalMs !== undefined && !(Number.isFinite(syncIntervalMs) && syncIntervalMs >= 0)) {
-      throw new UsageError('--sync-interval takes milliseconds (0 turns it off)')
+      throw usageError('--sync-interval takes milliseconds (0 turns it off)')
     }
     const problem = checkFuse()
     if (problem) {
