@@ -1,6 +1,7 @@
 // Finding the root directory through the root pointer, or creating it on the
 // first mount of an identity.
 
+import { sleep } from '../common/retry'
 import { decrypt, encrypt } from '../crypto/aead'
 import { createRecord, type SignedRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
@@ -10,6 +11,8 @@ import { isConflict } from './value-store'
 
 /** How long a mount waits for the root directory's record once it has found the pointer to it. */
 const ROOT_RECORD_WAIT_MS = 30_000
+/** How often the store is asked again meanwhile. */
+const ROOT_POLL_MS = 1000
 
 export interface RootOptions {
   /** An identity adopted from another computer: never create a root, wait this long for it. */
@@ -50,7 +53,11 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
     }
     if (told !== notice) ctx.notice(notice)
     told = notice
-    await new Promise((r) => setTimeout(r, 1000))
+    // A loop of its own, not retry(): each pass decides between several
+    // outcomes (use the root, create one, keep waiting with another notice),
+    // and the deadline's error depends on why it is still waiting. It runs
+    // inside Volume._open, which close() waits for, so no signal can cut it.
+    await sleep(ROOT_POLL_MS)
   }
   for (;;) {
     let pointer: SignedRecord | null
