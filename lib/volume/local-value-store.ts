@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { codedError } from '../common/errors'
+import { ReadyResource } from '../common/resource'
 import { KeyedMutex } from '../common/semaphore'
 import { sha256 } from '../crypto/hash'
 import { decodeRecord, encodeRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
@@ -20,21 +21,20 @@ import { recordConflict, type ValueStore } from './value-store'
 
 const KEY_BYTES = 32
 
-export class LocalValueStore implements ValueStore {
+export class LocalValueStore extends ReadyResource implements ValueStore {
   readonly dir: string
   private recordLocks = new KeyedMutex()
   private madeShards = new Set<string>()
 
   constructor(dir: string) {
+    super()
     this.dir = path.resolve(dir)
   }
 
-  async ready(): Promise<void> {
+  protected override async _open(): Promise<void> {
     await fsp.mkdir(path.join(this.dir, 'immutable'), { recursive: true, mode: 0o700 })
     await fsp.mkdir(path.join(this.dir, 'records'), { recursive: true, mode: 0o700 })
   }
-
-  async close(): Promise<void> {}
 
   private file(kind: 'immutable' | 'records', key: Buffer): string {
     if (key.byteLength !== KEY_BYTES) throw codedError('EINVAL', `key must be ${KEY_BYTES} bytes`)

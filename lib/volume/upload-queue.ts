@@ -152,6 +152,8 @@ export class UploadQueue {
         }
       }
       // Woken by an upload that made room, or after a second to look at the failures again.
+      // Not retry()/waitFor(): a wake-up is an event (an upload finished), the second
+      // only a fallback, and roomWaitMs above is this wait's deadline.
       await new Promise<void>((resolve) => {
         this.roomWaiters.push(resolve)
         setTimeout(resolve, 1000).unref()
@@ -199,6 +201,11 @@ export class UploadQueue {
     for (const w of waiters) w()
   }
 
+  /**
+   * Starts uploads up to uploadConcurrency. A pump, not the common Semaphore:
+   * once close() begins it starts nothing more, and `uploading` (what close()
+   * waits for) holds only the uploads under way, not the queue.
+   */
   private pump(): void {
     while (this.activeUploads < this.opts.uploadConcurrency && this.queue.length > 0 && !this.closing) {
       const hex = this.queue.shift()!
@@ -235,6 +242,8 @@ export class UploadQueue {
         entry.uploading = false
         break
       } catch (err) {
+        // A loop with sleep(), not retry(): the cap of each wait depends on the
+        // failure of the moment (a full disk retries sooner).
         entry.uploading = false
         this.opts.stats.uploadErrors++
         this.noteFailure(entry, err)

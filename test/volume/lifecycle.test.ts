@@ -4,6 +4,7 @@
 import test from 'brittle'
 import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import { randomBytes } from '../../lib/crypto'
+import { ChunkReadCache } from '../../lib/volume/chunk-read-cache'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { Volume } from '../../lib/volume/volume'
 import { openVolume, tmp } from '../helpers/volume'
@@ -45,4 +46,19 @@ test('a second ready() neither replays the journal again nor opens the volume tw
   const closing = v2.close()
   t.is(v2.close(), closing, 'a second close() is the first one')
   await closing
+})
+
+test('the local value store and the chunk read cache open once and close once', async (t) => {
+  const store = new LocalValueStore(tmp(t, 'store'))
+  const opening = store.ready()
+  t.is(store.ready(), opening, 'a second ready() of the store is the first one')
+  await opening
+  const closing = store.close()
+  t.is(store.close(), closing, 'a second close() of the store is the first one')
+  await closing
+
+  const cache = new ChunkReadCache(tmp(t, 'chunks'), 1024 * 1024)
+  const ready = cache.ready()
+  t.is(cache.ready(), ready, 'a second ready() of the read cache is the first one')
+  await ready
 })
