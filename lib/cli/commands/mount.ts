@@ -150,6 +150,8 @@ export const mountCommand: Command = {
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 
+    // An interval, not waitFor(): it also redraws the status line, and it has
+    // no deadline (the mount lives until a signal or an unmount from outside).
     const reason = await new Promise<string>((resolve) => {
       const timer = setInterval(() => {
         if (!isFuseMounted(mountpoint)) return resolve('unmounted from outside')
