@@ -52,6 +52,7 @@ const PURE = [
   'volume/chunk-crypto.test',
   'volume/cli-verbs.test',
   'volume/gc.test',
+  'volume/lifecycle.test',
   'volume/local-value-store.test',
   'volume/namespace.test',
   'volume/share.test',

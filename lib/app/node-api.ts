@@ -2,6 +2,7 @@
 // socket of the node running for this home, or through a temporary node the
 // command starts itself (and closes when done).
 
+import { codedError } from '../common/errors'
 import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
 import type { NodeConfig } from '../node/config'
 import { type MountStatus, type NodeStatus, RingNode } from '../node/ring-node'
@@ -31,7 +32,7 @@ export function localApi(node: RingNode): NodeApi {
       const { refused } = await node.client.deleteImmutable(key, userKeyPair(node.home))
       if (refused.length > 0) {
         const err = refused[0] as Error & { code?: string }
-        throw Object.assign(new Error(`${refused.length} machine(s) kept the block: ${err.message}`), { code: 'EPERM' })
+        throw codedError('EPERM', `${refused.length} machine(s) kept the block: ${err.message}`)
       }
     }
   }
@@ -71,7 +72,7 @@ function controlApi(client: ControlClient): NodeApi {
 
 export function parseKey(hex: string): Buffer {
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-    throw Object.assign(new Error(`'${hex}' is not a key (64 hex characters)`), { code: 'EINVAL' })
+    throw codedError('EINVAL', `'${hex}' is not a key (64 hex characters)`)
   }
   return Buffer.from(hex, 'hex')
 }

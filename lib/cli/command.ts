@@ -2,6 +2,7 @@
 // parsing they share. Unknown commands and flags are usage errors (exit 2).
 
 import minimist from 'minimist'
+import { codedError, type PeerStoreError } from '../common/errors'
 
 export type FlagType = 'string' | 'number' | 'boolean'
 
@@ -37,8 +38,9 @@ export interface ParsedArgs {
   flags: Record<string, string | number | boolean | undefined>
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError'
+/** A command line the command cannot run: the CLI prints the help and exits 2 (code EUSAGE). */
+export function usageError(message: string): PeerStoreError {
+  return codedError('EUSAGE', message)
 }
 
 /** Flags every command accepts. */
@@ -74,7 +76,7 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
       return true
     }
   })
-  if (unknown.length > 0) throw new UsageError(`unknown flag ${unknown[0]}`)
+  if (unknown.length > 0) throw usageError(`unknown flag ${unknown[0]}`)
 
   const flags: ParsedArgs['flags'] = {}
   for (const spec of all) {
@@ -82,13 +84,13 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
     if (raw === undefined || raw === '') {
       if (spec.type === 'boolean') flags[spec.name] = raw === true || (spec.default as boolean | undefined) === true
       else flags[spec.name] = spec.default
-      if (raw === '' && spec.type !== 'boolean') throw new UsageError(`--${spec.name} needs a value`)
+      if (raw === '' && spec.type !== 'boolean') throw usageError(`--${spec.name} needs a value`)
       continue
     }
-    if (Array.isArray(raw)) throw new UsageError(`--${spec.name} given more than once`)
+    if (Array.isArray(raw)) throw usageError(`--${spec.name} given more than once`)
     if (spec.type === 'number') {
       const n = Number(raw)
-      if (!Number.isFinite(n)) throw new UsageError(`--${spec.name} must be a number, got '${raw}'`)
+      if (!Number.isFinite(n)) throw usageError(`--${spec.name} must be a number, got '${raw}'`)
       flags[spec.name] = n
     } else if (spec.type === 'boolean') {
       flags[spec.name] = Boolean(raw)
@@ -122,6 +124,6 @@ export function formatHelp(cmd: Command): string {
 }
 
 export function requirePositionals(args: ParsedArgs, count: number, names: string): void {
-  if (args.positionals.length < count) throw new UsageError(`missing ${names}`)
-  if (args.positionals.length > count) throw new UsageError(`unexpected argument '${args.positionals[count]}'`)
+  if (args.positionals.length < count) throw usageError(`missing ${names}`)
+  if (args.positionals.length > count) throw usageError(`unexpected argument '${args.positionals[count]}'`)
 }

@@ -1,7 +1,8 @@
 // `peerstore <command>`: finds the command, parses its flags, runs it and
 // turns errors into messages and exit codes (2 for usage, 1 for failures).
 
-import { type Command, type CommandContext, formatHelp, parseArgs, UsageError } from './command'
+import { hasCode } from '../common/errors'
+import { type Command, type CommandContext, formatHelp, parseArgs } from './command'
 import { commands } from './commands'
 import { resolveHome } from './home'
 
@@ -44,11 +45,11 @@ export async function runCli(argv: string[], io = { stdout: process.stdout, stde
     const ctx: CommandContext = { ...io, home: resolveHome(args.flags.home as string | undefined) }
     return await cmd.run(args, ctx)
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`peerstore ${cmd.name}: ${err.message}\n\n${formatHelp(cmd)}`)
+    if (hasCode(err, 'EUSAGE')) {
+      io.stderr.write(`peerstore ${cmd.name}: ${(err as Error).message}\n\n${formatHelp(cmd)}`)
       return 2
     }
-    const e = err as Error & { code?: string }
+    const e = err as Error
     io.stderr.write(`peerstore ${cmd.name}: ${e.message}\n`)
     if (process.env.PEERSTORE_DEBUG) io.stderr.write(`${e.stack}\n`)
     return 1

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { codedError } from '../common/errors'
 import { settlesWithin } from '../common/retry'
 import type { SharedView } from '../volume/sharing/view'
 import type { Volume } from '../volume/volume'
@@ -109,5 +110,5 @@ async function assertMountable(dir: string): Promise<void> {
     if (code === 'ENOTCONN' || code === 'ENOENT' || code === 'ENXIO') return
     throw err
   }
-  if (names.length > 0) throw Object.assign(new Error(`mountpoint ${dir} is not empty`), { code: 'ENOTEMPTY' })
+  if (names.length > 0) throw codedError('ENOTEMPTY', `mountpoint ${dir} is not empty`)
 }

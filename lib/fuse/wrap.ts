@@ -5,7 +5,7 @@
 // waiting on the store then gets EIO, and its late result is dropped. Each
 // failure that is not a plain POSIX answer is logged once per cause.
 
-import { causeKey } from '../volume/errors'
+import { causeKey, codedError } from '../common/errors'
 import { E, errnoOf, isKnownErrno } from './errno'
 import { opDeadlineMs } from './tuned-fuse'
 
@@ -73,11 +73,9 @@ export function makeWrap(opts: WrapOptions = {}) {
       }
       if (result instanceof Promise) {
         timer = setTimeout(() => {
-          const err = Object.assign(
-            new Error(`no answer within ${Math.round(deadline / 1000)} s (store slow or unreachable)`),
-            {
-              code: 'ETIMEDOUT'
-            }
+          const err = codedError(
+            'ETIMEDOUT',
+            `no answer within ${Math.round(deadline / 1000)} s (store slow or unreachable)`
           )
           logOnce(op, err)
           cb(E.EIO)

@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { LRUCache } from 'lru-cache'
+import { ReadyResource } from '../common/resource'
 import { readFileOrNull } from './durable-file'
 
 /**
@@ -23,7 +24,7 @@ export function readCacheReserve(totalBytes: number): number {
   return Math.min(1024 * 1024 * 1024, Math.max(16 * 1024 * 1024, Math.floor(totalBytes / 10)))
 }
 
-export class ChunkReadCache {
+export class ChunkReadCache extends ReadyResource {
   /** hex key → bytes of its file, least recently used first. */
   private readonly entries: LRUCache<string, number>
 
@@ -32,6 +33,7 @@ export class ChunkReadCache {
     /** Budget in bytes (> 0: a store that needs no read cache has none). */
     private readonly budgetBytes: number
   ) {
+    super()
     this.entries = new LRUCache<string, number>({
       maxSize: budgetBytes,
       // lru-cache counts in positive integers: an empty (torn) file counts as one byte.
@@ -45,8 +47,8 @@ export class ChunkReadCache {
     })
   }
 
-  /** Creates the folder and takes in what a previous mount left there. */
-  async ready(): Promise<void> {
+  /** Creates the folder and takes in what a previous mount left there (ready()). */
+  protected override async _open(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 })
     const names = await fsp.readdir(this.dir)
     for (const name of names) {

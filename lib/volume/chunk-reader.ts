@@ -11,7 +11,7 @@ import { CHUNK_BYTES, chunkAd, copyRange, SEALED_CHUNK_BYTES } from './chunk-byt
 import type { ChunkMemoryCache } from './chunk-memory-cache'
 import type { ChunkReadCache } from './chunk-read-cache'
 import type { ChunkSpool } from './chunk-spool'
-import { VolumeError } from './errors'
+import { volumeError } from './errors'
 import type { UploadQueue } from './upload-queue'
 import type { ValueStore } from './value-store'
 
@@ -167,8 +167,8 @@ export class ChunkReader {
           storeOnly = true
           continue
         }
-        if (code === 'EHASH') throw new VolumeError('EIO', `chunk ${hex} failed its hash check`)
-        if (code === 'EBADMSG') throw new VolumeError('EIO', `chunk ${hex} does not decrypt for its file`)
+        if (code === 'EHASH') throw volumeError('EIO', `chunk ${hex} failed its hash check`)
+        if (code === 'EBADMSG') throw volumeError('EIO', `chunk ${hex} does not decrypt for its file`)
         throw err
       }
       if (fetched.pooled) this.sealedBuffers.give(fetched.bytes)
@@ -197,7 +197,7 @@ export class ChunkReader {
     try {
       bytes = await this.opts.store.getImmutable(key)
     } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') throw new VolumeError('EIO', `chunk ${hex} is missing`)
+      if ((err as { code?: string }).code === 'ENOENT') throw volumeError('EIO', `chunk ${hex} is missing`)
       throw err
     }
     this.opts.stats.fetched++

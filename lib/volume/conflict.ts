@@ -7,7 +7,7 @@
 import { randomBytes } from '../crypto/keys'
 import { type SignedRecord, verifyRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
-import { VolumeError } from './errors'
+import { volumeError } from './errors'
 import { decryptState, type InodeState } from './inode'
 import { adoptVersion, chunkKeys, Inode } from './loaded-inode'
 import { conflictName, mergeEntries } from './merge'
@@ -27,8 +27,7 @@ export class ConflictResolver {
       }
       return
     }
-    if (!verifyRecord(current, table.recordKeyOf(inode.id)))
-      throw new VolumeError('EIO', 'conflicting record is forged')
+    if (!verifyRecord(current, table.recordKeyOf(inode.id))) throw volumeError('EIO', 'conflicting record is forged')
     const theirs = decryptState(current.value, inode.id, keys.inodeKey(inode.id))
     if (inode.type === 'dir' && theirs.entries) {
       const merged = mergeEntries(inode.base ?? new Map(), inode.entries, theirs.entries)
@@ -102,8 +101,7 @@ export class ConflictResolver {
    */
   undelete(inode: Inode, current: SignedRecord): void {
     const { table, keys } = this.ctx
-    if (!verifyRecord(current, table.recordKeyOf(inode.id)))
-      throw new VolumeError('EIO', 'conflicting record is forged')
+    if (!verifyRecord(current, table.recordKeyOf(inode.id))) throw volumeError('EIO', 'conflicting record is forged')
     const state = decryptState(current.value, inode.id, keys.inodeKey(inode.id))
     inode.deleted = false
     inode.state = state

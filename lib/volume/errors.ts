@@ -1,25 +1,27 @@
 // Volume operations fail with POSIX error codes, which the FUSE adapter maps
-// to errno numbers and the CLI prints.
+// to errno numbers and the CLI prints. The message starts with the code
+// ("ENOENT: …"), as it always has: users and tests read it that way.
 
-export class VolumeError extends Error {
-  code: string
-  constructor(code: string, message?: string) {
-    super(message ? `${code}: ${message}` : code)
-    this.code = code
-  }
+import { codedError, type PeerStoreError } from '../common/errors'
+
+/** A Volume failure: a PeerStoreError whose message leads with its code. */
+export function volumeError(code: string, message?: string): PeerStoreError {
+  return codedError(code, message ? `${code}: ${message}` : code)
 }
 
 export const fail = (code: string, message?: string): never => {
-  throw new VolumeError(code, message)
+  throw volumeError(code, message)
 }
 
 /**
- * What makes two failures "the same cause" for logging once: the code and
- * the message with keys, ids and counts folded (one chunk's failure reads
- * like the next one's, "lookup of c65bde72 failed after 2 hops" like "…0 hops").
+ * A record that does not verify under its key: forged or damaged. Marked so
+ * that a loop waiting for the store to answer stops at once (asking again
+ * does not make it verify), while the store's own EIO is still retried.
  */
-export function causeKey(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown } | null
-  const message = String(e?.message ?? err).replace(/\b[0-9a-f]{6,}\b|\d+/gi, '#')
-  return `${String(e?.code ?? '')} ${message}`
+export function forgedRecord(key: Buffer): PeerStoreError & { forged: true } {
+  return Object.assign(volumeError('EIO', `record ${key.toString('hex')} does not verify`), { forged: true as const })
+}
+
+export function isForged(err: unknown): boolean {
+  return (err as { forged?: unknown } | null)?.forged === true
 }

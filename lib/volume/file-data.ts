@@ -6,8 +6,8 @@
 
 import { copyRange } from './chunk-bytes'
 import type { ChunkStore } from './chunk-store'
-import { VolumeError } from './errors'
-import { Mutex } from './mutex'
+import { volumeError } from './errors'
+import { Mutex } from '../common/semaphore'
 
 const MIN_DIRTY_CAPACITY = 64 * 1024
 /** A write this large at a chunk's start gets the chunk's whole buffer at once. */
@@ -179,8 +179,7 @@ export class FileData implements FileContent {
         // Buffers are not zero-filled: a gap between the data so far and this write reads as zeros.
         if (from > d.len) d.buf.fill(0, d.len, from)
         // FUSE's buffer is detached once the op was answered (its deadline, wrap.ts): copy nothing then.
-        if (data.byteLength !== length)
-          throw new VolumeError('EIO', 'the write was answered before its data was copied')
+        if (data.byteLength !== length) throw volumeError('EIO', 'the write was answered before its data was copied')
         data.copy(d.buf, from, chunkStart + from - pos, chunkStart + to - pos)
         if (to > d.len) d.len = to
         // A write that ends a chunk is sequential: start sealing it now, so

@@ -9,7 +9,7 @@ import type { FileContent } from './file-data'
 import { type DirEntry, encryptState, stateToWire } from './inode'
 import type { JournalOp } from './journal'
 import { adoptVersion, type Inode, nextVersion } from './loaded-inode'
-import { runLimited } from './run-limited'
+import { runLimited } from '../common/semaphore'
 import { isConflict } from './value-store'
 import type { VolumeOptions } from './volume-options'
 

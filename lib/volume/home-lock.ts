@@ -4,7 +4,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { VolumeError } from './errors'
+import { volumeError } from './errors'
 
 export class HomeLock {
   readonly file: string
@@ -26,14 +26,14 @@ export class HomeLock {
       }
       const pid = Number(fs.readFileSync(this.file, 'utf8').trim())
       if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new VolumeError(
+        throw volumeError(
           'EBUSY',
           `another peerstore process (pid ${pid}) is using ${path.dirname(this.file)}; stop it (or unmount) first`
         )
       }
       fs.rmSync(this.file, { force: true })
     }
-    throw new VolumeError('EBUSY', `could not lock ${this.file}`)
+    throw volumeError('EBUSY', `could not lock ${this.file}`)
   }
 
   release(): void {

@@ -5,7 +5,7 @@
 import { randomBytes } from '../crypto/keys'
 import { recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
-import { VolumeError } from './errors'
+import { forgedRecord, volumeError } from './errors'
 import { FileData } from './file-data'
 import { decryptState, type InodeState, type InodeType, TYPE_BITS } from './inode'
 import { chunkKeys, Inode, typeCode } from './loaded-inode'
@@ -37,7 +37,7 @@ export class InodeTable {
     const key = this.recordKeyOf(id)
     const rec = await this.ctx.store.getRecord(key)
     if (!rec) return null
-    if (!verifyRecord(rec, key)) throw new VolumeError('EIO', `record ${key.toString('hex')} does not verify`)
+    if (!verifyRecord(rec, key)) throw forgedRecord(key)
     return rec
   }
 
@@ -63,7 +63,7 @@ export class InodeTable {
     let inode: Inode
     if (!rec || rec.deleted) {
       const fresh = pending ? replay.fromJournal(id, pending, rec) : null
-      if (!fresh) throw new VolumeError('ENOENT', `inode ${hex} is not in the store`)
+      if (!fresh) throw volumeError('ENOENT', `inode ${hex} is not in the store`)
       inode = fresh
     } else inode = this.inodeFromRecord(id, rec)
     inode.syncedBeacon = mark

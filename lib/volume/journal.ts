@@ -14,7 +14,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { decrypt, encrypt } from '../crypto/aead'
 import { fsyncDir } from './durable-file'
-import { Mutex } from './mutex'
+import { Mutex } from '../common/semaphore'
 
 export type JournalOp =
   /** Full state of an inode; for a directory without its entries. */

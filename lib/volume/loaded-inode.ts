@@ -3,9 +3,9 @@
 // hold these objects, so renamed and unlinked open files keep working.
 
 import type { FileContent, FileData } from './file-data'
-import { VolumeError } from './errors'
+import { volumeError } from './errors'
 import type { DirEntry, InodeState, InodeType } from './inode'
-import { Mutex } from './mutex'
+import { Mutex } from '../common/semaphore'
 
 export class Inode {
   readonly id: Buffer
@@ -55,7 +55,7 @@ export class Inode {
   }
 
   get entries(): Map<string, DirEntry> {
-    if (!this.state.entries) throw new VolumeError('ENOTDIR')
+    if (!this.state.entries) throw volumeError('ENOTDIR')
     return this.state.entries
   }
 

@@ -11,32 +11,33 @@
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
+import { codedError } from '../common/errors'
+import { ReadyResource } from '../common/resource'
+import { KeyedMutex } from '../common/semaphore'
 import { sha256 } from '../crypto/hash'
 import { decodeRecord, encodeRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { readFileOrNull, writeFileDurable } from './durable-file'
-import { KeyedMutex } from './mutex'
-import { RecordConflictError, type ValueStore, ValueStoreError } from './value-store'
+import { recordConflict, type ValueStore } from './value-store'
 
 const KEY_BYTES = 32
 
-export class LocalValueStore implements ValueStore {
+export class LocalValueStore extends ReadyResource implements ValueStore {
   readonly dir: string
   private recordLocks = new KeyedMutex()
   private madeShards = new Set<string>()
 
   constructor(dir: string) {
+    super()
     this.dir = path.resolve(dir)
   }
 
-  async ready(): Promise<void> {
+  protected override async _open(): Promise<void> {
     await fsp.mkdir(path.join(this.dir, 'immutable'), { recursive: true, mode: 0o700 })
     await fsp.mkdir(path.join(this.dir, 'records'), { recursive: true, mode: 0o700 })
   }
 
-  async close(): Promise<void> {}
-
   private file(kind: 'immutable' | 'records', key: Buffer): string {
-    if (key.byteLength !== KEY_BYTES) throw new ValueStoreError('EINVAL', `key must be ${KEY_BYTES} bytes`)
+    if (key.byteLength !== KEY_BYTES) throw codedError('EINVAL', `key must be ${KEY_BYTES} bytes`)
     const hex = key.toString('hex')
     return path.join(this.dir, kind, hex.slice(0, 2), hex)
   }
@@ -50,7 +51,7 @@ export class LocalValueStore implements ValueStore {
 
   async getImmutable(key: Buffer): Promise<Buffer> {
     const bytes = await readFileOrNull(this.file('immutable', key))
-    if (!bytes) throw new ValueStoreError('ENOENT', `no value at ${key.toString('hex')}`)
+    if (!bytes) throw codedError('ENOENT', `no value at ${key.toString('hex')}`)
     return bytes
   }
 
@@ -75,17 +76,17 @@ export class LocalValueStore implements ValueStore {
 
   async putRecord(record: SignedRecord, expectedVersion: number): Promise<void> {
     const key = recordKey(record.owner, record.name)
-    if (!verifyRecord(record, key)) throw new ValueStoreError('EPERM', 'record signature does not verify')
+    if (!verifyRecord(record, key)) throw codedError('EPERM', 'record signature does not verify')
     const file = this.file('records', key)
     await this.recordLocks.run(file, async () => {
       const bytes = await readFileOrNull(file)
       const current = bytes ? decodeRecord(bytes) : null
       const currentVersion = current ? current.version : 0
       if (currentVersion !== expectedVersion) {
-        throw new RecordConflictError(current, `expected version ${expectedVersion}, stored ${currentVersion}`)
+        throw recordConflict(current, `expected version ${expectedVersion}, stored ${currentVersion}`)
       }
       if (record.version <= currentVersion) {
-        throw new ValueStoreError('EINVAL', `version ${record.version} does not grow past ${currentVersion}`)
+        throw codedError('EINVAL', `version ${record.version} does not grow past ${currentVersion}`)
       }
       await this.shard(file)
       await writeFileDurable(file, encodeRecord(record))

@@ -32,6 +32,12 @@ export interface RecordCopyBacking {
   putRecord(key: Buffer, record: SignedRecord): Promise<void>
 }
 
+/**
+ * Not a ReadyResource: close() after a failed ready() must still close the
+ * backing store (openParts does, to free what it half-opened), which
+ * ready-resource skips; the backing store (a NodeStore) guards its own
+ * second ready() and close().
+ */
 export class RecordCopy {
   /** Copies being written in the background (reads do not wait for them); close() does. */
   private readonly writing = new Set<Promise<void>>()

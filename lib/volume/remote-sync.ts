@@ -25,8 +25,8 @@
 
 import { encrypt } from '../crypto/aead'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
-import { Mutex } from './mutex'
-import { runLimited } from './run-limited'
+import { ReadyResource } from '../common/resource'
+import { Mutex, runLimited } from '../common/semaphore'
 import { isConflict, type RecordWatch, type ValueStore } from './value-store'
 import type { VolumeKeys } from './volume-keys'
 import type { WatchSet } from './watch-set'
@@ -73,7 +73,7 @@ export interface SyncStats {
   pushTicks: number
 }
 
-export class RemoteSync<T extends Watched> {
+export class RemoteSync<T extends Watched> extends ReadyResource {
   /** The highest beacon version known (read, or written by this device). */
   known = 0
   /** The highest beacon version known to follow a change by another device. */
@@ -96,13 +96,15 @@ export class RemoteSync<T extends Watched> {
   private push: RecordWatch | null = null
   /** A push came during a tick (which may have read the beacon before it): run one more after it. */
   private kicked = false
-  private closed = false
+  /** Set as close() begins: no tick or push starts work from then on. */
+  private stopped = false
   private lastError: { message: string; at: number } | null = null
   /** One beacon bump or read at a time: two bumps of ours would conflict with each other. */
   private readonly beaconLock = new Mutex()
   private readonly opts: RemoteSyncOptions<T>
 
   constructor(opts: RemoteSyncOptions<T>) {
+    super()
     this.opts = opts
   }
 
@@ -110,8 +112,8 @@ export class RemoteSync<T extends Watched> {
     return this.opts.intervalMs > 0
   }
 
-  /** Reads the beacon once, so that what loads next is marked current as of it. */
-  async ready(): Promise<void> {
+  /** Reads the beacon once (ready()), so that what loads next is marked current as of it. */
+  protected override async _open(): Promise<void> {
     // Unreachable now: start from 0, so the first tick that reads it re-reads what is watched.
     this.known = this.foreign = await this.readBeacon().catch(() => 0)
   }
@@ -123,13 +125,13 @@ export class RemoteSync<T extends Watched> {
 
   /** Starts ticking (when enabled), and listening for pushed beacon versions where the store has them. */
   start(): void {
-    if (!this.enabled || this.closed || this.timer) return
+    if (!this.enabled || this.stopped || this.timer) return
     this.lastFullPass = Date.now()
     this.push = this.opts.store.watchRecord?.(beaconKey(this.opts.keys), (v) => this.onPush(v)) ?? null
     const fallbackMs = Math.max(this.opts.intervalMs, this.opts.pushFallbackMs ?? PUSH_FALLBACK_MS)
     this.timer = setInterval(() => {
       // A slow tick (a store far away) is not stacked: the next one waits its turn.
-      if (this.running || this.closed) return
+      if (this.running || this.stopped) return
       // Push is live: a poll only backs it up. The few ms of slack keep a 10 s period from slipping to 11 s.
       if (this.pushLive && Date.now() - this.lastTick < fallbackMs - 50) {
         // Our own bump still goes out at this pace: records written outside a flush pass (an
@@ -143,8 +145,8 @@ export class RemoteSync<T extends Watched> {
     this.timer.unref()
   }
 
-  async close(): Promise<void> {
-    this.closed = true
+  protected override async _close(): Promise<void> {
+    this.stopped = true
     this.push?.close()
     this.push = null
     if (this.timer) clearInterval(this.timer)
@@ -173,7 +175,7 @@ export class RemoteSync<T extends Watched> {
       .run(() => version > this.known)
       .then(
         (newer) => {
-          if (!newer || this.closed) return
+          if (!newer || this.stopped) return
           this.stats.pushTicks++
           if (this.running) this.kicked = true
           else this.runReported()
@@ -224,7 +226,7 @@ export class RemoteSync<T extends Watched> {
     this.lastTick = Date.now()
     const p = this.tick().finally(() => {
       if (this.running === p) this.running = null
-      if (this.kicked && !this.closed && !this.running) {
+      if (this.kicked && !this.stopped && !this.running) {
         this.kicked = false
         this.runReported()
       }
@@ -251,7 +253,7 @@ export class RemoteSync<T extends Watched> {
     const mark = this.known
     const items = this.opts.watch.items(now).filter((i) => full || i.syncedBeacon < this.foreign)
     await runLimited(items, REFRESH_PARALLEL, async (item) => {
-      if (this.closed) return
+      if (this.stopped) return
       this.stats.recordReads++
       if (await this.opts.refresh(item)) item.syncedBeacon = Math.max(item.syncedBeacon, mark)
       else this.stats.deferred++

@@ -6,13 +6,13 @@
 
 import type { SignedRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
-import { VolumeError } from './errors'
+import { volumeError } from './errors'
 import { stateFromWire } from './inode'
 import type { JournalOp } from './journal'
 import { codeType, Inode } from './loaded-inode'
 import { conflictName } from './merge'
-import { settlesWithin } from '../common/retry'
-import { runLimited } from './run-limited'
+import { backoffDelay, retry, settlesWithin, sleep } from '../common/retry'
+import { runLimited } from '../common/semaphore'
 
 /** Backoff of a replay that could not apply or store everything (the ring did not answer). */
 const REPLAY_RETRY_MIN_MS = 1000
@@ -31,9 +31,9 @@ export class Replay {
   private readonly pending = new Map<string, JournalOp[]>()
   /** The crashed mount's journal segments, held until every op in them is applied and stored. */
   private segments: number[] = []
-  private timer: NodeJS.Timeout | null = null
-  private delayMs = REPLAY_RETRY_MIN_MS
-  /** A retry in progress (close() waits for it). */
+  /** Aborted by stop(): the retries end (an attempt under way finishes first). */
+  private readonly stopping = new AbortController()
+  /** The retries in progress (close() waits for them). */
   running: Promise<void> | null = null
 
   constructor(private readonly ctx: VolumeContext) {}
@@ -62,8 +62,7 @@ export class Replay {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
+    this.stopping.abort()
   }
 
   /**
@@ -193,32 +192,44 @@ export class Replay {
       await table.getInode(Buffer.from(hex, 'hex')).catch(() => {})
     })
     if (this.pending.size > 0) {
-      throw new VolumeError('EAGAIN', `${this.pending.size} changed inodes could not be read yet`)
+      throw volumeError('EAGAIN', `${this.pending.size} changed inodes could not be read yet`)
     }
     // Bounded (main): a store that cannot take it now must not hold the mount up; the segments stay held and replay retries.
     if (!(await settlesWithin(flusher.flush(), REPLAY_FLUSH_MS, onError))) {
-      throw new VolumeError('EAGAIN', 'the replayed changes are not stored yet')
+      throw volumeError('EAGAIN', 'the replayed changes are not stored yet')
     }
     const segments = this.segments
     this.segments = []
     journal.release(segments)
     await journal.discard(segments)
-    this.delayMs = REPLAY_RETRY_MIN_MS
   }
 
   private schedule(): void {
-    if (this.ctx.closed || this.timer) return
-    const delay = this.delayMs
-    this.delayMs = Math.min(this.delayMs * 2, REPLAY_RETRY_MAX_MS)
-    this.timer = setTimeout(() => {
-      this.timer = null
-      this.running = this.once()
-        .catch((err) => this.ctx.backgroundError(err))
-        .finally(() => {
-          this.running = null
-          if (this.segments.length > 0) this.schedule()
-        })
-    }, delay)
-    this.timer.unref()
+    if (this.ctx.closed || this.running || this.stopping.signal.aborted) return
+    this.running = this.retryUntilStored().finally(() => {
+      this.running = null
+    })
+  }
+
+  /**
+   * run() has tried once: wait REPLAY_RETRY_MIN_MS, then try again with the
+   * delay doubling up to REPLAY_RETRY_MAX_MS (jittered), until everything is
+   * stored or close() stops it. Each failure is said once (backgroundError).
+   */
+  private async retryUntilStored(): Promise<void> {
+    const signal = this.stopping.signal
+    if (!(await sleep(backoffDelay(0, { baseMs: REPLAY_RETRY_MIN_MS }), signal, { unref: true }))) return
+    try {
+      await retry(() => this.once(), {
+        baseMs: 2 * REPLAY_RETRY_MIN_MS,
+        capMs: REPLAY_RETRY_MAX_MS,
+        signal,
+        unref: true,
+        onRetry: (err) => this.ctx.backgroundError(err as Error)
+      })
+    } catch (err) {
+      // Stopped by close(): this failure was said already (onRetry); the journal keeps the ops for the next mount.
+      if (!signal.aborted) this.ctx.backgroundError(err as Error)
+    }
   }
 }

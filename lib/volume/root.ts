@@ -1,15 +1,18 @@
 // Finding the root directory through the root pointer, or creating it on the
 // first mount of an identity.
 
+import { sleep } from '../common/retry'
 import { decrypt, encrypt } from '../crypto/aead'
 import { createRecord, type SignedRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
-import { VolumeError } from './errors'
+import { isForged, volumeError } from './errors'
 import type { Inode } from './loaded-inode'
 import { isConflict } from './value-store'
 
 /** How long a mount waits for the root directory's record once it has found the pointer to it. */
 const ROOT_RECORD_WAIT_MS = 30_000
+/** How often the store is asked again meanwhile. */
+const ROOT_POLL_MS = 1000
 
 export interface RootOptions {
   /** An identity adopted from another computer: never create a root, wait this long for it. */
@@ -38,19 +41,23 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
     if (Date.now() >= until) {
       const cause = err ? ` (${(err as Error).message})` : ''
       if (adoptUntil !== null && !err) {
-        throw new VolumeError(
+        throw volumeError(
           'EHOSTUNREACH',
           'your tree was not found in the network: start a mount (or a storage node) on the computer this identity came from, then try again'
         )
       }
-      throw new VolumeError(
+      throw volumeError(
         'EHOSTUNREACH',
         `your tree could not be read from the network${cause}: start the machines that hold it (or check the connection), then try again`
       )
     }
     if (told !== notice) ctx.notice(notice)
     told = notice
-    await new Promise((r) => setTimeout(r, 1000))
+    // A loop of its own, not retry(): each pass decides between several
+    // outcomes (use the root, create one, keep waiting with another notice),
+    // and the deadline's error depends on why it is still waiting. It runs
+    // inside Volume._open, which close() waits for, so no signal can cut it.
+    await sleep(ROOT_POLL_MS)
   }
   for (;;) {
     let pointer: SignedRecord | null
@@ -58,7 +65,7 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
       pointer = await table.fetchRecord(name)
     } catch (err) {
       // A forged pointer does not get better by asking again.
-      if (err instanceof VolumeError) throw err
+      if (isForged(err)) throw err
       await wait('waiting for the network to answer for your tree…', err)
       continue
     }
@@ -70,7 +77,7 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
       // This home had a tree: the machines holding its pointer are away, not the tree.
       await wait(
         'waiting for the machines that hold your tree…',
-        new VolumeError('ENOENT', 'no machine holds your root pointer')
+        volumeError('ENOENT', 'no machine holds your root pointer')
       )
       continue
     }
@@ -83,8 +90,7 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
       } catch (err) {
         // The pointer is stored after the root's record, so the record exists; a ring
         // still merging (or not answering) may not serve it yet (a second device's first mount met this).
-        const code = (err as { code?: string }).code
-        if (err instanceof VolumeError && code !== 'ENOENT') throw err
+        if (isForged(err)) throw err
         await wait('waiting for your tree to be reachable…', err)
         continue
       }

@@ -8,7 +8,7 @@ import type { VolumeContext } from './context'
 import type { DirEntry } from './inode'
 import type { Inode } from './loaded-inode'
 import { conflictName } from './merge'
-import { runLimited } from './run-limited'
+import { runLimited } from '../common/semaphore'
 import {
   type CheckNode,
   describeProblem,

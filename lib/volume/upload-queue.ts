@@ -8,7 +8,7 @@
 import { setMaxListeners } from 'node:events'
 import type { BufferPool } from './buffer-pool'
 import type { ChunkSpool } from './chunk-spool'
-import { VolumeError } from './errors'
+import { volumeError } from './errors'
 import { type BackoffOptions, backoffDelay, sleep } from '../common/retry'
 import { ago, type UploadFailure, UploadFailures } from './upload-failure'
 import type { ValueStore } from './value-store'
@@ -139,19 +139,21 @@ export class UploadQueue {
     for (;;) {
       if (this.closing) return
       const failure = this.failures.current
-      if (failure?.code === 'ENOSPC') throw new VolumeError('ENOSPC', `the store is full: ${failure.message}`)
+      if (failure?.code === 'ENOSPC') throw volumeError('ENOSPC', `the store is full: ${failure.message}`)
       if (this.memoryBytes <= this.opts.maxPendingBytes) return
       if (failure) {
         const spillError = await this.spill()
         if (this.memoryBytes <= this.opts.maxPendingBytes) return
         if (spillError?.code === 'ENOSPC') {
-          throw new VolumeError('ENOSPC', `the store is unreachable and the local disk is full: ${spillError.message}`)
+          throw volumeError('ENOSPC', `the store is unreachable and the local disk is full: ${spillError.message}`)
         }
         if (Date.now() >= until) {
-          throw new VolumeError('EIO', `uploads are failing since ${ago(failure.since)}: ${failure.message}`)
+          throw volumeError('EIO', `uploads are failing since ${ago(failure.since)}: ${failure.message}`)
         }
       }
       // Woken by an upload that made room, or after a second to look at the failures again.
+      // Not retry()/waitFor(): a wake-up is an event (an upload finished), the second
+      // only a fallback, and roomWaitMs above is this wait's deadline.
       await new Promise<void>((resolve) => {
         this.roomWaiters.push(resolve)
         setTimeout(resolve, 1000).unref()
@@ -199,6 +201,11 @@ export class UploadQueue {
     for (const w of waiters) w()
   }
 
+  /**
+   * Starts uploads up to uploadConcurrency. A pump, not the common Semaphore:
+   * once close() begins it starts nothing more, and `uploading` (what close()
+   * waits for) holds only the uploads under way, not the queue.
+   */
   private pump(): void {
     while (this.activeUploads < this.opts.uploadConcurrency && this.queue.length > 0 && !this.closing) {
       const hex = this.queue.shift()!
@@ -235,6 +242,8 @@ export class UploadQueue {
         entry.uploading = false
         break
       } catch (err) {
+        // A loop with sleep(), not retry(): the cap of each wait depends on the
+        // failure of the moment (a full disk retries sooner).
         entry.uploading = false
         this.opts.stats.uploadErrors++
         this.noteFailure(entry, err)
@@ -358,7 +367,7 @@ export class UploadQueue {
       )
     }
     for (const [hex, waiter] of this.uploadResolvers) {
-      if (this.pending.has(hex)) waiter.reject(new VolumeError('ECLOSED', 'closed before the chunk was uploaded'))
+      if (this.pending.has(hex)) waiter.reject(volumeError('ECLOSED', 'closed before the chunk was uploaded'))
     }
     this.uploadResolvers.clear()
   }

@@ -3,7 +3,7 @@
 // kinds of value are self-certifying, so the Volume trusts no store: an
 // immutable value must hash to its key, a record must verify at its key.
 
-import { UNSURE } from '../common/errors'
+import { codedError, type PeerStoreError, UNSURE } from '../common/errors'
 import type { SignedRecord } from '../crypto/record'
 
 export interface ValueStore {
@@ -52,24 +52,17 @@ export interface RecordWatch {
   close(): void
 }
 
-export class ValueStoreError extends Error {
-  code: string
-  constructor(code: string, message: string) {
-    super(message)
-    this.code = code
-  }
-}
-
-export class RecordConflictError extends ValueStoreError {
+/** A putRecord that lost to a newer version (code ECONFLICT). */
+export type RecordConflict = PeerStoreError & {
   /** What the store holds now; null when it holds nothing at that key. */
   current: SignedRecord | null
-  constructor(current: SignedRecord | null, message = 'record version conflict') {
-    super('ECONFLICT', message)
-    this.current = current
-  }
 }
 
-export function isConflict(err: unknown): err is RecordConflictError {
+export function recordConflict(current: SignedRecord | null, message = 'record version conflict'): RecordConflict {
+  return codedError('ECONFLICT', message, { current })
+}
+
+export function isConflict(err: unknown): err is RecordConflict {
   return (err as { code?: string })?.code === 'ECONFLICT'
 }
 

@@ -9,7 +9,7 @@ import { errnoName, errnoOf, INTERNAL, isKnownErrno } from '../../lib/fuse/errno
 import { OP_TIMEOUTS_MS, opDeadlineMs } from '../../lib/fuse/tuned-fuse'
 import { makeWrap, reply } from '../../lib/fuse/wrap'
 import { storeError } from '../../lib/storage/errors'
-import { VolumeError } from '../../lib/volume/errors'
+import { volumeError } from '../../lib/volume/errors'
 import { netError } from '../../lib/net/errors'
 
 const ERRNO = os.constants.errno as Record<string, number>
@@ -35,7 +35,7 @@ test('internal codes map to errnos with the meaning an application expects', (t)
   t.is(errnoOf(coded('EREPLICAS')), -ERRNO.EIO)
   t.is(errnoOf(coded('EPEERUNREACHABLE')), -ERRNO.EIO)
   t.is(errnoOf(storeError('ETOOBIG', 'too big')), -ERRNO.EFBIG)
-  t.is(errnoOf(new VolumeError('ENOTSUP')), -ERRNO.EOPNOTSUPP)
+  t.is(errnoOf(volumeError('ENOTSUP')), -ERRNO.EOPNOTSUPP)
   t.is(errnoOf(coded('ERR_OUT_OF_RANGE')), -ERRNO.EINVAL)
 })
 
@@ -54,8 +54,8 @@ test('POSIX answers pass; anything else, with or without a code, is EIO', (t) =>
     'ENAMETOOLONG',
     'EBADF'
   ]) {
-    t.is(errnoOf(new VolumeError(code)), -ERRNO[code], `${code} passes`)
-    t.ok(isKnownErrno(new VolumeError(code)), `${code} is a plain answer, not logged`)
+    t.is(errnoOf(volumeError(code)), -ERRNO[code], `${code} passes`)
+    t.ok(isKnownErrno(volumeError(code)), `${code} is a plain answer, not logged`)
   }
   // Local-disk errors that mean nothing to a file-system caller.
   for (const code of ['EMFILE', 'ECONNREFUSED', 'EPIPE', 'ENOTCONN', 'ESTALE', 'EBUSY', 'EMSGSIZE', 'ETIMEDOUT']) {
@@ -120,13 +120,13 @@ test('every op is answered before fuse-native times it out, with EIO, and logged
 test('a failure is logged once per cause, with its hex ids folded', async (t) => {
   const logs: string[] = []
   const wrap = makeWrap({ onUnexpectedError: (op, err) => logs.push(`${op}: ${(err as Error).message}`) })
-  const missing = (hex: string) => () => Promise.reject(new VolumeError('EIO', `chunk ${hex} is missing`))
+  const missing = (hex: string) => () => Promise.reject(volumeError('EIO', `chunk ${hex} is missing`))
   t.alike(await call(wrap, 'read', missing('a'.repeat(64))), [-ERRNO.EIO])
   t.alike(await call(wrap, 'read', missing('b'.repeat(64))), [-ERRNO.EIO])
   t.alike(await call(wrap, 'read', () => Promise.reject(storeError('ESTALE', 'version 1 is not above 1'))), [
     -ERRNO.EIO
   ])
-  t.alike(await call(wrap, 'getattr', () => Promise.reject(new VolumeError('ENOENT'))), [-ERRNO.ENOENT])
+  t.alike(await call(wrap, 'getattr', () => Promise.reject(volumeError('ENOENT'))), [-ERRNO.ENOENT])
   t.alike(
     await call(wrap, 'getattr', () => {
       throw new Error('a bug')

@@ -11,7 +11,7 @@ import { randomBytes, sha256 } from '../../lib/crypto'
 import type { SignedRecord } from '../../lib/crypto/record'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { backoffDelay, settlesWhileProgressing, settlesWithin, sleep } from '../../lib/common/retry'
-import { ValueStoreError } from '../../lib/volume/value-store'
+import { codedError } from '../../lib/common/errors'
 import { openVolume } from '../helpers/volume'
 import { tempDir } from '../helpers/temp-dir'
 import { waitFor } from '../helpers/wait'
@@ -22,11 +22,11 @@ class FailingStore extends LocalValueStore {
   putAttempts = 0
   override async putImmutable(bytes: Buffer): Promise<Buffer> {
     this.putAttempts++
-    if (this.down) throw new ValueStoreError(this.down, `injected: ${this.down} for ${sha256(bytes).toString('hex')}`)
+    if (this.down) throw codedError(this.down, `injected: ${this.down} for ${sha256(bytes).toString('hex')}`)
     return super.putImmutable(bytes)
   }
   override async putRecord(record: SignedRecord, expectedVersion: number): Promise<void> {
-    if (this.down) throw new ValueStoreError(this.down, `injected: ${this.down}`)
+    if (this.down) throw codedError(this.down, `injected: ${this.down}`)
     return super.putRecord(record, expectedVersion)
   }
 }

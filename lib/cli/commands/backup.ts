@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Volume } from '../../volume/volume'
 import { openVolume } from '../../app/open-volume'
-import { type Command, requirePositionals, UsageError } from '../command'
+import { type Command, requirePositionals, usageError } from '../command'
 
 const PIECE = 1024 * 1024
 const MiB = 1024 * 1024
@@ -23,7 +23,7 @@ export const backupCommand: Command = {
     requirePositionals(args, 1, 'LOCALDIR')
     const src = path.resolve(args.positionals[0])
     const st = fs.statSync(src, { throwIfNoEntry: false })
-    if (!st?.isDirectory()) throw new UsageError(`${src} is not a directory`)
+    if (!st?.isDirectory()) throw usageError(`${src} is not a directory`)
     const dest = normalize((args.flags.to as string | undefined) ?? `/${path.basename(src)}`)
 
     const totals = { files: 0, bytes: 0 }

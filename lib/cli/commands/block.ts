@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import { parseKey, withNode } from '../../app/node-api'
 import { MAX_VALUE_BYTES } from '../../storage'
-import { type Command, UsageError } from '../command'
+import { type Command, usageError } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 export const blockCommand: Command = {
@@ -15,10 +15,9 @@ export const blockCommand: Command = {
   flags: [...NETWORK_FLAGS],
   async run(args, ctx) {
     const [verb, arg, extra] = args.positionals
-    if (!verb || !['put', 'get', 'rm'].includes(verb))
-      throw new UsageError("expected 'put FILE', 'get KEY' or 'rm KEY'")
-    if (!arg) throw new UsageError(`missing ${verb === 'put' ? 'FILE' : 'KEY'}`)
-    if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`)
+    if (!verb || !['put', 'get', 'rm'].includes(verb)) throw usageError("expected 'put FILE', 'get KEY' or 'rm KEY'")
+    if (!arg) throw usageError(`missing ${verb === 'put' ? 'FILE' : 'KEY'}`)
+    if (extra !== undefined) throw usageError(`unexpected argument '${extra}'`)
     let bytes: Buffer | null = null
     let key: Buffer | null = null
     if (verb === 'put') {

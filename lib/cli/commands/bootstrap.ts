@@ -1,5 +1,5 @@
 import { startBootstrapNode } from '../../net/bootstrap-node'
-import { type Command, requirePositionals, UsageError } from '../command'
+import { type Command, requirePositionals, usageError } from '../command'
 import { untilSignal } from '../node-flags'
 
 export const bootstrapCommand: Command = {
@@ -19,11 +19,11 @@ export const bootstrapCommand: Command = {
     requirePositionals(args, 0, '')
     const port = args.flags.port as number | undefined
     if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new UsageError('--port must be a UDP port from 1 to 65535')
+      throw usageError('--port must be a UDP port from 1 to 65535')
     }
     const host = String(args.flags.host)
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host === '0.0.0.0') {
-      throw new UsageError('--host must be a specific IPv4 address')
+      throw usageError('--host must be a specific IPv4 address')
     }
     const node = await startBootstrapNode(port, host)
     const addr = node.address()

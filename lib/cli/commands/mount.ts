@@ -14,7 +14,7 @@ import { openVolume } from '../../app/open-volume'
 import { startShareControl } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
-import { type Command, parseArgs, requirePositionals, UsageError } from '../command'
+import { type Command, parseArgs, requirePositionals, usageError } from '../command'
 import { guardProcess } from '../process-guard'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
@@ -56,7 +56,7 @@ export const mountCommand: Command = {
     const clientOnly = Boolean(args.flags['client-only'])
     const syncIntervalMs = args.flags['sync-interval'] === undefined ? undefined : Number(args.flags['sync-interval'])
     if (syncIntervalMs !== undefined && !(Number.isFinite(syncIntervalMs) && syncIntervalMs >= 0)) {
-      throw new UsageError('--sync-interval takes milliseconds (0 turns it off)')
+      throw usageError('--sync-interval takes milliseconds (0 turns it off)')
     }
     const problem = checkFuse()
     if (problem) {
@@ -150,6 +150,8 @@ export const mountCommand: Command = {
     }
     ctx.stdout.write(tty ? statusLine() : `peerstore: mounted ${mountpoint}\n`)
 
+    // An interval, not waitFor(): it also redraws the status line, and it has
+    // no deadline (the mount lives until a signal or an unmount from outside).
     const reason = await new Promise<string>((resolve) => {
       const timer = setInterval(() => {
         if (!isFuseMounted(mountpoint)) return resolve('unmounted from outside')

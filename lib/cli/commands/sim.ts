@@ -4,7 +4,7 @@
 
 import type { SimResult } from '../../sim/simulation'
 import { runSimulationInWorker } from '../../sim/worker'
-import { type Command, UsageError } from '../command'
+import { type Command, usageError } from '../command'
 
 export const simCommand: Command = {
   name: 'sim',
@@ -61,23 +61,23 @@ export const simCommand: Command = {
   async run(args, ctx) {
     const f = args.flags
     const nodes = integer(f.nodes, 'nodes')
-    if (nodes < 1) throw new UsageError('--nodes must be at least 1')
+    if (nodes < 1) throw usageError('--nodes must be at least 1')
     const seed = integer(f.seed, 'seed')
     const fail = f.fail as number
-    if (!(fail >= 0 && fail < 1)) throw new UsageError('--fail must be in [0, 1)')
+    if (!(fail >= 0 && fail < 1)) throw usageError('--fail must be in [0, 1)')
     const churn = f.churn as number
-    if (!(churn >= 0)) throw new UsageError('--churn must be ≥ 0')
+    if (!(churn >= 0)) throw usageError('--churn must be ≥ 0')
     const successors = integer(f.successors, 'successors')
-    if (successors < 1) throw new UsageError('--successors must be at least 1')
+    if (successors < 1) throw usageError('--successors must be at least 1')
     const vnodes = integer(f.vnodes, 'vnodes')
-    if (vnodes < 1) throw new UsageError('--vnodes must be at least 1')
+    if (vnodes < 1) throw usageError('--vnodes must be at least 1')
     const lookups = integer(f.lookups, 'lookups')
     const keys = integer(f.keys, 'keys')
-    if (lookups < 1 || keys < 1) throw new UsageError('--lookups and --keys must be at least 1')
+    if (lookups < 1 || keys < 1) throw usageError('--lookups and --keys must be at least 1')
     const loss = f.loss as number
-    if (!(loss >= 0 && loss < 1)) throw new UsageError('--loss must be in [0, 1)')
+    if (!(loss >= 0 && loss < 1)) throw usageError('--loss must be in [0, 1)')
     if ([fail > 0, churn > 0, f.partition === true].filter(Boolean).length > 1) {
-      throw new UsageError('choose one of --fail, --churn, --partition')
+      throw usageError('choose one of --fail, --churn, --partition')
     }
     const json = f.json === true
     const log = (line: string) => ctx.stdout.write(`${line}\n`)
@@ -106,7 +106,7 @@ export const simCommand: Command = {
 
 function integer(value: unknown, name: string): number {
   const n = value as number
-  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer`)
+  if (!Number.isInteger(n)) throw usageError(`--${name} must be an integer`)
   return n
 }
 

@@ -8,6 +8,8 @@
 
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
+import { hasCode } from '../../common/errors'
+import { waitFor } from '../../common/retry'
 import { findMountProcesses, isPeerstoreFs, isStaleMount, mountAt, processStartTime } from '../../fuse/mount-process'
 import { type MountInfo, readMountEntry, unregisterMount, verifyMount } from '../../fuse/mount-registry'
 import { isUnsafePath } from '../../fuse/owner-files'
@@ -88,13 +90,16 @@ async function stopMountProcess(
   // The process is gone once its start time changes (exited, or the pid reused).
   const startTime = processStartTime(pid)
   process.kill(pid, 'SIGTERM')
-  const deadline = Date.now() + timeoutSeconds * 1000
-  while (Date.now() < deadline) {
-    if (processStartTime(pid) !== startTime) {
-      ctx.stdout.write(`unmounted ${mountpoint}\n`)
-      return 0
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100))
+  try {
+    await waitFor(() => processStartTime(pid) !== startTime, {
+      timeoutMs: timeoutSeconds * 1000,
+      intervalMs: 100,
+      what: `pid ${pid} to exit`
+    })
+    ctx.stdout.write(`unmounted ${mountpoint}\n`)
+    return 0
+  } catch (err) {
+    if (!hasCode(err, 'ETIMEDOUT')) throw err
   }
   ctx.stderr.write(`peerstore unmount: pid ${pid} is still flushing ${mountpoint}; try again later\n`)
   return 1

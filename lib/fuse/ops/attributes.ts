@@ -1,7 +1,7 @@
 // Attribute ops on the Volume: stat by path or handle, access, and the
 // metadata a program may change (mode, owner, times).
 
-import type { VolumeError } from '../../volume/errors'
+import { hasCode } from '../../common/errors'
 import { reply } from '../wrap'
 import type { OpHandlers } from './table'
 import { fuseStat, inodeOf, type VolumeOpsContext } from './volume-context'
@@ -15,7 +15,7 @@ export function attributeOps(ctx: VolumeOpsContext): OpHandlers {
       } catch (err) {
         // fstat(2) reaches us by path only. A file open here whose name another computer deleted
         // still answers at its old path until closed, as an unlinked open file does.
-        const open = (err as VolumeError).code === 'ENOENT' ? handles.openDeletedAt(path, volume) : null
+        const open = hasCode(err, 'ENOENT') ? handles.openDeletedAt(path, volume) : null
         if (!open) throw err
         return reply(fuseStat(volume, open))
       }

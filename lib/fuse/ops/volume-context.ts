@@ -2,7 +2,7 @@
 // who called the current op.
 
 import type { FuseStat } from 'fuse-native'
-import { VolumeError } from '../../volume/errors'
+import { volumeError } from '../../volume/errors'
 import type { Inode, Volume } from '../../volume/volume'
 import type { Handle, HandleTable } from '../handles'
 import type { FuseCaller } from '../tuned-fuse'
@@ -21,7 +21,7 @@ export function fuseStat(volume: Volume, inode: Inode): FuseStat {
 
 export function handleOf(handles: HandleTable, fh: number): Handle {
   const h = handles.get(fh)
-  if (!h) throw new VolumeError('EBADF')
+  if (!h) throw volumeError('EBADF')
   return h
 }
 

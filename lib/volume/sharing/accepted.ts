@@ -15,7 +15,7 @@ import {
   decodeShareToken,
   encodeCapability,
   encodeUserId,
-  ShareError
+  shareError
 } from './token'
 import type { VolumeKeys } from '../volume-keys'
 
@@ -72,21 +72,20 @@ function writeAccepted(home: string, file: AcceptedFile): void {
 export function acceptToken(home: string, keys: VolumeKeys, token: string): Capability {
   const body = decodeShareToken(token)
   if (!body.recipient.equals(keys.publicKey)) {
-    throw new ShareError(
+    throw shareError(
       `this share token is for another user (${encodeUserId(body.recipient)}), not for you (${encodeUserId(keys.publicKey)})`,
       'EACCES'
     )
   }
   const plain = openSealed(body.sealed, keys.shareKeyPair)
-  if (!plain)
-    throw new ShareError('this share token does not open with your user key (damaged, or not for you)', 'EACCES')
+  if (!plain) throw shareError('this share token does not open with your user key (damaged, or not for you)', 'EACCES')
   let cap: Capability
   try {
     cap = decodeCapability(plain)
   } catch {
-    throw new ShareError('the share token is damaged (copy it again, whole)')
+    throw shareError('the share token is damaged (copy it again, whole)')
   }
-  if (!cap.owner.equals(body.owner)) throw new ShareError('the share token is damaged (its owner does not match)')
+  if (!cap.owner.equals(body.owner)) throw shareError('the share token is damaged (its owner does not match)')
   const file = readFile(home)
   const owner = cap.owner.toString('hex')
   const same = (b: string) => decodeCapability(Buffer.from(b, 'base64')).inodeId.equals(cap.inodeId)

@@ -10,6 +10,7 @@
 //   finds it knowing only the sharer's user key, while a storage node cannot
 //   tell who it is for. Rewritten whole on every share and unshare.
 
+import { codedError } from '../../common/errors'
 import { decrypt, encrypt } from '../../crypto/aead'
 import { blake2b, namespace } from '../../crypto/hash'
 import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../../crypto/record'
@@ -41,8 +42,7 @@ async function fetchVerified(store: ValueStore, owner: Buffer, name: Buffer): Pr
   const key = recordKey(owner, name)
   const rec = await store.getRecord(key)
   if (!rec) return null
-  if (!verifyRecord(rec, key))
-    throw Object.assign(new Error(`record ${key.toString('hex')} does not verify`), { code: 'EIO' })
+  if (!verifyRecord(rec, key)) throw codedError('EIO', `record ${key.toString('hex')} does not verify`)
   return rec
 }
 
@@ -132,7 +132,7 @@ export async function readInbox(store: ValueStore, me: VolumeKeys, owner: Buffer
   if (!rec) return null
   if (rec.deleted) return []
   const plain = openSealed(rec.value, me.shareKeyPair)
-  if (!plain) throw Object.assign(new Error('an inbox record does not open with this user key'), { code: 'EACCES' })
+  if (!plain) throw codedError('EACCES', 'an inbox record does not open with this user key')
   // Only capabilities of the record's signer: a sealed box says nothing about who made it.
   return decodeInbox(plain).filter((cap) => cap.owner.equals(owner))
 }

@@ -7,7 +7,7 @@
 // them. What they read (or kept) before stays readable to them.
 
 import { randomBytes } from '../../crypto/keys'
-import { ShareError } from './token'
+import { shareError } from './token'
 import type { Inode, Volume } from '../volume'
 
 const PIECE = 1024 * 1024
@@ -35,7 +35,7 @@ export async function rekeySubtree(volume: Volume, p: string): Promise<Rekeyed> 
 async function refuseOpenFiles(volume: Volume, p: string): Promise<void> {
   const inode = await volume.resolve(p)
   if (inode.type === 'file' && volume.watch.isOpen(inode)) {
-    throw new ShareError(`${p} is open; close it, then unshare again`, 'EBUSY')
+    throw shareError(`${p} is open; close it, then unshare again`, 'EBUSY')
   }
   if (inode.type === 'dir') for (const { name } of await volume.list(p)) await refuseOpenFiles(volume, join(p, name))
 }

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { curvePublicKey, seal } from '../../crypto/share-keys'
 import { publishInbox, readOutbox, type Grant, updateOutbox } from './records'
 import { rekeySubtree } from './rekey'
-import { type Capability, encodeCapability, encodeShareToken, encodeUserId, ShareError } from './token'
+import { type Capability, encodeCapability, encodeShareToken, encodeUserId, shareError } from './token'
 import type { Inode, Volume } from '../volume'
 
 export interface ShareResult {
@@ -37,10 +37,10 @@ async function republishInbox(volume: Volume, grants: Grant[], to: Buffer): Prom
 
 async function resolveShared(volume: Volume, p: string): Promise<Inode> {
   const inode = await volume.resolve(p).catch((err: Error & { code?: string }) => {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new ShareError(`${p}: no such file or folder`, 'ENOENT')
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw shareError(`${p}: no such file or folder`, 'ENOENT')
     throw err
   })
-  if (inode === volume.root) throw new ShareError('share a file or folder, not your whole tree')
+  if (inode === volume.root) throw shareError('share a file or folder, not your whole tree')
   return inode
 }
 
@@ -58,7 +58,7 @@ async function republishDirs(volume: Volume, p: string, inode: Inode): Promise<v
 }
 
 export async function shareWith(volume: Volume, p: string, recipient: Buffer): Promise<ShareResult> {
-  if (recipient.equals(volume.keys.publicKey)) throw new ShareError('that is your own user id')
+  if (recipient.equals(volume.keys.publicKey)) throw shareError('that is your own user id')
   const inode = await resolveShared(volume, p)
   await republishDirs(volume, p, inode)
   await volume.sync()
@@ -92,7 +92,7 @@ export async function unshareWith(volume: Volume, p: string, recipient: Buffer):
   const inode = await resolveShared(volume, p)
   const before = await readOutbox(volume.store, volume.keys)
   if (!before.some((g) => sameGrant(g, { to: recipient, inodeId: inode.id }))) {
-    throw new ShareError(`${p} is not shared with ${encodeUserId(recipient)}`, 'ENOENT')
+    throw shareError(`${p} is not shared with ${encodeUserId(recipient)}`, 'ENOENT')
   }
   const rekeyed = await rekeySubtree(volume, p)
   // Grants of the path and of anything below it now name the new inodes.

@@ -12,6 +12,7 @@
 //   recipient, the value of a record the owner signs (records.ts).
 
 import c from 'compact-encoding'
+import { codedError, type PeerStoreError } from '../../common/errors'
 import { namespace, sha256 } from '../../crypto/hash'
 import { curvePublicKey } from '../../crypto/share-keys'
 import type { InodeType } from '../inode'
@@ -21,13 +22,9 @@ const TOKEN_PREFIX = 'peerstore-share1'
 const NS_USER_CHECK = namespace('share/user-id-check')
 const TYPES: InodeType[] = ['file', 'dir', 'symlink']
 
-export class ShareError extends Error {
-  constructor(
-    message: string,
-    readonly code = 'EINVAL'
-  ) {
-    super(message)
-  }
+/** A share, user id or token refused; EINVAL unless the caller names another code. */
+export function shareError(message: string, code = 'EINVAL'): PeerStoreError {
+  return codedError(code, message)
 }
 
 export interface Capability {
@@ -119,7 +116,7 @@ function decodeExact<T>(enc: { decode(state: c.State): T }, bytes: Buffer): T {
 function base64urlBody(text: string, prefix: string, what: string): Buffer {
   const body = text.trim().slice(prefix.length)
   // base64url decoding skips characters outside its alphabet: refuse them, so a mangled id is not half-read.
-  if (!/^[A-Za-z0-9_-]+$/.test(body)) throw new ShareError(`the ${what} is damaged (copy it again, whole)`)
+  if (!/^[A-Za-z0-9_-]+$/.test(body)) throw shareError(`the ${what} is damaged (copy it again, whole)`)
   return Buffer.from(body, 'base64url')
 }
 
@@ -131,12 +128,12 @@ export function encodeUserId(publicKey: Buffer): string {
 /** The Ed25519 user key of a user id; refuses a damaged id or one that is no valid key. */
 export function decodeUserId(text: string): Buffer {
   if (!text.trim().startsWith(USER_PREFIX)) {
-    throw new ShareError(`not a PeerStore user id (it starts with '${USER_PREFIX}'; see 'peerstore whoami')`)
+    throw shareError(`not a PeerStore user id (it starts with '${USER_PREFIX}'; see 'peerstore whoami')`)
   }
   const raw = base64urlBody(text, USER_PREFIX, 'user id')
   const pk = raw.subarray(0, 32)
   if (raw.byteLength !== 36 || !sha256(NS_USER_CHECK, pk).subarray(0, 4).equals(raw.subarray(32))) {
-    throw new ShareError('the user id is damaged (copy it again, whole)')
+    throw shareError('the user id is damaged (copy it again, whole)')
   }
   curvePublicKey(pk) // throws for bytes that are no user key
   return Buffer.from(pk)
@@ -164,12 +161,12 @@ export function encodeShareToken(t: TokenBody): string {
 
 export function decodeShareToken(text: string): TokenBody {
   if (!text.trim().startsWith(TOKEN_PREFIX)) {
-    throw new ShareError(`not a PeerStore share token (it starts with '${TOKEN_PREFIX}')`)
+    throw shareError(`not a PeerStore share token (it starts with '${TOKEN_PREFIX}')`)
   }
+  const body = base64urlBody(text, TOKEN_PREFIX, 'share token')
   try {
-    return decodeExact(tokenEncoding, base64urlBody(text, TOKEN_PREFIX, 'share token'))
-  } catch (err) {
-    if (err instanceof ShareError) throw err
-    throw new ShareError('the share token is damaged (copy it again, whole)')
+    return decodeExact(tokenEncoding, body)
+  } catch {
+    throw shareError('the share token is damaged (copy it again, whole)')
   }
 }

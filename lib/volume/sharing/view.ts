@@ -12,7 +12,7 @@
 import fs from 'node:fs'
 import { recordKey, verifyRecord } from '../../crypto/record'
 import type { ChunkStore } from '../chunk-store'
-import { fail, VolumeError } from '../errors'
+import { fail, forgedRecord } from '../errors'
 import { FileData } from '../file-data'
 import { decryptState, type InodeState, type Stat, statOf, TYPE_BITS } from '../inode'
 import { acceptedPath, readAccepted } from './accepted'
@@ -138,7 +138,7 @@ export class SharedView {
     if (cached && now - cached.checkedAt < this.ttlMs) return cached
     const rk = recordKey(owner, id)
     const rec = await this.opts.store.getRecord(rk)
-    if (rec && !verifyRecord(rec, rk)) throw new VolumeError('EIO', `record ${rk.toString('hex')} does not verify`)
+    if (rec && !verifyRecord(rec, rk)) throw forgedRecord(rk)
     if (!rec || rec.deleted) {
       this.nodes.delete(hex)
       fail('ENOENT')
