@@ -8,13 +8,10 @@ import { randomInt } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { type ChordConfig, DEFAULT_CONFIG } from './config'
 import { type Id, virtualNodeId } from './id'
-import { handleRequest } from './handlers'
-import type { Handoff } from './lifecycle'
-import type { ChordRequest, NodeRef, ResponseOf } from './messages'
+import type { ChordRequest, ChordResponse, NodeRef, ResponseOf } from './messages'
 import { RoutingTable } from './routing-table'
 import { sameList } from './successor-list'
 import { rpcError, type TimerHandle, type Timers, type Transport, systemTimers } from './transport'
-import { hear, sanitize } from './trust'
 import { VirtualNode } from './virtual-node'
 
 export interface ChordNodeOptions extends Partial<ChordConfig> {
@@ -51,6 +48,13 @@ export interface SuccessorsChange {
 /** Stabilization rounds a departed machine is kept out of our lists (then stale replies have drained). */
 const DEPARTED_ROUNDS = 10
 
+/** What a leaving virtual node hands to the storage layer: its range and its neighbours. */
+export interface Handoff {
+  vnode: NodeRef
+  predecessor: NodeRef | null
+  successor: NodeRef | null
+}
+
 export class NodeCore {
   readonly config: ChordConfig
   readonly publicKey: Uint8Array
@@ -69,6 +73,16 @@ export class NodeCore {
   private readonly timerHandles = new Set<TimerHandle>()
   /** Set before leave() contacts neighbours; awaited so storage can hand keys off first. */
   beforeLeave: ((handoffs: Handoff[]) => Promise<void>) | null = null
+  /**
+   * How a request to this machine itself is answered, and what an answer from
+   * another machine teaches us and how it is cleaned: set by ChordNode
+   * (node.ts) to handlers.ts and trust.ts, so that this file imports none of
+   * the modules built on it.
+   */
+  answerLocally: (from: string, req: ChordRequest) => Promise<ChordResponse> = async () => {
+    throw rpcError('ENOTMEMBER', 'no request handler yet')
+  }
+  acceptAnswer: (from: string, res: ChordResponse) => ChordResponse = (_from, res) => res
   /** Start time of the last complete finger refresh (-1: none yet). */
   fingersRefreshedAt = -1
   refreshingFingers = false
@@ -249,12 +263,11 @@ export class NodeCore {
   /** A request to a machine; our own machine is answered locally, without the network. */
   async rpc<T extends ChordRequest>(address: string, req: T, attempts = 1): Promise<ResponseOf[T['type']]> {
     if (this.closed) throw rpcError('ECLOSED', 'node closed')
-    if (address === this.address) return (await handleRequest(this, address, req)) as ResponseOf[T['type']]
+    if (address === this.address) return (await this.answerLocally(address, req)) as ResponseOf[T['type']]
     for (let i = 1; ; i++) {
       try {
         const res = await this.transport.request(address, req, this.config.rpcTimeoutMs)
-        hear(this, address)
-        return sanitize(this, res) as ResponseOf[T['type']]
+        return this.acceptAnswer(address, res) as ResponseOf[T['type']]
       } catch (err) {
         const code = (err as { code?: string }).code
         if (i >= attempts || code === 'ENOTMEMBER' || code === 'ECLOSED' || this.closed) throw err

@@ -3,7 +3,7 @@
 // maintenance timers that run while it is in, and a graceful leave or a
 // close.
 
-import type { NodeCore } from './core'
+import type { Handoff, NodeCore } from './core'
 import { distance, inOpen } from './interval'
 import { refreshFingers } from './fingers'
 import { heal, healThrough } from './heal'
@@ -17,11 +17,6 @@ import type { VirtualNode } from './virtual-node'
 import { safetyCatch } from '../common/resource'
 
 /** Emitted by a leaving machine, per virtual node: hand keys in (predecessor, vnode] to successor. */
-export interface Handoff {
-  vnode: NodeRef
-  predecessor: NodeRef | null
-  successor: NodeRef | null
-}
 
 /** Starts a new ring made of this machine alone. */
 export function create(core: NodeCore): void {

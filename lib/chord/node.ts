@@ -26,21 +26,21 @@
 
 import { EventEmitter } from 'node:events'
 import type { ChordConfig } from './config'
-import { type ChordNodeOptions, NodeCore } from './core'
+import { type ChordNodeOptions, type Handoff, NodeCore } from './core'
 import { fingerLevels, refreshFingers } from './fingers'
 import { handleRequest } from './handlers'
 import { addPeer, heal } from './heal'
 import type { Id, KeyLike } from './id'
-import { type Handoff, close, create, join, leave } from './lifecycle'
+import { close, create, join, leave } from './lifecycle'
 import { type LookupOptions, type LookupResult, findSuccessor, responsibleNodes, routeStep } from './lookup'
 import type { ChordRequest, ChordResponse, LookupResponse, NodeRef } from './messages'
 import { stabilize } from './stabilize'
 import type { Timers, Transport } from './transport'
-import { validRef } from './trust'
+import { hear, sanitize, validRef } from './trust'
 import type { VirtualNode } from './virtual-node'
 
 export type { ChordNodeOptions, RangeChange, RangeChangeReason, SuccessorsChange } from './core'
-export type { Handoff } from './lifecycle'
+export type { Handoff } from './core'
 export { distinctMachines, type LookupOptions, type LookupResult } from './lookup'
 
 export class ChordNode extends EventEmitter {
@@ -60,6 +60,11 @@ export class ChordNode extends EventEmitter {
     this.transport = core.transport
     this.timers = core.timers
     this.vnodes = core.vnodes
+    core.answerLocally = (from, req) => handleRequest(core, from, req)
+    core.acceptAnswer = (from, res) => {
+      hear(core, from)
+      return sanitize(core, res)
+    }
     core.transport.setRequestHandler((from, req) => handleRequest(core, from, req))
   }
 
