@@ -28,7 +28,7 @@ async function loneNetwork(t: Test): Promise<PeerNetwork> {
 }
 
 async function openStore(t: Test): Promise<NodeStore> {
-  const store = new NodeStore(tempDir(t, 'peerstore-lifecycle-'))
+  const store = new NodeStore(tempDir(t, 'lifecycle'))
   t.teardown(() => store.close())
   await store.ready()
   return store
@@ -52,7 +52,7 @@ async function selfCall<Req, Res>(
 
 test('RingNode: a second ready() is the first one, and destroy() shares close()', async (t) => {
   const node = new RingNode({
-    home: tempDir(t, 'peerstore-lifecycle-'),
+    home: tempDir(t, 'lifecycle'),
     config: { networkKey: randomBytes(32), bootstrap: [], replicas: 1 }
   })
   const first = node.ready()
@@ -65,7 +65,7 @@ test('RingNode: a second ready() is the first one, and destroy() shares close()'
 })
 
 test('NodeStore and ControlServer: a second ready() is the first one', async (t) => {
-  const store = new NodeStore(tempDir(t, 'peerstore-lifecycle-'))
+  const store = new NodeStore(tempDir(t, 'lifecycle'))
   const opening = store.ready()
   t.is(store.ready(), opening)
   await opening
@@ -73,7 +73,7 @@ test('NodeStore and ControlServer: a second ready() is the first one', async (t)
   t.is(store.close(), closing)
   await closing
 
-  const home = tempDir(t, 'peerstore-lifecycle-')
+  const home = tempDir(t, 'lifecycle')
   const control = new ControlServer(home, { ping: async () => 'pong' })
   const listening = control.ready()
   t.is(control.ready(), listening)

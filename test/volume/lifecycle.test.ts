@@ -11,14 +11,16 @@ import { tempDir } from '../helpers/temp-dir'
 import { openVolume } from '../helpers/volume'
 
 test('a second ready() neither replays the journal again nor opens the volume twice', async (t) => {
-  const home = tempDir(t, 'peerstore-home-')
-  const storeDir = tempDir(t, 'peerstore-store-')
+  const home = tempDir(t, 'home')
+  const storeDir = tempDir(t, 'store')
   const v1 = await openVolume(home, storeDir)
   const inode = await v1.create('/a', 0o644)
   const data = randomBytes(1000)
   await v1.write(inode, data, 0)
   await v1.closeFile(inode)
   // Abandon v1 without close(): as if SIGKILLed, so the next open replays its journal.
+  // Closed only once the test is over, before its folders go, so its timers write nowhere afterwards.
+  t.teardown(() => v1.close().catch(() => {}))
 
   const store = new LocalValueStore(storeDir)
   await store.ready()
@@ -50,7 +52,7 @@ test('a second ready() neither replays the journal again nor opens the volume tw
 })
 
 test('the local value store and the chunk read cache open once and close once', async (t) => {
-  const store = new LocalValueStore(tempDir(t, 'peerstore-store-'))
+  const store = new LocalValueStore(tempDir(t, 'store'))
   const opening = store.ready()
   t.is(store.ready(), opening, 'a second ready() of the store is the first one')
   await opening
@@ -58,7 +60,7 @@ test('the local value store and the chunk read cache open once and close once', 
   t.is(store.close(), closing, 'a second close() of the store is the first one')
   await closing
 
-  const cache = new ChunkReadCache(tempDir(t, 'peerstore-chunks-'), 1024 * 1024)
+  const cache = new ChunkReadCache(tempDir(t, 'chunks'), 1024 * 1024)
   const ready = cache.ready()
   t.is(cache.ready(), ready, 'a second ready() of the read cache is the first one')
   await ready
