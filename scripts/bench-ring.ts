@@ -58,7 +58,7 @@ const NODES = 5
 /** Fast Chord timers so the ring settles in seconds (as in test/helpers/ring.ts). */
 const FAST_CHORD = { stabilizeMs: 250, healMs: 1000, rpcTimeoutMs: 3000, virtualNodes: 4 }
 const TARGET_RATIO = 0.5
-/** lib/volume/chunk-store.ts: uploadConcurrency default. */
+/** lib/volume/chunks/chunk-store.ts: uploadConcurrency default. */
 const POST_IN_FLIGHT = 16
 /**
  * lib/volume/file-data.ts: READ_AHEAD_MAX, the read-ahead a sequential reader

@@ -1,11 +1,11 @@
-// The Volume's side of chunk garbage collection (chunk-gc.ts): which chunks a
+// The Volume's side of chunk garbage collection (chunks/gc.ts): which chunks a
 // stored record stopped listing, and what the collector asks before it
 // deletes one (the record's current chunks, and whether this mount still
 // references it).
 
 import path from 'node:path'
 import type { VolumeContext } from './context'
-import { ChunkCollector, type CurrentChunks } from './chunk-gc'
+import { ChunkCollector, type CurrentChunks } from './chunks/gc'
 import type { FileContent } from './file-data'
 import { decryptState } from './inode'
 import { chunkKeys, type Inode } from './loaded-inode'
@@ -32,7 +32,7 @@ export class ChunkAccounting {
       : null
   }
 
-  /** The chunks an inode's current record lists; null for a tombstone (chunk-gc.ts). */
+  /** The chunks an inode's current record lists; null for a tombstone (chunks/gc.ts). */
   private async currentChunks(id: Buffer): Promise<CurrentChunks | null> {
     const rec = await this.ctx.table.fetchRecord(id)
     if (!rec || rec.deleted) return null

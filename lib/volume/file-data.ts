@@ -4,8 +4,8 @@
 // chunk. Unwritten ranges are holes and read as zeros; a chunk's plaintext may
 // be shorter than the chunk size, and what is missing reads as zeros too.
 
-import { copyRange } from './chunk-bytes'
-import type { ChunkStore } from './chunk-store'
+import { copyRange } from './chunks/bytes'
+import type { ChunkStore } from './chunks/chunk-store'
 import { volumeError } from './errors'
 import { Mutex } from '../common/semaphore'
 
@@ -35,7 +35,7 @@ export interface FileContent {
   inline?: Buffer | null
   /**
    * Set on a file and its conflict copies (they start from one chunk list):
-   * their chunks are never garbage-collected (chunk-gc.ts).
+   * their chunks are never garbage-collected (chunks/gc.ts).
    */
   shared?: boolean
 }
@@ -319,7 +319,7 @@ export class FileData implements FileContent {
     if (key) this.sealedKeys.push(key)
   }
 
-  /** The keys sealed since the last call (for chunk garbage collection, chunk-gc.ts). */
+  /** The keys sealed since the last call (for chunk garbage collection, chunks/gc.ts). */
   takeSealedKeys(): Buffer[] {
     const keys = this.sealedKeys
     this.sealedKeys = []

@@ -1,7 +1,7 @@
 // What a mount tells about itself: the status line's counters, the replica
 // report of one inode (the status xattr), and statfs.
 
-import type { UploadFailure } from './chunk-store'
+import type { UploadFailure } from './chunks/chunk-store'
 import type { VolumeContext } from './context'
 import type { Inode } from './loaded-inode'
 

@@ -16,8 +16,8 @@
 
 import ReadyResource from 'ready-resource'
 import * as attrs from './attrs'
-import type { ChunkCollector } from './chunk-gc'
-import type { ChunkStore } from './chunk-store'
+import type { ChunkCollector } from './chunks/gc'
+import type { ChunkStore } from './chunks/chunk-store'
 import { VolumeContext } from './context'
 import * as fileIo from './file-io'
 import { HomeLock } from './home-lock'

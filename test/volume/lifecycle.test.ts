@@ -4,7 +4,7 @@
 import test from 'brittle'
 import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import { randomBytes } from '../../lib/crypto'
-import { ChunkReadCache } from '../../lib/volume/chunk-read-cache'
+import { ChunkReadCache } from '../../lib/volume/chunks/read-cache'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { Volume } from '../../lib/volume/volume'
 import { tempDir } from '../helpers/temp-dir'

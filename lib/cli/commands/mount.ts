@@ -9,7 +9,7 @@ import { findMount, prepareRegistry, registerMount, unregisterMount } from '../.
 import { mountEnded, prepareMountpoint } from '../../fuse/mountpoint'
 import { checkFuse } from '../../fuse/prerequisites'
 import { offlineNote } from '../../volume/offline-note'
-import { ago } from '../../volume/chunk-store'
+import { ago } from '../../volume/chunks/chunk-store'
 import { openVolume } from '../../app/open-volume'
 import { startShareControl } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'

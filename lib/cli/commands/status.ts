@@ -1,6 +1,6 @@
 import { withNode } from '../../app/node-api'
 import { offlineNote } from '../../volume/offline-note'
-import { ago } from '../../volume/chunk-store'
+import { ago } from '../../volume/chunks/chunk-store'
 import { type Command, requirePositionals } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 

@@ -11,7 +11,7 @@
 
 import fs from 'node:fs'
 import { recordKey, verifyRecord } from '../../crypto/record'
-import type { ChunkStore } from '../chunk-store'
+import type { ChunkStore } from '../chunks/chunk-store'
 import { fail, forgedRecord } from '../errors'
 import { FileData } from '../file-data'
 import { decryptState, type InodeState, type Stat, statOf, TYPE_BITS } from '../inode'

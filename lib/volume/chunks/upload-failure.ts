@@ -3,7 +3,7 @@
 // cause of failure once until uploads succeed again (a ring outage must not
 // print one line per chunk and retry).
 
-import { causeKey } from '../common/errors'
+import { causeKey } from '../../common/errors'
 
 /** Why uploads are failing now: for the status line, `peerstore status` and the per-file xattr. */
 export interface UploadFailure {

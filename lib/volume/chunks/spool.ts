@@ -7,9 +7,9 @@
 
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { sha256 } from '../crypto/hash'
-import type { ChunkReadCache } from './chunk-read-cache'
-import { readFileOrNull, writeFileDurable } from './durable-file'
+import { sha256 } from '../../crypto/hash'
+import type { ChunkReadCache } from './read-cache'
+import { readFileOrNull, writeFileDurable } from '../durable-file'
 
 export class ChunkSpool {
   constructor(

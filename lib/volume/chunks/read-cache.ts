@@ -1,6 +1,6 @@
 // The on-disk read cache of a client: ciphertext of chunks fetched from the
 // ring, one file per chunk under <home>/cache/chunks, so a re-read needs no
-// network. Only checked bytes enter it (hash and AEAD, see chunk-reader.ts),
+// network. Only checked bytes enter it (hash and AEAD, see reader.ts),
 // and it is only a cache: a torn file fails its check and is refetched, a
 // full disk makes it give way.
 //
@@ -12,8 +12,8 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { LRUCache } from 'lru-cache'
-import { ReadyResource } from '../common/resource'
-import { readFileOrNull } from './durable-file'
+import { ReadyResource } from '../../common/resource'
+import { readFileOrNull } from '../durable-file'
 
 /**
  * Free space the on-disk read cache always leaves on its disk, for the

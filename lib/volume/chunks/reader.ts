@@ -4,16 +4,16 @@
 // open itself: one fetch and one decryption for all concurrent readers of a
 // chunk, and a few read-ahead opens for sequential readers.
 
-import type { CryptoError, CryptoPool } from '../crypto/crypto-pool'
-import { AEAD_OVERHEAD } from '../crypto/aead'
+import type { CryptoError, CryptoPool } from '../../crypto/crypto-pool'
+import { AEAD_OVERHEAD } from '../../crypto/aead'
 import { BufferPool } from './buffer-pool'
-import { CHUNK_BYTES, chunkAd, copyRange, SEALED_CHUNK_BYTES } from './chunk-bytes'
-import type { ChunkMemoryCache } from './chunk-memory-cache'
-import type { ChunkReadCache } from './chunk-read-cache'
-import type { ChunkSpool } from './chunk-spool'
-import { volumeError } from './errors'
+import { CHUNK_BYTES, chunkAd, copyRange, SEALED_CHUNK_BYTES } from './bytes'
+import type { ChunkMemoryCache } from './memory-cache'
+import type { ChunkReadCache } from './read-cache'
+import type { ChunkSpool } from './spool'
+import { volumeError } from '../errors'
 import type { UploadQueue } from './upload-queue'
-import type { ValueStore } from './value-store'
+import type { ValueStore } from '../value-store'
 
 /**
  * Read-ahead opens running at once: the whole window of a sequential reader

@@ -6,28 +6,28 @@
 //
 // ChunkStore is the face of that path for the Volume and FileData; each job
 // lives in a module of its own: upload-queue.ts (with the spool,
-// chunk-spool.ts, and upload-failure.ts), chunk-reader.ts (where a chunk is
-// read from and the checks it needs), chunk-read-cache.ts and
-// chunk-memory-cache.ts.
+// spool.ts, and upload-failure.ts), reader.ts (where a chunk is
+// read from and the checks it needs), read-cache.ts and
+// memory-cache.ts.
 
 import path from 'node:path'
-import { AEAD_OVERHEAD } from '../crypto/aead'
-import { CryptoPool } from '../crypto/crypto-pool'
-import { sha256 } from '../crypto/hash'
+import { AEAD_OVERHEAD } from '../../crypto/aead'
+import { CryptoPool } from '../../crypto/crypto-pool'
+import { sha256 } from '../../crypto/hash'
 import { BufferPool } from './buffer-pool'
-import { CHUNK_BYTES, chunkAd, SEALED_CHUNK_BYTES } from './chunk-bytes'
-import { ChunkMemoryCache } from './chunk-memory-cache'
-import { ChunkReadCache } from './chunk-read-cache'
-import { ChunkReader } from './chunk-reader'
-import { ChunkSpool } from './chunk-spool'
-import { type BackoffOptions, sleep } from '../common/retry'
+import { CHUNK_BYTES, chunkAd, SEALED_CHUNK_BYTES } from './bytes'
+import { ChunkMemoryCache } from './memory-cache'
+import { ChunkReadCache } from './read-cache'
+import { ChunkReader } from './reader'
+import { ChunkSpool } from './spool'
+import { type BackoffOptions, sleep } from '../../common/retry'
 import type { UploadFailure } from './upload-failure'
 import { UploadQueue } from './upload-queue'
-import type { ValueStore } from './value-store'
-import { ReadyResource } from '../common/resource'
+import type { ValueStore } from '../value-store'
+import { ReadyResource } from '../../common/resource'
 
 // What the Volume, the CLI and tests take from here.
-export { chunkAd } from './chunk-bytes'
+export { chunkAd } from './bytes'
 export { ago, type UploadFailure } from './upload-failure'
 
 export interface ChunkStoreOptions {

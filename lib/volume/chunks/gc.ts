@@ -16,8 +16,8 @@
 // neither forgets a chunk nor deletes one before its time.
 
 import fs from 'node:fs'
-import { writeFileDurable } from './durable-file'
-import { ReadyResource } from '../common/resource'
+import { writeFileDurable } from '../durable-file'
+import { ReadyResource } from '../../common/resource'
 
 export interface GarbageChunk {
   /** Inode id, hex. */

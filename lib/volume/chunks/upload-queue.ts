@@ -7,11 +7,11 @@
 
 import { setMaxListeners } from 'node:events'
 import type { BufferPool } from './buffer-pool'
-import type { ChunkSpool } from './chunk-spool'
-import { volumeError } from './errors'
-import { type BackoffOptions, backoffDelay, sleep } from '../common/retry'
+import type { ChunkSpool } from './spool'
+import { volumeError } from '../errors'
+import { type BackoffOptions, backoffDelay, sleep } from '../../common/retry'
 import { ago, type UploadFailure, UploadFailures } from './upload-failure'
-import type { ValueStore } from './value-store'
+import type { ValueStore } from '../value-store'
 
 /** Longest wait between retries of an upload refused for a full store (ENOSPC). */
 const FULL_RETRY_CAP_MS = 5000

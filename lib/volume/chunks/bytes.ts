@@ -2,7 +2,7 @@
 // (plaintext and sealed), the associated data that binds a chunk to its file
 // and position, and how a range is copied out of a chunk shorter than asked.
 
-import { AEAD_OVERHEAD } from '../crypto/aead'
+import { AEAD_OVERHEAD } from '../../crypto/aead'
 
 /** A whole chunk's plaintext (file-data.ts DEFAULT_CHUNK_SIZE); other sizes get plain buffers. */
 export const CHUNK_BYTES = 1024 * 1024
