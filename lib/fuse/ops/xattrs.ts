@@ -20,9 +20,11 @@ export function xattrOps(ctx: VolumeOpsContext): OpHandlers {
       return value ? reply(value) : E.ENODATA
     },
 
+    // The status attribute is read by name only: listed, `cp -a` and
+    // `rsync -X` out of the mount would copy a stale status onto local files.
     listxattr: async (path: string) => {
       const inode = await volume.resolve(path)
-      return reply([STATUS_XATTR, ...volume.listxattr(inode)])
+      return reply(volume.listxattr(inode))
     },
 
     setxattr: async (path: string, name: string, value: Buffer, _position: number, flags: number) => {
