@@ -17,12 +17,23 @@ import type { Owner } from './volume-options'
 
 const MAX_NAME_BYTES = 255
 
+/**
+ * A component over 255 bytes is ENAMETOOLONG for every operation, as POSIX
+ * says, whether or not such an entry exists (it cannot: creating one fails
+ * the same way), never ENOENT.
+ */
+function checkNameLengths(names: string[]): void {
+  for (const name of names) if (Buffer.byteLength(name) > MAX_NAME_BYTES) fail('ENAMETOOLONG')
+}
+
 export class Namespace {
   constructor(private readonly ctx: VolumeContext) {}
 
   async resolve(p: string): Promise<Inode> {
+    const names = splitPath(p)
+    checkNameLengths(names)
     let node = this.ctx.root
-    for (const name of splitPath(p)) node = await this.child(node, name)
+    for (const name of names) node = await this.child(node, name)
     return node
   }
 
@@ -51,7 +62,7 @@ export class Namespace {
     const parts = splitPath(p)
     const name = parts.pop()
     if (name === undefined) fail('EBUSY', 'the root has no parent')
-    if (Buffer.byteLength(name!) > MAX_NAME_BYTES) fail('ENAMETOOLONG')
+    checkNameLengths([...parts, name!])
     // The mount shows the shares of other users there (share-view.ts): no entry of one's own may take it.
     if (parts.length === 0 && name === SHARED_DIR_NAME) fail('EPERM', `/${SHARED_DIR_NAME} is reserved for shares`)
     let dir = this.ctx.root

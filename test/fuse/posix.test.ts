@@ -158,6 +158,27 @@ test('posix semantics', { timeout: 120_000 }, async (t) => {
     )
   })
 
+  await t.test('a component over 255 bytes is ENAMETOOLONG for every operation, not ENOENT', (t) => {
+    const long = 'n'.repeat(256)
+    fs.mkdirSync(p('names'))
+    fs.writeFileSync(p('names/ok'), 'x')
+    const tooLong = [
+      ['create', () => fs.writeFileSync(p(`names/${long}`), 'x')],
+      ['stat', () => fs.statSync(p(`names/${long}`))],
+      ['chmod', () => fs.chmodSync(p(`names/${long}`), 0o600)],
+      ['chown', () => fs.chownSync(p(`names/${long}`), process.getuid?.() ?? 0, process.getgid?.() ?? 0)],
+      ['truncate', () => fs.truncateSync(p(`names/${long}`), 0)],
+      ['unlink', () => fs.unlinkSync(p(`names/${long}`))],
+      ['rmdir', () => fs.rmdirSync(p(`names/${long}`))],
+      ['mkdir', () => fs.mkdirSync(p(`names/${long}`))],
+      ['rename from', () => fs.renameSync(p(`names/${long}`), p('names/other'))],
+      ['rename to', () => fs.renameSync(p('names/ok'), p(`names/${long}`))],
+      ['a long folder on the way', () => fs.statSync(p(`${long}/ok`))]
+    ] as const
+    for (const [op, run] of tooLong) t.exception(run, /ENAMETOOLONG/, op)
+    t.ok(fs.existsSync(p('names/ok')), 'the file a refused rename named is still there')
+  })
+
   await t.test('statfs answers', (t) => {
     const out = sh(`df -P ${m.dir} | tail -1`)
     t.ok(out.includes('peerstore'), out.trim())
