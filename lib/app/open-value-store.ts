@@ -4,7 +4,6 @@
 // `peerstore join TOKEN` the same mount stores into the shared ring.
 
 import fs from 'node:fs'
-import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
 import { controlServerFor } from './node-api'
@@ -16,6 +15,7 @@ import { recordCopyDir } from '../volume/record-copy'
 import { RING_JOINED_FILE, waitForRing } from './ring-join'
 import type { ValueStore } from '../volume/value-store'
 import { ADOPTED_IDENTITY_FILE } from '../volume/volume-keys'
+import { type Capacity, diskSpace } from '../volume/status'
 
 export interface OpenValueStoreOptions extends ConfigOverrides {
   /** Already resolved (e.g. by configFromFlags); the overrides above are then ignored. */
@@ -43,7 +43,7 @@ export interface OpenedValueStore {
   /** True when values are on this machine's disk: no read cache is needed. */
   local: boolean
   node?: RingNode
-  capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
+  capacity?: Capacity
   /** What `peerstore status` shows of the mount on this node. */
   reportMount?(fn: () => MountStatus): void
   close(): Promise<void>
@@ -89,10 +89,7 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
     await node.destroy()
     throw err
   }
-  const capacity = async () => {
-    const s = await fsp.statfs(home)
-    return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }
-  }
+  const capacity = () => diskSpace(home)
   return {
     store: node.store ? new MemberValueStore(new RingValueStore(node), node) : new RingValueStore(node),
     local: false,

@@ -18,6 +18,7 @@ import { sha256 } from '../crypto/hash'
 import { decodeRecord, encodeRecord, recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import { readFileOrNull, writeFileDurable } from './durable-file'
 import { recordConflict, type ValueStore } from './value-store'
+import { type DiskSpace, diskSpace } from './status'
 
 const KEY_BYTES = 32
 
@@ -99,8 +100,7 @@ export class LocalValueStore extends ReadyResource implements ValueStore {
   }
 
   /** Capacity of the disk under the store, for statfs. */
-  async capacity(): Promise<{ totalBytes: number; freeBytes: number }> {
-    const s = await fsp.statfs(this.dir)
-    return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }
+  capacity(): Promise<DiskSpace> {
+    return diskSpace(this.dir)
   }
 }

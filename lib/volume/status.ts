@@ -1,6 +1,7 @@
 // What a mount tells about itself: the status line's counters, the replica
 // report of one inode (the status xattr), and statfs.
 
+import fsp from 'node:fs/promises'
 import type { UploadFailure } from './chunks/chunk-store'
 import type { VolumeContext } from './context'
 import type { Inode } from './loaded-inode'
@@ -35,7 +36,27 @@ export interface ReplicaReport {
   uploadError: string | null
 }
 
-export type Capacity = () => Promise<{ totalBytes: number; freeBytes: number }>
+/** The disk under a home, as statfs(2) reports it: free counts reserved blocks, available does not. */
+export interface DiskSpace {
+  totalBytes: number
+  freeBytes: number
+  availableBytes: number
+  totalFiles: number
+  freeFiles: number
+}
+
+export type Capacity = () => Promise<DiskSpace>
+
+export async function diskSpace(dir: string): Promise<DiskSpace> {
+  const s = await fsp.statfs(dir)
+  return {
+    totalBytes: s.blocks * s.bsize,
+    freeBytes: s.bfree * s.bsize,
+    availableBytes: s.bavail * s.bsize,
+    totalFiles: s.files,
+    freeFiles: s.ffree
+  }
+}
 
 /** Counters for the status line. */
 export function volumeStatus(ctx: VolumeContext): VolumeStatus {
@@ -83,10 +104,15 @@ export async function replicaReport(ctx: VolumeContext, inode: Inode): Promise<R
   return { live, target, pendingUpload, pendingChunks, uploadError }
 }
 
-export async function statfs(
-  ctx: VolumeContext,
-  capacity: Capacity | undefined
-): Promise<{ totalBytes: number; freeBytes: number; files: number }> {
-  const cap = capacity ? await capacity() : { totalBytes: 2 ** 50, freeBytes: 2 ** 49 }
-  return { ...cap, files: ctx.table.inodes.size }
+/** No disk to report (a store without one): large round numbers, as network file systems do. */
+const UNKNOWN_SPACE: DiskSpace = {
+  totalBytes: 2 ** 50,
+  freeBytes: 2 ** 49,
+  availableBytes: 2 ** 49,
+  totalFiles: 2 ** 32 - 1,
+  freeFiles: 2 ** 31
+}
+
+export async function statfs(capacity: Capacity | undefined): Promise<DiskSpace> {
+  return capacity ? await capacity() : UNKNOWN_SPACE
 }

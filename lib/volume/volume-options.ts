@@ -3,6 +3,7 @@
 import type { RecordCopyBacking } from './record-copy'
 import type { ValueStore } from './value-store'
 import type { VolumeKeys } from './volume-keys'
+import type { Capacity } from './status'
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024
 /** How long a chunk a file stopped referencing stays in the store (docs/volume.md, "Chunk garbage collection"). */
@@ -25,7 +26,7 @@ export interface VolumeOptions {
   flushIntervalMs?: number
   /** Plaintext being written, across files, before writers seal early. */
   maxDirtyBytes?: number
-  capacity?: () => Promise<{ totalBytes: number; freeBytes: number }>
+  capacity?: Capacity
   /** Called with errors of the background flusher and the poller (which retry). */
   onError?: (err: Error) => void
   /** Grace period before unreferenced chunks are deleted (default DEFAULT_GC_GRACE_MS). */

@@ -25,7 +25,15 @@ import { closeParts, openParts } from './lifecycle'
 import { type DirEntry, type Stat, statOf } from './inode'
 import type { Inode } from './loaded-inode'
 import type { SyncStats } from './remote-sync'
-import { type Capacity, type ReplicaReport, replicaReport, statfs, type VolumeStatus, volumeStatus } from './status'
+import {
+  type Capacity,
+  type DiskSpace,
+  type ReplicaReport,
+  replicaReport,
+  statfs,
+  type VolumeStatus,
+  volumeStatus
+} from './status'
 import type { TreeReport } from './tree-repair'
 import type { ValueStore } from './value-store'
 import type { VolumeKeys } from './volume-keys'
@@ -288,8 +296,8 @@ export class Volume extends ReadyResource {
     return replicaReport(this.ctx, inode)
   }
 
-  statfs(): Promise<{ totalBytes: number; freeBytes: number; files: number }> {
-    return statfs(this.ctx, this.capacityFn)
+  statfs(): Promise<DiskSpace> {
+    return statfs(this.capacityFn)
   }
 
   /** Counters for the status line. */

@@ -179,9 +179,24 @@ test('posix semantics', { timeout: 120_000 }, async (t) => {
     t.ok(fs.existsSync(p('names/ok')), 'the file a refused rename named is still there')
   })
 
-  await t.test('statfs answers', (t) => {
+  await t.test('statfs answers with the free, available and inode counts of the disk under the home', (t) => {
     const out = sh(`df -P ${m.dir} | tail -1`)
     t.ok(out.includes('peerstore'), out.trim())
+    // f_frsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree of the mount and of the home's disk, read at once.
+    const script = (dir: string) =>
+      `s=os.statvfs('${dir}');print(s.f_frsize,s.f_blocks,s.f_bfree,s.f_bavail,s.f_files,s.f_ffree)`
+    const [mount, disk] = sh(`python3 -c "import os;${script(m.dir)};${script(m.home)}"`)
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ').map(Number))
+    const bytes = (v: number[], i: number) => v[i] * v[0]
+    const MiB = 1024 * 1024
+    const near = (a: number, b: number, tolerance: number) => Math.abs(a - b) <= tolerance
+    t.ok(near(bytes(mount, 1), bytes(disk, 1), 4 * MiB), 'total size')
+    t.ok(near(bytes(mount, 2), bytes(disk, 2), 256 * MiB), `free ${bytes(mount, 2)} ~ ${bytes(disk, 2)}`)
+    t.ok(near(bytes(mount, 3), bytes(disk, 3), 256 * MiB), `available ${bytes(mount, 3)} ~ ${bytes(disk, 3)}`)
+    t.ok(near(mount[4], Math.min(disk[4], 0xffffffff), 1), 'inodes')
+    t.ok(near(mount[5], Math.min(disk[5], 0xffffffff), 10_000), 'free inodes')
   })
 
   await t.test('mkfifo is refused with EPERM, never EIO', (t) => {

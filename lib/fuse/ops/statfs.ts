@@ -11,18 +11,20 @@ const STATFS_BLOCK = 4096
 export function statfsOps(volume: Volume): OpHandlers {
   return {
     statfs: async () => {
+      // The disk under the home: its free blocks (reserved ones included) and
+      // available ones differ, and `df` computes "used" from the free ones.
       const s = await volume.statfs()
-      const blocks = Math.min(MAX_UINT32, Math.floor(s.totalBytes / STATFS_BLOCK))
-      const free = Math.min(MAX_UINT32, Math.floor(s.freeBytes / STATFS_BLOCK))
+      const blocksOf = (bytes: number) => Math.min(MAX_UINT32, Math.floor(bytes / STATFS_BLOCK))
+      const count = (n: number) => Math.min(MAX_UINT32, n)
       return reply({
         bsize: STATFS_BLOCK,
         frsize: STATFS_BLOCK,
-        blocks,
-        bfree: free,
-        bavail: free,
-        files: MAX_UINT32,
-        ffree: MAX_UINT32 - Math.min(s.files, MAX_UINT32),
-        favail: MAX_UINT32 - Math.min(s.files, MAX_UINT32),
+        blocks: blocksOf(s.totalBytes),
+        bfree: blocksOf(s.freeBytes),
+        bavail: blocksOf(s.availableBytes),
+        files: count(s.totalFiles),
+        ffree: count(s.freeFiles),
+        favail: count(s.freeFiles),
         fsid: 0,
         flag: 0,
         namemax: 255
