@@ -30,7 +30,10 @@ export function opDeadlineMs(op: string): number {
   return timeout - Math.min(5000, Math.floor(timeout / 6))
 }
 
-export const EXTRA_FUSE_OPTIONS = 'big_writes,max_write=131072,fsname=peerstore,subtype=peerstore'
+// use_ino: the kernel reports our inode numbers (inodeNumber() in
+// lib/volume/inode.ts), not libfuse's, which change whenever the kernel
+// forgets an inode and differ between computers.
+export const EXTRA_FUSE_OPTIONS = 'big_writes,max_write=131072,fsname=peerstore,subtype=peerstore,use_ino'
 
 /** Who asked for a create, mkdir or symlink (scripts/patch-fuse-native.js). */
 export interface FuseCaller {

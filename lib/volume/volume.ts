@@ -22,7 +22,7 @@ import { VolumeContext } from './context'
 import * as fileIo from './file-io'
 import { HomeLock } from './home-lock'
 import { closeParts, openParts } from './lifecycle'
-import { type DirEntry, type Stat, statOf } from './inode'
+import { type DirEntry, inodeNumber, ROOT_INO, type Stat, statOf } from './inode'
 import type { Inode } from './loaded-inode'
 import type { SyncStats } from './remote-sync'
 import {
@@ -236,7 +236,8 @@ export class Volume extends ReadyResource {
   // ---- file data and attributes (file-io.ts, attrs.ts) ---------------------------
 
   stat(inode: Inode): Stat {
-    return statOf(inode.state, inode.size)
+    const ino = inode === this.ctx.root ? ROOT_INO : inodeNumber(inode.id)
+    return { ...statOf(inode.state, inode.size), ino }
   }
 
   read(inode: Inode, out: Buffer, len: number, pos: number): Promise<number> {

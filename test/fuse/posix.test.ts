@@ -158,6 +158,29 @@ test('posix semantics', { timeout: 120_000 }, async (t) => {
     )
   })
 
+  await t.test(
+    'inode numbers are stable: the root is 1, a file keeps its number across renames and after the kernel forgets it',
+    (t) => {
+      t.is(fs.statSync(m.dir).ino, 1, 'the root')
+      fs.writeFileSync(p('stable'), 'x')
+      fs.mkdirSync(p('stable-dir'))
+      const file = fs.statSync(p('stable')).ino
+      const dir = fs.statSync(p('stable-dir')).ino
+      t.ok(file > 1 && dir > 1 && file !== dir, `${file}, ${dir}`)
+      fs.renameSync(p('stable'), p('stable-dir/moved'))
+      t.is(fs.statSync(p('stable-dir/moved')).ino, file, 'a rename keeps the number')
+      // As root the kernel can be made to forget every unused inode; libfuse's own numbers then start again.
+      let forgot = false
+      try {
+        fs.writeFileSync('/proc/sys/vm/drop_caches', '2')
+        forgot = true
+      } catch {}
+      if (!forgot) t.comment('not root: the kernel was not made to forget inodes')
+      t.is(fs.statSync(p('stable-dir/moved')).ino, file, 'the same number after the kernel forgot the inode')
+      t.is(fs.statSync(p('stable-dir')).ino, dir)
+    }
+  )
+
   await t.test('a component over 255 bytes is ENAMETOOLONG for every operation, not ENOENT', (t) => {
     const long = 'n'.repeat(256)
     fs.mkdirSync(p('names'))

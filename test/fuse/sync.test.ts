@@ -63,6 +63,11 @@ test('two mounts of one user: changes in A appear in running B; a concurrent edi
     const want = sh(`sha256sum < ${path.join(A, 'docs', 'moved.txt')}`)
     const moved = path.join(B, 'docs', 'moved.txt')
     await step('append (2 MiB)', () => size(moved) === 6 + tail.length && sh(`sha256sum < ${moved}`) === want)
+    t.is(
+      fs.statSync(moved).ino,
+      fs.statSync(path.join(A, 'docs', 'moved.txt')).ino,
+      'one file has one inode number on both computers'
+    )
 
     fs.unlinkSync(path.join(A, 'docs', 'moved.txt'))
     await step('delete', () => ls(path.join(B, 'docs')) === '' && !fs.existsSync(moved))

@@ -14,7 +14,7 @@ import { recordKey, verifyRecord } from '../../crypto/record'
 import type { ChunkStore } from '../chunks/chunk-store'
 import { fail, forgedRecord } from '../errors'
 import { FileData } from '../file-data'
-import { decryptState, type InodeState, type Stat, statOf, TYPE_BITS } from '../inode'
+import { decryptState, type InodeState, inodeNumber, type Stat, statOf, TYPE_BITS } from '../inode'
 import { acceptedPath, readAccepted } from './accepted'
 import { SHARED_DIR_NAME } from './names'
 import { readInbox } from './records'
@@ -201,7 +201,10 @@ export class SharedView {
         ? Buffer.byteLength(s.target ?? '')
         : 4096
     // Read-only for everyone; the sharer's uid and gid mean nothing on this machine.
-    return statOf(s, size, { owner: { uid: this.uid, gid: this.gid }, modeMask: 0o7777 & ~WRITE_BITS })
+    return {
+      ...statOf(s, size, { owner: { uid: this.uid, gid: this.gid }, modeMask: 0o7777 & ~WRITE_BITS }),
+      ino: inodeNumber(found.node.id)
+    }
   }
 
   private dirStat(): Stat {
@@ -215,7 +218,9 @@ export class SharedView {
       mtime: this.started,
       ctime: this.started,
       blocks: 8,
-      blksize: 4096
+      blksize: 4096,
+      // The @shared folder has no inode id: a number derived from its name.
+      ino: inodeNumber(Buffer.from(SHARED_DIR_NAME))
     }
   }
 
