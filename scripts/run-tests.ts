@@ -59,8 +59,9 @@ const PURE = [
   'volume/sync.test',
   'volume/tree-check.test',
   'volume/tree-offline.test',
-  'volume/uploads.test',
   'volume/volume.test'
+  // Left out on purpose: volume/uploads.test times its backoff and close(), which a
+  // neighbour on the same two cores can stretch (it failed once that way).
 ]
 
 const root = path.join(__dirname, '..', 'test')
