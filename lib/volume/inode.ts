@@ -35,9 +35,10 @@ export const ROOT_INO = 1
  * the user: taken from its inode id, so `ls -i`, vim's "file changed" check
  * and rsync see one file as one number. 32 bits, because fuse-native passes
  * st_ino on as 32 bits; 0, 1 (the root) and 0xffffffff (libfuse's "unknown")
- * are never given. Two files may share a number (about one pair in 86,000 for
- * 10,000 files): harmless while nlink is 1, which tools check before they
- * treat equal numbers as one file.
+ * are never given. Two files may share a number (in a tree of 10,000 files
+ * some pair does with a chance of about 1%; of 100,000, about 69%): harmless
+ * while nlink is 1, which tools check before they treat equal numbers as one
+ * file.
  */
 export function inodeNumber(id: Buffer): number {
   return 2 + (id.readUInt32BE(0) % 0xfffffffd)
