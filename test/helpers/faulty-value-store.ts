@@ -4,8 +4,10 @@
 // passes through to the real store underneath. Faults are switched on and off
 // while a Volume runs, to drive root loading, replay and flushes.
 
+import { codedError } from '../../lib/common/errors'
 import { recordKey, type SignedRecord } from '../../lib/crypto/record'
 import { UNSURE, type ValueStore } from '../../lib/volume/value-store'
+import { sleep } from './wait'
 
 export type Fault =
   /** getRecord answers null (positively absent), as an offline member asking only itself would. */
@@ -16,10 +18,6 @@ export type Fault =
   | 'stale'
   /** Every call for the key throws ETIMEDOUT after `delayMs`. */
   | 'timeout'
-
-function coded(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code })
-}
 
 export class FaultyValueStore implements ValueStore {
   /** Faults by record key (hex). */
@@ -42,14 +40,14 @@ export class FaultyValueStore implements ValueStore {
   private async gate(key: Buffer | null): Promise<Fault | undefined> {
     if (this.offline) {
       this.hits.offline++
-      await new Promise((r) => setTimeout(r, this.delayMs))
-      throw coded('ETIMEDOUT', 'the store is offline (test)')
+      await sleep(this.delayMs)
+      throw codedError('ETIMEDOUT', 'the store is offline (test)')
     }
     const fault = key ? this.faults.get(key.toString('hex')) : undefined
     if (fault === 'timeout') {
       this.hits.timeout++
-      await new Promise((r) => setTimeout(r, this.delayMs))
-      throw coded('ETIMEDOUT', `no answer for ${key!.toString('hex').slice(0, 16)} (test)`)
+      await sleep(this.delayMs)
+      throw codedError('ETIMEDOUT', `no answer for ${key!.toString('hex').slice(0, 16)} (test)`)
     }
     return fault
   }
@@ -72,7 +70,7 @@ export class FaultyValueStore implements ValueStore {
     }
     if (fault === 'unsure') {
       this.hits.unsure++
-      throw coded(UNSURE, `holders of ${key.toString('hex').slice(0, 16)} did not answer (test)`)
+      throw codedError(UNSURE, `holders of ${key.toString('hex').slice(0, 16)} did not answer (test)`)
     }
     const rec = await this.inner.getRecord(key)
     if (fault === 'stale') {
