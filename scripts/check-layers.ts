@@ -43,13 +43,10 @@ interface Violation {
 }
 
 function tsFiles(dir: string): string[] {
-  const out: string[] = []
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name)
-    if (entry.isDirectory()) out.push(...tsFiles(full))
-    else if (entry.name.endsWith('.ts')) out.push(full)
-  }
-  return out
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => path.join(dir, name))
 }
 
 /** Every module a file imports or re-exports, static or dynamic (TypeScript's own scanner, so comments and strings are not mistaken for imports). */

@@ -70,13 +70,11 @@ const fileTimeoutMs = Number(process.env.PEERSTORE_TEST_TIMEOUT_MS || 10 * 60_00
 const jobs = Math.max(1, Number(process.env.PEERSTORE_TEST_JOBS || os.availableParallelism()))
 
 function listTests(dir: string): string[] {
-  const out: string[] = []
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name)
-    if (entry.isDirectory()) out.push(...listTests(full))
-    else if (entry.name.endsWith('.test.js')) out.push(full)
-  }
-  return out.sort()
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.test.js'))
+    .map((name) => path.join(dir, name))
+    .sort()
 }
 
 const nameOf = (file: string) => path.relative(root, file).replace(/\.js$/, '')
