@@ -12,6 +12,7 @@ import { runPeerstore } from '../helpers/cli'
 import { isMounted, startMount } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
 import { startBootstrap } from '../helpers/ring-mounts'
+import { startServeAndClientMount } from '../helpers/serve-ring'
 import { freeBytes, smallDisk } from '../helpers/tmpfs'
 import { tempDir } from '../helpers/temp-dir'
 import { waitFor } from '../helpers/wait'
@@ -101,22 +102,14 @@ const PORT = 48_000 + Math.floor(Math.random() * 1000)
 test('a serve node whose disk fills refuses new values with ENOSPC, stays up and serves reads', {
   timeout: 300_000
 }, async (t) => {
-  await startBootstrap(t, PORT)
   const serveHome = smallDisk(t, 32, 'full-serve')
-  const init = await runPeerstore(['init', '--home', serveHome, '--bootstrap', `127.0.0.1:${PORT}`, '--replicas', '1'])
-  t.is(init.code, 0, init.stderr)
-  const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()
   const clientHome = tempDir(t, 'full-client')
-  t.is((await runPeerstore(['join', '--home', clientHome, token])).code, 0)
-  const serve = startDaemon(t, ['serve', '--home', serveHome, '--host', '127.0.0.1', '--repair-interval', '1000'])
-  process.once('exit', () => serve.child.kill('SIGKILL'))
-  await serve.waitFor('serving node')
-
   // A client-only mount: every chunk and record goes to the serve node, the only member.
-  const m = await startMount(t, {
-    home: clientHome,
-    args: ['--client-only', '--host', '127.0.0.1'],
-    readyTimeoutMs: 90_000
+  const { serve, mount: m } = await startServeAndClientMount(t, {
+    port: PORT,
+    serveHome,
+    clientHome,
+    initArgs: ['--replicas', '1']
   })
   const before: Record<string, string> = {}
   for (let i = 0; i < 3; i++) {

@@ -14,6 +14,7 @@ import { runPeerstore } from '../helpers/cli'
 import { isMounted, sh, startMount } from '../helpers/mount'
 import { startDaemon } from '../helpers/processes'
 import { startBootstrap } from '../helpers/ring-mounts'
+import { startServeAndClientMount } from '../helpers/serve-ring'
 import { waitForPeers } from '../helpers/peers'
 import { tempDir } from '../helpers/temp-dir'
 import { waitFor } from '../helpers/wait'
@@ -106,20 +107,9 @@ test('a client-only mount whose serve node is gone: uploads wait with the reason
   timeout: 300_000
 }, async (t) => {
   const port = PORT + 50
-  await startBootstrap(t, port)
   const serveHome = tempDir(t, 'gone-serve')
   const clientHome = tempDir(t, 'gone-client')
-  t.is((await runPeerstore(['init', '--home', serveHome, '--bootstrap', `127.0.0.1:${port}`])).code, 0)
-  const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()
-  t.is((await runPeerstore(['join', '--home', clientHome, token])).code, 0)
-  const serve = startDaemon(t, ['serve', '--home', serveHome, '--host', '127.0.0.1', '--repair-interval', '1000'])
-  process.once('exit', () => serve.child.kill('SIGKILL'))
-  await serve.waitFor('serving node')
-  const m = await startMount(t, {
-    home: clientHome,
-    args: ['--client-only', '--host', '127.0.0.1'],
-    readyTimeoutMs: 90_000
-  })
+  const { serve, mount: m } = await startServeAndClientMount(t, { port, serveHome, clientHome })
 
   t.is(await serve.stop('SIGKILL'), null, 'the only serve node is SIGKILLed')
   const data = randomBytes(3 * MiB)

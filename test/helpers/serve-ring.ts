@@ -6,6 +6,7 @@
 
 import type { Test } from 'brittle'
 import { runPeerstore } from './cli'
+import { type Mount, startMount } from './mount'
 import { waitForPeers } from './peers'
 import { type Daemon, startDaemon } from './processes'
 import { startBootstrap } from './ring-mounts'
@@ -73,4 +74,38 @@ export async function startServeRing(
     )
   )
   return ring
+}
+
+/**
+ * The smallest network with a storage node apart from the mount: a bootstrap,
+ * one `peerstore serve` on `serveHome` (the ring's only member), and a
+ * client-only mount of `clientHome`, joined to it, whose every chunk and
+ * record goes to that serve node.
+ */
+export async function startServeAndClientMount(
+  t: Test,
+  opts: { port: number; serveHome: string; clientHome: string; initArgs?: string[] }
+): Promise<{ serve: Daemon; mount: Mount }> {
+  await startBootstrap(t, opts.port)
+  const { serveHome, clientHome } = opts
+  const init = await runPeerstore([
+    'init',
+    '--home',
+    serveHome,
+    '--bootstrap',
+    `127.0.0.1:${opts.port}`,
+    ...(opts.initArgs ?? [])
+  ])
+  t.is(init.code, 0, init.stderr)
+  const token = (await runPeerstore(['invite', '--home', serveHome])).stdout.trim()
+  t.is((await runPeerstore(['join', '--home', clientHome, token])).code, 0)
+  const serve = startDaemon(t, ['serve', '--home', serveHome, '--host', '127.0.0.1', '--repair-interval', '1000'])
+  process.once('exit', () => serve.child.kill('SIGKILL'))
+  await serve.waitFor('serving node')
+  const mount = await startMount(t, {
+    home: clientHome,
+    args: ['--client-only', '--host', '127.0.0.1'],
+    readyTimeoutMs: 90_000
+  })
+  return { serve, mount }
 }
