@@ -93,17 +93,23 @@ export async function responsibleNodes(
 ): Promise<NodeRef[]> {
   const res = await findSuccessor(core, key, opts)
   const list = res.successors.slice()
-  // With virtual nodes r successors may span fewer than k machines: read
-  // further along the ring until k machines or the list wraps.
-  for (let i = 0; i < k && distinctMachines(list, k).length < k; i++) {
-    const last = list[list.length - 1]
+  // With virtual nodes r successors may span fewer than k machines, and a
+  // machine that joined a moment ago knows few successors yet: read further
+  // along the ring until k machines or the list wraps. A machine that does
+  // not answer is passed over for the one before it in the list (giving up
+  // at the first silent one answered fewer than k under load).
+  const silent = new Set<string>()
+  for (let i = 0; i < 2 * k && distinctMachines(list, k).length < k; i++) {
+    const from = [...list].reverse().find((n) => !silent.has(n.address))
+    if (!from) break
     try {
-      const more = await core.rpc(last.address, { type: 'state', to: last.id, notify: null }, 2)
+      const more = await core.rpc(from.address, { type: 'state', to: from.id, notify: null }, 2)
       const before = list.length
       for (const n of more.successors) if (!list.some((e) => e.id === n.id)) list.push(n)
       if (list.length === before) break
-    } catch {
-      break
+    } catch (err) {
+      silent.add(from.address)
+      core.onRpcFailure(from.address, err)
     }
   }
   return distinctMachines(list, k)
