@@ -9,6 +9,10 @@ command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse)
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || need_apt+=(libfuse2)
 # The mount tests run rsync -a inside a mount.
 command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+# The POSIX conformance test builds pjdfstest (scripts/build-pjdfstest.sh),
+# whose scripts name their files through `openssl md5`.
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=''
   [ "$(id -u)" -eq 0 ] || SUDO='sudo'
