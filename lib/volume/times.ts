@@ -47,16 +47,25 @@ export function keepLater(ours: Times, theirs: Times, field: TimeField): void {
 
 // The wall clock gives milliseconds (Date.now()); the monotonic clock
 // (process.hrtime) gives the digits below. `anchor` maps monotonic to wall
-// nanoseconds and is moved only as far as it takes to stay within Date.now()'s
-// millisecond, so it settles on the wall clock's phase and follows its steps.
+// nanoseconds. It is set once where Date.now() turns to its next millisecond
+// (so it has the wall clock's phase, not just its millisecond), then moved
+// only as far as it takes to stay within Date.now()'s millisecond, which
+// follows the wall clock's steps and slewing.
 let anchor: bigint | null = null
+
+function calibrate(): bigint {
+  const first = Date.now()
+  let wall = first
+  // At most a millisecond, once per process.
+  while (wall === first) wall = Date.now()
+  return BigInt(wall) * NS_PER_MS - process.hrtime.bigint()
+}
 
 /** The current time in BigInt nanoseconds since the epoch, with sub-millisecond digits. */
 export function nowNs(): bigint {
+  anchor ??= calibrate()
   const mono = process.hrtime.bigint()
   const wall = BigInt(Date.now()) * NS_PER_MS
-  // Start mid-millisecond: the least error before the anchor has settled.
-  if (anchor === null) anchor = wall + NS_PER_MS / 2n - mono
   let t = mono + anchor
   if (t < wall) t = wall
   else if (t >= wall + NS_PER_MS) t = wall + NS_PER_MS - 1n
