@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Two fixes to fuse-native 2.2.6's C source, then a build of the binding from
-// it (against the libfuse headers fuse-shared-library ships and Node's own
-// headers; node-gyp-build loads build/Release before the prebuilt binary).
-// Plain JS: it runs from `npm install`, before TypeScript.
+// Fixes to fuse-native 2.2.6's C source and index.js, then a build of the
+// binding from it (against the libfuse headers fuse-shared-library ships and
+// Node's own headers; node-gyp-build loads build/Release before the prebuilt
+// binary). Plain JS: it runs from `npm install`, before TypeScript.
+// `node scripts/patch-fuse-native.js [dir]` patches the copy of fuse-native in
+// dir instead (to try a change on a copy first).
 //
 // 1. utimens passes the atime in both arguments, so mtimes set by `touch -m`,
 //    `rsync -a` or `tar x` never reach JS (platform notes §1.1).
@@ -12,47 +14,38 @@
 //    dropped. With the flag, libfuse passes UTIME_OMIT and UTIME_NOW through:
 //    the binding turns UTIME_NOW into the current time and UTIME_OMIT into
 //    2^64 − 1, which lib/fuse/ops/attributes.ts reads as "keep this time".
-
-const { execFileSync } = require('node:child_process')
-const fs = require('node:fs')
-const path = require('node:path')
-
-const pkgDir = path.dirname(require.resolve('fuse-native/package.json'))
-const source = path.join(pkgDir, 'fuse-native.c')
-const built = path.join(pkgDir, 'build', 'Release', 'fuse.node')
 // 3. create, mkdir and symlink do not say who calls them, so with
 //    --allow-other every new file belonged to the mount's user. The binding
 //    reads the caller's uid and gid (fuse_get_context, on the FUSE thread)
 //    and passes them on; the JS side keeps them in `fuse.caller` for the
 //    synchronous start of the op (lib/fuse/tuned-fuse.ts).
+// 4. Times went through milliseconds both ways: nanosecond times, see
+//    scripts/fuse-native-nanos.js.
+//
+// Every step keeps the binding usable by a process starting meanwhile: files
+// are replaced by rename, and the binding is built in a scratch folder and
+// moved in (node-gyp rebuild in place deletes build/ for a while, and
+// node-gyp-build would then load the unpatched prebuilt binary).
 
-// Each [original, fixed] text; a source already fixed is left as it is.
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const nanos = require('./fuse-native-nanos')
+
+const pkgDir = path.resolve(process.argv[2] ?? path.dirname(require.resolve('fuse-native/package.json')))
+const source = path.join(pkgDir, 'fuse-native.c')
+const built = path.join(pkgDir, 'build', 'Release', 'fuse.node')
+
+// Each [original, fixed] text; a source already fixed is left as it is. An
+// original may be a list: earlier versions of this script's fix first, then
+// the text as fuse-native ships it.
 const CALLER_C = '  l->uid = fuse_get_context()->uid;\n  l->gid = fuse_get_context()->gid;\n'
 const CALLER_ARGV = (at) =>
   `  napi_create_uint32(env, l->uid, &(argv[${at}]));\n  napi_create_uint32(env, l->gid, &(argv[${at + 1}]));\n`
 const PATCHES = [
-  ['FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)', 'FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)'],
-  [
-    '  l->atime = timespec_to_uint64(&tv[0]);\n  l->mtime = timespec_to_uint64(&tv[1]);',
-    '  l->atime = utimens_arg(&tv[0]);\n  l->mtime = utimens_arg(&tv[1]);'
-  ],
-  [
-    'static void populate_stat (uint32_t *ints, struct stat* stat) {',
-    [
-      '// UTIME_OMIT becomes 2^64 - 1 (keep this time), UTIME_NOW the current time.',
-      'static uint64_t utimens_arg (const struct timespec* ts) {',
-      '  if (ts->tv_nsec == UTIME_OMIT) return UINT64_MAX;',
-      '  if (ts->tv_nsec == UTIME_NOW) {',
-      '    struct timespec now;',
-      '    clock_gettime(CLOCK_REALTIME, &now);',
-      '    return timespec_to_uint64(&now);',
-      '  }',
-      '  return timespec_to_uint64(ts);',
-      '}',
-      '',
-      'static void populate_stat (uint32_t *ints, struct stat* stat) {'
-    ].join('\n')
-  ],
+  nanos.UTIMENS_METHOD,
+  nanos.UTIMENS_ARG,
   [
     '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;',
     '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n  ops.flag_utime_omit_ok = 1;'
@@ -82,7 +75,8 @@ const PATCHES = [
     `FUSE_METHOD_VOID(symlink, 4, 0, (const char *path, const char *dest), {\n  l->path = path;\n  l->dest = dest;\n${CALLER_C}}, {\n` +
       '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
       `  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n${CALLER_ARGV(4)}})`
-  ]
+  ],
+  ...nanos.C_PATCHES
 ]
 
 // The same for the binding's JS side (index.js).
@@ -98,30 +92,37 @@ const JS_PATCHES = [
   [
     '  _op_symlink (signal, src, dest) {\n    this.ops.symlink(',
     '  _op_symlink (signal, src, dest, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.symlink('
-  ]
+  ],
+  ...nanos.JS_PATCHES
 ]
 
-const version = require('fuse-native/package.json').version
+const version = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version
 if (version !== '2.2.6') {
-  console.error(
-    `patch-fuse-native: fuse-native ${version} is not the pinned 2.2.6; check the utimens fix still applies`
-  )
+  console.error(`patch-fuse-native: fuse-native ${version} is not the pinned 2.2.6; check the fixes still apply`)
   process.exit(1)
 }
 
-/** Applies [from, to] replacements to `file`; a source already fixed is left as it is. */
+/** Writes `file` whole or not at all: a process loading the binding meanwhile reads the old or the new text. */
+function replaceFile(file, write) {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}`)
+  write(temp)
+  fs.renameSync(temp, file)
+}
+
+/** Applies [from, to, {all}] replacements to `file`; a source already fixed is left as it is. */
 function patchFile(file, patches) {
   let text = fs.readFileSync(file, 'utf8')
   const original = text
-  for (const [from, to] of patches) {
+  for (const [froms, to, opts] of patches) {
     if (text.includes(to)) continue
-    if (!text.includes(from)) {
-      console.error(`patch-fuse-native: ${path.basename(file)} does not contain the text to fix:\n${from}`)
+    const from = [froms].flat().find((f) => text.includes(f))
+    if (from === undefined) {
+      console.error(`patch-fuse-native: ${path.basename(file)} does not contain the text to fix:\n${[froms].flat()[0]}`)
       process.exit(1)
     }
-    text = text.replace(from, to)
+    text = opts?.all ? text.split(from).join(to) : text.replace(from, to)
   }
-  if (text !== original) fs.writeFileSync(file, text)
+  if (text !== original) replaceFile(file, (temp) => fs.writeFileSync(temp, text))
 }
 
 patchFile(source, PATCHES)
@@ -139,9 +140,29 @@ const nodeGyp = path.join(
   'bin',
   'node-gyp.js'
 )
-const args = [nodeGyp, 'rebuild']
-// Build against the headers of the Node that runs us, never a download.
-const headers = path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node.h')
-if (fs.existsSync(headers)) args.push(`--nodedir=${path.resolve(path.dirname(headers), '..', '..')}`)
-console.log('patch-fuse-native: building fuse-native with the utimens and caller fixes')
-execFileSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' })
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fuse-native-build-'))
+try {
+  for (const f of ['binding.gyp', 'fuse-native.c', 'semaphore.h', 'package.json']) {
+    fs.copyFileSync(path.join(pkgDir, f), path.join(scratch, f))
+  }
+  const args = [nodeGyp, 'rebuild']
+  // Build against the headers of the Node that runs us, never a download.
+  const headers = path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node.h')
+  if (fs.existsSync(headers)) args.push(`--nodedir=${path.resolve(path.dirname(headers), '..', '..')}`)
+  // binding.gyp finds napi-macros and fuse-shared-library with require(), from the scratch folder.
+  const modules = ['napi-macros', 'fuse-shared-library'].map((m) =>
+    path.dirname(path.dirname(require.resolve(`${m}/package.json`, { paths: [pkgDir, __dirname] })))
+  )
+  const env = { ...process.env, NODE_PATH: [...modules, process.env.NODE_PATH].filter(Boolean).join(path.delimiter) }
+  console.log('patch-fuse-native: building fuse-native with the utimens, caller and nanosecond fixes')
+  execFileSync(process.execPath, args, { cwd: scratch, env, stdio: 'inherit' })
+  const release = path.join(pkgDir, 'build', 'Release')
+  fs.mkdirSync(release, { recursive: true })
+  for (const f of fs.readdirSync(path.join(scratch, 'build', 'Release'))) {
+    const from = path.join(scratch, 'build', 'Release', f)
+    if (!fs.statSync(from).isFile() || (f !== 'fuse.node' && fs.existsSync(path.join(release, f)))) continue
+    replaceFile(path.join(release, f), (temp) => fs.copyFileSync(from, temp))
+  }
+} finally {
+  fs.rmSync(scratch, { recursive: true, force: true })
+}

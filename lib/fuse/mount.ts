@@ -64,7 +64,9 @@ export class PeerstoreMount extends ReadyResource {
       entryTimeout: 1,
       debug: this.opts.debug,
       // wrap.ts answers every op before these (opDeadlineMs) with a real errno.
-      timeout: { ...OP_TIMEOUTS_MS }
+      timeout: { ...OP_TIMEOUTS_MS },
+      // utimens gets BigInt nanoseconds (ops/attributes.ts takes milliseconds too, from an unpatched binding).
+      nanosecondTimes: true
     })
     fuseRef = fuse
     await assertMountable(this.mountpoint)

@@ -35,6 +35,12 @@ export function opDeadlineMs(op: string): number {
 // forgets an inode and differ between computers.
 export const EXTRA_FUSE_OPTIONS = 'big_writes,max_write=131072,fsname=peerstore,subtype=peerstore,use_ino'
 
+/**
+ * The binding takes and gives times to the nanosecond (scripts/fuse-native-nanos.js):
+ * false only where node_modules was installed without the postinstall patch.
+ */
+export const NANOSECOND_TIMES = Fuse.NANOSECOND_TIMES === true
+
 /** Who asked for a create, mkdir or symlink (scripts/patch-fuse-native.js). */
 export interface FuseCaller {
   uid: number

@@ -17,9 +17,10 @@ declare module 'fuse-native' {
       rdev?: number
       blksize?: number
       blocks?: number
-      atime: Date | number
-      mtime: Date | number
-      ctime: Date | number
+      /** A Date, milliseconds, or (patched binding, Fuse.NANOSECOND_TIMES) BigInt nanoseconds since the epoch. */
+      atime: Date | number | bigint
+      mtime: Date | number | bigint
+      ctime: Date | number | bigint
     }
 
     export interface FuseStatfs {
@@ -48,7 +49,11 @@ declare module 'fuse-native' {
       readdir?(path: string, cb: (code: number, names?: string[], stats?: FuseStat[]) => void): void
       truncate?(path: string, size: number, cb: Cb): void
       ftruncate?(path: string, fd: number, size: number, cb: Cb): void
-      utimens?(path: string, atime: number, mtime: number, cb: Cb): void
+      /**
+       * Milliseconds, 2^64 − 1 for UTIME_OMIT; with the option nanosecondTimes (patched binding):
+       * BigInt nanoseconds since the epoch, null for UTIME_OMIT.
+       */
+      utimens?(path: string, atime: number | bigint | null, mtime: number | bigint | null, cb: Cb): void
       readlink?(path: string, cb: CbWith<string>): void
       chown?(path: string, uid: number, gid: number, cb: Cb): void
       chmod?(path: string, mode: number, cb: Cb): void
@@ -88,6 +93,8 @@ declare module 'fuse-native' {
       attrTimeout?: number
       maxRead?: number
       timeout?: number | false | Record<string, number>
+      /** utimens gets BigInt nanoseconds (scripts/fuse-native-nanos.js). */
+      nanosecondTimes?: boolean
     }
   }
 
@@ -101,6 +108,8 @@ declare module 'fuse-native' {
     protected _op_getattr(signal: unknown, path: string): void
     protected _op_fgetattr(signal: unknown, path: string, fd: number): void
     static unmount(mnt: string, cb: (err: Error | null) => void): void
+    /** Set by scripts/patch-fuse-native.js: stat times may be BigInt nanoseconds. */
+    static NANOSECOND_TIMES?: boolean
     static [errno: string]: unknown
     static EPERM: number
     static ENOENT: number

@@ -5,13 +5,14 @@ import type { VolumeContext } from './context'
 import { fail } from './errors'
 import { TYPE_BITS } from './inode'
 import type { Inode } from './loaded-inode'
+import { setTime, stamp } from './times'
 
 /** The read-only attribute the FUSE adapter answers with the replica report. */
 export const STATUS_XATTR = 'user.peerstore.status'
 
 export function chmod(ctx: VolumeContext, inode: Inode, mode: number): void {
   inode.state.mode = TYPE_BITS[inode.type] | (mode & 0o7777)
-  inode.state.ctime = Date.now()
+  stamp(inode.state, ['ctime'])
   ctx.table.touch(inode)
 }
 
@@ -19,14 +20,15 @@ export function chown(ctx: VolumeContext, inode: Inode, uid: number, gid: number
   // -1 (as uint32) leaves the id unchanged, as chown(2) does.
   if (uid !== -1 && uid !== 0xffffffff) inode.state.uid = uid
   if (gid !== -1 && gid !== 0xffffffff) inode.state.gid = gid
-  inode.state.ctime = Date.now()
+  stamp(inode.state, ['ctime'])
   ctx.table.touch(inode)
 }
 
-export function utimens(ctx: VolumeContext, inode: Inode, atime: number, mtime: number): void {
-  inode.state.atime = atime
-  inode.state.mtime = mtime
-  inode.state.ctime = Date.now()
+/** Times as BigInt nanoseconds since the epoch, or as milliseconds (a Number). */
+export function utimens(ctx: VolumeContext, inode: Inode, atime: bigint | number, mtime: bigint | number): void {
+  setTime(inode.state, 'atime', atime)
+  setTime(inode.state, 'mtime', mtime)
+  stamp(inode.state, ['ctime'])
   ctx.table.touch(inode)
 }
 
@@ -44,12 +46,12 @@ export function setxattr(ctx: VolumeContext, inode: Inode, name: string, value: 
   if (flags & 1 && exists) fail('EEXIST')
   if (flags & 2 && !exists) fail('ENODATA')
   inode.state.xattrs.set(name, Buffer.from(value))
-  inode.state.ctime = Date.now()
+  stamp(inode.state, ['ctime'])
   ctx.table.touch(inode)
 }
 
 export function removexattr(ctx: VolumeContext, inode: Inode, name: string): void {
   if (!inode.state.xattrs.delete(name)) fail('ENODATA')
-  inode.state.ctime = Date.now()
+  stamp(inode.state, ['ctime'])
   ctx.table.touch(inode)
 }

@@ -11,6 +11,7 @@ import { volumeError } from './errors'
 import { decryptState, type InodeState } from './inode'
 import { adoptVersion, chunkKeys, Inode } from './loaded-inode'
 import { conflictName, mergeEntries } from './merge'
+import { keepLater } from './times'
 
 export class ConflictResolver {
   constructor(private readonly ctx: VolumeContext) {}
@@ -41,13 +42,13 @@ export class ConflictResolver {
       tree.noteFolderChange(inode.entries, merged.entries)
       inode.state.entries = merged.entries
       inode.base = theirs.entries
-      inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
+      keepLater(inode.state, theirs, 'mtime')
     } else if (!inode.data?.hasDirty && sameContent(table.snapshotState(inode), theirs)) {
       // Only metadata differs (a rename here and there each touch ctime, a chmod, a utimens): one
       // inode, no copy; ours is written over theirs with the later times.
-      inode.state.mtime = Math.max(inode.state.mtime, theirs.mtime)
-      inode.state.ctime = Math.max(inode.state.ctime, theirs.ctime)
-      inode.state.atime = Math.max(inode.state.atime, theirs.atime)
+      keepLater(inode.state, theirs, 'mtime')
+      keepLater(inode.state, theirs, 'ctime')
+      keepLater(inode.state, theirs, 'atime')
     } else {
       // Files and symlinks keep both: ours stays here, theirs becomes a conflict copy beside it.
       // From now on both lists may hold the same chunks: neither is collected.

@@ -9,6 +9,7 @@ import { forgedRecord, volumeError } from './errors'
 import { FileData } from './file-data'
 import { decryptState, type InodeState, type InodeType, TYPE_BITS } from './inode'
 import { chunkKeys, Inode, typeCode } from './loaded-inode'
+import { nowNs, setTime, stamp } from './times'
 import type { Owner } from './volume-options'
 
 export class InodeTable {
@@ -94,17 +95,17 @@ export class InodeTable {
 
   /** A new inode owned by `owner` (the FUSE caller), or by this process's user. */
   newInode(type: InodeType, mode: number, owner?: Owner): Inode {
-    const now = Date.now()
     const state: InodeState = {
       type,
       mode: TYPE_BITS[type] | (mode & 0o7777),
       uid: owner?.uid ?? this.ctx.uid,
       gid: owner?.gid ?? this.ctx.gid,
-      atime: now,
-      mtime: now,
-      ctime: now,
+      atime: 0,
+      mtime: 0,
+      ctime: 0,
       xattrs: new Map()
     }
+    stamp(state, ['atime', 'mtime', 'ctime'])
     if (type === 'dir') state.entries = new Map()
     if (type === 'file') {
       state.file = {
@@ -146,9 +147,10 @@ export class InodeTable {
     this.ctx.journal.append([{ o: 'e', d: dir.hex, n: name, c: child.hex, t: typeCode(child.type) }])
   }
 
-  changed(inode: Inode, now = Date.now()): void {
-    inode.state.mtime = now
-    inode.state.ctime = now
+  /** Content changed at `now`: BigInt nanoseconds since the epoch, or milliseconds (a Number). */
+  changed(inode: Inode, now: bigint | number = nowNs()): void {
+    setTime(inode.state, 'mtime', now)
+    setTime(inode.state, 'ctime', now)
     this.touch(inode)
   }
 

@@ -21,6 +21,10 @@ export interface Stat {
   atime: number
   mtime: number
   ctime: number
+  /** Nanoseconds past each time's millisecond (see InodeAttrs). */
+  atimeNs?: number
+  mtimeNs?: number
+  ctimeNs?: number
   blocks: number
   blksize: number
   /** The inode number (inodeNumber()); absent where the caller has none to give. */
@@ -68,6 +72,9 @@ export function statOf(
     atime: s.atime,
     mtime: s.mtime,
     ctime: s.ctime,
+    atimeNs: s.atimeNs,
+    mtimeNs: s.mtimeNs,
+    ctimeNs: s.ctimeNs,
     blocks: Math.ceil(size / 512),
     blksize: 4096
   }
@@ -92,10 +99,18 @@ export interface InodeAttrs {
   mode: number
   uid: number
   gid: number
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch (set them through times.ts, which keeps the *Ns fields in step). */
   atime: number
   mtime: number
   ctime: number
+  /**
+   * Nanoseconds past atime's, mtime's and ctime's millisecond, 0–999,999;
+   * absent when 0 and in records written before nanosecond times (which
+   * therefore read as whole milliseconds).
+   */
+  atimeNs?: number
+  mtimeNs?: number
+  ctimeNs?: number
   /** user.* extended attributes. */
   xattrs: Map<string, Buffer>
 }
@@ -119,6 +134,10 @@ interface WireState {
   at: number
   mt: number
   ct: number
+  /** InodeAttrs.atimeNs, mtimeNs, ctimeNs: only when not 0. */
+  an?: number
+  mn?: number
+  cn?: number
   x?: Record<string, string>
   s?: number
   fid?: string
@@ -136,6 +155,9 @@ interface WireState {
 /** Plain JSON form; `withEntries: false` leaves a directory's entries out (the journal logs them as deltas). */
 export function stateToWire(s: InodeState, withEntries = true, entryKey?: EntryKeyOf): WireState {
   const w: WireState = { t: TYPE_CODE[s.type], m: s.mode, u: s.uid, g: s.gid, at: s.atime, mt: s.mtime, ct: s.ctime }
+  if (s.atimeNs) w.an = s.atimeNs
+  if (s.mtimeNs) w.mn = s.mtimeNs
+  if (s.ctimeNs) w.cn = s.ctimeNs
   if (s.xattrs.size > 0) w.x = Object.fromEntries([...s.xattrs].map(([k, v]) => [k, v.toString('base64')]))
   if (s.file) {
     w.s = s.file.size
@@ -174,6 +196,12 @@ export function stateFromWire(w: WireState): InodeState {
     ctime: w.ct,
     xattrs: new Map(Object.entries(w.x ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]))
   }
+  const an = subMillisecond(w.an)
+  const mn = subMillisecond(w.mn)
+  const cn = subMillisecond(w.cn)
+  if (an) s.atimeNs = an
+  if (mn) s.mtimeNs = mn
+  if (cn) s.ctimeNs = cn
   if (type === 'file') {
     const raw = Buffer.from(w.ch ?? '', 'base64')
     const chunks: (Buffer | null)[] = []
@@ -202,6 +230,11 @@ export function stateFromWire(w: WireState): InodeState {
   }
   if (w.l !== undefined) s.target = w.l
   return s
+}
+
+/** A wire nanosecond remainder, if it is one (a record from a newer or broken writer may hold anything). */
+function subMillisecond(v: unknown): number | undefined {
+  return Number.isInteger(v) && (v as number) > 0 && (v as number) < 1_000_000 ? (v as number) : undefined
 }
 
 /** `entryKey`: a directory's entries carry their children's keys (see DirEntry.key). */

@@ -13,6 +13,7 @@ import type { InodeType } from './inode'
 import type { JournalOp } from './journal'
 import { type Inode, typeCode } from './loaded-inode'
 import { SHARED_DIR_NAME } from './sharing/names'
+import { nowNs, setTime, timeNs } from './times'
 import type { Owner } from './volume-options'
 
 const MAX_NAME_BYTES = 255
@@ -102,7 +103,7 @@ export class Namespace {
       table.inodes.set(inode.hex, inode)
       table.link(dir, name, inode)
       table.touch(inode)
-      table.changed(dir, inode.state.ctime)
+      table.changed(dir, timeNs(inode.state, 'ctime'))
       return inode
     })
   }
@@ -199,10 +200,10 @@ export class Namespace {
       table.touch(replaced)
     }
     this.ctx.journal.append(ops)
-    const now = Date.now()
+    const now = nowNs()
     table.changed(srcDir, now)
     if (dstDir !== srcDir) table.changed(dstDir, now)
-    inode.state.ctime = now
+    setTime(inode.state, 'ctime', now)
     table.touch(inode)
   }
 }

@@ -270,7 +270,8 @@ export class Volume extends ReadyResource {
     attrs.chown(this.ctx, inode, uid, gid)
   }
 
-  utimens(inode: Inode, atime: number, mtime: number): void {
+  /** Times as BigInt nanoseconds since the epoch, or as milliseconds (a Number). */
+  utimens(inode: Inode, atime: bigint | number, mtime: bigint | number): void {
     attrs.utimens(this.ctx, inode, atime, mtime)
   }
 

@@ -1,5 +1,6 @@
 // backup / ls / get: the client verbs that work without FUSE.
 
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
@@ -12,6 +13,7 @@ test('backup a tree, list it, get it back identical', async (t) => {
   const src = path.join(root, 'src')
   fs.mkdirSync(path.join(src, 'sub', 'deeper'), { recursive: true })
   fs.writeFileSync(path.join(src, 'a.txt'), 'hello')
+  spawnSync('touch', ['-d', '2020-01-02 03:04:05.123456789 UTC', path.join(src, 'a.txt')])
   fs.writeFileSync(path.join(src, 'sub', 'big.bin'), randomBytes(2_500_000))
   fs.writeFileSync(path.join(src, 'sub', 'deeper', 'empty'), '')
   fs.symlinkSync('a.txt', path.join(src, 'link'))
@@ -34,6 +36,9 @@ test('backup a tree, list it, get it back identical', async (t) => {
   t.is(g.code, 0, g.stderr)
   t.alike(fs.readFileSync(path.join(out, 'sub', 'big.bin')), fs.readFileSync(path.join(src, 'sub', 'big.bin')))
   t.is(fs.readFileSync(path.join(out, 'a.txt'), 'utf8'), 'hello')
+  // Stored to the nanosecond; Node's utimes takes seconds as a Number (libuv keeps microseconds).
+  const off = fs.statSync(path.join(out, 'a.txt'), { bigint: true }).mtimeNs - 1577934245123456789n
+  t.ok(off > -2000n && off < 2000n, `mtime within two microseconds (${off} ns off)`)
   t.is(fs.readlinkSync(path.join(out, 'link')), 'a.txt')
   t.is(fs.statSync(path.join(out, 'sub', 'deeper', 'empty')).size, 0)
 

@@ -108,7 +108,9 @@ async function copyTree(v: Volume, src: string, dest: string, progress: Progress
         fs.closeSync(fd)
       }
       await v.closeFile(inode)
-      v.utimens(inode, s.atimeMs, s.mtimeMs)
+      // To the nanosecond: atimeMs and mtimeMs are floating-point milliseconds.
+      const ns = fs.lstatSync(from, { bigint: true })
+      v.utimens(inode, ns.atimeNs, ns.mtimeNs)
       progress.add(1, 0)
     }
   }

@@ -3,6 +3,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { timeNs } from '../../volume/times'
 import type { Inode, Volume } from '../../volume/volume'
 import { openVolume } from '../../app/open-volume'
 import { type Command, requirePositionals } from '../command'
@@ -63,6 +64,7 @@ async function restore(v: Volume, from: string, inode: Inode, dest: string): Pro
   } finally {
     fs.closeSync(fd)
   }
-  fs.utimesSync(dest, st.atime / 1000, st.mtime / 1000)
+  // Node takes seconds as a Number (and libuv keeps microseconds): not the stored nanosecond.
+  fs.utimesSync(dest, Number(timeNs(st, 'atime')) / 1e9, Number(timeNs(st, 'mtime')) / 1e9)
   return 1
 }

@@ -2,9 +2,18 @@
 // metadata a program may change (mode, owner, times).
 
 import { hasCode } from '../../common/errors'
+import { timeNs } from '../../volume/times'
 import { reply } from '../wrap'
 import type { OpHandlers } from './table'
 import { fuseStat, inodeOf, type VolumeOpsContext } from './volume-context'
+
+/** A utimens time: BigInt nanoseconds, or milliseconds from a binding without nanoseconds. */
+type UtimensTime = bigint | number | null
+
+/** UTIME_OMIT (keep this time) from a binding without nanoseconds: 2^64 − 1 milliseconds. */
+function omittedMs(t: bigint | number): boolean {
+  return typeof t === 'number' && t > Number.MAX_SAFE_INTEGER
+}
 
 export function attributeOps(ctx: VolumeOpsContext): OpHandlers {
   const { volume, handles } = ctx
@@ -37,13 +46,17 @@ export function attributeOps(ctx: VolumeOpsContext): OpHandlers {
       volume.chown(await volume.resolve(path), uid, gid)
     },
 
-    // fuse-native 2.2.6 passed the atime in both arguments; the binding is
-    // rebuilt with that fixed at install (scripts/patch-fuse-native.js).
-    utimens: async (path: string, atime: number, mtime: number) => {
+    // fuse-native 2.2.6 passed the atime in both arguments and milliseconds
+    // only; the binding is rebuilt with both fixed at install
+    // (scripts/patch-fuse-native.js): with the option nanosecondTimes
+    // (mount.ts) each time is BigInt nanoseconds, and UTIME_NOW already the
+    // current time.
+    utimens: async (path: string, atime: UtimensTime, mtime: UtimensTime) => {
       const inode = await volume.resolve(path)
-      // UTIME_OMIT arrives as 2^64 − 1 (scripts/patch-fuse-native.js): keep that time.
-      const keep = (t: number) => t > Number.MAX_SAFE_INTEGER
-      volume.utimens(inode, keep(atime) ? inode.state.atime : atime, keep(mtime) ? inode.state.mtime : mtime)
+      // null is UTIME_OMIT: keep that time.
+      const a = atime === null || omittedMs(atime) ? timeNs(inode.state, 'atime') : atime
+      const m = mtime === null || omittedMs(mtime) ? timeNs(inode.state, 'mtime') : mtime
+      volume.utimens(inode, a, m)
     }
   }
 }

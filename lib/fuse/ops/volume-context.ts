@@ -3,9 +3,10 @@
 
 import type { FuseStat } from 'fuse-native'
 import { volumeError } from '../../volume/errors'
+import { timeNs } from '../../volume/times'
 import type { Inode, Volume } from '../../volume/volume'
 import type { Handle, HandleTable } from '../handles'
-import type { FuseCaller } from '../tuned-fuse'
+import { type FuseCaller, NANOSECOND_TIMES } from '../tuned-fuse'
 
 export interface VolumeOpsContext {
   volume: Volume
@@ -14,9 +15,11 @@ export interface VolumeOpsContext {
   caller: () => FuseCaller | undefined
 }
 
+/** Times to the nanosecond where the binding takes them (scripts/fuse-native-nanos.js), else milliseconds. */
 export function fuseStat(volume: Volume, inode: Inode): FuseStat {
   const s = volume.stat(inode)
-  return { ...s, atime: s.atime, mtime: s.mtime, ctime: s.ctime }
+  if (!NANOSECOND_TIMES) return s
+  return { ...s, atime: timeNs(s, 'atime'), mtime: timeNs(s, 'mtime'), ctime: timeNs(s, 'ctime') }
 }
 
 export function handleOf(handles: HandleTable, fh: number): Handle {

@@ -8,6 +8,7 @@
 
 import { randomBytes } from '../../crypto/keys'
 import { shareError } from './token'
+import { timeNs } from '../times'
 import type { Inode, Volume } from '../volume'
 
 const PIECE = 1024 * 1024
@@ -66,6 +67,6 @@ async function rekey(volume: Volume, p: string, done: Rekeyed): Promise<void> {
   if (fresh.type !== 'symlink') volume.chmod(fresh, old.state.mode)
   for (const [name, value] of old.state.xattrs) volume.setxattr(fresh, name, value, 0)
   await volume.rename(temp, p)
-  volume.utimens(fresh, old.state.atime, old.state.mtime)
+  volume.utimens(fresh, timeNs(old.state, 'atime'), timeNs(old.state, 'mtime'))
   done.set(old.hex, fresh.id)
 }
