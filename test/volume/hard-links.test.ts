@@ -13,6 +13,7 @@ import { findProblems } from '../../lib/volume/tree-check'
 import { VolumeKeys } from '../../lib/volume/volume-keys'
 import { Volume } from '../../lib/volume/volume'
 import { tempDir } from '../helpers/temp-dir'
+import { openVolume } from '../helpers/volume'
 
 /** Flushing and polling only when the test says: changes made on both stay local until then. */
 const BY_HAND = { flushIntervalMs: 3_600_000, syncIntervalMs: 3_600_000 }
@@ -225,4 +226,30 @@ test('hard links: each computer unlinks a different name: the data is kept', asy
     t.is(await readFile(v, `/${listed}`), 'kept', `${who}: with the data`)
     t.is(await nlink(v, `/${listed}`), 1, `${who}: counted once`)
   }
+})
+
+test('hard links: a crash after the journal took links and unlinks loses none of them', async (t) => {
+  const home = tempDir(t, 'home')
+  const storeDir = tempDir(t, 'store')
+  const v1 = await openVolume(home, storeDir)
+  await writeFile(v1, '/a', 'stored once')
+  await writeFile(v1, '/gone', 'both names go')
+  await v1.link('/gone', '/gone2')
+  await v1.sync()
+  await v1.link('/a', '/b')
+  await v1.link('/a', '/c')
+  await v1.unlink('/c')
+  await v1.unlink('/gone')
+  await v1.unlink('/gone2')
+  await v1.commit()
+  // Abandon v1 without close(), as if SIGKILLed; closed only when the test is over, so its timers write nowhere.
+  t.teardown(() => v1.close().catch(() => {}))
+  const v2 = await openVolume(home, storeDir)
+  t.is(await names(v2, '/'), 'a,b', 'the journal’s names: a new one, a removed one, a file with both names gone')
+  t.is(await nlink(v2, '/a'), 2)
+  t.is(await nlink(v2, '/b'), 2)
+  t.is(await readFile(v2, '/b'), 'stored once')
+  await v2.sync()
+  t.alike((await v2.checkAll(false)).problems, [], 'the tree is sound')
+  await v2.close()
 })
