@@ -8,7 +8,7 @@ import { randomBytes } from '../crypto/keys'
 import { type SignedRecord, verifyRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
 import { volumeError } from './errors'
-import { decryptState, type InodeState } from './inode'
+import { decryptState, type InodeState, linkCount, setLinkCount } from './inode'
 import { adoptVersion, chunkKeys, Inode } from './loaded-inode'
 import { conflictName, mergeEntries } from './merge'
 import { keepLater } from './times'
@@ -43,7 +43,31 @@ export class ConflictResolver {
       inode.state.entries = merged.entries
       inode.base = theirs.entries
       keepLater(inode.state, theirs, 'mtime')
-    } else if (!inode.data?.hasDirty && sameContent(table.snapshotState(inode), theirs)) {
+    } else {
+      this.mergeLinks(inode, theirs)
+      this.keepBoth(inode, theirs)
+    }
+    adoptVersion(inode, current.version)
+  }
+
+  /**
+   * Both devices changed the names of one file (hard links): the stored
+   * count becomes what both changes together give, never less than either
+   * side's (docs/hard-links.md, "Conflicts"). Counting high only leaves a
+   * file whose names are all gone listed again by the tree check; counting
+   * low could delete it while a name still lists it.
+   */
+  private mergeLinks(inode: Inode, theirs: InodeState): void {
+    const ours = linkCount(inode.state)
+    const stored = linkCount(theirs)
+    setLinkCount(inode.state, Math.max(ours, stored, ours + stored - inode.storedLinks))
+    inode.storedLinks = stored
+  }
+
+  /** A file or symlink changed on both devices: metadata alone merges, different contents keep both. */
+  private keepBoth(inode: Inode, theirs: InodeState): void {
+    const { table } = this.ctx
+    if (!inode.data?.hasDirty && sameContent(table.snapshotState(inode), theirs)) {
       // Only metadata differs (a rename here and there each touch ctime, a chmod, a utimens): one
       // inode, no copy; ours is written over theirs with the later times.
       keepLater(inode.state, theirs, 'mtime')
@@ -54,6 +78,8 @@ export class ConflictResolver {
       // From now on both lists may hold the same chunks: neither is collected.
       if (theirs.file) theirs.file.shared = true
       if (inode.data) inode.data.shared = true
+      // The copy has one name, its own: the names the file had stay with ours.
+      setLinkCount(theirs, 1)
       const copy = new Inode(randomBytes(32), theirs)
       table.attachData(copy)
       table.inodes.set(copy.hex, copy)
@@ -63,7 +89,6 @@ export class ConflictResolver {
       table.touch(copy)
       table.touch(parent)
     }
-    adoptVersion(inode, current.version)
   }
 
   /**
@@ -110,6 +135,7 @@ export class ConflictResolver {
     inode.data = null
     table.attachData(inode)
     inode.storedChunks = chunkKeys(state.file)
+    inode.storedLinks = linkCount(state)
     adoptVersion(inode, current.version)
     inode.versionFloor = Math.max(inode.versionFloor, current.version)
     inode.flushedGen = inode.gen

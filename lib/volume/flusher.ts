@@ -6,7 +6,7 @@
 import { createRecord, type SignedRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
 import type { FileContent } from './file-data'
-import { type DirEntry, encryptState, stateToWire } from './inode'
+import { type DirEntry, encryptState, linkCount, stateToWire } from './inode'
 import type { JournalOp } from './journal'
 import { adoptVersion, type Inode, nextVersion } from './loaded-inode'
 import { runLimited } from '../common/semaphore'
@@ -258,6 +258,7 @@ export class Flusher {
         inode.storedTombstone = false
         if (inode.remoteDeleted) conflicts.revive(inode)
         if (state.entries) inode.base = state.entries
+        inode.storedLinks = linkCount(state)
         if (state.file) accounting.noteStoredChunks(inode, state.file, sealed)
         if (inode.gen === gen && !unsealed && !opts.keep) inode.flushedGen = gen
         break

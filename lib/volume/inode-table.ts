@@ -7,7 +7,8 @@ import { recordKey, type SignedRecord, verifyRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
 import { forgedRecord, volumeError } from './errors'
 import { FileData } from './file-data'
-import { decryptState, type InodeState, type InodeType, TYPE_BITS } from './inode'
+import { decryptState, type InodeState, type InodeType, linkCount, TYPE_BITS } from './inode'
+import type { JournalOp } from './journal'
 import { chunkKeys, Inode, typeCode } from './loaded-inode'
 import { nowNs, setTime, stamp } from './times'
 import type { Owner } from './volume-options'
@@ -82,6 +83,7 @@ export class InodeTable {
     this.attachData(inode)
     if (state.entries) inode.base = new Map(state.entries)
     inode.storedChunks = chunkKeys(state.file)
+    inode.storedLinks = linkCount(state)
     return inode
   }
 
@@ -154,10 +156,12 @@ export class InodeTable {
     this.touch(inode)
   }
 
-  deleteInode(inode: Inode): void {
+  /** `entry`: the journal entry of the change that deletes it (one entry, applied together on replay). */
+  deleteInode(inode: Inode, entry?: JournalOp[]): void {
     inode.deleted = true
     this.journalDirty.delete(inode)
-    this.ctx.journal.append([{ o: 'x', id: inode.hex }])
+    if (entry) entry.push({ o: 'x', id: inode.hex })
+    else this.ctx.journal.append([{ o: 'x', id: inode.hex }])
     this.touch(inode)
   }
 

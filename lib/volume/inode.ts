@@ -42,7 +42,10 @@ export const ROOT_INO = 1
  * are never given. Two files may share a number (in a tree of 10,000 files
  * some pair does with a chance of about 1%; of 100,000, about 69%): harmless
  * while nlink is 1, which tools check before they treat equal numbers as one
- * file.
+ * file. Hard links (docs/hard-links.md) make nlink > 1 possible: tar, cp -a,
+ * rsync -H and du then take two files with equal numbers for one only when
+ * both have more than one name, so the chance counts hard-linked files alone
+ * (about 0.01% among 1,000 of them, 1% among 10,000).
  */
 export function inodeNumber(id: Buffer): number {
   return 2 + (id.readUInt32BE(0) % 0xfffffffd)
@@ -58,7 +61,7 @@ export function statOf(
   size: number,
   opts: { owner?: { uid: number; gid: number }; modeMask?: number } = {}
 ): Stat {
-  let nlink = 1
+  let nlink = linkCount(s)
   if (s.entries) {
     nlink = 2
     for (const e of s.entries.values()) if (e.type === 'dir') nlink++
@@ -120,6 +123,23 @@ export interface InodeState extends InodeAttrs {
   file?: FileContent
   entries?: Map<string, DirEntry>
   target?: string
+  /**
+   * How many directory entries name this file or symlink (hard links,
+   * docs/hard-links.md); absent means 1, as in every record written before
+   * hard links. A directory's link count is derived (statOf), never stored.
+   */
+  nlink?: number
+}
+
+/** The names a file or symlink has: its stored link count (1 when none is stored). */
+export function linkCount(s: InodeState): number {
+  return s.nlink ?? 1
+}
+
+/** Sets a file's link count, leaving 1 unstored (records stay as before hard links). */
+export function setLinkCount(s: InodeState, n: number): void {
+  if (n === 1) delete s.nlink
+  else s.nlink = n
 }
 
 const TYPE_CODE: Record<InodeType, string> = { file: 'f', dir: 'd', symlink: 'l' }
@@ -150,6 +170,8 @@ interface WireState {
   /** name → [inode id hex, type code, inode key base64 (since sharing)] */
   e?: Record<string, [string, string, string?]>
   l?: string
+  /** InodeState.nlink, written only when it is not 1 (older readers ignore it). */
+  nl?: number
 }
 
 /** Plain JSON form; `withEntries: false` leaves a directory's entries out (the journal logs them as deltas). */
@@ -180,6 +202,7 @@ export function stateToWire(s: InodeState, withEntries = true, entryKey?: EntryK
     w.e = e
   }
   if (s.target !== undefined) w.l = s.target
+  if (s.type !== 'dir' && s.nlink !== undefined && s.nlink !== 1) w.nl = s.nlink
   return w
 }
 
@@ -229,6 +252,7 @@ export function stateFromWire(w: WireState): InodeState {
     )
   }
   if (w.l !== undefined) s.target = w.l
+  if (type !== 'dir' && typeof w.nl === 'number' && Number.isInteger(w.nl) && w.nl > 1) s.nlink = w.nl
   return s
 }
 

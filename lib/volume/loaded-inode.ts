@@ -40,6 +40,14 @@ export class Inode {
   remoteDeleted = false
   /** The store holds this inode's tombstone at `version` (deleted elsewhere; revived here until stored). */
   storedTombstone = false
+  /** A file's link count as last stored (or loaded): the base of merging two devices' counts (conflict.ts). */
+  storedLinks = 1
+  /**
+   * A folder that lists this inode, and its name there: the one it was last
+   * reached through here. A directory has exactly one; a hard-linked file
+   * has several and this is only one of them (docs/hard-links.md), so only
+   * path display and where a conflict copy goes use it for files.
+   */
   parent: Inode | null = null
   name = ''
   readonly flushLock = new Mutex()

@@ -1,5 +1,5 @@
 // Path operations: resolving paths, and the namespace changes (create, mkdir,
-// symlink, unlink, rmdir, rename).
+// symlink, link, unlink, rmdir, rename).
 //
 // Namespace changes run one at a time under `ns`, as does taking in another
 // device's record (remote-apply.ts) and the tree check's repairs. Each first
@@ -9,7 +9,7 @@
 
 import type { VolumeContext } from './context'
 import { fail } from './errors'
-import type { InodeType } from './inode'
+import { type InodeType, linkCount, setLinkCount } from './inode'
 import type { JournalOp } from './journal'
 import { type Inode, typeCode } from './loaded-inode'
 import { SHARED_DIR_NAME } from './sharing/names'
@@ -108,6 +108,32 @@ export class Namespace {
     })
   }
 
+  /**
+   * A hard link: `to` becomes another name of the file or symlink at `from`
+   * (docs/hard-links.md). A directory has one name only: EPERM, as POSIX
+   * allows and Linux answers.
+   */
+  link(from: string, to: string): Promise<Inode> {
+    return this.ctx.ns.run(async () => {
+      const { table } = this.ctx
+      const src = await this.entryOf(from)
+      if (src.inode.type === 'dir') fail('EPERM', 'a directory cannot have a second name')
+      const dst = await this.parentOf(to)
+      // Loads are done: from here on nothing awaits, so the checks below hold when the entries change.
+      if (dst.dir.entries.has(dst.name)) fail('EEXIST')
+      if (!src.dir.entries.get(src.name)?.id.equals(src.inode.id)) fail('ENOENT')
+      if (dst.dir.deleted || dst.dir.remoteDeleted || src.inode.deleted) fail('ENOENT')
+      const inode = src.inode
+      setLinkCount(inode.state, linkCount(inode.state) + 1)
+      table.link(dst.dir, dst.name, inode)
+      const now = nowNs()
+      setTime(inode.state, 'ctime', now)
+      table.touch(inode)
+      table.changed(dst.dir, now)
+      return inode
+    })
+  }
+
   /** unlink (`dirOnly` false) and rmdir (`dirOnly` true). */
   async remove(p: string, dirOnly: boolean): Promise<void> {
     await this.ctx.ns.run(async () => {
@@ -118,10 +144,30 @@ export class Namespace {
         if (inode.entries.size > 0) fail('ENOTEMPTY')
       } else if (inode.type === 'dir') fail('EISDIR')
       dir.entries.delete(name)
-      this.ctx.journal.append([{ o: 'e', d: dir.hex, n: name, c: null }])
-      table.deleteInode(inode)
+      const entry: JournalOp[] = [{ o: 'e', d: dir.hex, n: name, c: null }]
+      this.dropName(inode, entry)
+      this.ctx.journal.append(entry)
       table.changed(dir)
     })
+  }
+
+  /**
+   * One name of the inode went (unlink, or a rename over it): the inode and
+   * its data go with the last one. Data an open handle still reads stays:
+   * the kernel renames an open file to a `.fuse_hidden*` name rather than
+   * unlink it, and unlinks that name at release. `entry`: the journal entry
+   * of the change, which a deletion joins.
+   */
+  private dropName(inode: Inode, entry: JournalOp[]): void {
+    const { table } = this.ctx
+    const links = inode.type === 'dir' ? 1 : linkCount(inode.state)
+    if (links <= 1) {
+      table.deleteInode(inode, entry)
+      return
+    }
+    setLinkCount(inode.state, links - 1)
+    setTime(inode.state, 'ctime', nowNs())
+    table.touch(inode)
   }
 
   /**
@@ -193,12 +239,7 @@ export class Namespace {
       { o: 'e', d: srcDir.hex, n: srcName, c: null },
       { o: 'e', d: dstDir.hex, n: dstName, c: inode.hex, t: typeCode(inode.type) }
     ]
-    if (replaced) {
-      replaced.deleted = true
-      table.journalDirty.delete(replaced)
-      ops.push({ o: 'x', id: replaced.hex })
-      table.touch(replaced)
-    }
+    if (replaced) this.dropName(replaced, ops)
     this.ctx.journal.append(ops)
     const now = nowNs()
     table.changed(srcDir, now)

@@ -5,7 +5,7 @@
 
 import type { SignedRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
-import { type DirEntry, decryptState } from './inode'
+import { type DirEntry, decryptState, linkCount } from './inode'
 import { adoptVersion, chunkKeys, type Inode } from './loaded-inode'
 
 export class RemoteApply {
@@ -51,6 +51,7 @@ export class RemoteApply {
     table.attachData(inode)
     // The device that wrote it collects what it dropped; ours is now what the store lists.
     inode.storedChunks = chunkKeys(state.file)
+    inode.storedLinks = linkCount(state)
     inode.version = rec.version
     inode.versionFloor = Math.max(inode.versionFloor, rec.version)
     ctx.remoteChanges++

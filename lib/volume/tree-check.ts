@@ -1,5 +1,7 @@
-// The tree invariant: every live inode is listed exactly once, in a folder
-// reachable from the root, and no folder is inside itself. Concurrent
+// The tree invariant: every live inode is listed in a folder reachable from
+// the root, a folder exactly once and a file or symlink at most as many times
+// as its link count (hard links, docs/hard-links.md), and no folder is inside
+// itself. Concurrent
 // namespace changes on two computers can break it where each change alone
 // could not (docs/volume.md, "Concurrent operations on two computers"):
 // moving /p into /q here while /q moves into /p there leaves both out of the
@@ -11,7 +13,8 @@
 // every computer. The first listing the walk meets keeps an inode (the one
 // nearest the root; ties go to the earlier name); every other listing of it
 // is extra: a second parent, or the back edge of a cycle, which is never
-// the nearer one. Live inodes known but never met are orphans: a cycle cut
+// the nearer one. A file keeps the first listings up to its link count; one
+// not loaded (its count unknown) keeps them all. Live inodes known but never met are orphans: a cycle cut
 // off from the root, or a name lost in a merge.
 
 import type { DirEntry, InodeType } from './inode'
@@ -21,6 +24,8 @@ export interface CheckNode {
   hex: string
   type: InodeType
   entries: Map<string, DirEntry> | null
+  /** A file's or symlink's link count (absent: 1). */
+  links?: number
 }
 
 export type TreeProblem =
@@ -79,6 +84,8 @@ function walk(
   const problems: TreeProblem[] = []
   const unknown: string[] = []
   const reached = new Map<string, { dir: string; name: string }>()
+  /** Listings met so far of each file with more than one. */
+  const listings = new Map<string, number>()
   reached.set(root, { dir: '', name: '' })
   const queue = [root]
   for (let i = 0; i < queue.length; i++) {
@@ -88,6 +95,7 @@ function walk(
     for (const name of sorted ? [...dir.entries.keys()].sort(byBytes) : dir.entries.keys()) {
       const id = dir.entries.get(name)!.id.toString('hex')
       const seen = reached.get(id)
+      if (seen && id !== root && withinLinks(id, dir.entries.get(name)!.type, get, listings)) continue
       if (seen) {
         const cause = id === root ? 'root' : isAncestor(id, dirHex, reached) ? 'cycle' : 'double-parent'
         problems.push({ kind: 'extra-entry', dir: dirHex, name, id, cause, keptIn: `${seen.dir}/${seen.name}` })
@@ -114,6 +122,26 @@ function walk(
     }
   }
   return { problems, unknown, reached }
+}
+
+/**
+ * Another listing of a file that its link count allows (counted in
+ * `listings`), or of one whose count is unknown (not loaded): not extra.
+ * A folder's second listing never is.
+ */
+function withinLinks(
+  id: string,
+  entryType: InodeType,
+  get: (hex: string) => CheckNode | undefined,
+  listings: Map<string, number>
+): boolean {
+  const node = get(id)
+  if (!node) return entryType !== 'dir'
+  if (node.type === 'dir') return false
+  const n = (listings.get(id) ?? 1) + 1
+  if (n > (node.links ?? 1)) return false
+  listings.set(id, n)
+  return true
 }
 
 /** True when `maybe` is `dir` or above it along the kept listings. */

@@ -5,7 +5,7 @@
 // folders.
 
 import type { VolumeContext } from './context'
-import type { DirEntry } from './inode'
+import { type DirEntry, linkCount, setLinkCount } from './inode'
 import type { Inode } from './loaded-inode'
 import { conflictName } from './merge'
 import { runLimited } from '../common/semaphore'
@@ -209,7 +209,7 @@ export class TreeRepair {
   private readonly checkNode = (hex: string): CheckNode | undefined => {
     const inode = this.ctx.table.get(hex)
     if (!inode || inode.deleted || inode.remoteDeleted) return undefined
-    return { hex, type: inode.type, entries: inode.state.entries ?? null }
+    return { hex, type: inode.type, entries: inode.state.entries ?? null, links: linkCount(inode.state) }
   }
 
   /** Live inodes this mount knows that are stored (a new one is listed by its own folder already). */
@@ -298,6 +298,9 @@ export class TreeRepair {
       }
       const dir = table.get(p.dir)
       if (!dir?.state.entries?.get(p.name)?.id.equals(Buffer.from(p.id, 'hex'))) continue
+      // A file with changes here may have a link count older than the store's (a link made elsewhere).
+      const listed = table.get(p.id)
+      if (listed && listed.type !== 'dir' && table.busy(listed)) continue
       dir.entries.delete(p.name)
       this.ctx.journal.append([{ o: 'e', d: dir.hex, n: p.name, c: null }])
       table.touch(dir)
@@ -315,6 +318,11 @@ export class TreeRepair {
         const name = dir.entries.has(wanted) ? conflictName(wanted, (n) => dir.entries.has(n)) : wanted
         table.link(dir, name, inode)
         table.touch(dir)
+        // Listed nowhere else: its link count (too high after two devices' merged counts) is this one name.
+        if (inode.type !== 'dir' && linkCount(inode.state) !== 1) {
+          setLinkCount(inode.state, 1)
+          table.touch(inode)
+        }
         done.push(`put the orphan '${wanted}' back as '${name}'`)
       }
     }

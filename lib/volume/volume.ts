@@ -186,6 +186,11 @@ export class Volume extends ReadyResource {
     return this.ctx.namespace.readlink(p)
   }
 
+  /** A hard link: `to` becomes another name of the file at `from` (docs/hard-links.md); EPERM for a directory. */
+  link(from: string, to: string): Promise<Inode> {
+    return this.ctx.namespace.link(from, to)
+  }
+
   unlink(p: string): Promise<void> {
     return this.ctx.namespace.remove(p, false)
   }

@@ -132,7 +132,11 @@ test('posix semantics', { timeout: 120_000 }, async (t) => {
     t.is(fs.readlinkSync(p('link')), 'm')
     t.is(fs.readFileSync(p('link'), 'utf8'), 'x')
     t.ok(fs.lstatSync(p('link')).isSymbolicLink())
-    t.exception(() => fs.linkSync(p('m'), p('hard')), /EPERM/)
+    // Hard links (test/fuse/hard-links.test.ts has the rest): a file may have two names, a folder not.
+    fs.linkSync(p('m'), p('hard'))
+    t.is(fs.statSync(p('hard')).ino, fs.statSync(p('m')).ino, 'a hard link is the same inode')
+    fs.mkdirSync(p('dir-to-link'))
+    t.exception(() => fs.linkSync(p('dir-to-link'), p('dir-link')), /EPERM/, 'a folder cannot be hard-linked')
     const before = Date.now() - 2000
     fs.writeFileSync(p('fresh'), 'abc')
     const st = fs.statSync(p('fresh'))
@@ -196,6 +200,8 @@ test('posix semantics', { timeout: 120_000 }, async (t) => {
       ['mkdir', () => fs.mkdirSync(p(`names/${long}`))],
       ['rename from', () => fs.renameSync(p(`names/${long}`), p('names/other'))],
       ['rename to', () => fs.renameSync(p('names/ok'), p(`names/${long}`))],
+      ['link from', () => fs.linkSync(p(`names/${long}`), p('names/other'))],
+      ['link to', () => fs.linkSync(p('names/ok'), p(`names/${long}`))],
       ['a long folder on the way', () => fs.statSync(p(`${long}/ok`))]
     ] as const
     for (const [op, run] of tooLong) t.exception(run, /ENAMETOOLONG/, op)

@@ -1,5 +1,5 @@
-// Symbolic links on the Volume. Hard links and device nodes are not part of
-// the store's model.
+// Symbolic and hard links on the Volume (docs/hard-links.md). Device nodes
+// are not part of the store's model.
 
 import { E } from '../errno'
 import { reply } from '../wrap'
@@ -15,7 +15,9 @@ export function linkOps(ctx: VolumeOpsContext): OpHandlers {
 
     readlink: async (path: string) => reply(await volume.readlink(path)),
 
-    link: () => E.EPERM,
+    link: async (src: string, dest: string) => {
+      await volume.link(src, dest)
+    },
     mknod: () => E.EPERM
   }
 }

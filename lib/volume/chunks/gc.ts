@@ -3,7 +3,9 @@
 //
 // Only inodes of one fileId can reference a chunk: the file itself and its
 // conflict copies (same fileId and key; each seal draws a fresh nonce, so no
-// other file ever produces the same ciphertext). The Volume hands over the
+// other file ever produces the same ciphertext). Hard links are names of one
+// inode, not inodes: its tombstone, and so this queue, comes with its last
+// name (docs/hard-links.md). The Volume hands over the
 // chunks a stored write dropped (the old list minus the new one) and, once a
 // file's tombstone is stored, all of its chunks. Each waits out a grace
 // period, because another device may still read the old chunk list or hold
