@@ -16,6 +16,9 @@ export function linkOps(ctx: VolumeOpsContext): OpHandlers {
     readlink: async (path: string) => reply(await volume.readlink(path)),
 
     link: () => E.EPERM,
-    mknod: () => E.EPERM
+    // mkfifo, mknod and bind(2) of a unix socket all arrive here, the type in the mode's S_IFMT bits.
+    mknod: async (path: string, mode: number, dev: number) => {
+      await volume.mknod(path, mode, dev, ctx.caller())
+    }
   }
 }
