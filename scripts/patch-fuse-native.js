@@ -20,7 +20,7 @@ const path = require('node:path')
 const pkgDir = path.dirname(require.resolve('fuse-native/package.json'))
 const source = path.join(pkgDir, 'fuse-native.c')
 const built = path.join(pkgDir, 'build', 'Release', 'fuse.node')
-// 3. create, mkdir and symlink do not say who calls them, so with
+// 3. create, mkdir, symlink and mknod do not say who calls them, so with
 //    --allow-other every new file belonged to the mount's user. The binding
 //    reads the caller's uid and gid (fuse_get_context, on the FUSE thread)
 //    and passes them on; the JS side keeps them in `fuse.caller` for the
@@ -82,6 +82,18 @@ const PATCHES = [
     `FUSE_METHOD_VOID(symlink, 4, 0, (const char *path, const char *dest), {\n  l->path = path;\n  l->dest = dest;\n${CALLER_C}}, {\n` +
       '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
       `  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n${CALLER_ARGV(4)}})`
+  ],
+  [
+    'FUSE_METHOD_VOID(mknod, 3, 0, (const char *path, mode_t mode, dev_t dev), {\n' +
+      '  l->path = path;\n  l->mode = mode;\n  l->dev = dev;\n}, {\n' +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n' +
+      '  napi_create_uint32(env, l->dev, &(argv[4]));\n})',
+    'FUSE_METHOD_VOID(mknod, 5, 0, (const char *path, mode_t mode, dev_t dev), {\n' +
+      `  l->path = path;\n  l->mode = mode;\n  l->dev = dev;\n${CALLER_C}}, {\n` +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n' +
+      `  napi_create_uint32(env, l->dev, &(argv[4]));\n${CALLER_ARGV(5)}})`
   ]
 ]
 
@@ -98,6 +110,10 @@ const JS_PATCHES = [
   [
     '  _op_symlink (signal, src, dest) {\n    this.ops.symlink(',
     '  _op_symlink (signal, src, dest, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.symlink('
+  ],
+  [
+    '  _op_mknod (signal, path, mode, dev) {\n    this.ops.mknod(',
+    '  _op_mknod (signal, path, mode, dev, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.mknod('
   ]
 ]
 
@@ -121,7 +137,11 @@ function patchFile(file, patches) {
     }
     text = text.replace(from, to)
   }
-  if (text !== original) fs.writeFileSync(file, text)
+  // Through a rename: other processes load these files while this runs (node_modules may be shared).
+  if (text !== original) {
+    fs.writeFileSync(`${file}.patching`, text)
+    fs.renameSync(`${file}.patching`, file)
+  }
 }
 
 patchFile(source, PATCHES)

@@ -189,7 +189,7 @@ export class Volume extends ReadyResource {
    * metadata only; a regular file as create() makes it. EPERM for a type
    * mknod cannot make (a directory or symlink; bits no type has: EINVAL).
    */
-  mknod(p: string, mode: number, rdev: number, owner?: Owner): Promise<Inode> {
+  async mknod(p: string, mode: number, rdev: number, owner?: Owner): Promise<Inode> {
     const type = typeOfMode(mode)
     if (type === null) fail('EINVAL', `mknod: no file type has mode ${mode.toString(8)}`)
     if (type === 'dir' || type === 'symlink') fail('EPERM', `mknod cannot make a ${type}`)
