@@ -14,7 +14,7 @@
 //    dropped. With the flag, libfuse passes UTIME_OMIT and UTIME_NOW through:
 //    the binding turns UTIME_NOW into the current time and UTIME_OMIT into
 //    2^64 − 1, which lib/fuse/ops/attributes.ts reads as "keep this time".
-// 3. create, mkdir and symlink do not say who calls them, so with
+// 3. create, mkdir, symlink and mknod do not say who calls them, so with
 //    --allow-other every new file belonged to the mount's user. The binding
 //    reads the caller's uid and gid (fuse_get_context, on the FUSE thread)
 //    and passes them on; the JS side keeps them in `fuse.caller` for the
@@ -76,7 +76,19 @@ const PATCHES = [
       '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
       `  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n${CALLER_ARGV(4)}})`
   ],
-  ...nanos.C_PATCHES
+  ...nanos.C_PATCHES,
+  [
+    'FUSE_METHOD_VOID(mknod, 3, 0, (const char *path, mode_t mode, dev_t dev), {\n' +
+      '  l->path = path;\n  l->mode = mode;\n  l->dev = dev;\n}, {\n' +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n' +
+      '  napi_create_uint32(env, l->dev, &(argv[4]));\n})',
+    'FUSE_METHOD_VOID(mknod, 5, 0, (const char *path, mode_t mode, dev_t dev), {\n' +
+      `  l->path = path;\n  l->mode = mode;\n  l->dev = dev;\n${CALLER_C}}, {\n` +
+      '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n' +
+      `  napi_create_uint32(env, l->dev, &(argv[4]));\n${CALLER_ARGV(5)}})`
+  ]
 ]
 
 // The same for the binding's JS side (index.js).
@@ -93,7 +105,11 @@ const JS_PATCHES = [
     '  _op_symlink (signal, src, dest) {\n    this.ops.symlink(',
     '  _op_symlink (signal, src, dest, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.symlink('
   ],
-  ...nanos.JS_PATCHES
+  ...nanos.JS_PATCHES,
+  [
+    '  _op_mknod (signal, path, mode, dev) {\n    this.ops.mknod(',
+    '  _op_mknod (signal, path, mode, dev, uid, gid) {\n    this.caller = { uid, gid }\n    this.ops.mknod('
+  ]
 ]
 
 const version = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version

@@ -41,7 +41,7 @@ export const EXTRA_FUSE_OPTIONS = 'big_writes,max_write=131072,fsname=peerstore,
  */
 export const NANOSECOND_TIMES = Fuse.NANOSECOND_TIMES === true
 
-/** Who asked for a create, mkdir or symlink (scripts/patch-fuse-native.js). */
+/** Who asked for a create, mkdir, symlink or mknod (scripts/patch-fuse-native.js). */
 export interface FuseCaller {
   uid: number
   gid: number
@@ -49,7 +49,7 @@ export interface FuseCaller {
 
 export class TunedFuse extends Fuse {
   /**
-   * Set by the patched binding right before it calls create, mkdir or
+   * Set by the patched binding right before it calls create, mkdir, mknod or
    * symlink: valid during the synchronous start of that op only.
    */
   caller: FuseCaller | null = null

@@ -1,5 +1,6 @@
 // What a compare-and-swap conflict settles to: directories merge three ways,
-// files and symlinks keep both (theirs becomes a conflict copy), a delete
+// files, symlinks and special files keep both (theirs becomes a conflict
+// copy) unless only their metadata differs, a delete
 // meets a newer change and the change wins, and an inode deleted elsewhere
 // but changed here comes back under its name (docs/volume.md, "Concurrent
 // operations on two computers").
@@ -8,7 +9,7 @@ import { randomBytes } from '../crypto/keys'
 import { type SignedRecord, verifyRecord } from '../crypto/record'
 import type { VolumeContext } from './context'
 import { volumeError } from './errors'
-import { decryptState, type InodeState, linkCount, setLinkCount } from './inode'
+import { decryptState, type InodeState, isSpecialType, linkCount, setLinkCount } from './inode'
 import { adoptVersion, chunkKeys, Inode } from './loaded-inode'
 import { conflictName, mergeEntries } from './merge'
 import { keepLater } from './times'
@@ -74,7 +75,7 @@ export class ConflictResolver {
       keepLater(inode.state, theirs, 'ctime')
       keepLater(inode.state, theirs, 'atime')
     } else {
-      // Files and symlinks keep both: ours stays here, theirs becomes a conflict copy beside it.
+      // Files, symlinks and special files keep both: ours stays here, theirs becomes a conflict copy beside it.
       // From now on both lists may hold the same chunks: neither is collected.
       if (theirs.file) theirs.file.shared = true
       if (inode.data) inode.data.shared = true
@@ -163,10 +164,11 @@ export class ConflictResolver {
   }
 }
 
-/** The same bytes: a file's chunk list and inline content, or a symlink's target. */
+/** The same bytes: a file's chunk list and inline content, a symlink's target, a device's number. */
 function sameContent(a: InodeState, b: InodeState): boolean {
   if (a.type !== b.type) return false
   if (a.type === 'symlink') return a.target === b.target
+  if (isSpecialType(a.type)) return (a.rdev ?? 0) === (b.rdev ?? 0)
   const x = a.file
   const y = b.file
   if (!x || !y) return x === y

@@ -6,10 +6,39 @@
 import { decrypt, encrypt } from '../crypto/aead'
 import type { FileContent } from './file-data'
 
-export type InodeType = 'file' | 'dir' | 'symlink'
+/**
+ * What an inode is. Fifos, device nodes and sockets ("special files") are
+ * metadata only: opening one is the kernel's business (a fifo's pipe, a
+ * device's driver, a socket's listener on this machine), so they have no
+ * content, only a type, a mode and, for devices, the device number.
+ */
+export type InodeType = 'file' | 'dir' | 'symlink' | SpecialType
+
+export type SpecialType = 'fifo' | 'chardev' | 'blockdev' | 'socket'
 
 /** The file-type bits of st_mode. */
-export const TYPE_BITS: Record<InodeType, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 }
+export const TYPE_BITS: Record<InodeType, number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  fifo: 0o010000,
+  chardev: 0o020000,
+  blockdev: 0o060000,
+  socket: 0o140000
+}
+
+const S_IFMT = 0o170000
+
+export function isSpecialType(t: InodeType): t is SpecialType {
+  return t === 'fifo' || t === 'chardev' || t === 'blockdev' || t === 'socket'
+}
+
+/** The type st_mode's file-type bits name; null for bits no type has. */
+export function typeOfMode(mode: number): InodeType | null {
+  const bits = mode & S_IFMT
+  for (const [type, b] of Object.entries(TYPE_BITS)) if (b === bits) return type as InodeType
+  return null
+}
 
 /** What getattr reports. */
 export interface Stat {
@@ -29,6 +58,8 @@ export interface Stat {
   blksize: number
   /** The inode number (inodeNumber()); absent where the caller has none to give. */
   ino?: number
+  /** A device node's device number, as the kernel encodes dev_t in 32 bits; 0 or absent for other types. */
+  rdev?: number
 }
 
 /** The root's inode number, as on most file systems' mount points. */
@@ -79,7 +110,8 @@ export function statOf(
     mtimeNs: s.mtimeNs,
     ctimeNs: s.ctimeNs,
     blocks: Math.ceil(size / 512),
-    blksize: 4096
+    blksize: 4096,
+    rdev: s.rdev ?? 0
   }
 }
 
@@ -123,6 +155,8 @@ export interface InodeState extends InodeAttrs {
   file?: FileContent
   entries?: Map<string, DirEntry>
   target?: string
+  /** A device node's device number (dev_t as the kernel passes it to FUSE); absent for other types. */
+  rdev?: number
   /**
    * How many directory entries name this file or symlink (hard links,
    * docs/hard-links.md); absent means 1, as in every record written before
@@ -142,8 +176,24 @@ export function setLinkCount(s: InodeState, n: number): void {
   else s.nlink = n
 }
 
-const TYPE_CODE: Record<InodeType, string> = { file: 'f', dir: 'd', symlink: 'l' }
-const CODE_TYPE: Record<string, InodeType> = { f: 'file', d: 'dir', l: 'symlink' }
+/** An inode type's code in records and journal entries: the letter `ls -l` shows, `f` for a file. */
+export const TYPE_CODE: Record<InodeType, string> = {
+  file: 'f',
+  dir: 'd',
+  symlink: 'l',
+  fifo: 'p',
+  chardev: 'c',
+  blockdev: 'b',
+  socket: 's'
+}
+const CODE_TYPE: Record<string, InodeType> = Object.fromEntries(
+  Object.entries(TYPE_CODE).map(([type, code]) => [code, type as InodeType])
+)
+
+/** The type a code names; undefined for a code this build does not know. */
+export function typeOfCode(code: string): InodeType | undefined {
+  return CODE_TYPE[code]
+}
 const ZERO_KEY = Buffer.alloc(32)
 
 interface WireState {
@@ -172,6 +222,8 @@ interface WireState {
   l?: string
   /** InodeState.nlink, written only when it is not 1 (older readers ignore it). */
   nl?: number
+  /** InodeState.rdev (since special files), for device nodes only */
+  r?: number
 }
 
 /** Plain JSON form; `withEntries: false` leaves a directory's entries out (the journal logs them as deltas). */
@@ -203,6 +255,7 @@ export function stateToWire(s: InodeState, withEntries = true, entryKey?: EntryK
   }
   if (s.target !== undefined) w.l = s.target
   if (s.type !== 'dir' && s.nlink !== undefined && s.nlink !== 1) w.nl = s.nlink
+  if (s.rdev) w.r = s.rdev
   return w
 }
 
@@ -253,6 +306,7 @@ export function stateFromWire(w: WireState): InodeState {
   }
   if (w.l !== undefined) s.target = w.l
   if (type !== 'dir' && typeof w.nl === 'number' && Number.isInteger(w.nl) && w.nl > 1) s.nlink = w.nl
+  if (w.r !== undefined && (type === 'chardev' || type === 'blockdev')) s.rdev = w.r
   return s
 }
 

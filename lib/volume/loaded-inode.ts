@@ -4,7 +4,7 @@
 
 import type { FileContent, FileData } from './file-data'
 import { volumeError } from './errors'
-import type { DirEntry, InodeState, InodeType } from './inode'
+import { type DirEntry, type InodeState, type InodeType, isSpecialType, TYPE_CODE, typeOfCode } from './inode'
 import { Mutex } from '../common/semaphore'
 
 export class Inode {
@@ -70,6 +70,7 @@ export class Inode {
   get size(): number {
     if (this.data) return this.data.size
     if (this.type === 'symlink') return Buffer.byteLength(this.state.target ?? '')
+    if (isSpecialType(this.type)) return 0
     return 4096
   }
 }
@@ -92,9 +93,10 @@ export function chunkKeys(file: FileContent | undefined): Buffer[] {
 
 /** An inode type as a journal entry op spells it. */
 export function typeCode(t: InodeType): string {
-  return t === 'file' ? 'f' : t === 'dir' ? 'd' : 'l'
+  return TYPE_CODE[t]
 }
 
+/** Entries journaled before the type was written (or by a build that knew no more) are files. */
 export function codeType(c: string | undefined): InodeType {
-  return c === 'd' ? 'dir' : c === 'l' ? 'symlink' : 'file'
+  return (c && typeOfCode(c)) || 'file'
 }

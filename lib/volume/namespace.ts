@@ -1,5 +1,5 @@
 // Path operations: resolving paths, and the namespace changes (create, mkdir,
-// symlink, link, unlink, rmdir, rename).
+// symlink, mknod, link, unlink, rmdir, rename).
 //
 // Namespace changes run one at a time under `ns`, as does taking in another
 // device's record (remote-apply.ts) and the tree check's repairs. Each first
@@ -93,13 +93,15 @@ export class Namespace {
     return inode.state.target ?? ''
   }
 
-  make(p: string, type: InodeType, mode: number, owner?: Owner, target?: string): Promise<Inode> {
+  /** `target`: a symlink's; `rdev`: a device node's device number. */
+  make(p: string, type: InodeType, mode: number, owner?: Owner, target?: string, rdev?: number): Promise<Inode> {
     return this.ctx.ns.run(async () => {
       const { table } = this.ctx
       const { dir, name } = await this.parentOf(p)
       if (dir.entries.has(name)) fail('EEXIST')
       const inode = table.newInode(type, mode, owner)
       if (type === 'symlink') inode.state.target = target
+      if ((type === 'chardev' || type === 'blockdev') && rdev) inode.state.rdev = rdev
       table.inodes.set(inode.hex, inode)
       table.link(dir, name, inode)
       table.touch(inode)

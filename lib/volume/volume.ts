@@ -1,4 +1,5 @@
-// One user's tree of directories, files and symlinks, kept in a ValueStore as
+// One user's tree of directories, files, symlinks and special files (fifos,
+// sockets, device nodes), kept in a ValueStore as
 // signed, encrypted inode records and encrypted chunks. Path-based calls for
 // the FUSE adapter and the CLI; file handles hold Inode objects, so renamed
 // and unlinked open files keep working.
@@ -20,9 +21,10 @@ import type { ChunkCollector } from './chunks/gc'
 import type { ChunkStore } from './chunks/chunk-store'
 import { VolumeContext } from './context'
 import * as fileIo from './file-io'
+import { fail } from './errors'
 import { HomeLock } from './home-lock'
 import { closeParts, openParts } from './lifecycle'
-import { type DirEntry, inodeNumber, ROOT_INO, type Stat, statOf } from './inode'
+import { type DirEntry, inodeNumber, ROOT_INO, type Stat, statOf, typeOfMode } from './inode'
 import type { Inode } from './loaded-inode'
 import type { SyncStats } from './remote-sync'
 import {
@@ -180,6 +182,18 @@ export class Volume extends ReadyResource {
 
   symlink(target: string, p: string, owner?: Owner): Promise<Inode> {
     return this.ctx.namespace.make(p, 'symlink', 0o777, owner, target)
+  }
+
+  /**
+   * mknod(2): a fifo, a socket or a device node (`rdev` its device number),
+   * metadata only; a regular file as create() makes it. EPERM for a type
+   * mknod cannot make (a directory or symlink; bits no type has: EINVAL).
+   */
+  async mknod(p: string, mode: number, rdev: number, owner?: Owner): Promise<Inode> {
+    const type = typeOfMode(mode)
+    if (type === null) fail('EINVAL', `mknod: no file type has mode ${mode.toString(8)}`)
+    if (type === 'dir' || type === 'symlink') fail('EPERM', `mknod cannot make a ${type}`)
+    return this.ctx.namespace.make(p, type!, mode, owner, undefined, rdev)
   }
 
   readlink(p: string): Promise<string> {

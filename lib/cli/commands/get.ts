@@ -3,6 +3,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { isSpecialType } from '../../volume/inode'
 import { timeNs } from '../../volume/times'
 import type { Inode, Volume } from '../../volume/volume'
 import { openVolume } from '../../app/open-volume'
@@ -47,6 +48,8 @@ async function restore(v: Volume, from: string, inode: Inode, dest: string): Pro
     fs.chmodSync(dest, st.mode & 0o7777)
     return n
   }
+  // Fifos, sockets and device nodes have no content, and Node cannot make them: left out.
+  if (isSpecialType(inode.type)) return 0
   if (inode.type === 'symlink') {
     fs.rmSync(dest, { force: true })
     fs.symlinkSync(inode.state.target ?? '', dest)

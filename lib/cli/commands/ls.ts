@@ -1,6 +1,7 @@
 // `peerstore ls PATH`: lists a folder of the store (or one file) without FUSE.
 
 import { openVolume } from '../../app/open-volume'
+import { type InodeType, TYPE_CODE } from '../../volume/inode'
 import type { Stat } from '../../volume/volume'
 import { type Command, requirePositionals } from '../command'
 
@@ -41,8 +42,9 @@ export const lsCommand: Command = {
   }
 }
 
-function line(type: string, s: Stat): string {
-  const t = type === 'dir' ? 'd' : type === 'symlink' ? 'l' : '-'
+function line(type: InodeType, s: Stat): string {
+  // The letter `ls -l` shows: the record's type code, except a regular file's '-'.
+  const t = type === 'file' ? '-' : TYPE_CODE[type]
   const perms = [6, 3, 0].map((sh) => {
     const b = (s.mode >> sh) & 7
     return `${b & 4 ? 'r' : '-'}${b & 2 ? 'w' : '-'}${b & 1 ? 'x' : '-'}`

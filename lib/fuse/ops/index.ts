@@ -27,7 +27,7 @@ export { formatStatus } from './xattrs'
 export interface OpsOptions {
   log?: (line: string) => void
   stats?: Map<string, { calls: number; ms: number }>
-  /** Who called the current create, mkdir or symlink; read before the op's first await. */
+  /** Who called the current create, mkdir, symlink or mknod; read before the op's first await. */
   caller?: () => FuseCaller | null
   /** Other users' shares under /@shared, read-only (volume/sharing/view.ts). */
   shares?: SharedView

@@ -1,5 +1,5 @@
-// Symbolic and hard links on the Volume (docs/hard-links.md). Device nodes
-// are not part of the store's model.
+// Symbolic and hard links (docs/hard-links.md) and special files (fifos,
+// sockets, device nodes: metadata only, their I/O is the kernel's).
 
 import { E } from '../errno'
 import { reply } from '../wrap'
@@ -18,6 +18,9 @@ export function linkOps(ctx: VolumeOpsContext): OpHandlers {
     link: async (src: string, dest: string) => {
       await volume.link(src, dest)
     },
-    mknod: () => E.EPERM
+    // mkfifo, mknod and bind(2) of a unix socket all arrive here, the type in the mode's S_IFMT bits.
+    mknod: async (path: string, mode: number, dev: number) => {
+      await volume.mknod(path, mode, dev, ctx.caller())
+    }
   }
 }

@@ -11,7 +11,7 @@ import { type FuseCaller, NANOSECOND_TIMES } from '../tuned-fuse'
 export interface VolumeOpsContext {
   volume: Volume
   handles: HandleTable
-  /** Who called the current create, mkdir or symlink; read before the op's first await. */
+  /** Who called the current create, mkdir, symlink or mknod; read before the op's first await. */
   caller: () => FuseCaller | undefined
 }
 

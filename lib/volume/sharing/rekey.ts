@@ -7,6 +7,7 @@
 // them. What they read (or kept) before stays readable to them.
 
 import { randomBytes } from '../../crypto/keys'
+import { isSpecialType } from '../inode'
 import { shareError } from './token'
 import { timeNs } from '../times'
 import type { Inode, Volume } from '../volume'
@@ -52,6 +53,9 @@ async function rekey(volume: Volume, p: string, done: Rekeyed): Promise<void> {
     await volume.rmdir(p)
   } else if (old.type === 'symlink') {
     fresh = await volume.symlink(old.state.target ?? '', temp)
+  } else if (isSpecialType(old.type)) {
+    // No content: a new inode of the same type (and device number) is the whole re-key.
+    fresh = await volume.mknod(temp, old.state.mode, old.state.rdev ?? 0)
   } else {
     fresh = await volume.create(temp, old.state.mode)
     const buf = Buffer.alloc(PIECE)

@@ -20,7 +20,8 @@ import type { InodeType } from '../inode'
 const USER_PREFIX = 'peerstore-user1'
 const TOKEN_PREFIX = 'peerstore-share1'
 const NS_USER_CHECK = namespace('share/user-id-check')
-const TYPES: InodeType[] = ['file', 'dir', 'symlink']
+// By index on the wire: new types only ever go at the end.
+const TYPES: InodeType[] = ['file', 'dir', 'symlink', 'fifo', 'chardev', 'blockdev', 'socket']
 
 /** A share, user id or token refused; EINVAL unless the caller names another code. */
 export function shareError(message: string, code = 'EINVAL'): PeerStoreError {

@@ -14,7 +14,7 @@ import { recordKey, verifyRecord } from '../../crypto/record'
 import type { ChunkStore } from '../chunks/chunk-store'
 import { fail, forgedRecord } from '../errors'
 import { FileData } from '../file-data'
-import { decryptState, type InodeState, inodeNumber, type Stat, statOf, TYPE_BITS } from '../inode'
+import { decryptState, type InodeState, inodeNumber, isSpecialType, type Stat, statOf, TYPE_BITS } from '../inode'
 import { acceptedPath, readAccepted } from './accepted'
 import { SHARED_DIR_NAME } from './names'
 import { readInbox } from './records'
@@ -199,7 +199,9 @@ export class SharedView {
       ? found.node.data.size
       : s.type === 'symlink'
         ? Buffer.byteLength(s.target ?? '')
-        : 4096
+        : isSpecialType(s.type)
+          ? 0
+          : 4096
     // Read-only for everyone; the sharer's uid and gid mean nothing on this machine.
     return {
       ...statOf(s, size, { owner: { uid: this.uid, gid: this.gid }, modeMask: 0o7777 & ~WRITE_BITS }),
