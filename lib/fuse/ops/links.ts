@@ -1,7 +1,6 @@
 // Symbolic and hard links (docs/hard-links.md) and special files (fifos,
 // sockets, device nodes: metadata only, their I/O is the kernel's).
 
-import { E } from '../errno'
 import { reply } from '../wrap'
 import type { OpHandlers } from './table'
 import type { VolumeOpsContext } from './volume-context'
