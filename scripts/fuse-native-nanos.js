@@ -10,9 +10,11 @@
 //   the epoch (null for UTIME_OMIT) when the Fuse was made with the option
 //   `nanosecondTimes: true`; without it, milliseconds as before.
 // - getattr (and fgetattr, readdir stats): a stat time may also be a BigInt of
-//   nanoseconds since the epoch. The stat array grows from 18 to 21 uint32s,
-//   the last three being the nanoseconds past each time's millisecond; the C
-//   side reads them only from an array that long.
+//   nanoseconds since the epoch. The stat array grows from 18 to 22 uint32s:
+//   three with the nanoseconds past each time's millisecond, then the high 32
+//   bits of st_ino (fuse-native kept 32 bits of inode numbers, so two files
+//   could share one, and `cp`/`diff` take two files with one number for one);
+//   the C side reads each only from an array that long.
 // - index.js sets Fuse.NANOSECOND_TIMES = true, so a caller can tell.
 
 // The utimens method: fuse-native's text, then with fixes 1 and 2 of
@@ -69,6 +71,26 @@ const UTIMENS_ARG_NANOS = [
 
 const STAT_ADD_NS = [
   '// A stat array of 21 uint32s (index.js patched for nanoseconds) ends with the',
+  '// nanoseconds past the millisecond of atime, mtime and ctime; one of 22 also',
+  '// has the high 32 bits of st_ino; one of 18 has milliseconds only. len is in bytes.',
+  'static void stat_add_ns (uint32_t *ints, size_t len, struct stat* stat) {',
+  '  if (len >= 22 * sizeof(uint32_t)) stat->st_ino |= (uint64_t) ints[21] << 32;',
+  '  if (len < 21 * sizeof(uint32_t)) return;',
+  '#ifdef __APPLE__',
+  '  stat->st_atimespec.tv_nsec += ints[18] % 1000000;',
+  '  stat->st_mtimespec.tv_nsec += ints[19] % 1000000;',
+  '  stat->st_ctimespec.tv_nsec += ints[20] % 1000000;',
+  '#else',
+  '  stat->st_atim.tv_nsec += ints[18] % 1000000;',
+  '  stat->st_mtim.tv_nsec += ints[19] % 1000000;',
+  '  stat->st_ctim.tv_nsec += ints[20] % 1000000;',
+  '#endif',
+  '}',
+  ''
+].join('\n')
+// The same before inode numbers grew to 64 bits (patched sources of that time move on).
+const STAT_ADD_NS_V1 = [
+  '// A stat array of 21 uint32s (index.js patched for nanoseconds) ends with the',
   '// nanoseconds past the millisecond of atime, mtime and ctime; one of 18 has',
   '// milliseconds only. len is in bytes.',
   'static void stat_add_ns (uint32_t *ints, size_t len, struct stat* stat) {',
@@ -97,7 +119,7 @@ exports.C_PATCHES = [
     '  size_t atime;\n  size_t mtime;\n',
     "  size_t atime;\n  size_t mtime;\n  // utimens: nanoseconds past atime's and mtime's millisecond.\n  uint32_t atime_ns;\n  uint32_t mtime_ns;\n"
   ],
-  [POPULATE_STATVFS, STAT_ADD_NS + POPULATE_STATVFS],
+  [[STAT_ADD_NS_V1 + POPULATE_STATVFS, POPULATE_STATVFS], STAT_ADD_NS + POPULATE_STATVFS],
   // getattr and fgetattr answer with the same text.
   [GETATTR_SIGNAL, `${GETATTR_SIGNAL}\n  stat_add_ns(ints, ints_len, l->stat);`, { all: true }],
   [READDIR_STAT, `${READDIR_STAT}\n      stat_add_ns(stats_array, stats_array_len, &st);`]
@@ -110,6 +132,23 @@ const GET_STAT_ARRAY_SHIPPED_TIMES =
   '  setDoubleInt(ints, 16, toDateMS(stat && stat.ctime))\n'
 
 const SET_STAT_TIME = [
+  '// A stat time: a Date, milliseconds, or a BigInt of nanoseconds since the',
+  '// epoch (patch-fuse-native.js); the nanoseconds past the millisecond go to',
+  '// ints[nsIdx] (18 to 20), which the patched binding reads.',
+  'function setStatTime (ints, idx, nsIdx, t) {',
+  "  if (typeof t !== 'bigint') return setDoubleInt(ints, idx, toDateMS(t))",
+  '  const ns = t % 1000000n',
+  '  setDoubleInt(ints, idx, Number(t / 1000000n))',
+  '  ints[nsIdx] = Number(ns)',
+  '}',
+  '',
+  '// ints[21]: the high 32 bits of st_ino (inode numbers of up to 2^53).',
+  'function getStatArray (stat) {',
+  '  const ints = new Uint32Array(22)',
+  '  ints[21] = Math.floor(((stat && stat.ino) || 0) / 4294967296)',
+  ''
+].join('\n')
+const SET_STAT_TIME_V1 = [
   '// A stat time: a Date, milliseconds, or a BigInt of nanoseconds since the',
   '// epoch (patch-fuse-native.js); the nanoseconds past the millisecond go to',
   '// ints[nsIdx] (18 to 20), which the patched binding reads.',
@@ -150,7 +189,7 @@ const GET_NANOS_ARG = [
 ].join('\n')
 
 exports.JS_PATCHES = [
-  [GET_STAT_ARRAY_TIMES, SET_STAT_TIME],
+  [[SET_STAT_TIME_V1, GET_STAT_ARRAY_TIMES], SET_STAT_TIME],
   [
     GET_STAT_ARRAY_SHIPPED_TIMES,
     '  setStatTime(ints, 12, 18, stat && stat.atime)\n' +

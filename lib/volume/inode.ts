@@ -68,18 +68,20 @@ export const ROOT_INO = 1
 /**
  * A file's inode number, the same for its whole life and on every computer of
  * the user: taken from its inode id, so `ls -i`, vim's "file changed" check
- * and rsync see one file as one number. 32 bits, because fuse-native passes
- * st_ino on as 32 bits; 0, 1 (the root) and 0xffffffff (libfuse's "unknown")
- * are never given. Two files may share a number (in a tree of 10,000 files
- * some pair does with a chance of about 1%; of 100,000, about 69%): harmless
- * while nlink is 1, which tools check before they treat equal numbers as one
- * file. Hard links (docs/hard-links.md) make nlink > 1 possible: tar, cp -a,
- * rsync -H and du then take two files with equal numbers for one only when
- * both have more than one name, so the chance counts hard-linked files alone
- * (about 0.01% among 1,000 of them, 1% among 10,000).
+ * and rsync see one file as one number. 48 bits of the id (the patched
+ * binding passes st_ino on in 64 bits, scripts/fuse-native-nanos.js; numbers
+ * stay below 2^53 so they are exact as JS numbers). 0, 1 (the root) and
+ * 0xffffffff (libfuse's "unknown") are never given. Two files share a number
+ * only by chance: about 0.2% for some pair in a tree of a million files.
+ * That matters because cp, mv and diff take two paths with one (dev, ino) for
+ * one file whatever their link counts, and tar, cp -a, rsync -H and du
+ * (hard links, docs/hard-links.md) do so for files with more than one name;
+ * with 32-bit numbers, as fuse-native passed them, a tree of 10,000 files
+ * had such a pair with a chance of about 1%.
  */
 export function inodeNumber(id: Buffer): number {
-  return 2 + (id.readUInt32BE(0) % 0xfffffffd)
+  const n = 2 + (id.readUIntBE(0, 6) % (2 ** 48 - 3))
+  return n >= 0xffffffff ? n + 1 : n
 }
 
 /**
