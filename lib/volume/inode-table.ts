@@ -11,9 +11,23 @@ import { decryptState, type InodeState, type InodeType, TYPE_BITS } from './inod
 import { chunkKeys, Inode, typeCode } from './loaded-inode'
 import type { Owner } from './volume-options'
 
+/**
+ * A listed directory's children loaded ahead per listing, at most: the
+ * lookups of each that follow (`ls -l`, find, rsync) then find them in
+ * memory. Bounds what one listing of a huge directory makes the mount hold.
+ */
+export const PREFETCH_MAX = 16_384
+/** Loads of one prefetch in flight at once: enough to keep the store and the JS thread busy together. */
+const PREFETCH_PARALLEL = 16
+
 export class InodeTable {
   readonly inodes = new Map<string, Inode>()
   private readonly loading = new Map<string, Promise<Inode>>()
+  /** Directories whose children are being loaded ahead (prefetchChildren). */
+  private readonly prefetching = new Set<Inode>()
+  /** Inodes read from the store, and of those how many a prefetch asked for (status counters). */
+  loads = 0
+  prefetched = 0
   /** Changed and not yet in the store. */
   readonly dirty = new Set<Inode>()
   /** Changed and not yet in the journal. */
@@ -54,6 +68,42 @@ export class InodeTable {
     return p
   }
 
+  /**
+   * Starts loading the children of `dir` not in memory yet, in listing
+   * order, PREFETCH_PARALLEL at a time, without waiting: the lookups that
+   * follow a readdir find each inode loaded or being loaded (getInode shares
+   * the load) instead of loading it alone after a round trip through the
+   * kernel. Failures are left to the lookup that needs the inode.
+   */
+  prefetchChildren(dir: Inode): void {
+    if (dir.type !== 'dir' || this.prefetching.has(dir) || this.ctx.closed) return
+    const ids: Buffer[] = []
+    for (const entry of dir.entries.values()) {
+      if (ids.length >= PREFETCH_MAX) break
+      const hex = entry.id.toString('hex')
+      if (!this.inodes.has(hex) && !this.loading.has(hex)) ids.push(entry.id)
+    }
+    if (ids.length === 0) return
+    this.prefetching.add(dir)
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < ids.length && !this.ctx.closed) {
+        // A load from this machine's stores never waits on I/O (lmdb reads synchronously), so a
+        // loop of them would run as one endless chain of microtasks: FUSE's requests, the readdir
+        // reply among them, waited seconds for all 10,000. Each load goes behind the queued I/O.
+        await new Promise((resolve) => setImmediate(resolve))
+        const id = ids[next++]
+        if (this.inodes.has(id.toString('hex'))) continue
+        try {
+          await this.getInode(id)
+          this.prefetched++
+        } catch {}
+      }
+    }
+    const workers = Array.from({ length: Math.min(PREFETCH_PARALLEL, ids.length) }, worker)
+    void Promise.all(workers).finally(() => this.prefetching.delete(dir))
+  }
+
   private async loadInode(id: Buffer): Promise<Inode> {
     const mark = this.ctx.remote.known
     const rec = await this.fetchRecord(id)
@@ -66,6 +116,7 @@ export class InodeTable {
       if (!fresh) throw volumeError('ENOENT', `inode ${hex} is not in the store`)
       inode = fresh
     } else inode = this.inodeFromRecord(id, rec)
+    this.loads++
     inode.syncedBeacon = mark
     const raced = this.inodes.get(inode.hex)
     if (raced) return raced
