@@ -2,7 +2,7 @@
 // listing of a plain local directory, measured in the same run.
 //
 //   node dist/scripts/bench-listing.js [--files 10000] [--no-drop-caches] [--no-stats]
-//                                      [--mount-node-args '--cpu-prof --cpu-prof-dir=/tmp/prof']
+//                                      ['--mount-node-args=--cpu-prof --cpu-prof-dir=/tmp/prof']
 //
 // (a) `peerstore mount` as a user starts it (the embedded one-node default, a
 // fresh home): create N small files in one directory, unmount, mount again,
@@ -17,8 +17,9 @@
 // the per-op counts of each mount session are printed (what the kernel asked
 // and how long the answers took): the budget in docs/benchmarks.md comes
 // from them. --mount-node-args passes node flags to the mount processes
-// (e.g. --cpu-prof). The mount is a child process: a FUSE server must not
-// spawn the `ls` it serves.
+// (e.g. --cpu-prof); give it with `=`, as above, or minimist takes a value
+// that starts with `--` for a flag of its own. The mount is a child process:
+// a FUSE server must not spawn the `ls` it serves.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
