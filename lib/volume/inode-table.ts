@@ -19,8 +19,10 @@ import type { Owner } from './volume-options'
 export const PREFETCH_MAX = 16_384
 /** Loads of one prefetch in flight at once: enough to keep the store and the JS thread busy together. */
 const PREFETCH_PARALLEL = 16
-/** Lookups of inodes behind another device's change within this long share one poll (catchUp). */
+/** Lookups of inodes behind another device's change within this long share one poll (catchUp)... */
 const CATCH_UP_DELAY_MS = 100
+/** ...and such polls start at most this often: an inode that must wait (local changes) stays behind. */
+const CATCH_UP_PERIOD_MS = 1000
 
 export class InodeTable {
   readonly inodes = new Map<string, Inode>()
@@ -31,6 +33,7 @@ export class InodeTable {
   loads = 0
   prefetched = 0
   private catchUpTimer: NodeJS.Timeout | null = null
+  private lastCatchUp = 0
   /** Changed and not yet in the store. */
   readonly dirty = new Set<Inode>()
   /** Changed and not yet in the journal. */
@@ -81,18 +84,22 @@ export class InodeTable {
    * next period, which is 10 s while push is live. Inodes a listing loaded
    * ahead and nothing looked up yet are the common case; without this a
    * change made elsewhere to one of them showed after 10 s instead of 0.2 s.
+   * Without push the poller already ticks every sync interval (1 s).
    */
   private catchUp(): void {
-    if (this.catchUpTimer || this.ctx.closed || !this.ctx.remote.enabled) return
+    const { remote } = this.ctx
+    if (this.catchUpTimer || this.ctx.closed || !remote.enabled || !remote.pushLive) return
+    const wait = Math.max(CATCH_UP_DELAY_MS, this.lastCatchUp + CATCH_UP_PERIOD_MS - Date.now())
     this.catchUpTimer = setTimeout(() => {
       if (this.ctx.closed) return
-      this.ctx.remote
+      this.lastCatchUp = Date.now()
+      remote
         .poll()
         .catch(() => {})
         .finally(() => {
           this.catchUpTimer = null
         })
-    }, CATCH_UP_DELAY_MS)
+    }, wait)
     this.catchUpTimer.unref()
   }
 
