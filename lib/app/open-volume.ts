@@ -54,7 +54,10 @@ export async function openVolume(
       offlineSinceMs: s.offlineSinceMs,
       dirty: s.dirty,
       replayWaiting: s.replayWaiting,
-      replayOps: s.replayOps
+      replayOps: s.replayOps,
+      inodes: s.inodes,
+      inodeLoads: s.inodeLoads,
+      prefetched: s.prefetched
     }
   })
   // Found (the root is read): from now on this home knows its tree.

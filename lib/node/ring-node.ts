@@ -77,6 +77,10 @@ export interface MountStatus {
   dirty: number
   replayWaiting: boolean
   replayOps: number
+  /** Inodes in memory, read from the store, and loaded ahead by listings (optional: older mounts leave them out). */
+  inodes?: number
+  inodeLoads?: number
+  prefetched?: number
 }
 
 const DEFAULT_REPAIR_MS = 10_000

@@ -13,9 +13,29 @@ import { chunkKeys, Inode, typeCode } from './loaded-inode'
 import { nowNs, setTime, stamp } from './times'
 import type { Owner } from './volume-options'
 
+/**
+ * A listed directory's children loaded ahead per listing, at most: the
+ * lookups of each that follow (`ls -l`, find, rsync) then find them in
+ * memory. Bounds what one listing of a huge directory makes the mount hold.
+ */
+export const PREFETCH_MAX = 16_384
+/** Loads of one prefetch in flight at once: enough to keep the store and the JS thread busy together. */
+const PREFETCH_PARALLEL = 16
+/** Lookups of inodes behind another device's change within this long share one poll (catchUp)... */
+const CATCH_UP_DELAY_MS = 100
+/** ...and such polls start at most this often: an inode that must wait (local changes) stays behind. */
+const CATCH_UP_PERIOD_MS = 1000
+
 export class InodeTable {
   readonly inodes = new Map<string, Inode>()
   private readonly loading = new Map<string, Promise<Inode>>()
+  /** Directories whose children are being loaded ahead (prefetchChildren). */
+  private readonly prefetching = new Set<Inode>()
+  /** Inodes read from the store, and of those how many a prefetch asked for (status counters). */
+  loads = 0
+  prefetched = 0
+  private catchUpTimer: NodeJS.Timeout | null = null
+  private lastCatchUp = 0
   /** Changed and not yet in the store. */
   readonly dirty = new Set<Inode>()
   /** Changed and not yet in the journal. */
@@ -47,13 +67,78 @@ export class InodeTable {
   async getInode(id: Buffer): Promise<Inode> {
     const hex = id.toString('hex')
     const cached = this.inodes.get(hex)
-    if (cached) return cached
+    if (cached) {
+      if (cached.syncedBeacon < this.ctx.remote.foreign) this.catchUp()
+      return cached
+    }
     let p = this.loading.get(hex)
     if (!p) {
       p = this.loadInode(id).finally(() => this.loading.delete(hex))
       this.loading.set(hex, p)
     }
     return p
+  }
+
+  /**
+   * An inode in memory is used after another device changed the tree since
+   * it was last known current: poll soon, so that it is re-read now that the
+   * lookup has put it among the watched (watch-set.ts), not at the poller's
+   * next period, which is 10 s while push is live. Inodes a listing loaded
+   * ahead and nothing looked up yet are the common case; without this a
+   * change made elsewhere to one of them showed after 10 s instead of 0.2 s.
+   * Without push the poller already ticks every sync interval (1 s).
+   */
+  private catchUp(): void {
+    const { remote } = this.ctx
+    if (this.catchUpTimer || this.ctx.closed || !remote.enabled || !remote.pushLive) return
+    const wait = Math.max(CATCH_UP_DELAY_MS, this.lastCatchUp + CATCH_UP_PERIOD_MS - Date.now())
+    this.catchUpTimer = setTimeout(() => {
+      if (this.ctx.closed) return
+      this.lastCatchUp = Date.now()
+      remote
+        .poll()
+        .catch(() => {})
+        .finally(() => {
+          this.catchUpTimer = null
+        })
+    }, wait)
+    this.catchUpTimer.unref()
+  }
+
+  /**
+   * Starts loading the children of `dir` not in memory yet, in listing
+   * order, PREFETCH_PARALLEL at a time, without waiting: the lookups that
+   * follow a readdir find each inode loaded or being loaded (getInode shares
+   * the load) instead of loading it alone after a round trip through the
+   * kernel. Failures are left to the lookup that needs the inode.
+   */
+  prefetchChildren(dir: Inode): void {
+    if (dir.type !== 'dir' || this.prefetching.has(dir) || this.ctx.closed) return
+    const ids: Buffer[] = []
+    for (const entry of dir.entries.values()) {
+      if (ids.length >= PREFETCH_MAX) break
+      const hex = entry.id.toString('hex')
+      if (!this.inodes.has(hex) && !this.loading.has(hex)) ids.push(entry.id)
+    }
+    if (ids.length === 0) return
+    this.prefetching.add(dir)
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < ids.length && !this.ctx.closed) {
+        // A load from this machine's stores never waits on I/O (lmdb reads synchronously), so a
+        // loop of them would run as one endless chain of microtasks: FUSE's requests, the readdir
+        // reply among them, waited seconds for all 10,000. Each load goes behind the queued I/O.
+        await new Promise((resolve) => setImmediate(resolve))
+        const id = ids[next++]
+        if (this.inodes.has(id.toString('hex'))) continue
+        try {
+          await this.getInode(id)
+          this.prefetched++
+        } catch {}
+      }
+    }
+    const workers = Array.from({ length: Math.min(PREFETCH_PARALLEL, ids.length) }, worker)
+    void Promise.all(workers).finally(() => this.prefetching.delete(dir))
   }
 
   private async loadInode(id: Buffer): Promise<Inode> {
@@ -68,6 +153,7 @@ export class InodeTable {
       if (!fresh) throw volumeError('ENOENT', `inode ${hex} is not in the store`)
       inode = fresh
     } else inode = this.inodeFromRecord(id, rec)
+    this.loads++
     inode.syncedBeacon = mark
     const raced = this.inodes.get(inode.hex)
     if (raced) return raced

@@ -8,6 +8,9 @@ import type { Inode } from './loaded-inode'
 
 export interface VolumeStatus {
   inodes: number
+  /** Inodes read from the store since the mount started, and how many of them a listing loaded ahead. */
+  inodeLoads: number
+  prefetched: number
   /** Records changed here and not yet in the store (they wait in the journal). */
   dirty: number
   pendingChunks: number
@@ -63,6 +66,8 @@ export function volumeStatus(ctx: VolumeContext): VolumeStatus {
   const since = ctx.records?.offlineSince ?? 0
   return {
     inodes: ctx.table.inodes.size,
+    inodeLoads: ctx.table.loads,
+    prefetched: ctx.table.prefetched,
     dirty: ctx.table.dirty.size,
     pendingChunks: ctx.chunks.pendingCount,
     pendingBytes: ctx.chunks.pendingByteCount,

@@ -167,6 +167,11 @@ export class Volume extends ReadyResource {
     return this.ctx.namespace.readdir(p)
   }
 
+  /** Starts loading a listed directory's children, which the lookups after a readdir come for (inode-table.ts). */
+  prefetchChildren(dir: Inode): void {
+    this.ctx.table.prefetchChildren(dir)
+  }
+
   /** Entries with their inodes, for `peerstore ls` and `get`. */
   list(p: string): Promise<{ name: string; inode: Inode }[]> {
     return this.ctx.namespace.list(p)

@@ -16,6 +16,8 @@ export function directoryOps(ctx: VolumeOpsContext, rootMount?: RootMount): OpHa
   return {
     readdir: async (path: string) => {
       const names = await volume.readdir(path)
+      // A listing is most often followed by a lookup of every name (ls -l, find, rsync): load them now, together.
+      volume.prefetchChildren(await volume.resolve(path))
       // The Volume refuses that name in the root, so it never hides an entry of the user's own.
       if (rootMount && isRoot(path) && !names.includes(rootMount.name) && rootMount.visible()) {
         names.push(rootMount.name)

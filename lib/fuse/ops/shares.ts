@@ -34,8 +34,8 @@ export function sharesOps(shares: SharedView): RoutedOps {
     fsyncdir: () => {},
 
     getxattr: async (path: string, name: string) => {
-      // The kernel asks for security.capability before writes: answer fast.
-      if (!name.startsWith('user.')) return E.ENODATA
+      // As for the user's own tree (xattrs.ts): only user.* exists, the rest is not supported.
+      if (!name.startsWith('user.')) return E.ENOTSUP
       await shares.getattr(path)
       return E.ENODATA
     },

@@ -12,8 +12,11 @@ export function xattrOps(ctx: VolumeOpsContext): OpHandlers {
   const { volume } = ctx
   return {
     getxattr: async (path: string, name: string) => {
-      // The kernel asks for security.capability before writes: answer fast.
-      if (!name.startsWith('user.')) return E.ENODATA
+      // Only user.* is kept (setxattr refuses the rest with the same errno). "Not supported" rather
+      // than "no such attribute": `ls -l` then stops asking every entry for its SELinux label and
+      // ACL (two round trips each, 2 s of a 10,000-entry listing); it remembers that per filesystem.
+      // The kernel's security.capability check before writes takes it as "none" either way.
+      if (!name.startsWith('user.')) return E.ENOTSUP
       const inode = await volume.resolve(path)
       if (name === STATUS_XATTR) return reply(Buffer.from(formatStatus(await volume.replicaReport(inode))))
       const value = volume.getxattr(inode, name)
