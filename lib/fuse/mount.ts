@@ -59,8 +59,8 @@ export class PeerstoreMount extends ReadyResource {
       allowOther: this.opts.allowOther,
       // With other users in, let the kernel enforce the stored modes and owners.
       defaultPermissions: this.opts.allowOther,
-      // Attributes and entries may be cached for 1 s: this mount is the only writer of its view.
-      attrTimeout: 1,
+      // Entries may be cached for 1 s: this mount is the only writer of its view. Attributes are
+      // not cached (attr_timeout=0 in tuned-fuse.ts).
       entryTimeout: 1,
       debug: this.opts.debug,
       // wrap.ts answers every op before these (opDeadlineMs) with a real errno.
