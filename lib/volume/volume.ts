@@ -24,7 +24,7 @@ import * as fileIo from './file-io'
 import { fail } from './errors'
 import { HomeLock } from './home-lock'
 import { closeParts, openParts } from './lifecycle'
-import { type DirEntry, inodeNumber, ROOT_INO, type Stat, statOf, typeOfMode } from './inode'
+import { type DirEntry, inodeNumber, ROOT_INO, type Stat, statOf, TYPE_BITS, typeOfMode } from './inode'
 import type { Inode } from './loaded-inode'
 import type { SyncStats } from './remote-sync'
 import {
@@ -44,6 +44,13 @@ import type { WatchSet } from './watch-set'
 
 export { STATUS_XATTR } from './attrs'
 export type { Stat } from './inode'
+
+/** One name of a directory listing, as readdir reports it (d_ino, and the type bits for d_type). */
+export interface DirListing {
+  name: string
+  ino: number
+  mode: number
+}
 export { Inode } from './loaded-inode'
 export { splitPath } from './namespace'
 export type { ReplicaReport, VolumeStatus } from './status'
@@ -165,6 +172,24 @@ export class Volume extends ReadyResource {
 
   readdir(p: string): Promise<string[]> {
     return this.ctx.namespace.readdir(p)
+  }
+
+  /**
+   * A directory's names, '.' and '..' first, each with its inode number and
+   * type bits: readdir's d_ino and d_type, from the entries alone (no inode
+   * is loaded). Without them readdir said "unknown" for both, so d_ino never
+   * matched st_ino and `find` or a colouring `ls` had to stat every entry.
+   */
+  async listing(p: string): Promise<DirListing[]> {
+    const dir = await this.ctx.namespace.resolve(p)
+    if (dir.type !== 'dir') fail('ENOTDIR')
+    const inoOf = (inode: Inode) => (inode === this.ctx.root ? ROOT_INO : inodeNumber(inode.id))
+    const out: DirListing[] = [
+      { name: '.', ino: inoOf(dir), mode: TYPE_BITS.dir },
+      { name: '..', ino: dir.parent ? inoOf(dir.parent) : ROOT_INO, mode: TYPE_BITS.dir }
+    ]
+    for (const [name, entry] of dir.entries) out.push({ name, ino: inodeNumber(entry.id), mode: TYPE_BITS[entry.type] })
+    return out
   }
 
   /** Starts loading a listed directory's children, which the lookups after a readdir come for (inode-table.ts). */

@@ -8,6 +8,8 @@ export interface KnownFailure {
   why: string
 }
 
+// Empty: every one of the suite's 8,798 assertions passes on the mount (28
+// are marked TODO by the suite itself and count as passed, as in `prove`).
 export const KNOWN_FAILURES: KnownFailure[] = []
 
 /** Every assertion id the list names ('chmod/00.t#22'), ranges expanded. */

@@ -1,6 +1,7 @@
 // Directory and name ops on the Volume: listing, making and removing
 // directories, removing and renaming names.
 
+import { TYPE_BITS } from '../../volume/inode'
 import { reply } from '../wrap'
 import type { OpHandlers } from './table'
 import type { VolumeOpsContext } from './volume-context'
@@ -8,6 +9,8 @@ import type { VolumeOpsContext } from './volume-context'
 /** A view mounted under a name in the root (the shares view at /@shared): listed there while visible. */
 export interface RootMount {
   name: string
+  /** Its inode number (what a stat of it gives). */
+  ino: number
   visible(): boolean
 }
 
@@ -15,14 +18,28 @@ export function directoryOps(ctx: VolumeOpsContext, rootMount?: RootMount): OpHa
   const { volume } = ctx
   return {
     readdir: async (path: string) => {
-      const names = await volume.readdir(path)
+      const listing = await volume.listing(path)
       // A listing is most often followed by a lookup of every name (ls -l, find, rsync): load them now, together.
       volume.prefetchChildren(await volume.resolve(path))
       // The Volume refuses that name in the root, so it never hides an entry of the user's own.
-      if (rootMount && isRoot(path) && !names.includes(rootMount.name) && rootMount.visible()) {
-        names.push(rootMount.name)
+      if (rootMount && isRoot(path) && !listing.some((e) => e.name === rootMount.name) && rootMount.visible()) {
+        listing.push({ name: rootMount.name, ino: rootMount.ino, mode: TYPE_BITS.dir })
       }
-      return reply(['.', '..', ...names])
+      // A stat per name gives d_ino and d_type; the binding reads nothing else of it for readdir.
+      const stats = listing.map(({ ino, mode }) => ({
+        ino,
+        mode,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        atime: 0,
+        mtime: 0,
+        ctime: 0
+      }))
+      return reply(
+        listing.map((e) => e.name),
+        stats
+      )
     },
 
     mkdir: async (path: string, mode: number) => {

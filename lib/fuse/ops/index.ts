@@ -4,6 +4,7 @@
 // Volume's ops; wrap.ts turns every handler into a fuse-native callback.
 
 import type { FuseOps } from 'fuse-native'
+import { inodeNumber } from '../../volume/inode'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import type { SharedView } from '../../volume/sharing/view'
 import type { Volume } from '../../volume/volume'
@@ -49,7 +50,11 @@ export function makeOps(volume: Volume, handles = new HandleTable(), opts: OpsOp
   })
   const ctx: VolumeOpsContext = { volume, handles, caller: () => opts.caller?.() ?? undefined }
   const shares = opts.shares
-  const sharesInRoot: RootMount | undefined = shares && { name: SHARED_DIR_NAME, visible: () => shares.visible() }
+  const sharesInRoot: RootMount | undefined = shares && {
+    name: SHARED_DIR_NAME,
+    ino: inodeNumber(Buffer.from(SHARED_DIR_NAME)),
+    visible: () => shares.visible()
+  }
   const own = volumeOps(ctx, sharesInRoot)
   const ops = shares
     ? routeView(own, sharesOps(shares), {
