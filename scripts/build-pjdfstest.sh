@@ -8,10 +8,22 @@
 # nor automake is needed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-src="${PJDFSTEST_SRC:-$here/../shared/tools/pjdfstest}"
+# The source: $PJDFSTEST_SRC, else shared/tools/pjdfstest beside the checkout
+# or beside any folder above it (a clone may sit deeper than main does).
+src="${PJDFSTEST_SRC:-}"
+if [ -z "$src" ]; then
+  dir="$here"
+  while [ "$dir" != "/" ]; do
+    dir="$(dirname "$dir")"
+    if [ -f "$dir/shared/tools/pjdfstest/pjdfstest.c" ]; then
+      src="$dir/shared/tools/pjdfstest"
+      break
+    fi
+  done
+fi
 out="${PJDFSTEST_DIR:-$here/.cache/pjdfstest}"
-if [ ! -f "$src/pjdfstest.c" ]; then
-  echo "build-pjdfstest: no pjdfstest source at $src" >&2
+if [ -z "$src" ] || [ ! -f "$src/pjdfstest.c" ]; then
+  echo "build-pjdfstest: no pjdfstest source found (shared/tools/pjdfstest beside the checkout or above it; or set PJDFSTEST_SRC)" >&2
   exit 1
 fi
 if [ -x "$out/pjdfstest" ] && [ "$out/pjdfstest" -nt "$src/pjdfstest.c" ]; then
