@@ -40,7 +40,9 @@ const PURE = [
   'cli/cli.test', // the CLI on homes with no bootstrap address: no sockets
   'cli/device.test',
   'cli/share.test',
+  'cli/tokens.test',
   'common/common.test',
+  'crypto/checked-token.test',
   'crypto/crypto.test',
   'net/chord-messages.test',
   'net/messages.test',

@@ -1,19 +1,43 @@
 // An invite token carries what another machine needs to join a network: the
 // network key and where to find its DHT. It is a secret: whoever holds it can
-// join. Format: 'peerstore1' + base64url(compact-encoded InviteToken).
+// join. Format: 'peerstore-invite2' + base64url(compact-encoded InviteToken ‖
+// 4-byte check), the checked token text of lib/crypto/checked-token.ts, so a
+// mistyped token is refused as damaged instead of joining another network.
 //
-// A device token ('peerstore2', `peerstore invite --device`) also carries the
-// user's seed, so that a second computer of the same user mounts the same
-// tree. It grants everything the user can do. A separate prefix, not an
-// optional field, so that a plain invite never carries the seed by accident
-// and older builds, which know only 'peerstore1', refuse it clearly instead
-// of joining the network without the identity.
+// A device token ('peerstore-device2', `peerstore invite --device`) also
+// carries the user's seed, so that a second computer of the same user mounts
+// the same tree. It grants everything the user can do. A separate prefix, not
+// an optional field, so that a plain invite never carries the seed by accident
+// and builds that do not know it refuse it clearly instead of joining the
+// network without the identity.
+//
+// The first formats, 'peerstore1' (invite) and 'peerstore2' (device), had no
+// check: they are refused with a message to ask for a new token
+// (docs/architecture.md, "Invite tokens", says why).
 
 import c from 'compact-encoding'
+import {
+  type CheckedTokenKind,
+  damagedTokenError,
+  decodeCheckedToken,
+  encodeCheckedToken,
+  looksLikeToken,
+  tokenError
+} from '../crypto/checked-token'
 import { configError, type HostPort } from './config'
 
-const PREFIX = 'peerstore1'
-const DEVICE_PREFIX = 'peerstore2'
+const INVITE: CheckedTokenKind = {
+  prefix: 'peerstore-invite2',
+  what: 'invite token',
+  askAgain: "ask for a new one ('peerstore invite' on a machine of the network, updated to this version)",
+  uncheckedPrefixes: ['peerstore1']
+}
+const DEVICE: CheckedTokenKind = {
+  prefix: 'peerstore-device2',
+  what: 'device token',
+  askAgain: "make a new one with 'peerstore invite --device' on your other computer (updated to this version)",
+  uncheckedPrefixes: ['peerstore2']
+}
 
 export interface InviteToken {
   networkKey: Buffer
@@ -65,32 +89,31 @@ const deviceEncoding = {
   }
 }
 
-/** A 'peerstore1' token, or a 'peerstore2' device token when `userSeed` is set. */
+/** An invite token, or a device token when `userSeed` is set. */
 export function encodeInvite(token: InviteToken): string {
   if (token.userSeed) {
     if (token.userSeed.byteLength !== 32) throw configError('a user seed is 32 bytes')
-    return DEVICE_PREFIX + Buffer.from(c.encode(deviceEncoding, token)).toString('base64url')
+    return encodeCheckedToken(DEVICE, c.encode(deviceEncoding, token))
   }
-  return PREFIX + Buffer.from(c.encode(inviteEncoding, token)).toString('base64url')
+  return encodeCheckedToken(INVITE, c.encode(inviteEncoding, token))
 }
 
+/** The invite or device token in `text`; refuses a damaged one, one of the unchecked first formats, and any other text. */
 export function decodeInvite(text: string): InviteToken {
-  const trimmed = text.trim()
-  const device = trimmed.startsWith(DEVICE_PREFIX)
-  if (!device && !trimmed.startsWith(PREFIX)) {
-    throw configError(`not a PeerStore invite token (it starts with '${PREFIX}' or '${DEVICE_PREFIX}')`)
+  const kind = looksLikeToken(DEVICE, text) ? DEVICE : looksLikeToken(INVITE, text) ? INVITE : null
+  if (!kind) {
+    throw tokenError(
+      `not a PeerStore invite token (it starts with '${INVITE.prefix}', or '${DEVICE.prefix}' for another computer of yours)`
+    )
   }
-  const body = trimmed.slice(PREFIX.length)
-  // base64url decoding skips characters outside its alphabet: refuse them, so a mangled token is not half-read.
-  if (!/^[A-Za-z0-9_-]+$/.test(body)) throw configError('the invite token is damaged (copy it again, whole)')
+  const bytes = decodeCheckedToken(kind, text)
   try {
-    const bytes = Buffer.from(body, 'base64url')
     const state = c.state(0, bytes.byteLength, bytes)
-    const token = (device ? deviceEncoding : inviteEncoding).decode(state)
-    // Trailing bytes mean a truncated or spliced token of another kind.
+    const token = (kind === DEVICE ? deviceEncoding : inviteEncoding).decode(state)
     if (state.start !== state.end) throw new Error('trailing bytes')
     return token
   } catch {
-    throw configError('the invite token is damaged (copy it again, whole)')
+    // Only a token made wrong passes the check and still fails here.
+    throw damagedTokenError(kind)
   }
 }

@@ -1,7 +1,7 @@
 // A second computer of the same user: `peerstore invite --device` prints a
 // token that also carries the user identity, `peerstore join TOKEN` stores it
 // as user.seed (0600), refusing to replace another identity without --force.
-// Old 'peerstore1' tokens still join; damaged tokens fail clearly.
+// Damaged tokens fail clearly (every kind of damage: test/cli/tokens.test.ts).
 
 import fs from 'node:fs'
 import path from 'node:path'
@@ -18,7 +18,7 @@ async function deviceToken(t: Test, home: string): Promise<string> {
   t.is(res.code, 0, res.stderr)
   t.ok(res.stderr.includes('full access') || res.stderr.includes('all your files'), 'warns that it is a secret')
   const token = res.stdout.trim()
-  t.ok(token.startsWith('peerstore2'), 'a device token')
+  t.ok(token.startsWith('peerstore-device2'), 'a device token')
   return token
 }
 
@@ -53,7 +53,7 @@ test('join refuses to replace another user identity unless --force', async (t) =
   const token = await deviceToken(t, a)
   // c is already in the same network, with its own user.
   const plain = await runPeerstore(['invite', '--home', a, '--bootstrap', BOOT])
-  t.ok(plain.stdout.trim().startsWith('peerstore1'), 'a plain invite keeps the old format')
+  t.ok(plain.stdout.trim().startsWith('peerstore-invite2'), 'a plain invite')
   t.absent(plain.stderr.includes('full access'), 'and no warning')
   t.is((await runPeerstore(['join', '--home', c, plain.stdout.trim()])).code, 0)
   t.absent(fs.existsSync(path.join(c, 'user.seed')), 'a plain invite carries no identity')
@@ -80,25 +80,25 @@ test('join refuses to replace another user identity unless --force', async (t) =
   t.is(fs.statSync(path.join(c, 'user.seed')).mode & 0o777, 0o600)
 })
 
-test('old peerstore1 tokens still decode; bad tokens fail with a clear error', async (t) => {
+test('invite tokens made in code join; bad tokens fail with a clear error', async (t) => {
   const home = tempDir(t, 'home')
   const networkKey = randomBytes(32)
-  const old = encodeInvite({ networkKey, bootstrap: [{ host: '127.0.0.1', port: 49737 }] })
-  t.ok(old.startsWith('peerstore1'))
-  const ok = await runPeerstore(['join', '--home', home, old])
+  const invite = encodeInvite({ networkKey, bootstrap: [{ host: '127.0.0.1', port: 49737 }] })
+  t.ok(invite.startsWith('peerstore-invite2'))
+  const ok = await runPeerstore(['join', '--home', home, invite])
   t.is(ok.code, 0, ok.stderr)
   t.is(JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8')).networkKey, networkKey.toString('hex'))
 
   const device = encodeInvite({ networkKey, bootstrap: [], userSeed: randomBytes(32) })
   for (const bad of [
-    'peerstore2',
+    'peerstore-device2',
     `${device.slice(0, -6)}`,
     `${device}AAAA`,
     `${device.slice(0, 20)}!${device.slice(21)}`,
-    old.replace('peerstore1', 'peerstore2')
+    invite.replace('peerstore-invite2', 'peerstore-device2')
   ]) {
     const res = await runPeerstore(['join', '--home', home, bad])
-    t.is(res.code, 1, `refused: ${bad.slice(0, 16)}…`)
+    t.is(res.code, 1, `refused: ${bad.slice(0, 20)}…`)
     t.ok(res.stderr.includes('damaged'), res.stderr)
   }
   const wrong = await runPeerstore(['join', '--home', home, 'hello'])

@@ -32,7 +32,7 @@ test('share, accept and unshare from the CLI with no mount running', { timeout: 
   const shared = await runPeerstore(['share', '/docs', idB, '--json', '--home', homeA])
   t.is(shared.code, 0, shared.stderr)
   const token = JSON.parse(shared.stdout).token as string
-  t.ok(token.startsWith('peerstore-share1'))
+  t.ok(token.startsWith('peerstore-share2'))
 
   const accepted = await runPeerstore(['accept', token, '--home', homeB])
   t.is(accepted.code, 0, accepted.stderr)

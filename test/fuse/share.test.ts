@@ -95,7 +95,7 @@ test('users share a file and a folder read-only through their mounts; unshare re
     const badPath = await runPeerstore(['share', '/nope', ids.b, '--home', homeA])
     t.is(badPath.code, 1, 'an unknown path is refused')
     t.ok(badPath.stderr.includes('/nope: no such file or folder'), badPath.stderr.trim())
-    const badToken = await runPeerstore(['accept', 'peerstore-share1AAAA', '--home', homeB])
+    const badToken = await runPeerstore(['accept', 'peerstore-share2AAAA', '--home', homeB])
     t.is(badToken.code, 1, 'a malformed token is refused')
     t.is(badToken.stderr.trim().split('\n').length, 1, badToken.stderr.trim())
 
@@ -103,7 +103,7 @@ test('users share a file and a folder read-only through their mounts; unshare re
     const shareDocs = await runPeerstore(['share', '/docs', ids.b, '--home', homeA])
     t.is(shareDocs.code, 0, shareDocs.stderr)
     const tokenDocs = shareDocs.stdout.trim()
-    t.ok(tokenDocs.startsWith('peerstore-share1'), 'a share token')
+    t.ok(tokenDocs.startsWith('peerstore-share2'), 'a share token')
     const shareTop = await runPeerstore(['share', '/top.txt', ids.b, '--home', homeA])
     t.is(shareTop.code, 0, shareTop.stderr)
 
@@ -161,7 +161,7 @@ test('users share a file and a folder read-only through their mounts; unshare re
     // C is granted the folder too, then B is revoked.
     const forC = await runPeerstore(['share', '/docs', ids.c, '--home', homeA])
     t.is(forC.code, 0, forC.stderr)
-    t.ok(forC.stdout.startsWith('peerstore-share1'))
+    t.ok(forC.stdout.startsWith('peerstore-share2'))
     // C follows A by user id, without the token: C's mount finds the share in A's inbox for C.
     t.is((await runPeerstore(['accept', ids.a, '--home', homeC])).code, 0)
     const shareC = path.join(C, '@shared', label)

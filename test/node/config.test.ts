@@ -24,7 +24,7 @@ test('invite on one home, join on another: same network key and bootstrap', asyn
   const invite = await runPeerstore(['invite', '--home', a, '--bootstrap', '127.0.0.1:49737,127.0.0.1:49738'])
   t.is(invite.code, 0, invite.stderr)
   const token = invite.stdout.trim()
-  t.ok(token.startsWith('peerstore1'))
+  t.ok(token.startsWith('peerstore-invite2'))
   const join = await runPeerstore(['join', token], { env: { PEERSTORE_HOME: b } })
   t.is(join.code, 0, join.stderr)
   const ca = JSON.parse(fs.readFileSync(path.join(a, 'config.json'), 'utf8'))
@@ -41,7 +41,7 @@ test('invite on one home, join on another: same network key and bootstrap', asyn
 
 test('bad input: damaged token, bad network key, bad bootstrap address', async (t) => {
   const home = tempDir(t, 'home')
-  const bad = await runPeerstore(['join', '--home', home, 'peerstore1!!!'])
+  const bad = await runPeerstore(['join', '--home', home, 'peerstore-invite2!!!'])
   t.is(bad.code, 1)
   t.ok(bad.stderr.includes('damaged'))
   const notToken = await runPeerstore(['join', '--home', home, 'hello'])

@@ -3,7 +3,7 @@
 
 import { acceptToken, followSharer } from '../../volume/sharing/accepted'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
-import { decodeUserId, encodeUserId } from '../../volume/sharing/token'
+import { decodeUserId, encodeUserId, isUserIdText } from '../../volume/sharing/token'
 import { VolumeKeys } from '../../volume/volume-keys'
 import { type Command, requirePositionals } from '../command'
 
@@ -16,7 +16,7 @@ export const acceptCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 1, 'TOKEN|USERID')
     const arg = args.positionals[0].trim()
-    if (arg.startsWith('peerstore-user1')) {
+    if (isUserIdText(arg)) {
       const owner = decodeUserId(arg)
       followSharer(ctx.home, owner)
       const where = `${SHARED_DIR_NAME}/user-${owner.toString('hex').slice(0, 12)}/`

@@ -6,20 +6,41 @@
 // - a capability: the owner, one inode id and that inode's key, which is
 //   enough to read the inode's record and, through the keys its directory
 //   entries carry, everything below it (docs/volume.md, "Sharing");
-// - a share token ('peerstore-share1…'): one capability sealed to the
-//   recipient's X25519 key, for delivery out of band;
+// - a share token ('peerstore-share2…'): one capability sealed to the
+//   recipient's X25519 key, for delivery out of band, with a 4-byte checksum
+//   (the first format, 'peerstore-share1', had none and is refused);
 // - an inbox: every capability one owner grants one recipient, sealed to the
 //   recipient, the value of a record the owner signs (records.ts).
+//
+// User ids and share tokens are checked token text (lib/crypto/checked-token.ts).
 
 import c from 'compact-encoding'
 import { codedError, type PeerStoreError } from '../../common/errors'
-import { namespace, sha256 } from '../../crypto/hash'
+import {
+  type CheckedTokenKind,
+  damagedTokenError,
+  decodeCheckedToken,
+  encodeCheckedToken,
+  looksLikeToken
+} from '../../crypto/checked-token'
+import { namespace } from '../../crypto/hash'
 import { curvePublicKey } from '../../crypto/share-keys'
 import type { InodeType } from '../inode'
 
-const USER_PREFIX = 'peerstore-user1'
-const TOKEN_PREFIX = 'peerstore-share1'
-const NS_USER_CHECK = namespace('share/user-id-check')
+const USER_ID: CheckedTokenKind = {
+  prefix: 'peerstore-user1',
+  what: 'user id',
+  askAgain: "ask them for it again ('peerstore whoami')",
+  // The domain user ids had before the checked token text was shared: the ids already given out stay valid.
+  checkDomain: namespace('share/user-id-check')
+}
+const SHARE_TOKEN: CheckedTokenKind = {
+  prefix: 'peerstore-share2',
+  what: 'share token',
+  askAgain:
+    "ask the sharer to run 'peerstore share' again (updated to this version), or follow them with 'peerstore accept USERID'",
+  uncheckedPrefixes: ['peerstore-share1']
+}
 // By index on the wire: new types only ever go at the end.
 const TYPES: InodeType[] = ['file', 'dir', 'symlink', 'fifo', 'chardev', 'blockdev', 'socket']
 
@@ -114,30 +135,24 @@ function decodeExact<T>(enc: { decode(state: c.State): T }, bytes: Buffer): T {
   return value
 }
 
-function base64urlBody(text: string, prefix: string, what: string): Buffer {
-  const body = text.trim().slice(prefix.length)
-  // base64url decoding skips characters outside its alphabet: refuse them, so a mangled id is not half-read.
-  if (!/^[A-Za-z0-9_-]+$/.test(body)) throw shareError(`the ${what} is damaged (copy it again, whole)`)
-  return Buffer.from(body, 'base64url')
+/** Whether `text` is meant as a user id (rather than a share token), damaged or not. */
+export function isUserIdText(text: string): boolean {
+  return looksLikeToken(USER_ID, text)
 }
 
 export function encodeUserId(publicKey: Buffer): string {
-  const check = sha256(NS_USER_CHECK, publicKey).subarray(0, 4)
-  return USER_PREFIX + Buffer.concat([publicKey, check]).toString('base64url')
+  return encodeCheckedToken(USER_ID, publicKey)
 }
 
 /** The Ed25519 user key of a user id; refuses a damaged id or one that is no valid key. */
 export function decodeUserId(text: string): Buffer {
-  if (!text.trim().startsWith(USER_PREFIX)) {
-    throw shareError(`not a PeerStore user id (it starts with '${USER_PREFIX}'; see 'peerstore whoami')`)
+  if (!isUserIdText(text)) {
+    throw shareError(`not a PeerStore user id (it starts with '${USER_ID.prefix}'; see 'peerstore whoami')`)
   }
-  const raw = base64urlBody(text, USER_PREFIX, 'user id')
-  const pk = raw.subarray(0, 32)
-  if (raw.byteLength !== 36 || !sha256(NS_USER_CHECK, pk).subarray(0, 4).equals(raw.subarray(32))) {
-    throw shareError('the user id is damaged (copy it again, whole)')
-  }
+  const pk = decodeCheckedToken(USER_ID, text)
+  if (pk.byteLength !== 32) throw damagedTokenError(USER_ID)
   curvePublicKey(pk) // throws for bytes that are no user key
-  return Buffer.from(pk)
+  return pk
 }
 
 export function encodeCapability(cap: Capability): Buffer {
@@ -157,17 +172,14 @@ export function decodeInbox(bytes: Buffer): Capability[] {
 }
 
 export function encodeShareToken(t: TokenBody): string {
-  return TOKEN_PREFIX + Buffer.from(c.encode(tokenEncoding, t)).toString('base64url')
+  return encodeCheckedToken(SHARE_TOKEN, c.encode(tokenEncoding, t))
 }
 
 export function decodeShareToken(text: string): TokenBody {
-  if (!text.trim().startsWith(TOKEN_PREFIX)) {
-    throw shareError(`not a PeerStore share token (it starts with '${TOKEN_PREFIX}')`)
-  }
-  const body = base64urlBody(text, TOKEN_PREFIX, 'share token')
+  const body = decodeCheckedToken(SHARE_TOKEN, text)
   try {
     return decodeExact(tokenEncoding, body)
   } catch {
-    throw shareError('the share token is damaged (copy it again, whole)')
+    throw damagedTokenError(SHARE_TOKEN)
   }
 }
