@@ -26,6 +26,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import minimist from 'minimist'
+import { waitFor as waitUntil } from '../lib/common/retry'
+import { mountAt } from '../lib/fuse/mount-process'
 
 const argv = minimist(process.argv.slice(2), {
   boolean: ['drop-caches', 'stats'],
@@ -74,19 +76,12 @@ function dropCaches(): void {
   }
 }
 
-function isMounted(dir: string): boolean {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[4] === dir)
-}
+/** The mount point has a file system on it (/proc/self/mountinfo). */
+const isMounted = (dir: string): boolean => mountAt(dir) !== null
 
+/** Polls `cond` every few ms until it holds; throws ETIMEDOUT naming `what` after `ms`. */
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  await waitUntil(cond, { timeoutMs: ms, intervalMs: 20, what, retryErrors: false })
 }
 
 interface MountProcess {
