@@ -27,7 +27,7 @@ test('member mount, SIGKILL after close, after fsync and during replay: same tre
   const args = ['--host', '127.0.0.1']
   let m = await startMount(t, { home: ring.member, args, readyTimeoutMs: 90_000 })
   await waitForPeers([ring.member, ...ring.serveHomes], 4, 120_000)
-  m = await crashAndCheck(t, m, { label: 'member', args })
+  m = await crashAndCheck(t, m, { label: 'member', args, ringMachines: 5 })
 
   // SIGKILL during replay: a journal full of changes the flusher held back (each close() committed
   // them to the journal), a crash, then the next mount is killed as soon as it says it replays them.
