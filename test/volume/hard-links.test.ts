@@ -4,41 +4,44 @@
 // one linked file at once: the counts merge so the file is never deleted
 // while a name lists it, and a file that lost all its names keeps its data.
 
-import { recordCopyStoreFor } from '../../lib/app/record-copy-store'
 import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { stateFromWire, stateToWire } from '../../lib/volume/inode'
 import { LocalValueStore } from '../../lib/volume/local-value-store'
 import { findProblems } from '../../lib/volume/tree-check'
-import { VolumeKeys } from '../../lib/volume/volume-keys'
-import { Volume } from '../../lib/volume/volume'
+import type { Volume } from '../../lib/volume/volume'
 import { tempDir } from '../helpers/temp-dir'
 import { openVolume } from '../helpers/volume'
 
 /** Flushing and polling only when the test says: changes made on both stay local until then. */
 const BY_HAND = { flushIntervalMs: 3_600_000, syncIntervalMs: 3_600_000 }
 
-async function open(t: Test, store: LocalValueStore, seed: Buffer, home = tempDir(t, 'home')): Promise<Volume> {
-  const volume = new Volume({
-    home,
-    store,
-    recordCopy: recordCopyStoreFor(home),
-    readCacheBytes: 0,
+/** A Volume of the user `seed` on `store`; a failure in the background fails the test. */
+function open(t: Test, store: LocalValueStore, seed: Buffer, home = tempDir(t, 'home')): Promise<Volume> {
+  return openVolume(home, store, {
+    seed,
     chunkSize: 4096,
     ...BY_HAND,
-    keys: new VolumeKeys(seed),
     onError: (err) => {
       throw err
     }
   })
-  await volume.ready()
-  return volume
 }
 
 async function storeOf(t: Test): Promise<LocalValueStore> {
   const store = new LocalValueStore(tempDir(t, 'store'))
   await store.ready()
   return store
+}
+
+/** Two computers of one user on one store, both closed in teardown. */
+async function twoComputers(t: Test): Promise<{ a: Volume; b: Volume }> {
+  const store = await storeOf(t)
+  const seed = randomBytes(32)
+  const a = await open(t, store, seed)
+  const b = await open(t, store, seed)
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  return { a, b }
 }
 
 async function readFile(v: Volume, p: string): Promise<string> {
@@ -154,11 +157,7 @@ test('hard links: names, counts and data on one volume, and after reopening', as
 })
 
 test('hard links: both computers unlink the same name of a linked file', async (t) => {
-  const store = await storeOf(t)
-  const seed = randomBytes(32)
-  const a = await open(t, store, seed)
-  const b = await open(t, store, seed)
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoComputers(t)
   await writeFile(a, '/x', 'kept')
   await a.link('/x', '/y')
   await exchange(a, b)
@@ -178,11 +177,7 @@ test('hard links: both computers unlink the same name of a linked file', async (
 })
 
 test('hard links: both computers add a name to one file at once', async (t) => {
-  const store = await storeOf(t)
-  const seed = randomBytes(32)
-  const a = await open(t, store, seed)
-  const b = await open(t, store, seed)
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoComputers(t)
   await writeFile(a, '/x', 'kept')
   await exchange(a, b)
   await a.link('/x', '/p')
@@ -201,11 +196,7 @@ test('hard links: both computers add a name to one file at once', async (t) => {
 })
 
 test('hard links: each computer unlinks a different name: the data is kept', async (t) => {
-  const store = await storeOf(t)
-  const seed = randomBytes(32)
-  const a = await open(t, store, seed)
-  const b = await open(t, store, seed)
-  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const { a, b } = await twoComputers(t)
   await writeFile(a, '/x', 'kept')
   await a.link('/x', '/y')
   await exchange(a, b)
