@@ -180,13 +180,11 @@ export class Volume extends ReadyResource {
    * is loaded). Without them readdir said "unknown" for both, so d_ino never
    * matched st_ino and `find` or a colouring `ls` had to stat every entry.
    */
-  async listing(p: string): Promise<DirListing[]> {
-    const dir = await this.ctx.namespace.resolve(p)
+  listing(dir: Inode): DirListing[] {
     if (dir.type !== 'dir') fail('ENOTDIR')
-    const inoOf = (inode: Inode) => (inode === this.ctx.root ? ROOT_INO : inodeNumber(inode.id))
     const out: DirListing[] = [
-      { name: '.', ino: inoOf(dir), mode: TYPE_BITS.dir },
-      { name: '..', ino: dir.parent ? inoOf(dir.parent) : ROOT_INO, mode: TYPE_BITS.dir }
+      { name: '.', ino: this.inoOf(dir), mode: TYPE_BITS.dir },
+      { name: '..', ino: dir.parent ? this.inoOf(dir.parent) : ROOT_INO, mode: TYPE_BITS.dir }
     ]
     for (const [name, entry] of dir.entries) out.push({ name, ino: inodeNumber(entry.id), mode: TYPE_BITS[entry.type] })
     return out
@@ -285,8 +283,12 @@ export class Volume extends ReadyResource {
   // ---- file data and attributes (file-io.ts, attrs.ts) ---------------------------
 
   stat(inode: Inode): Stat {
-    const ino = inode === this.ctx.root ? ROOT_INO : inodeNumber(inode.id)
-    return { ...statOf(inode.state, inode.size), ino }
+    return { ...statOf(inode.state, inode.size), ino: this.inoOf(inode) }
+  }
+
+  /** An inode's number as stat and readdir report it: the root's is ROOT_INO. */
+  private inoOf(inode: Inode): number {
+    return inode === this.ctx.root ? ROOT_INO : inodeNumber(inode.id)
   }
 
   read(inode: Inode, out: Buffer, len: number, pos: number): Promise<number> {

@@ -18,9 +18,10 @@ export function directoryOps(ctx: VolumeOpsContext, rootMount?: RootMount): OpHa
   const { volume } = ctx
   return {
     readdir: async (path: string) => {
-      const listing = await volume.listing(path)
+      const dir = await volume.resolve(path)
+      const listing = volume.listing(dir)
       // A listing is most often followed by a lookup of every name (ls -l, find, rsync): load them now, together.
-      volume.prefetchChildren(await volume.resolve(path))
+      volume.prefetchChildren(dir)
       // The Volume refuses that name in the root, so it never hides an entry of the user's own.
       if (rootMount && isRoot(path) && !listing.some((e) => e.name === rootMount.name) && rootMount.visible()) {
         listing.push({ name: rootMount.name, ino: rootMount.ino, mode: TYPE_BITS.dir })
