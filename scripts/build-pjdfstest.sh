@@ -20,6 +20,8 @@ if [ -z "$src" ]; then
       break
     fi
   done
+  # Where this machine kind keeps the shared tools, for a clone made elsewhere (/tmp).
+  [ -z "$src" ] && [ -f /work/shared/tools/pjdfstest/pjdfstest.c ] && src=/work/shared/tools/pjdfstest
 fi
 out="${PJDFSTEST_DIR:-$here/.cache/pjdfstest}"
 if [ -z "$src" ] || [ ! -f "$src/pjdfstest.c" ]; then
