@@ -13,6 +13,10 @@ command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
 # whose scripts name their files through `openssl md5`.
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The NAT tests build homes behind consumer NATs from network namespaces.
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need_apt+=(iptables)
+command -v conntrack >/dev/null 2>&1 || need_apt+=(conntrack)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=''
   [ "$(id -u)" -eq 0 ] || SUDO='sudo'
