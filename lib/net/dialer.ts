@@ -1,9 +1,11 @@
 // Connecting on demand: a request to a peer without an authenticated session
 // asks hyperswarm to dial it and waits, with a deadline, until one of its
 // connections proves the network key (or is rejected). Several requests to
-// the same peer share one dial.
+// the same peer share one dial. A peer whose DHT socket address is known is
+// dialed there directly (no lookup: it works with every bootstrap down).
 
 import type Hyperswarm from 'hyperswarm'
+import type { DhtAddress } from './dht-address'
 import { type NetError, netError } from './errors'
 import { type Session, type Sessions, short } from './session'
 
@@ -19,17 +21,27 @@ export class Dialer {
   private readonly swarm: Hyperswarm
   private readonly sessions: Sessions
   private readonly refusal: (hex: string) => NetError | null
+  private readonly dialDirect: (peerKey: Buffer, at: DhtAddress) => void
   private readonly waiters = new Map<string, Set<Waiter>>()
 
-  /** `refusal` says why a peer without a session may not be dialed now (null: it may). */
-  constructor(swarm: Hyperswarm, sessions: Sessions, refusal: (hex: string) => NetError | null) {
+  /**
+   * `refusal` says why a peer without a session may not be dialed now (null: it may);
+   * `dialDirect` opens a connection to a peer's DHT socket and hands it to the sessions.
+   */
+  constructor(
+    swarm: Hyperswarm,
+    sessions: Sessions,
+    refusal: (hex: string) => NetError | null,
+    dialDirect: (peerKey: Buffer, at: DhtAddress) => void
+  ) {
     this.swarm = swarm
     this.sessions = sessions
     this.refusal = refusal
+    this.dialDirect = dialDirect
   }
 
-  /** Resolves with an authenticated session to the peer, dialing it if needed. */
-  connect(peerKey: Buffer, timeoutMs: number): Promise<Session> {
+  /** Resolves with an authenticated session to the peer, dialing it if needed (at its DHT socket `at` when given). */
+  connect(peerKey: Buffer, timeoutMs: number, at?: DhtAddress): Promise<Session> {
     const hex = peerKey.toString('hex')
     const existing = this.sessions.current(hex)
     if (existing) return Promise.resolve(existing)
@@ -51,8 +63,9 @@ export class Dialer {
         }, timeoutMs)
       }
       set.add(waiter)
+      if (at) this.dialDirect(Buffer.from(peerKey), at)
       // An explicit peer is redialed by hyperswarm with backoff until leavePeer (drop / settle).
-      this.swarm.joinPeer(Buffer.from(peerKey))
+      else this.swarm.joinPeer(Buffer.from(peerKey))
     })
   }
 

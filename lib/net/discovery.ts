@@ -2,8 +2,12 @@
 // from the network key as server and client, and this module keeps that
 // announcement fresh. hyperswarm itself refreshes only every ~10 min, so a
 // failed announce (no reachable bootstrap yet) is retried with backoff, and a
-// successful one is repeated twice soon after. The node is online while the
-// latest announce succeeded; a lone node (no bootstrap) always is.
+// successful one is repeated twice soon after, then every minute: a bootstrap
+// that restarted holds no announcement at all, and until every member has
+// announced again a newcomer's lookup finds nobody (issue 15: a returning node
+// sat alone for 5 minutes). The node is online while the latest announce
+// succeeded; a lone node (no bootstrap) always is. Whether anyone answered is
+// the node's business (lib/node/reachability.ts), which rejoins while alone.
 
 import type Hyperswarm from 'hyperswarm'
 import type { PeerDiscoverySession } from 'hyperswarm'
@@ -11,6 +15,8 @@ import { safetyCatch } from '../common/resource'
 
 const REJOIN_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000]
 const EARLY_REJOIN_MS = [2_000, 10_000]
+/** A few DHT queries a minute per node: cheap next to a newcomer waiting 10 minutes. */
+const STEADY_REJOIN_MS = 60_000
 
 export interface DiscoveryOptions {
   swarm: Hyperswarm
@@ -92,6 +98,7 @@ export class Discovery {
       // Nodes that start together announce concurrently and can miss each other; hyperswarm
       // would look again only after ~10 min, so look again twice soon after the first success.
       if (this.earlyRejoins < EARLY_REJOIN_MS.length) this.scheduleRejoin(EARLY_REJOIN_MS[this.earlyRejoins++])
+      else this.scheduleRejoin(STEADY_REJOIN_MS)
     } else {
       this.scheduleRejoin(REJOIN_BACKOFF_MS[Math.min(this.rejoinAttempts++, REJOIN_BACKOFF_MS.length - 1)])
     }

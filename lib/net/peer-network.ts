@@ -15,6 +15,7 @@ import Hyperswarm from 'hyperswarm'
 import type { KeyPair } from '../crypto/keys'
 import { topicFor } from './capability'
 import { decodeOrThrow, type Encoding, encodeBounded, PRE_ENCODED } from './codec'
+import { DHT_ADDRESS_METHOD, type DhtAddress, dhtAddressEncoding, dialableAddress, noBody } from './dht-address'
 import { Dialer } from './dialer'
 import { Discovery } from './discovery'
 import { type Handler, Dispatcher, type RespondOptions } from './dispatch'
@@ -25,6 +26,7 @@ import { enlargeSocketBuffers } from './socket-buffers'
 import { safetyCatch } from '../common/resource'
 
 export type { Encoding } from './codec'
+export type { DhtAddress } from './dht-address'
 export type { Handler, Peer, RespondOptions } from './dispatch'
 
 export interface HostPort {
@@ -96,7 +98,10 @@ export class PeerNetwork extends EventEmitter {
       events: {
         attach: (session) => this.dispatch.attach(session),
         authenticated: (session, first) => {
-          if (first) this.emit('peer-add', session.publicKey)
+          if (first) {
+            this.emit('peer-add', session.publicKey)
+            this.askDhtAddress(session.publicKey, session.conn.rawStream?.remoteHost)
+          }
           this.dialer.settle(session.hex, { session })
         },
         rejected: (session, reason) => {
@@ -109,6 +114,11 @@ export class PeerNetwork extends EventEmitter {
       }
     })
     this.dispatch = new Dispatcher(this.publicKey, this.sessions)
+    this.dispatch.respond(DHT_ADDRESS_METHOD, noBody, dhtAddressEncoding, async () => {
+      const a = this.address()
+      if (!a) throw netError('EPEERUNREACHABLE', 'no DHT socket yet')
+      return a
+    })
 
     const dht = new HyperDHT({ keyPair: this.keyPair, bootstrap: opts.bootstrap, host: this.host, port: opts.port })
     enlargeSocketBuffers(dht)
@@ -125,7 +135,46 @@ export class PeerNetwork extends EventEmitter {
       lone: this.lone,
       onChange: (online) => this.emit(online ? 'online' : 'offline')
     })
-    this.dialer = new Dialer(this.swarm, this.sessions, (hex) => this.refusal(hex))
+    this.dialer = new Dialer(
+      this.swarm,
+      this.sessions,
+      (hex) => this.refusal(hex),
+      (peerKey, at) => this.dialDirect(peerKey, at)
+    )
+  }
+
+  /**
+   * Connects to a peer at its DHT socket, with no lookup (a remembered peer,
+   * when every bootstrap may be down). True once a session to it is authenticated.
+   */
+  async dialAt(peerKey: Buffer, at: DhtAddress, timeoutMs = this.connectionTimeoutMs): Promise<boolean> {
+    try {
+      await this.dialer.connect(peerKey, timeoutMs, at)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  // hyperswarm cannot be told a peer's address (joinPeer always looks it up), so
+  // this connection is made on the DHT directly, with the same key pair; the
+  // remote's swarm de-duplicates it like any other, and Sessions keeps the newest.
+  private dialDirect(peerKey: Buffer, at: DhtAddress): void {
+    if (this.closing || this.swarm.destroyed) return
+    const conn = this.swarm.dht.connect(peerKey, { relayAddresses: [at], keyPair: this.keyPair })
+    conn.on('error', noop)
+    conn.on('open', () => this.sessions.accept(conn))
+  }
+
+  /** Emits 'peer-address' (publicKey, DhtAddress) once a new peer says where its DHT socket is. */
+  private askDhtAddress(peerKey: Buffer, connectionHost: string | undefined): void {
+    this.request(peerKey, DHT_ADDRESS_METHOD, null, noBody, dhtAddressEncoding, { timeoutMs: 5_000 })
+      .then((reported) => {
+        const at = dialableAddress(reported, connectionHost)
+        if (at && !this.closing) this.emit('peer-address', peerKey, at)
+      })
+      // An older node without the method, or one gone already: nothing to remember.
+      .catch(noop)
   }
 
   /** True once the topic is announced (always true for a lone node); false while discovery keeps failing. */

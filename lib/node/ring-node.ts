@@ -18,6 +18,8 @@ import { FileService } from './file-service'
 import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
 import { hasOtherMember, Isolation } from './isolation'
+import { KnownPeers } from './known-peers'
+import { Reachability } from './reachability'
 import { RingClient } from './ring-client'
 import { chordRouter, type Router } from './router'
 import { WatchService } from './watch-service'
@@ -43,7 +45,10 @@ export interface NodeStatus {
   nodeKey: string
   id: string
   address: string | null
+  /** Announced on the DHT and connected to a peer (a node with no bootstrap: always). */
   online: boolean
+  /** Since when no peer is reachable (ms since the epoch), while it lasts; retried with backoff meanwhile. */
+  aloneSince?: number | null
   member: boolean
   clientOnly: boolean
   predecessor: string | null
@@ -105,6 +110,8 @@ export class RingNode extends ReadyResource {
   readonly store: NodeStore | null
   /** Cut off from a ring it has been part of (isolation.ts): record writes wait with their writers. */
   readonly isolation: Isolation
+  /** Whether any peer is reachable; retries (remembered peers, the topic) while none is. */
+  readonly reachability: Reachability
   /** Subscriptions this node makes to records held elsewhere (push to a mount). */
   readonly watcher: RecordWatcher
   /** Subscriptions other nodes hold to records stored here; null for a client-only node. */
@@ -149,6 +156,12 @@ export class RingNode extends ReadyResource {
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
     this.isolation = new Isolation(this.home, () => this.hasOtherMember, opts.config.bootstrap.length > 0)
+    this.reachability = new Reachability({
+      network: this.network,
+      known: new KnownPeers(this.home),
+      networked: opts.config.bootstrap.length > 0,
+      log: this.log
+    })
     // Waiting for the ring (lib/app/ring-join.ts) listens for this instead of polling the successor lists.
     this.chord.on('successors-changed', () => this.announceMembers())
     this.watcher = new RecordWatcher({
@@ -235,6 +248,7 @@ export class RingNode extends ReadyResource {
   private async openParts(): Promise<void> {
     await this.store?.ready()
     await this.network.ready()
+    this.reachability.start()
     if (!this.clientOnly) {
       // Start as a ring of one at once; peers found later are merged in (onPeer).
       await this.chord.create()
@@ -328,7 +342,9 @@ export class RingNode extends ReadyResource {
       nodeKey: this.publicKey.toString('hex'),
       id: idToBuffer(this.chord.id).toString('hex'),
       address: addr ? formatHostPort(addr) : null,
-      online: this.network.online,
+      // Announcing on the DHT is not being in the network: a restarted bootstrap takes the announce and knows nobody.
+      online: this.network.online && (this.network.lone || this.network.peers().length > 0),
+      aloneSince: this.reachability.aloneSince,
       member: this.chord.isMember,
       clientOnly: this.clientOnly,
       predecessor: v0.predecessor ? hex(v0.predecessor) : null,
@@ -368,6 +384,7 @@ export class RingNode extends ReadyResource {
     const t0 = Date.now()
     if (graceful && this.chord.isMember) await this.chord.leave().catch(() => {})
     this.log(`left the ring in ${Date.now() - t0} ms`)
+    this.reachability.close()
     this.watcher.close()
     this.chord.close()
     this.chordTransport.close()

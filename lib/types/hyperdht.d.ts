@@ -24,6 +24,8 @@ declare module 'hyperdht' {
     readonly rawBytesWritten: number
     readonly destroyed: boolean
     readonly destroying: boolean
+    /** The UDX stream under the encryption: the address of the remote socket this connection uses. */
+    readonly rawStream?: { remoteHost?: string; remotePort?: number }
     userData: unknown
     write(data: Uint8Array): boolean
     end(data?: Uint8Array): void
@@ -80,7 +82,8 @@ declare module 'hyperdht' {
     ready(): Promise<void>
     fullyBootstrapped(): Promise<void>
     address(): { host: string; family: number; port: number } | null
-    connect(remotePublicKey: Buffer, opts?: { keyPair?: KeyPair }): NoiseSecretStream
+    /** `relayAddresses`: DHT nodes to send the handshake to first; the peer's own DHT socket connects with no lookup. */
+    connect(remotePublicKey: Buffer, opts?: { keyPair?: KeyPair; relayAddresses?: HostPort[] }): NoiseSecretStream
     createServer(
       opts?: { firewall?: (remotePublicKey: Buffer, payload: unknown) => boolean },
       onconnection?: (conn: NoiseSecretStream) => void

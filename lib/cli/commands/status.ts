@@ -1,6 +1,7 @@
 import { withNode } from '../../app/node-api'
 import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
+import type { NodeStatus } from '../../node/ring-node'
 import { type Command, requirePositionals } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
@@ -22,7 +23,7 @@ export const statusCommand: Command = {
     const lines = [
       `node         ${status.nodeKey}${via === 'control' ? '' : '  (not running; temporary node)'}`,
       `ring id      ${status.id}`,
-      `dht address  ${status.address ?? '-'}  ${status.online ? 'online' : 'offline'}`,
+      `dht address  ${status.address ?? '-'}  ${reachability(status)}`,
       `role         ${status.clientOnly ? 'client only' : status.member ? 'ring member' : 'not joined'}  (${status.virtualNodes} virtual nodes, fingers to ${status.fingers} machines)`,
       `predecessor  ${status.predecessor ?? '-'}`,
       `successors   ${status.successors.length ? status.successors.join('\n             ') : '-'}`,
@@ -44,4 +45,12 @@ export const statusCommand: Command = {
     ctx.stdout.write(`${lines.join('\n')}\n`)
     return 0
   }
+}
+
+function reachability(status: NodeStatus): string {
+  if (status.online) return 'online'
+  if (typeof status.aloneSince === 'number') {
+    return `offline: no peer reachable since ${new Date(status.aloneSince).toISOString()} (${ago(status.aloneSince)}), retrying`
+  }
+  return 'offline'
 }
