@@ -22,22 +22,26 @@ export class Dialer {
   private readonly sessions: Sessions
   private readonly refusal: (hex: string) => NetError | null
   private readonly dialDirect: (peerKey: Buffer, at: DhtAddress) => void
+  private readonly locate: (peerKey: Buffer) => void
   private readonly waiters = new Map<string, Set<Waiter>>()
 
   /**
    * `refusal` says why a peer without a session may not be dialed now (null: it may);
-   * `dialDirect` opens a connection to a peer's DHT socket and hands it to the sessions.
+   * `dialDirect` opens a connection to a peer's DHT socket and hands it to the sessions;
+   * `locate` does so where the peer is known or said to be (dht-address.ts).
    */
   constructor(
     swarm: Hyperswarm,
     sessions: Sessions,
     refusal: (hex: string) => NetError | null,
-    dialDirect: (peerKey: Buffer, at: DhtAddress) => void
+    dialDirect: (peerKey: Buffer, at: DhtAddress) => void,
+    locate: (peerKey: Buffer) => void
   ) {
     this.swarm = swarm
     this.sessions = sessions
     this.refusal = refusal
     this.dialDirect = dialDirect
+    this.locate = locate
   }
 
   /** Resolves with an authenticated session to the peer, dialing it if needed (at its DHT socket `at` when given). */
@@ -50,6 +54,7 @@ export class Dialer {
 
     return new Promise<Session>((resolve, reject) => {
       let set = this.waiters.get(hex)
+      const first = !set
       if (!set) {
         set = new Set()
         this.waiters.set(hex, set)
@@ -63,9 +68,14 @@ export class Dialer {
         }, timeoutMs)
       }
       set.add(waiter)
-      if (at) this.dialDirect(Buffer.from(peerKey), at)
-      // An explicit peer is redialed by hyperswarm with backoff until leavePeer (drop / settle).
-      else this.swarm.joinPeer(Buffer.from(peerKey))
+      if (at) {
+        this.dialDirect(Buffer.from(peerKey), at)
+      } else if (first) {
+        // Both: the DHT lookup needs a reachable bootstrap, a known address does not.
+        this.locate(Buffer.from(peerKey))
+        // An explicit peer is redialed by hyperswarm with backoff until leavePeer (drop / settle).
+        this.swarm.joinPeer(Buffer.from(peerKey))
+      }
     })
   }
 

@@ -15,7 +15,7 @@ import Hyperswarm from 'hyperswarm'
 import type { KeyPair } from '../crypto/keys'
 import { topicFor } from './capability'
 import { decodeOrThrow, type Encoding, encodeBounded, PRE_ENCODED } from './codec'
-import { DHT_ADDRESS_METHOD, type DhtAddress, dhtAddressEncoding, dialableAddress, noBody } from './dht-address'
+import { AddressBook, type DhtAddress } from './dht-address'
 import { Dialer } from './dialer'
 import { Discovery } from './discovery'
 import { type Handler, Dispatcher, type RespondOptions } from './dispatch'
@@ -64,6 +64,10 @@ export interface EncodedRequest<Req> {
   readonly body: Buffer
 }
 
+/**
+ * Events: 'peer-add' / 'peer-remove' (publicKey), 'peer-rejected' (publicKey, reason),
+ * 'online' / 'offline', 'peer-address' (publicKey, DhtAddress: where a new peer's DHT socket is).
+ */
 export class PeerNetwork extends EventEmitter {
   readonly keyPair: KeyPair
   readonly publicKey: Buffer
@@ -77,6 +81,7 @@ export class PeerNetwork extends EventEmitter {
   private readonly discovery: Discovery
   private readonly sessions: Sessions
   private readonly dialer: Dialer
+  private readonly addresses: AddressBook
   private readonly dispatch: Dispatcher
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
@@ -100,7 +105,7 @@ export class PeerNetwork extends EventEmitter {
         authenticated: (session, first) => {
           if (first) {
             this.emit('peer-add', session.publicKey)
-            this.askDhtAddress(session.publicKey, session.conn.rawStream?.remoteHost)
+            this.addresses.learnFrom(session.publicKey, session.conn.rawStream?.remoteHost)
           }
           this.dialer.settle(session.hex, { session })
         },
@@ -114,11 +119,18 @@ export class PeerNetwork extends EventEmitter {
       }
     })
     this.dispatch = new Dispatcher(this.publicKey, this.sessions)
-    this.dispatch.respond(DHT_ADDRESS_METHOD, noBody, dhtAddressEncoding, async () => {
-      const a = this.address()
-      if (!a) throw netError('EPEERUNREACHABLE', 'no DHT socket yet')
-      return a
+    this.addresses = new AddressBook({
+      publicKey: this.publicKey,
+      ownAddress: () => this.address(),
+      peers: () => this.peers(),
+      ask: (peerKey, about, timeoutMs) =>
+        this.request(peerKey, m.name, about, m.requestEncoding, m.responseEncoding, { timeoutMs }),
+      dialDirect: (peerKey, at) => this.dialDirect(peerKey, at),
+      // The node remembers it in its home (lib/node/known-peers.ts).
+      learnt: (peerKey, at) => this.emit('peer-address', peerKey, at)
     })
+    const m = this.addresses.method
+    this.dispatch.respond(m.name, m.requestEncoding, m.responseEncoding, m.handler)
 
     const dht = new HyperDHT({ keyPair: this.keyPair, bootstrap: opts.bootstrap, host: this.host, port: opts.port })
     enlargeSocketBuffers(dht)
@@ -139,7 +151,8 @@ export class PeerNetwork extends EventEmitter {
       this.swarm,
       this.sessions,
       (hex) => this.refusal(hex),
-      (peerKey, at) => this.dialDirect(peerKey, at)
+      (peerKey, at) => this.dialDirect(peerKey, at),
+      (peerKey) => this.addresses.locate(peerKey)
     )
   }
 
@@ -148,6 +161,7 @@ export class PeerNetwork extends EventEmitter {
    * when every bootstrap may be down). True once a session to it is authenticated.
    */
   async dialAt(peerKey: Buffer, at: DhtAddress, timeoutMs = this.connectionTimeoutMs): Promise<boolean> {
+    if (!this.addresses.get(peerKey)) this.addresses.set(peerKey, at)
     try {
       await this.dialer.connect(peerKey, timeoutMs, at)
       return true
@@ -164,17 +178,6 @@ export class PeerNetwork extends EventEmitter {
     const conn = this.swarm.dht.connect(peerKey, { relayAddresses: [at], keyPair: this.keyPair })
     conn.on('error', noop)
     conn.on('open', () => this.sessions.accept(conn))
-  }
-
-  /** Emits 'peer-address' (publicKey, DhtAddress) once a new peer says where its DHT socket is. */
-  private askDhtAddress(peerKey: Buffer, connectionHost: string | undefined): void {
-    this.request(peerKey, DHT_ADDRESS_METHOD, null, noBody, dhtAddressEncoding, { timeoutMs: 5_000 })
-      .then((reported) => {
-        const at = dialableAddress(reported, connectionHost)
-        if (at && !this.closing) this.emit('peer-address', peerKey, at)
-      })
-      // An older node without the method, or one gone already: nothing to remember.
-      .catch(noop)
   }
 
   /** True once the topic is announced (always true for a lone node); false while discovery keeps failing. */
