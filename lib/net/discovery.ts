@@ -38,6 +38,7 @@ export class Discovery {
   private earlyRejoins = 0
   private lastFlush: Promise<boolean> = Promise.resolve(false)
   private stopped = false
+  private flushing = false
   private _online = false
 
   constructor(opts: DiscoveryOptions) {
@@ -69,6 +70,8 @@ export class Discovery {
   /** Announces and looks up the topic again (and re-announces the server). */
   async rejoin(): Promise<boolean> {
     if (!this.session || this.stopped) return false
+    // A refresh restarts the lookup under way: callers retrying every few seconds never let one finish.
+    if (this.flushing) return this.lastFlush
     this.swarm.server.refresh()
     await this.session.refresh().catch(() => {})
     this.lastFlush = this.watchFlush()
@@ -90,7 +93,9 @@ export class Discovery {
   private async watchFlush(): Promise<boolean> {
     const session = this.session
     if (!session) return false
+    this.flushing = true
     const ok = await session.flushed().catch(() => false)
+    this.flushing = false
     if (this.stopped) return ok
     this.setOnline(ok)
     if (ok) {

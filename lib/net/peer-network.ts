@@ -25,6 +25,9 @@ import { Sessions, short } from './session'
 import { enlargeSocketBuffers } from './socket-buffers'
 import { safetyCatch } from '../common/resource'
 
+/** Connection attempts under way at once (see the constructor). */
+const MAX_PARALLEL_DIALS = 16
+
 export type { Encoding } from './codec'
 export type { DhtAddress } from './dht-address'
 export type { Handler, Peer, RespondOptions } from './dispatch'
@@ -138,6 +141,9 @@ export class PeerNetwork extends EventEmitter {
       keyPair: this.keyPair,
       dht,
       maxPeers: opts.maxPeers,
+      // hyperswarm dials 3 peers at a time; announcements of nodes that crashed or moved
+      // stay on the DHT for a while, and 3 dials to them held a newcomer off the live ones for 10 s.
+      maxParallel: MAX_PARALLEL_DIALS,
       firewall: (remotePublicKey) => this.sessions.isRejected(remotePublicKey.toString('hex'))
     })
     this.swarm.on('connection', (conn) => this.sessions.accept(conn))

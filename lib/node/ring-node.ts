@@ -90,6 +90,9 @@ export interface MountStatus {
 
 const DEFAULT_REPAIR_MS = 10_000
 const HANDOFF_BOUND_MS = 5_000
+/** Tries and spacing of merging into a peer's ring (see mergeThrough). */
+const MERGE_TRIES = 5
+const MERGE_RETRY_MS = 300
 /** Gateways one lookup of a client-only node tries (see routeThroughGateway). */
 const GATEWAY_TRIES = 2
 
@@ -269,13 +272,35 @@ export class RingNode extends ReadyResource {
     if (!this.chord.isMember || this.closing) return
     if (!this.hasOtherMember) {
       this.log(`joining the ring through ${address.slice(0, 8)}`)
-      this.chord
-        .join([address])
-        .then(() => this.repair?.trigger())
-        .catch((err) => this.log(`join through ${address.slice(0, 8)} failed: ${err.message}`))
+      this.mergeThrough(address, 1)
     } else {
       this.chord.addPeer(address)
     }
+  }
+
+  /**
+   * Merges this node's ring into the one `address` is in. A first try can
+   * fail for a passing reason (another merge of ours under way, the peer's
+   * ring still naming our previous run's ids); waiting for the next heal
+   * round (5 s) made joins take 5-6 s, so it is tried again soon, a few times,
+   * while the peer is connected and no other machine is in our ring yet.
+   */
+  private mergeThrough(address: string, attempt: number): void {
+    this.chord
+      .join([address])
+      .then(() => this.repair?.trigger())
+      .catch((err) => {
+        if (this.closing || this.hasOtherMember || attempt >= MERGE_TRIES) {
+          if (!this.hasOtherMember) this.log(`join through ${address.slice(0, 8)} failed: ${err.message}`)
+          return
+        }
+        setTimeout(() => {
+          const connected = this.network.peers().some((pk) => pk.toString('hex') === address)
+          if (!this.closing && !this.hasOtherMember && connected && this.chord.isMember) {
+            this.mergeThrough(address, attempt + 1)
+          }
+        }, MERGE_RETRY_MS * attempt).unref()
+      })
   }
 
   /**
