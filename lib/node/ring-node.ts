@@ -45,7 +45,7 @@ export interface NodeStatus {
   nodeKey: string
   id: string
   address: string | null
-  /** Announced on the DHT and connected to a peer (a node with no bootstrap: always). */
+  /** Connected to a peer of the network (a node with no bootstrap: always). */
   online: boolean
   /** Since when no peer is reachable (ms since the epoch), while it lasts; retried with backoff meanwhile. */
   aloneSince?: number | null
@@ -367,8 +367,9 @@ export class RingNode extends ReadyResource {
       nodeKey: this.publicKey.toString('hex'),
       id: idToBuffer(this.chord.id).toString('hex'),
       address: addr ? formatHostPort(addr) : null,
-      // Announcing on the DHT is not being in the network: a restarted bootstrap takes the announce and knows nobody.
-      online: this.network.online && (this.network.lone || this.network.peers().length > 0),
+      // In the network means connected to a peer: a restarted bootstrap takes an announce and knows nobody,
+      // and remembered peers are reached with no bootstrap at all (reachability.ts).
+      online: this.network.lone ? this.network.online : this.network.peers().length > 0,
       aloneSince: this.reachability.aloneSince,
       member: this.chord.isMember,
       clientOnly: this.clientOnly,

@@ -13,6 +13,7 @@ import { waitForOneRing, waitForPeers } from '../helpers/peers'
 import { type Daemon, startDaemon } from '../helpers/processes'
 import { startBootstrap } from '../helpers/ring-mounts'
 import { tempDir } from '../helpers/temp-dir'
+import { startMount } from '../helpers/mount'
 import { waitFor } from '../helpers/wait'
 
 const PORT = 46_000 + Math.floor(Math.random() * 1000)
@@ -107,5 +108,37 @@ test('a returning serve node merges after the bootstrap restarted, and with no b
   t.comment(`one ring again ${Date.now() - started} ms after the peers came back`)
   await servers[0].waitFor('peer reachable again', 10_000)
   t.ok((await statusOf(homes[0])).online, 'online again')
+  for (const s of servers) await s.stop('SIGTERM')
+})
+
+test('a mount whose home has been in the ring finds it again with the bootstrap down, and reads what it wrote', async (t) => {
+  t.timeout(240_000)
+  const boot = await startBootstrap(t, PORT + 1)
+  const homes = [tempDir(t, 'serve'), tempDir(t, 'serve')]
+  const member = tempDir(t, 'member')
+  t.is((await runPeerstore(['init', '--home', homes[0], '--bootstrap', `127.0.0.1:${PORT + 1}`])).code, 0)
+  const token = (await runPeerstore(['invite', '--home', homes[0]])).stdout.trim()
+  for (const home of [homes[1], member]) t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
+  const servers = homes.map((home) => startDaemon(t, ['serve', '--home', home, '--host', '127.0.0.1']))
+  await Promise.all(servers.map((s) => s.waitFor('serving node')))
+  await waitForPeers(homes, 1)
+
+  const first = await startMount(t, { home: member, args: ['--host', '127.0.0.1'], readyTimeoutMs: 60_000 })
+  fs.writeFileSync(path.join(first.dir, 'note.txt'), 'written before the bootstrap went down\n')
+  await waitFor('the mount knows both serve nodes', () => {
+    const file = path.join(member, 'known-peers.json')
+    return fs.existsSync(file) && JSON.parse(fs.readFileSync(file, 'utf8')).peers.length === 2
+  })
+  t.is(await first.stop(), 0, 'unmounted cleanly')
+
+  await boot.stop('SIGKILL')
+  const started = Date.now()
+  const again = await startMount(t, { home: member, args: ['--host', '127.0.0.1'], readyTimeoutMs: 60_000 })
+  t.comment(`mounted again with no bootstrap in ${Date.now() - started} ms`)
+  t.absent(again.output().includes('no other node of this network answered'), again.output())
+  t.is(fs.readFileSync(path.join(again.dir, 'note.txt'), 'utf8'), 'written before the bootstrap went down\n')
+  const status = await statusOf(member)
+  t.ok(status.peers >= 2 && status.online, `the mount's node is online with its peers (${status.peers})`)
+  t.is(await again.stop(), 0)
   for (const s of servers) await s.stop('SIGTERM')
 })
