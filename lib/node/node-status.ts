@@ -1,0 +1,48 @@
+// What `peerstore status` shows of a node (RingNode.status()) and of a mount running on it.
+
+export interface NodeStatus {
+  nodeKey: string
+  id: string
+  address: string | null
+  /** Connected to a peer of the network (a node with no bootstrap: always). */
+  online: boolean
+  /** Since when no peer is reachable (ms since the epoch), while it lasts; retried with backoff meanwhile. */
+  aloneSince?: number | null
+  member: boolean
+  clientOnly: boolean
+  predecessor: string | null
+  successors: string[]
+  virtualNodes: number
+  /** Distinct machines (this one included) in the successor lists of all its virtual nodes. */
+  ringMachines: number
+  /** Distinct machines this node's finger tables point at. */
+  fingers: number
+  peers: number
+  keys: number
+  bytes: number
+  replicas: number
+  underReplicated: number
+  repairRounds: number
+  /** When a mount runs on this node: what it has not stored yet and why (set by lib/app/open-value-store.ts). */
+  mount?: MountStatus
+}
+
+/** A mount's uploads, for `peerstore status`. */
+export interface MountStatus {
+  /** Records changed and not yet in the store. */
+  unsaved: number
+  pendingChunks: number
+  pendingBytes: number
+  /** Why uploads are failing now (they are retried with backoff), or null. */
+  uploadFailure: { code: string; message: string; since: number } | null
+  /** The store did not answer the last time it was asked (docs/volume.md, "offline"). */
+  offline: boolean
+  offlineSinceMs: number
+  dirty: number
+  replayWaiting: boolean
+  replayOps: number
+  /** Inodes in memory, read from the store, and loaded ahead by listings (optional: older mounts leave them out). */
+  inodes?: number
+  inodeLoads?: number
+  prefetched?: number
+}
