@@ -128,6 +128,9 @@ function runFile(file: string, write: (text: string) => void, writeErr: ((text: 
   return new Promise<FileResult>((resolve) => {
     const child = spawn(process.execPath, [file], {
       stdio: ['ignore', 'pipe', writeErr ? 'pipe' : 'inherit'],
+      // A node in DHT mode must never reach the public DHT from a test: unless the
+      // run names a DHT, nothing answers there (test/helpers/cli.ts sets it for every child too).
+      env: { ...process.env, PEERSTORE_DHT_BOOTSTRAP: process.env.PEERSTORE_DHT_BOOTSTRAP ?? '127.0.0.1:9' },
       detached: true
     })
     let passed = 0

@@ -4,7 +4,7 @@
 
 import { codedError } from '../common/errors'
 import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
-import type { NodeConfig } from '../node/config'
+import { isNetworked, type NodeConfig } from '../node/config'
 import { type MountStatus, type NodeStatus, RingNode } from '../node/ring-node'
 import { userKeyPair } from './ring-value-store'
 
@@ -87,8 +87,8 @@ export interface WithNodeOptions {
 
 /**
  * Runs `job` against the node running for this home, or else against a
- * temporary node: a client of the ring when the network has bootstrap
- * addresses, or the home's own one-node ring when it has none.
+ * temporary node: a client of the ring when the home finds others (private
+ * bootstrap or DHT discovery), or the home's own one-node ring when alone.
  */
 export async function withNode<T>(
   opts: WithNodeOptions,
@@ -102,7 +102,7 @@ export async function withNode<T>(
       client.close()
     }
   }
-  const clientOnly = opts.config.bootstrap.length > 0
+  const clientOnly = isNetworked(opts.config)
   const node = new RingNode({ home: opts.home, config: opts.config, host: opts.host, clientOnly })
   try {
     await node.ready()

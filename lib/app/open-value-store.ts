@@ -1,11 +1,11 @@
 // The single place a Volume's ValueStore is chosen: a ring node for this
-// home (lib/node). With no peers and no bootstrap configured, that is a ring
+// home (lib/node). With no discovery configured (a fresh home), that is a ring
 // of one on this machine, which works offline at once; after
 // `peerstore join TOKEN` the same mount stores into the shared ring.
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
+import { type ConfigOverrides, effectiveConfig, isNetworked, type NodeConfig } from '../node/config'
 import { controlServerFor } from './node-api'
 import { type MountStatus, RingNode } from '../node/ring-node'
 import { RingValueStore } from './ring-value-store'
@@ -72,7 +72,7 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
           'no node of this network answered: working offline from what this computer has seen; changes wait until one does'
         )
       }
-    } else if (config.bootstrap.length > 0) {
+    } else if (isNetworked(config)) {
       const joined = await waitForRing(node, opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS)
       if (!joined) {
         // A home whose node has been in the ring before is offline now, not the first machine of a network (ring-join.ts).

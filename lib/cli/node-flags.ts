@@ -1,7 +1,7 @@
 // Flags shared by every command that runs or reaches a node.
 
 import type { FlagSpec, ParsedArgs } from './command'
-import { effectiveConfig, type NodeConfig } from '../node/config'
+import { DHT_BOOTSTRAP_ENV, effectiveConfig, type NodeConfig } from '../node/config'
 
 export const NETWORK_FLAGS: FlagSpec[] = [
   { name: 'network', type: 'string', value: 'KEY', description: 'network key, 64 hex (default: from config.json)' },
@@ -9,7 +9,13 @@ export const NETWORK_FLAGS: FlagSpec[] = [
     name: 'bootstrap',
     type: 'string',
     value: 'HOST:PORT,...',
-    description: 'DHT bootstrap nodes (default: from config.json)'
+    description: "a private network's bootstrap nodes, for this run (default: from config.json)"
+  },
+  {
+    name: 'dht-bootstrap',
+    type: 'string',
+    value: 'HOST:PORT,...',
+    description: `DHT discovery: these bootstrap nodes instead of the public DHT's (default: $${DHT_BOOTSTRAP_ENV}; never stored)`
   },
   {
     name: 'host',
@@ -24,6 +30,7 @@ export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {
   return effectiveConfig(home, {
     network: args.flags.network as string | undefined,
     bootstrap: args.flags.bootstrap as string | undefined,
+    dhtBootstrap: args.flags['dht-bootstrap'] as string | undefined,
     replicas: args.flags.replicas as number | undefined
   })
 }

@@ -18,7 +18,8 @@ interface Waiter {
 export type DialResult = { session: Session } | { error: Error }
 
 export class Dialer {
-  private readonly swarm: Hyperswarm
+  /** Null for a lone node, which `refusal` keeps from dialing. */
+  private readonly swarm: Hyperswarm | null
   private readonly sessions: Sessions
   private readonly refusal: (hex: string) => NetError | null
   private readonly dialDirect: (peerKey: Buffer, at: DhtAddress) => void
@@ -31,7 +32,7 @@ export class Dialer {
    * `locate` does so where the peer is known or said to be (dht-address.ts).
    */
   constructor(
-    swarm: Hyperswarm,
+    swarm: Hyperswarm | null,
     sessions: Sessions,
     refusal: (hex: string) => NetError | null,
     dialDirect: (peerKey: Buffer, at: DhtAddress) => void,
@@ -74,7 +75,7 @@ export class Dialer {
         // Both: the DHT lookup needs a reachable bootstrap, a known address does not.
         this.locate(Buffer.from(peerKey))
         // An explicit peer is redialed by hyperswarm with backoff until leavePeer (drop / settle).
-        this.swarm.joinPeer(Buffer.from(peerKey))
+        this.swarm?.joinPeer(Buffer.from(peerKey))
       }
     })
   }
@@ -89,7 +90,7 @@ export class Dialer {
       if ('session' in result) w.resolve(result.session)
       else w.reject(result.error)
     }
-    if (!this.swarm.destroyed) this.swarm.leavePeer(Buffer.from(hex, 'hex'))
+    if (this.swarm && !this.swarm.destroyed) this.swarm.leavePeer(Buffer.from(hex, 'hex'))
   }
 
   /** Fails every pending dial (the network is closing). */
@@ -104,6 +105,6 @@ export class Dialer {
     if (set.size > 0) return
     this.waiters.delete(hex)
     // Dialing on demand must not turn into redialing forever.
-    if (!this.swarm.destroyed) this.swarm.leavePeer(Buffer.from(hex, 'hex'))
+    if (this.swarm && !this.swarm.destroyed) this.swarm.leavePeer(Buffer.from(hex, 'hex'))
   }
 }

@@ -19,18 +19,16 @@ const EARLY_REJOIN_MS = [2_000, 10_000]
 const STEADY_REJOIN_MS = 60_000
 
 export interface DiscoveryOptions {
-  swarm: Hyperswarm
+  /** Null for a lone node (no bootstrap addresses, no socket): online at once, never announces. */
+  swarm: Hyperswarm | null
   topic: Buffer
-  /** A node without bootstrap addresses: online at once, never announces. */
-  lone: boolean
   /** Called on every change of `online`. */
   onChange(online: boolean): void
 }
 
 export class Discovery {
-  private readonly swarm: Hyperswarm
+  private readonly swarm: Hyperswarm | null
   private readonly topic: Buffer
-  private readonly lone: boolean
   private readonly onChange: (online: boolean) => void
   private session: PeerDiscoverySession | null = null
   private rejoinTimer: NodeJS.Timeout | null = null
@@ -44,7 +42,6 @@ export class Discovery {
   constructor(opts: DiscoveryOptions) {
     this.swarm = opts.swarm
     this.topic = opts.topic
-    this.lone = opts.lone
     this.onChange = opts.onChange
   }
 
@@ -54,11 +51,11 @@ export class Discovery {
 
   /** Joins the topic; the swarm must be listening. Never waits for the DHT: see flushed(). */
   start(): void {
-    this.session = this.swarm.join(this.topic, { server: true, client: true })
-    if (this.lone) {
+    if (!this.swarm) {
       this.setOnline(true)
       return
     }
+    this.session = this.swarm.join(this.topic, { server: true, client: true })
     this.lastFlush = this.watchFlush()
   }
 
@@ -69,7 +66,7 @@ export class Discovery {
 
   /** Announces and looks up the topic again (and re-announces the server). */
   async rejoin(): Promise<boolean> {
-    if (!this.session || this.stopped) return false
+    if (!this.swarm || !this.session || this.stopped) return false
     // A refresh restarts the lookup under way: callers retrying every few seconds never let one finish.
     if (this.flushing) return this.lastFlush
     this.swarm.server.refresh()

@@ -1,17 +1,16 @@
 // PeerNetwork: an authenticated RPC network between the nodes of one
 // PeerStore network (one 32-byte network key).
 //
-// One hyperswarm (over one hyperdht, both with the node's persistent key pair)
-// joins the topic derived from the network key as server and client
-// (discovery.ts). Every connection carries one protomux-rpc channel whose open
+// One hyperswarm (over one hyperdht, both with the node's persistent key pair;
+// swarm.ts) joins the topic derived from the network key as server and client
+// (discovery.ts); a lone node has none and opens no socket. Every connection carries one protomux-rpc channel whose open
 // handshake proves the network key (session.ts); requests to a peer without a
 // connection dial it on demand (dialer.ts); handlers serve every connection
 // (dispatch.ts); bodies are encoded and bounded once, here and there (codec.ts).
 // This class wires them together and is the one API the layers above use.
 
 import { EventEmitter } from 'node:events'
-import HyperDHT from 'hyperdht'
-import Hyperswarm from 'hyperswarm'
+import type Hyperswarm from 'hyperswarm'
 import type { KeyPair } from '../crypto/keys'
 import { topicFor } from './capability'
 import { decodeOrThrow, type Encoding, encodeBounded, PRE_ENCODED } from './codec'
@@ -22,27 +21,20 @@ import { type Handler, Dispatcher, type RespondOptions } from './dispatch'
 import { fromRpcError, type NetError, netError } from './errors'
 import { DEFAULT_CONNECTION_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './protocol'
 import { Sessions, short } from './session'
-import { enlargeSocketBuffers } from './socket-buffers'
+import { bootstrapInUse, createSwarm, defaultHost, type HostPort } from './swarm'
 import { safetyCatch } from '../common/resource'
-
-/** Connection attempts under way at once (see the constructor). */
-const MAX_PARALLEL_DIALS = 16
 
 export type { Encoding } from './codec'
 export type { DhtAddress } from './dht-address'
 export type { Handler, Peer, RespondOptions } from './dispatch'
-
-export interface HostPort {
-  host: string
-  port: number
-}
+export type { HostPort } from './swarm'
 
 export interface PeerNetworkOptions {
   /** The node's persistent Ed25519 key pair; its public key is the node's identity. */
   keyPair: KeyPair
   /** The secret that defines the network. Only its hash is ever published (as the topic). */
   networkKey: Buffer
-  /** DHT bootstrap nodes. `[]` is a lone node that opens no socket to anyone; omitted means the public DHT. */
+  /** DHT bootstrap nodes. `[]` is a lone node that opens no socket at all; omitted means the public DHT. */
   bootstrap?: HostPort[]
   /** Bind address of the DHT socket. Defaults to 127.0.0.1 when every bootstrap address is loopback. */
   host?: string
@@ -78,9 +70,12 @@ export class PeerNetwork extends EventEmitter {
   readonly requestTimeoutMs: number
   readonly connectionTimeoutMs: number
   readonly lone: boolean
+  /** The DHT bootstrap nodes in use (HOST:PORT; the public DHT's when none were given); empty when lone. */
+  readonly bootstrap: string[]
 
   private readonly host: string | undefined
-  private readonly swarm: Hyperswarm
+  /** Null for a lone node. */
+  private readonly swarm: Hyperswarm | null
   private readonly discovery: Discovery
   private readonly sessions: Sessions
   private readonly dialer: Dialer
@@ -98,7 +93,8 @@ export class PeerNetwork extends EventEmitter {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     this.connectionTimeoutMs = opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS
     this.lone = opts.bootstrap !== undefined && opts.bootstrap.length === 0
-    this.host = opts.host ?? (opts.bootstrap?.every((b) => isLoopback(b.host)) ? '127.0.0.1' : undefined)
+    this.bootstrap = this.lone ? [] : bootstrapInUse(opts.bootstrap)
+    this.host = opts.host ?? defaultHost(opts.bootstrap)
 
     this.sessions = new Sessions({
       networkKey,
@@ -135,22 +131,20 @@ export class PeerNetwork extends EventEmitter {
     const m = this.addresses.method
     this.dispatch.respond(m.name, m.requestEncoding, m.responseEncoding, m.handler)
 
-    const dht = new HyperDHT({ keyPair: this.keyPair, bootstrap: opts.bootstrap, host: this.host, port: opts.port })
-    enlargeSocketBuffers(dht)
-    this.swarm = new Hyperswarm({
-      keyPair: this.keyPair,
-      dht,
-      maxPeers: opts.maxPeers,
-      // hyperswarm dials 3 peers at a time; announcements of nodes that crashed or moved
-      // stay on the DHT for a while, and 3 dials to them held a newcomer off the live ones for 10 s.
-      maxParallel: MAX_PARALLEL_DIALS,
-      firewall: (remotePublicKey) => this.sessions.isRejected(remotePublicKey.toString('hex'))
-    })
-    this.swarm.on('connection', (conn) => this.sessions.accept(conn))
+    this.swarm = this.lone
+      ? null
+      : createSwarm({
+          keyPair: this.keyPair,
+          bootstrap: opts.bootstrap,
+          host: this.host,
+          port: opts.port,
+          maxPeers: opts.maxPeers,
+          firewall: (remotePublicKey) => this.sessions.isRejected(remotePublicKey.toString('hex'))
+        })
+    this.swarm?.on('connection', (conn) => this.sessions.accept(conn))
     this.discovery = new Discovery({
       swarm: this.swarm,
       topic: this.topic,
-      lone: this.lone,
       onChange: (online) => this.emit(online ? 'online' : 'offline')
     })
     this.dialer = new Dialer(
@@ -180,7 +174,7 @@ export class PeerNetwork extends EventEmitter {
   // this connection is made on the DHT directly, with the same key pair; the
   // remote's swarm de-duplicates it like any other, and Sessions keeps the newest.
   private dialDirect(peerKey: Buffer, at: DhtAddress): void {
-    if (this.closing || this.swarm.destroyed) return
+    if (this.closing || !this.swarm || this.swarm.destroyed) return
     const conn = this.swarm.dht.connect(peerKey, { relayAddresses: [at], keyPair: this.keyPair })
     conn.on('error', noop)
     conn.on('open', () => this.sessions.accept(conn))
@@ -191,7 +185,7 @@ export class PeerNetwork extends EventEmitter {
     return this.discovery.online
   }
 
-  /** Binds the DHT socket, listens and joins the topic. Never waits for the DHT: see flushed(). */
+  /** Binds the DHT socket, listens and joins the topic (a lone node: nothing). Never waits for the DHT: see flushed(). */
   ready(): Promise<void> {
     if (!this.opening) this.opening = this.open()
     return this.opening
@@ -199,7 +193,7 @@ export class PeerNetwork extends EventEmitter {
 
   private async open(): Promise<void> {
     if (this.closing) throw netError('ECHANNELCLOSED', 'network closed')
-    await this.swarm.listen()
+    await this.swarm?.listen()
     if (this.closing) return
     this.discovery.start()
   }
@@ -218,9 +212,9 @@ export class PeerNetwork extends EventEmitter {
     return this.discovery.rejoin()
   }
 
-  /** This node's DHT socket address, to give other nodes as `--bootstrap`. Null before ready(). */
+  /** This node's DHT socket address, to give other nodes as `--bootstrap`. Null before ready(), and for a lone node. */
   address(): HostPort | null {
-    const a = this.swarm.dht.address()
+    const a = this.swarm?.dht.address()
     if (!a) return null
     return { host: this.host && this.host !== '0.0.0.0' ? this.host : a.host, port: a.port }
   }
@@ -373,6 +367,7 @@ export class PeerNetwork extends EventEmitter {
     const refused = this.sessions.refusal(hex)
     if (refused) return refused
     if (!this.opening) return netError('EPEERUNREACHABLE', 'network not ready')
+    if (this.lone) return netError('EPEERUNREACHABLE', 'a lone node (no discovery configured) reaches no other machine')
     return null
   }
 
@@ -388,13 +383,9 @@ export class PeerNetwork extends EventEmitter {
     this.dialer.settleAll(() => netError('ECHANNELCLOSED', 'network closed'))
     await this.opening?.catch(() => {})
     // swarm.destroy also destroys the DHT we gave it, and its connections.
-    await this.swarm.destroy()
+    await this.swarm?.destroy()
     this.discovery.markOffline()
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host)
 }
 
 function noop(): void {}

@@ -1,13 +1,17 @@
 // What `peerstore status` shows of a node (RingNode.status()) and of a mount running on it.
 
+import type { DiscoveryMode } from './config'
+
 export interface NodeStatus {
   nodeKey: string
   id: string
   address: string | null
-  /** Connected to a peer of the network (a node with no bootstrap: always). */
+  /** Connected to a peer of the network (a lone node, which looks for none: always). */
   online: boolean
   /** Since when no peer is reachable (ms since the epoch), while it lasts; retried with backoff meanwhile. */
   aloneSince?: number | null
+  /** How the node finds the others, and the DHT bootstrap nodes it uses (optional: older nodes leave it out). */
+  discovery?: { mode: DiscoveryMode; bootstrap: string[] }
   member: boolean
   clientOnly: boolean
   predecessor: string | null

@@ -13,7 +13,7 @@ import { keyPairFromSeed, loadOrCreateSeed } from '../crypto'
 import { PeerNetwork } from '../net'
 import { NodeStore } from '../storage'
 import { NetChordTransport } from './chord-transport'
-import { formatHostPort, type NodeConfig } from './config'
+import { discoveryOf, formatHostPort, isNetworked, networkBootstrap, type NodeConfig } from './config'
 import type { NodeStatus } from './node-status'
 import { FileService } from './file-service'
 import { Repairer } from './repair'
@@ -95,7 +95,7 @@ export class RingNode extends ReadyResource {
     this.network = new PeerNetwork({
       keyPair,
       networkKey: opts.config.networkKey,
-      bootstrap: opts.config.bootstrap,
+      bootstrap: networkBootstrap(opts.config),
       host: opts.host,
       port: opts.port
     })
@@ -114,11 +114,11 @@ export class RingNode extends ReadyResource {
       : chordRouter(this.chord)
     this.client = new RingClient(this.network, router, opts.config.replicas)
     this.store = this.clientOnly ? null : new NodeStore(path.join(this.home, 'node-store'))
-    this.isolation = new Isolation(this.home, () => this.hasOtherMember, opts.config.bootstrap.length > 0)
+    this.isolation = new Isolation(this.home, () => this.hasOtherMember, isNetworked(opts.config))
     this.reachability = new Reachability({
       network: this.network,
       known: new KnownPeers(this.home),
-      networked: opts.config.bootstrap.length > 0,
+      networked: isNetworked(opts.config),
       log: this.log
     })
     // Waiting for the ring (lib/app/ring-join.ts) listens for this instead of polling the successor lists.
@@ -327,6 +327,7 @@ export class RingNode extends ReadyResource {
       // and remembered peers are reached with no bootstrap at all (reachability.ts).
       online: this.network.lone ? this.network.online : this.network.peers().length > 0,
       aloneSince: this.reachability.aloneSince,
+      discovery: { mode: discoveryOf(this.config), bootstrap: this.network.bootstrap },
       member: this.chord.isMember,
       clientOnly: this.clientOnly,
       predecessor: v0.predecessor ? hex(v0.predecessor) : null,

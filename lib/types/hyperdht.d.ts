@@ -71,6 +71,8 @@ declare module 'hyperdht' {
     constructor(opts?: DHTOptions)
     readonly udx: UDX
     static keyPair(seed?: Buffer): KeyPair
+    /** The public DHT's bootstrap nodes, 'IP@NAME:PORT'. */
+    static readonly BOOTSTRAP: string[]
     /** A non-ephemeral node at a fixed port: the bootstrap of a private network. */
     static bootstrapper(port: number, host: string, opts?: DHTOptions): HyperDHT
     readonly defaultKeyPair: KeyPair

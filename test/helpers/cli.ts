@@ -3,6 +3,19 @@ import path from 'node:path'
 
 export const PEERSTORE_BIN = path.join(__dirname, '..', '..', 'bin', 'peerstore.js')
 
+/**
+ * A DHT bootstrap address where nothing answers: a loopback port nobody
+ * listens on (the discard port). Tests never reach the public DHT, so every
+ * child they start gets PEERSTORE_DHT_BOOTSTRAP: this, unless the test names
+ * its own testnet; a node in DHT mode there finds nobody and says so.
+ */
+export const NO_DHT = '127.0.0.1:9'
+
+/** The environment of a `peerstore` child: the test's, PEERSTORE_DHT_BOOTSTRAP always set, then `extra`. */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, PEERSTORE_DHT_BOOTSTRAP: process.env.PEERSTORE_DHT_BOOTSTRAP ?? NO_DHT, ...extra }
+}
+
 export interface CliResult {
   code: number | null
   stdout: string
@@ -18,7 +31,7 @@ export function runPeerstore(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PEERSTORE_BIN, ...args], {
-      env: { ...process.env, ...opts.env },
+      env: childEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe']
     })
     const out: Buffer[] = []

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Test } from 'brittle'
-import { PEERSTORE_BIN } from './cli'
+import { childEnv, PEERSTORE_BIN } from './cli'
 import { isMounted, tempDir } from './temp-dir'
 import { waitFor } from './wait'
 
@@ -48,7 +48,7 @@ export async function startMount(
   }
   const child = spawn(process.execPath, [PEERSTORE_BIN, 'mount', dir, '--home', home, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env }
+    env: childEnv(opts.env)
   })
   let out = ''
   child.stdout!.on('data', (d) => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Test } from 'brittle'
-import { PEERSTORE_BIN } from './cli'
+import { childEnv, PEERSTORE_BIN } from './cli'
 
 export interface Daemon {
   child: ChildProcess
@@ -13,7 +13,7 @@ export interface Daemon {
 /** Starts a long-running `peerstore` command (serve, bootstrap, mount); killed in teardown. */
 export function startDaemon(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
   const child = spawn(process.execPath, [PEERSTORE_BIN, ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

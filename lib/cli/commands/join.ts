@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { keyPairFromSeed, loadOrCreateSeed, writeFileAtomic } from '../../crypto'
-import { DEFAULT_REPLICAS, formatHostPort, readConfig, writeConfig } from '../../node/config'
+import { configError, DEFAULT_REPLICAS, formatHostPort, parseBootstrapList, readConfig, writeConfig } from '../../node/config'
 import { decodeInvite } from '../../node/invite-token'
 import { HomeLock } from '../../volume/home-lock'
 import { ADOPTED_IDENTITY_FILE, USER_SEED_FILE } from '../../volume/volume-keys'
@@ -13,6 +13,12 @@ export const joinCommand: Command = {
   positionals: 'TOKEN',
   flags: [
     {
+      name: 'bootstrap',
+      type: 'string',
+      value: 'HOST:PORT,...',
+      description: "a private network's bootstrap nodes, instead of the token's (or of the DHT, for a token without any)"
+    },
+    {
       name: 'force',
       type: 'boolean',
       description: 'leave the network this home is already in, or replace its user identity with the token'
@@ -21,6 +27,8 @@ export const joinCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 1, 'TOKEN')
     const invite = decodeInvite(args.positionals[0])
+    const bootstrap = args.flags.bootstrap ? parseBootstrapList(String(args.flags.bootstrap)) : invite.bootstrap
+    if (args.flags.bootstrap && bootstrap.length === 0) throw configError('--bootstrap needs at least one HOST:PORT')
     const force = Boolean(args.flags.force)
     const existing = readConfig(ctx.home)
     if (existing && !existing.networkKey.equals(invite.networkKey) && !force) {
@@ -41,9 +49,11 @@ export const joinCommand: Command = {
     lock?.acquire()
     try {
       keyPairFromSeed(loadOrCreateSeed(path.join(ctx.home, 'node.seed')))
+      // A token without bootstrap addresses is a network found on the DHT (docs/architecture.md, "Discovery").
       writeConfig(ctx.home, {
         networkKey: invite.networkKey,
-        bootstrap: invite.bootstrap,
+        discovery: bootstrap.length > 0 ? 'private' : 'dht',
+        bootstrap,
         replicas: existing?.replicas ?? DEFAULT_REPLICAS
       })
       if (identity?.write) {
@@ -55,7 +65,7 @@ export const joinCommand: Command = {
     } finally {
       lock?.release()
     }
-    const where = invite.bootstrap.length ? ` via ${invite.bootstrap.map(formatHostPort).join(', ')}` : ''
+    const where = bootstrap.length ? ` via ${bootstrap.map(formatHostPort).join(', ')}` : ', found on the DHT'
     ctx.stdout.write(`joined network ${invite.networkKey.subarray(0, 4).toString('hex')}…${where}\n`)
     if (invite.userSeed) {
       const user = keyPairFromSeed(invite.userSeed).publicKey.subarray(0, 4).toString('hex')
