@@ -4,7 +4,12 @@
 // same bootstrap in the same run (a client swarm's joinPeer to a sink in
 // another process: the floor any join stands on).
 //
-//   node dist/scripts/bench-join.js [--runs 5] [--bin dist/bin/peerstore.js]
+//   node dist/scripts/bench-join.js [--runs 5] [--mode private|dht] [--bin dist/bin/peerstore.js]
+//
+// --mode private (the default): the homes name a `peerstore bootstrap` process
+// (init --bootstrap). --mode dht: the homes are joined with a token without
+// bootstrap addresses and find each other on a testnet DHT of 3 nodes in a
+// process of its own (PEERSTORE_DHT_BOOTSTRAP), standing in for the public DHT.
 //
 // Measured, each `--runs` times with a fresh home (joined with the invite token):
 // - serve: from spawning `peerstore serve` until its `status` names another
@@ -13,8 +18,8 @@
 //   networked mount waits for the ring before mounting, up to 15 s, then goes
 //   on alone: such a run is counted as "alone");
 // - return: a serve home that has been in the ring, restarted after the
-//   bootstrap process restarted (which then holds no announcement), until
-//   merged again.
+//   bootstrap process (or the testnet) restarted, which then holds no
+//   announcement, until merged again.
 // --bin runs another build's CLI (e.g. main's, for a before/after figure).
 // Figures on a shared 2-vCPU box drift: compare them with the raw pair's.
 
@@ -24,17 +29,34 @@ import os from 'node:os'
 import path from 'node:path'
 import minimist from 'minimist'
 import { connectRaw, spawnRawSink } from './lib/raw-bench'
+import { spawnTestnet } from './lib/testnet-child'
 
 const argv = minimist(process.argv.slice(2), {
-  string: ['bin'],
-  default: { runs: 5, bin: path.join(__dirname, '..', 'bin', 'peerstore.js') }
+  string: ['bin', 'mode'],
+  default: { runs: 5, mode: 'private', bin: path.join(__dirname, '..', 'bin', 'peerstore.js') }
 })
+const MODE = String(argv.mode)
+if (MODE !== 'private' && MODE !== 'dht') throw new Error('--mode is private or dht')
 const BIN = path.resolve(String(argv.bin))
 const RUNS = Number(argv.runs)
 const HOST = '127.0.0.1'
 const PORT = 43_000 + Math.floor(Math.random() * 1000)
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-join-'))
 const children = new Set<ChildProcess>()
+/** The environment of every `peerstore` child: in DHT mode, the testnet's address. */
+const env: NodeJS.ProcessEnv = { ...process.env }
+
+/** The DHT the homes find each other on: a bootstrap process, or a testnet; restartable at the same address. */
+async function startDht(): Promise<{ bootstrap: string; stop(): Promise<void> }> {
+  if (MODE === 'dht') {
+    const testnet = await spawnTestnet(3, PORT)
+    env.PEERSTORE_DHT_BOOTSTRAP = testnet.bootstrap
+    return { bootstrap: testnet.bootstrap, stop: () => testnet.close() }
+  }
+  const boot = start(['bootstrap', '--port', String(PORT), '--host', HOST])
+  await boot.waitFor('listening on', 10_000)
+  return { bootstrap: `${HOST}:${PORT}`, stop: () => boot.stop() }
+}
 
 interface Proc {
   child: ChildProcess
@@ -44,7 +66,7 @@ interface Proc {
 }
 
 function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   children.add(child)
   let out = ''
   child.stdout?.on('data', (d) => {
@@ -76,7 +98,7 @@ function start(args: string[]): Proc {
 }
 
 function cli(args: string[]): string {
-  const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' })
+  const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env })
   if (res.status !== 0) throw new Error(`peerstore ${args.join(' ')}: ${res.stderr}`)
   return res.stdout
 }
@@ -86,7 +108,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 function ringMachines(home: string): number {
-  const res = spawnSync(process.execPath, [BIN, 'status', '--home', home, '--json'], { encoding: 'utf8' })
+  const res = spawnSync(process.execPath, [BIN, 'status', '--home', home, '--json'], { encoding: 'utf8', env })
   if (res.status !== 0) return 0
   return (JSON.parse(res.stdout) as { ringMachines: number }).ringMachines
 }
@@ -115,10 +137,10 @@ function summary(label: string, ms: (number | null)[]): string {
 }
 
 async function main(): Promise<void> {
-  let boot = start(['bootstrap', '--port', String(PORT), '--host', HOST])
-  await boot.waitFor('listening on', 10_000)
+  let dht = await startDht()
   const first = path.join(root, 'serve0')
-  cli(['init', '--home', first, '--bootstrap', `${HOST}:${PORT}`])
+  // DHT mode: a fresh home is alone, and its first invite switches it to the DHT.
+  cli(['init', '--home', first, ...(MODE === 'dht' ? [] : ['--bootstrap', dht.bootstrap])])
   const token = cli(['invite', '--home', first]).trim()
   const serveHomes = [first, ...[1, 2, 3].map((i) => newHome(`serve${i}`, token))]
   const serve = (home: string) => start(['serve', '--home', home, '--host', HOST])
@@ -126,9 +148,11 @@ async function main(): Promise<void> {
   for (const s of ring) await s.waitFor('serving node', 60_000)
   const settled = Date.now()
   while (serveHomes.some((h) => ringMachines(h) < 4) && Date.now() - settled < 120_000) await sleep(500)
-  console.log(`ring of 4 serve processes settled in ${((Date.now() - settled) / 1000).toFixed(1)} s (${BIN})`)
+  console.log(
+    `ring of 4 serve processes settled in ${((Date.now() - settled) / 1000).toFixed(1)} s (${BIN}, ${MODE} discovery)`
+  )
 
-  const bootstrap = [{ host: HOST, port: PORT }]
+  const bootstrap = [{ host: HOST, port: Number(dht.bootstrap.split(':')[1]) }]
   const sink = await spawnRawSink(bootstrap)
   const raw: number[] = []
   for (let i = 0; i < RUNS; i++) {
@@ -174,9 +198,8 @@ async function main(): Promise<void> {
   const returns: (number | null)[] = []
   for (let i = 0; i < Math.min(RUNS, 3); i++) {
     await ring[3].stop()
-    await boot.stop()
-    boot = start(['bootstrap', '--port', String(PORT), '--host', HOST])
-    await boot.waitFor('listening on', 10_000)
+    await dht.stop()
+    dht = await startDht()
     const t0 = Date.now()
     ring[3] = serve(serveHomes[3])
     await ring[3].waitFor('serving node', 60_000)
@@ -187,7 +210,7 @@ async function main(): Promise<void> {
   console.log(summary('raw hyperswarm pair connects', raw))
   console.log(summary('serve joins the ring', serves))
   console.log(summary('mount joins the ring (mounted)', mounts))
-  console.log(summary('serve returns, bootstrap restarted', returns))
+  console.log(summary(`serve returns, ${MODE === 'dht' ? 'DHT' : 'bootstrap'} restarted`, returns))
 }
 
 async function cleanup(): Promise<void> {

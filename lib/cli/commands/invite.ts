@@ -23,7 +23,8 @@ export const inviteCommand: Command = {
       name: 'bootstrap',
       type: 'string',
       value: 'HOST:PORT,...',
-      description: "a private network's bootstrap nodes to put in the token (default: the configured ones, or none: the DHT)"
+      description:
+        "a private network's bootstrap nodes to put in the token (default: the configured ones, or none: the DHT)"
     },
     {
       name: 'device',
@@ -81,7 +82,9 @@ async function configuredBootstrap(config: NodeConfig, ctx: CommandContext): Pro
     running?.close()
     ctx.stderr.write(
       'peerstore invite: this home now finds its network on the DHT (saved in config.json; it was alone, with no socket).\n' +
-        (running ? 'The node running on it keeps to itself until you restart it (unmount and mount, or serve again).\n' : '') +
+        (running
+          ? 'The node running on it keeps to itself until you restart it (unmount and mount, or serve again).\n'
+          : '') +
         "For a private network, give bootstrap nodes instead: 'peerstore invite --bootstrap HOST:PORT'.\n"
     )
   }

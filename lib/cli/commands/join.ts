@@ -1,7 +1,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { keyPairFromSeed, loadOrCreateSeed, writeFileAtomic } from '../../crypto'
-import { configError, DEFAULT_REPLICAS, formatHostPort, parseBootstrapList, readConfig, writeConfig } from '../../node/config'
+import {
+  configError,
+  DEFAULT_REPLICAS,
+  formatHostPort,
+  parseBootstrapList,
+  readConfig,
+  writeConfig
+} from '../../node/config'
 import { decodeInvite } from '../../node/invite-token'
 import { HomeLock } from '../../volume/home-lock'
 import { ADOPTED_IDENTITY_FILE, USER_SEED_FILE } from '../../volume/volume-keys'
@@ -16,7 +23,8 @@ export const joinCommand: Command = {
       name: 'bootstrap',
       type: 'string',
       value: 'HOST:PORT,...',
-      description: "a private network's bootstrap nodes, instead of the token's (or of the DHT, for a token without any)"
+      description:
+        "a private network's bootstrap nodes, instead of the token's (or of the DHT, for a token without any)"
     },
     {
       name: 'force',

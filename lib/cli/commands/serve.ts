@@ -2,6 +2,7 @@ import { formatHostPort } from '../../node/config'
 import { controlServerFor } from '../../app/node-api'
 import { RingNode } from '../../node/ring-node'
 import { type Command, requirePositionals } from '../command'
+import { discoveryText } from '../discovery-text'
 import { guardProcess } from '../process-guard'
 import { configFromFlags, NETWORK_FLAGS, untilSignal } from '../node-flags'
 
@@ -38,6 +39,7 @@ export const serveCommand: Command = {
       log(
         `serving node ${node.publicKey.toString('hex')} dht ${addr ? formatHostPort(addr) : '-'} replicas ${config.replicas}`
       )
+      log(`discovery: ${discoveryText((await node.status()).discovery)}`)
       const sig = await untilSignal()
       log(`${sig}: leaving the ring`)
     } finally {

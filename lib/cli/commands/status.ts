@@ -3,6 +3,7 @@ import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
 import type { NodeStatus } from '../../node/ring-node'
 import { type Command, requirePositionals } from '../command'
+import { discoveryText } from '../discovery-text'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 
 export const statusCommand: Command = {
@@ -24,7 +25,7 @@ export const statusCommand: Command = {
       `node         ${status.nodeKey}${via === 'control' ? '' : '  (not running; temporary node)'}`,
       `ring id      ${status.id}`,
       `dht address  ${status.address ?? '-'}  ${reachability(status)}`,
-      `discovery    ${discovery(status)}`,
+      `discovery    ${discoveryText(status.discovery)}`,
       `role         ${status.clientOnly ? 'client only' : status.member ? 'ring member' : 'not joined'}  (${status.virtualNodes} virtual nodes, fingers to ${status.fingers} machines)`,
       `predecessor  ${status.predecessor ?? '-'}`,
       `successors   ${status.successors.length ? status.successors.join('\n             ') : '-'}`,
@@ -46,14 +47,6 @@ export const statusCommand: Command = {
     ctx.stdout.write(`${lines.join('\n')}\n`)
     return 0
   }
-}
-
-function discovery(status: NodeStatus): string {
-  const d = status.discovery
-  if (!d) return '-'
-  if (d.mode === 'alone') return "alone: a ring of one with no socket ('peerstore invite' lets another machine join)"
-  const list = d.bootstrap.join(', ')
-  return d.mode === 'private' ? `private network, bootstrap ${list}` : `DHT, bootstrap ${list}`
 }
 
 function reachability(status: NodeStatus): string {
