@@ -182,7 +182,12 @@ export function effectiveConfig(home: string, flags: ConfigOverrides, env = proc
 function dhtBootstrapOf(flag: string | undefined, env: string | undefined): HostPort[] | undefined {
   const [text, source] = flag !== undefined ? [flag, '--dht-bootstrap'] : [env, DHT_BOOTSTRAP_ENV]
   if (text === undefined || (source === DHT_BOOTSTRAP_ENV && text.trim() === '')) return undefined
-  const list = parseBootstrapList(text)
+  let list: HostPort[]
+  try {
+    list = parseBootstrapList(text)
+  } catch (err) {
+    throw configError(`${source}: ${(err as Error).message}`)
+  }
   // An empty list would be a node that opens no socket, not a DHT: say so rather than go silently alone.
   if (list.length === 0) throw configError(`${source} needs at least one HOST:PORT`)
   return list

@@ -20,7 +20,13 @@ export const initCommand: Command = {
       value: 'KEY',
       description: 'join this network key (64 hex) instead of a new one'
     },
-    { name: 'bootstrap', type: 'string', value: 'HOST:PORT,...', description: 'DHT bootstrap nodes of the network' },
+    {
+      name: 'bootstrap',
+      type: 'string',
+      value: 'HOST:PORT,...',
+      description:
+        "a private network's bootstrap nodes (default: none; alone until the first 'invite' moves it to the DHT)"
+    },
     { name: 'replicas', type: 'number', value: 'K', description: 'copies of each value', default: DEFAULT_REPLICAS },
     { name: 'json', type: 'boolean', description: 'print JSON' }
   ],
