@@ -1,7 +1,8 @@
 // A mount whose home finds other machines (a private network's bootstrap
-// nodes, or the DHT) belongs to a ring that exists already. Its node starts as a ring of one and merges in when it finds a
-// peer; the Volume must not read its root before that, or it would find only
-// this machine's copies and could start a new, empty tree over the real one.
+// nodes, or the DHT) belongs to a ring that exists already. Its node starts
+// as a ring of one and merges in when it finds a peer; the Volume must not
+// read its root before that, or it would find only this machine's copies and
+// could start a new, empty tree over the real one.
 // (A member cut off later is "isolated": lib/node/isolation.ts.)
 
 import type { RingNode } from '../node/ring-node'

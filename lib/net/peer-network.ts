@@ -3,10 +3,11 @@
 //
 // One hyperswarm (over one hyperdht, both with the node's persistent key pair;
 // swarm.ts) joins the topic derived from the network key as server and client
-// (discovery.ts); a lone node has none and opens no socket. Every connection carries one protomux-rpc channel whose open
-// handshake proves the network key (session.ts); requests to a peer without a
-// connection dial it on demand (dialer.ts); handlers serve every connection
-// (dispatch.ts); bodies are encoded and bounded once, here and there (codec.ts).
+// (discovery.ts); a lone node has none and opens no socket. Every connection
+// carries one protomux-rpc channel whose open handshake proves the network
+// key (session.ts); requests to a peer without a connection dial it on
+// demand (dialer.ts); handlers serve every connection (dispatch.ts); bodies
+// are encoded and bounded once, here and there (codec.ts).
 // This class wires them together and is the one API the layers above use.
 
 import { EventEmitter } from 'node:events'
