@@ -84,8 +84,7 @@ async function configuredBootstrap(config: NodeConfig, ctx: CommandContext): Pro
       'peerstore invite: this home now finds its network on the DHT (saved in config.json; it was alone, with no socket).\n' +
         (running
           ? 'The node running on it keeps to itself until you restart it (unmount and mount, or serve again).\n'
-          : '') +
-        "For a private network, give bootstrap nodes instead: 'peerstore invite --bootstrap HOST:PORT'.\n"
+          : '')
     )
   }
   return []
