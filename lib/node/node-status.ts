@@ -12,6 +12,8 @@ export interface NodeStatus {
   aloneSince?: number | null
   /** How the node finds the others, and the DHT bootstrap nodes it uses (optional: older nodes leave it out). */
   discovery?: { mode: DiscoveryMode; bootstrap: string[] }
+  /** Whether the latest announce on the DHT succeeded (its bootstrap answers); null when alone by configuration. */
+  dhtAnswers?: boolean | null
   member: boolean
   clientOnly: boolean
   predecessor: string | null

@@ -328,6 +328,8 @@ export class RingNode extends ReadyResource {
       online: this.network.lone ? this.network.online : this.network.peers().length > 0,
       aloneSince: this.reachability.aloneSince,
       discovery: { mode: discoveryOf(this.config), bootstrap: this.network.bootstrap },
+      // Tells "nobody else of the network is up" from "the DHT itself does not answer" (no internet, a wrong list).
+      dhtAnswers: this.network.lone ? null : this.network.online,
       member: this.chord.isMember,
       clientOnly: this.clientOnly,
       predecessor: v0.predecessor ? hex(v0.predecessor) : null,

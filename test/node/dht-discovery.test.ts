@@ -23,6 +23,7 @@ interface Status {
   online: boolean
   aloneSince?: number | null
   discovery?: { mode: string; bootstrap: string[] }
+  dhtAnswers?: boolean | null
   running: boolean
 }
 
@@ -76,6 +77,7 @@ test('two homes joined with an invite token alone find each other on the DHT; a 
   t.comment(`two serve processes found each other on the DHT and merged in ${Date.now() - started} ms`)
   const status = await statusOf(a)
   t.alike(status.discovery, { mode: 'dht', bootstrap: dht }, 'status: DHT discovery, with the bootstrap list in use')
+  t.is(status.dhtAnswers, true, 'and the DHT answers')
   const text = (await runPeerstore(['status', '--home', a])).stdout
   t.ok(text.includes(`discovery    DHT, bootstrap ${dht.join(', ')}`), text)
   t.ok(udpSocketsOf(servers[0].child.pid!) > 0, 'a node in DHT mode binds its UDP sockets')
@@ -120,6 +122,7 @@ test('the alone default binds no socket; a DHT node that reaches no bootstrap sa
   t.is(udpSocketsOf(alone.child.pid!), 0, 'no UDP socket bound')
   const loneStatus = await statusOf(lone)
   t.alike(loneStatus.discovery, { mode: 'alone', bootstrap: [] })
+  t.is(loneStatus.dhtAnswers, null, 'no DHT to answer')
   t.ok(loneStatus.online, 'a ring of one is online: it looks for nobody')
 
   // A token of a DHT network, joined on a machine whose DHT does not answer (here: nothing listens
@@ -137,8 +140,9 @@ test('the alone default binds no socket; a DHT node that reaches no bootstrap sa
   t.is(status.online, false, 'not online')
   t.alike(status.discovery, { mode: 'dht', bootstrap: [NO_DHT] })
   await waitFor('status says since when', async () => typeof (await statusOf(home)).aloneSince === 'number', 30_000)
+  await waitFor('status says the DHT does not answer', async () => (await statusOf(home)).dhtAnswers === false, 30_000)
   const text = (await runPeerstore(['status', '--home', home])).stdout
-  t.ok(/offline: no peer reachable since .*retrying/.test(text), text)
+  t.ok(/offline: no peer reachable since .*; the DHT bootstrap does not answer, retrying/.test(text), text)
   await node.waitFor(/no peer reachable since .*retrying/, 60_000)
   t.pass('the log says no peer is reachable, retrying')
   await node.stop('SIGTERM')

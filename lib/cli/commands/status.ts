@@ -52,7 +52,8 @@ export const statusCommand: Command = {
 function reachability(status: NodeStatus): string {
   if (status.online) return 'online'
   if (typeof status.aloneSince === 'number') {
-    return `offline: no peer reachable since ${new Date(status.aloneSince).toISOString()} (${ago(status.aloneSince)}), retrying`
+    const dht = status.dhtAnswers === false ? '; the DHT bootstrap does not answer' : ''
+    return `offline: no peer reachable since ${new Date(status.aloneSince).toISOString()} (${ago(status.aloneSince)})${dht}, retrying`
   }
   return 'offline'
 }
