@@ -7,6 +7,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
 import { controlServerFor } from './node-api'
+import { ControlClient, controlSocketPath } from '../node/control'
+import { codedError } from '../common/errors'
 import { type MountStatus, RingNode } from '../node/ring-node'
 import { RingValueStore } from './ring-value-store'
 import { MemberValueStore } from './member-value-store'
@@ -51,12 +53,21 @@ export interface OpenedValueStore {
 
 export async function openValueStore(home: string, opts: OpenValueStoreOptions = {}): Promise<OpenedValueStore> {
   const config = opts.config ?? effectiveConfig(home, opts)
+  // Asked before the node is built: building it opens its store and sockets,
+  // which then keep a refused process alive (issue 16: a second ls hung).
+  await refuseIfNodeRuns(home)
   const node = new RingNode({ home, config, host: opts.host, clientOnly: opts.clientOnly, log: opts.log })
   // The control socket makes `peerstore status` and `block` reach this node, and
   // refuses (EBUSY) a second node for the same home before it touches the store.
   let mountStatus: (() => MountStatus) | null = null
   const control = controlServerFor(node, { mountStatus: () => mountStatus?.() ?? null })
-  await control.ready()
+  try {
+    await control.ready()
+  } catch (err) {
+    // Another node took the home between the check above and now.
+    await node.destroy()
+    throw err
+  }
   try {
     await node.ready()
     if (opts.clientOnly) {
@@ -108,4 +119,15 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
       }
     }
   }
+}
+
+/** EBUSY when a node already runs for this home (its control socket answers). */
+async function refuseIfNodeRuns(home: string): Promise<void> {
+  const client = await ControlClient.connect(controlSocketPath(home))
+  if (!client) return
+  client.close()
+  throw codedError(
+    'EBUSY',
+    `a peerstore node is already running for ${home} ('peerstore serve', or a mount still starting): stop it first`
+  )
 }

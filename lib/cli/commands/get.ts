@@ -1,15 +1,14 @@
 // `peerstore get PATH DEST`: restores one file, or a folder recursively, from
-// the store without FUSE, streaming chunk by chunk.
+// the store without FUSE, streaming chunk by chunk; through the home's
+// running mount when there is one (open-tree.ts).
 
 import fs from 'node:fs'
 import path from 'node:path'
 import { isSpecialType } from '../../volume/inode'
-import { timeNs } from '../../volume/times'
-import type { Inode, Volume } from '../../volume/volume'
-import { openVolume } from '../../app/open-volume'
+import { openTree } from '../../app/open-tree'
+import { TREE_PIECE, type TreeAccess, type TreeEntry } from '../../app/tree-access'
 import { type Command, requirePositionals } from '../command'
-
-const PIECE = 1024 * 1024
+import { announceSlow } from '../waiting'
 
 export const getCommand: Command = {
   name: 'get',
@@ -19,16 +18,17 @@ export const getCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 2, 'PATH DEST')
     const [from, destArg] = args.positionals
-    const opened = await openVolume(ctx.home)
+    const notice = (line: string) => ctx.stderr.write(`peerstore get: ${line}\n`)
+    const opened = await announceSlow(ctx, 'get', openTree(ctx.home, { notice }))
     let count = 0
     try {
-      const v = opened.volume
-      const inode = await v.resolve(from)
+      const tree = opened.tree
+      const entry = await tree.entry(from)
       let dest = path.resolve(destArg)
-      if (fs.statSync(dest, { throwIfNoEntry: false })?.isDirectory() && inode.type !== 'dir') {
+      if (fs.statSync(dest, { throwIfNoEntry: false })?.isDirectory() && entry.type !== 'dir') {
         dest = path.join(dest, path.basename(from))
       }
-      count = await restore(v, from, inode, dest)
+      count = await restore(tree, from, entry, dest)
     } finally {
       await opened.close()
     }
@@ -37,37 +37,35 @@ export const getCommand: Command = {
   }
 }
 
-async function restore(v: Volume, from: string, inode: Inode, dest: string): Promise<number> {
-  const st = v.stat(inode)
-  if (inode.type === 'dir') {
+async function restore(tree: TreeAccess, from: string, entry: TreeEntry, dest: string): Promise<number> {
+  if (entry.type === 'dir') {
     fs.mkdirSync(dest, { recursive: true })
     let n = 0
-    for (const { name, inode: child } of await v.list(from)) {
-      n += await restore(v, `${from.replace(/\/+$/, '')}/${name}`, child, path.join(dest, name))
+    for (const child of await tree.list(from)) {
+      n += await restore(tree, `${from.replace(/\/+$/, '')}/${child.name}`, child, path.join(dest, child.name))
     }
-    fs.chmodSync(dest, st.mode & 0o7777)
+    fs.chmodSync(dest, entry.mode & 0o7777)
     return n
   }
   // Fifos, sockets and device nodes have no content, and Node cannot make them: left out.
-  if (isSpecialType(inode.type)) return 0
-  if (inode.type === 'symlink') {
+  if (isSpecialType(entry.type)) return 0
+  if (entry.type === 'symlink') {
     fs.rmSync(dest, { force: true })
-    fs.symlinkSync(inode.state.target ?? '', dest)
+    fs.symlinkSync(entry.target ?? '', dest)
     return 1
   }
-  const fd = fs.openSync(dest, 'w', st.mode & 0o7777)
+  const fd = fs.openSync(dest, 'w', entry.mode & 0o7777)
   try {
-    const buf = Buffer.alloc(PIECE)
-    for (let pos = 0; pos < inode.size; ) {
-      const n = await v.read(inode, buf, PIECE, pos)
-      if (n === 0) break
-      fs.writeSync(fd, buf, 0, n)
-      pos += n
+    for (let pos = 0; pos < entry.size; ) {
+      const piece = await tree.read(from, pos, TREE_PIECE)
+      if (piece.length === 0) break
+      fs.writeSync(fd, piece)
+      pos += piece.length
     }
   } finally {
     fs.closeSync(fd)
   }
   // Node takes seconds as a Number (and libuv keeps microseconds): not the stored nanosecond.
-  fs.utimesSync(dest, Number(timeNs(st, 'atime')) / 1e9, Number(timeNs(st, 'mtime')) / 1e9)
+  fs.utimesSync(dest, Number(BigInt(entry.atimeNs)) / 1e9, Number(BigInt(entry.mtimeNs)) / 1e9)
   return 1
 }

@@ -11,7 +11,7 @@ import { checkFuse } from '../../fuse/prerequisites'
 import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
 import { openVolume } from '../../app/open-volume'
-import { startShareControl } from '../../app/share-control'
+import { runningMount, startShareControl } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
 import { type Command, parseArgs, requirePositionals, usageError } from '../command'
@@ -71,6 +71,15 @@ export const mountCommand: Command = {
       ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted${pid ? ` by pid ${pid}` : ''}\n`)
       return 1
     }
+    // One process per home owns its Volume: a second mount of the home says where the first one is.
+    const other = await runningMount(ctx.home)
+    if (other) {
+      ctx.stderr.write(
+        `peerstore mount: ${ctx.home} is already mounted at ${other.mountpoint}${other.pid ? ` (pid ${other.pid})` : ''}; ` +
+          `'peerstore unmount ${other.mountpoint}' first, or use that mount\n`
+      )
+      return 1
+    }
     // From here on an error we did not foresee is logged; it never ends the mount (ENOTCONN for every program).
     const unguard = guardProcess((line) => ctx.stderr.write(`\n${line}\n`))
     // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
@@ -113,7 +122,7 @@ export const mountCommand: Command = {
     let control: Awaited<ReturnType<typeof startShareControl>> | null = null
     let prepared = false
     try {
-      control = await startShareControl(ctx.home, volume)
+      control = await startShareControl(ctx.home, volume, { mountpoint })
       // With the home locked: no other mount of this home can be running.
       prepareMountpoint({
         mountpoint,

@@ -3,6 +3,7 @@ import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
 import { type Command, requirePositionals } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { announceSlow } from '../waiting'
 
 export const statusCommand: Command = {
   name: 'status',
@@ -12,7 +13,12 @@ export const statusCommand: Command = {
     requirePositionals(args, 0, '')
     const config = configFromFlags(ctx.home, args)
     const { status, via } = await withNode(
-      { home: ctx.home, config, host: args.flags.host as string | undefined },
+      {
+        home: ctx.home,
+        config,
+        host: args.flags.host as string | undefined,
+        opening: (w) => announceSlow(ctx, 'status', w)
+      },
       async (api, via) => ({ status: await api.status(), via })
     )
     if (args.flags.json) {
