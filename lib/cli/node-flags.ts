@@ -28,7 +28,14 @@ export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {
   })
 }
 
-/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+/**
+ * What ends a long-running command gracefully: Ctrl-C, `kill`, and the
+ * terminal closing (SIGHUP, whose default would end the process without the
+ * leave, the flush or the unmount).
+ */
+export const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/** Resolves on the first stop signal; a second one exits at once. */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let seen = false
@@ -37,7 +44,6 @@ export function untilSignal(): Promise<NodeJS.Signals> {
       seen = true
       resolve(sig)
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    for (const sig of STOP_SIGNALS) process.on(sig, onSignal)
   })
 }

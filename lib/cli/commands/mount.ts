@@ -16,7 +16,7 @@ import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
 import { type Command, parseArgs, requirePositionals, usageError } from '../command'
 import { guardProcess } from '../process-guard'
-import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { configFromFlags, NETWORK_FLAGS, STOP_SIGNALS } from '../node-flags'
 
 const MiB = 1024 * 1024
 
@@ -171,11 +171,9 @@ export const mountCommand: Command = {
         resolve(sig)
         // A second signal means "now": exit without waiting for the flush.
         const force = () => process.exit(1)
-        process.once('SIGINT', force)
-        process.once('SIGTERM', force)
+        for (const s of STOP_SIGNALS) process.once(s, force)
       }
-      process.once('SIGINT', () => onSignal('SIGINT'))
-      process.once('SIGTERM', () => onSignal('SIGTERM'))
+      for (const s of STOP_SIGNALS) process.once(s, () => onSignal(s))
     })
     if (tty) ctx.stdout.write('\n')
     ctx.stdout.write(`peerstore: ${reason}: flushing and unmounting ${mountpoint}\n`)
