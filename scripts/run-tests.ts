@@ -38,6 +38,7 @@ const PURE = [
   'chord/ring.test',
   'chord/sim.test', // one `peerstore sim` child: a simulated network, no sockets
   'cli/cli.test', // the CLI on homes with no bootstrap address: no sockets
+  'cli/home.test', // verbs refused before any node starts, and whoami: no sockets
   'cli/device.test',
   'cli/share.test',
   'cli/tokens.test',

@@ -30,6 +30,11 @@ export interface Command {
   /** Positional arguments as shown in help, e.g. 'DIR' or 'FILE'. */
   positionals?: string
   flags: FlagSpec[]
+  /**
+   * 'creates': may make the home (init, join, mount); 'unused': needs none.
+   * Absent: the home must exist (home.ts, homeExists), or the CLI refuses.
+   */
+  home?: 'creates' | 'unused'
   run(args: ParsedArgs, ctx: CommandContext): Promise<number>
 }
 

@@ -4,7 +4,7 @@
 import { hasCode } from '../common/errors'
 import { type Command, type CommandContext, formatHelp, parseArgs } from './command'
 import { commands } from './commands'
-import { resolveHome } from './home'
+import { homeExists, resolveHome } from './home'
 import { watchOutput } from './closed-output'
 
 function mainHelp(): string {
@@ -46,6 +46,12 @@ export async function runCli(argv: string[], io = { stdout: process.stdout, stde
       return 0
     }
     const ctx: CommandContext = { ...io, home: resolveHome(args.flags.home as string | undefined) }
+    if (cmd.home === undefined && !homeExists(ctx.home)) {
+      io.stderr.write(
+        `peerstore ${cmd.name}: no PeerStore home at ${ctx.home}; run 'peerstore init' (or 'peerstore join TOKEN') first, or give the right --home\n`
+      )
+      return 1
+    }
     return await cmd.run(args, ctx)
   } catch (err) {
     // The reader of our output went away (`| head`): what it wanted it had; nothing to say, and nowhere to say it.

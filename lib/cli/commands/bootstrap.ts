@@ -4,6 +4,7 @@ import { untilSignal } from '../node-flags'
 
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
+  home: 'unused',
   summary: 'run a DHT bootstrap node for a private or offline network',
   flags: [
     { name: 'port', type: 'number', value: 'PORT', description: 'UDP port to listen on (required)' },

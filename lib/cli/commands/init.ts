@@ -12,6 +12,7 @@ import { type Command, requirePositionals } from '../command'
 
 export const initCommand: Command = {
   name: 'init',
+  home: 'creates',
   summary: 'create this home: node identity and a new network (or the one given)',
   flags: [
     {

@@ -16,6 +16,7 @@ import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
 import { type Command, parseArgs, requirePositionals, usageError } from '../command'
 import { guardProcess } from '../process-guard'
+import { hasUserIdentity, homeExists, newIdentityNotice } from '../home'
 import { configFromFlags, NETWORK_FLAGS, STOP_SIGNALS } from '../node-flags'
 
 const MiB = 1024 * 1024
@@ -25,6 +26,7 @@ const MiB = 1024 * 1024
 
 export const mountCommand: Command = {
   name: 'mount',
+  home: 'creates',
   summary: 'mount your encrypted store as a directory (foreground; Ctrl-C unmounts)',
   positionals: 'DIR',
   flags: [
@@ -51,6 +53,9 @@ export const mountCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 1, 'DIR')
     const mountpoint = path.resolve(args.positionals[0])
+    // Asked first: reading the flags below writes a fresh home's config.
+    const newHome = !homeExists(ctx.home)
+    const hadIdentity = hasUserIdentity(ctx.home)
     // Parsed before anything is mounted, so a bad flag is a usage error, not a half-started mount.
     const config = configFromFlags(ctx.home, args)
     const clientOnly = Boolean(args.flags['client-only'])
@@ -98,6 +103,8 @@ export const mountCommand: Command = {
       }
     )
     const volume = opened.volume
+    if (newHome) ctx.stderr.write(`peerstore mount: created a new PeerStore home at ${ctx.home}\n`)
+    if (!hadIdentity && hasUserIdentity(ctx.home)) ctx.stderr.write(`peerstore mount: ${newIdentityNotice(ctx.home)}\n`)
     // Shares other users gave this one, read-only under DIR/@shared (docs/volume.md, "Sharing").
     const shares = new SharedView({
       home: ctx.home,

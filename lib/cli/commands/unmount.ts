@@ -18,6 +18,7 @@ import { mountDirOfArgs } from './mount'
 
 export const unmountCommand: Command = {
   name: 'unmount',
+  home: 'unused',
   summary: 'flush and unmount a mounted store',
   positionals: 'DIR',
   flags: [
