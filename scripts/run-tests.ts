@@ -39,6 +39,7 @@ const PURE = [
   'chord/sim.test', // one `peerstore sim` child: a simulated network, no sockets
   'cli/cli.test', // the CLI on homes with no bootstrap address: no sockets
   'cli/home.test', // verbs refused before any node starts, and whoami: no sockets
+  'cli/input.test', // flag checks before any node starts, get on a home with no bootstrap: no sockets
   'cli/device.test',
   'cli/share.test',
   'cli/tokens.test',

@@ -74,7 +74,49 @@ async function removeIfFile(v: Volume, p: string): Promise<void> {
   }
 }
 
+/** What a bare error code means for a path in the store. */
+const PATH_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file or folder in the store',
+  ENOTDIR: 'a part of this path is not a folder',
+  EISDIR: 'is a folder',
+  EEXIST: 'already exists',
+  EACCES: 'permission denied',
+  ENAMETOOLONG: 'a name in this path is too long'
+}
+
+/** Errors the Volume raises with only their code ("ENOENT") name the path they are about. */
+function naming<A extends unknown[], R>(fn: (p: string, ...rest: A) => Promise<R>) {
+  return async (p: string, ...rest: A): Promise<R> => {
+    try {
+      return await fn(p, ...rest)
+    } catch (err) {
+      const code = errorCode(err)
+      const message = (err as Error).message ?? ''
+      if (code && PATH_PROBLEMS[code] && (message === '' || message === code)) {
+        throw codedError(code, `${p}: ${PATH_PROBLEMS[code]} (${code})`, undefined, { cause: err })
+      }
+      throw err
+    }
+  }
+}
+
 export function localTree(v: Volume): TreeAccess {
+  const tree = pathTree(v)
+  return {
+    entry: naming(tree.entry),
+    list: naming(tree.list),
+    read: naming(tree.read),
+    mkdirs: naming(tree.mkdirs),
+    createFile: naming(tree.createFile),
+    write: naming(tree.write),
+    finishFile: naming(tree.finishFile),
+    symlink: naming(tree.symlink),
+    chmod: naming(tree.chmod),
+    sync: tree.sync
+  }
+}
+
+function pathTree(v: Volume): TreeAccess {
   return {
     async entry(p) {
       return entryOf(v, p, await v.resolve(p))

@@ -1,7 +1,7 @@
 // Flags shared by every command that runs or reaches a node.
 
 import type { FlagSpec, ParsedArgs } from './command'
-import { effectiveConfig, type NodeConfig } from '../node/config'
+import { effectiveConfig, MAX_REPLICAS, type NodeConfig } from '../node/config'
 
 export const NETWORK_FLAGS: FlagSpec[] = [
   { name: 'network', type: 'string', value: 'KEY', description: 'network key, 64 hex (default: from config.json)' },
@@ -17,7 +17,15 @@ export const NETWORK_FLAGS: FlagSpec[] = [
     value: 'ADDR',
     description: 'bind the DHT socket to ADDR (default 127.0.0.1 when every bootstrap is loopback)'
   },
-  { name: 'replicas', type: 'number', value: 'K', description: 'copies of each value (default: from config.json, 3)' }
+  {
+    name: 'replicas',
+    type: 'number',
+    value: 'K',
+    integer: true,
+    min: 1,
+    max: MAX_REPLICAS,
+    description: 'copies of each value (default: from config.json, 3)'
+  }
 ]
 
 export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {

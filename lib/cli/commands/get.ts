@@ -1,20 +1,30 @@
 // `peerstore get PATH DEST`: restores one file, or a folder recursively, from
 // the store without FUSE, streaming chunk by chunk; through the home's
-// running mount when there is one (open-tree.ts).
+// running mount when there is one (open-tree.ts). What it would write is
+// listed first, so a refusal (an existing file without --force) leaves DEST
+// as it was.
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { codedError } from '../../common/errors'
 import { isSpecialType } from '../../volume/inode'
 import { openTree } from '../../app/open-tree'
 import { TREE_PIECE, type TreeAccess, type TreeEntry } from '../../app/tree-access'
 import { type Command, requirePositionals } from '../command'
 import { announceSlow } from '../waiting'
 
+/** One thing to restore: where it is in the store and where it goes. */
+interface Step {
+  from: string
+  entry: TreeEntry
+  dest: string
+}
+
 export const getCommand: Command = {
   name: 'get',
   summary: 'restore a file or folder from the store to DEST, without mounting',
   positionals: 'PATH DEST',
-  flags: [],
+  flags: [{ name: 'force', type: 'boolean', description: 'overwrite files that already exist in DEST' }],
   async run(args, ctx) {
     requirePositionals(args, 2, 'PATH DEST')
     const [from, destArg] = args.positionals
@@ -24,11 +34,14 @@ export const getCommand: Command = {
     try {
       const tree = opened.tree
       const entry = await tree.entry(from)
-      let dest = path.resolve(destArg)
-      if (fs.statSync(dest, { throwIfNoEntry: false })?.isDirectory() && entry.type !== 'dir') {
-        dest = path.join(dest, path.basename(from))
+      const dest = destination(from, entry, destArg)
+      const plan = await planRestore(tree, from, entry, dest)
+      if (!args.flags.force) refuseOverwrites(plan)
+      for (const step of plan) count += await restore(tree, step)
+      // Deepest first, so a read-only folder is filled before it becomes read-only.
+      for (const step of [...plan].reverse()) {
+        if (step.entry.type === 'dir') fs.chmodSync(step.dest, step.entry.mode & 0o7777)
       }
-      count = await restore(tree, from, entry, dest)
     } finally {
       await opened.close()
     }
@@ -37,20 +50,54 @@ export const getCommand: Command = {
   }
 }
 
-async function restore(tree: TreeAccess, from: string, entry: TreeEntry, dest: string): Promise<number> {
+/**
+ * Where the restored item goes: into DEST when DEST is a folder (or is
+ * written as one, `dir/`, made if missing), else at DEST itself.
+ */
+function destination(from: string, entry: TreeEntry, destArg: string): string {
+  const dest = path.resolve(destArg)
+  if (entry.type === 'dir') return dest
+  const asFolder = destArg.endsWith('/') || destArg.endsWith(path.sep)
+  if (asFolder) fs.mkdirSync(dest, { recursive: true })
+  const isFolder = fs.statSync(dest, { throwIfNoEntry: false })?.isDirectory() === true
+  return isFolder ? path.join(dest, path.basename(from)) : dest
+}
+
+async function planRestore(tree: TreeAccess, from: string, entry: TreeEntry, dest: string): Promise<Step[]> {
+  const steps: Step[] = [{ from, entry, dest }]
+  if (entry.type !== 'dir') return steps
+  for (const child of await tree.list(from)) {
+    steps.push(
+      ...(await planRestore(tree, `${from.replace(/\/+$/, '')}/${child.name}`, child, path.join(dest, child.name)))
+    )
+  }
+  return steps
+}
+
+function refuseOverwrites(plan: Step[]): void {
+  const existing = plan.filter(
+    (s) => s.entry.type !== 'dir' && !isSpecialType(s.entry.type) && fs.lstatSync(s.dest, { throwIfNoEntry: false })
+  )
+  if (existing.length === 0) return
+  const what =
+    existing.length > 1
+      ? `${existing[0].dest} and ${existing.length - 1} more already exist`
+      : `${existing[0].dest} already exists`
+  throw codedError('EEXIST', `${what}: nothing restored (add --force to overwrite)`)
+}
+
+/** Restores one step; folders come before their contents (and get their own mode once those are in). */
+async function restore(tree: TreeAccess, { from, entry, dest }: Step): Promise<number> {
   if (entry.type === 'dir') {
     fs.mkdirSync(dest, { recursive: true })
-    let n = 0
-    for (const child of await tree.list(from)) {
-      n += await restore(tree, `${from.replace(/\/+$/, '')}/${child.name}`, child, path.join(dest, child.name))
-    }
-    fs.chmodSync(dest, entry.mode & 0o7777)
-    return n
+    // Writable by us until filled.
+    fs.chmodSync(dest, (entry.mode & 0o7777) | 0o700)
+    return 0
   }
   // Fifos, sockets and device nodes have no content, and Node cannot make them: left out.
   if (isSpecialType(entry.type)) return 0
+  fs.rmSync(dest, { force: true })
   if (entry.type === 'symlink') {
-    fs.rmSync(dest, { force: true })
     fs.symlinkSync(entry.target ?? '', dest)
     return 1
   }

@@ -14,7 +14,7 @@ import { openVolume } from '../../app/open-volume'
 import { runningMount, startShareControl } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
-import { type Command, parseArgs, requirePositionals, usageError } from '../command'
+import { type Command, parseArgs, requirePositionals } from '../command'
 import { guardProcess } from '../process-guard'
 import { hasUserIdentity, homeExists, newIdentityNotice } from '../home'
 import { configFromFlags, NETWORK_FLAGS, STOP_SIGNALS } from '../node-flags'
@@ -45,6 +45,7 @@ export const mountCommand: Command = {
       name: 'sync-interval',
       type: 'number',
       value: 'MS',
+      min: 0,
       description:
         'how often to poll for changes made on your other computers (default 1000; while the ring pushes them, every 10 s or MS if longer; 0: never)'
     },
@@ -60,9 +61,6 @@ export const mountCommand: Command = {
     const config = configFromFlags(ctx.home, args)
     const clientOnly = Boolean(args.flags['client-only'])
     const syncIntervalMs = args.flags['sync-interval'] === undefined ? undefined : Number(args.flags['sync-interval'])
-    if (syncIntervalMs !== undefined && !(Number.isFinite(syncIntervalMs) && syncIntervalMs >= 0)) {
-      throw usageError('--sync-interval takes milliseconds (0 turns it off)')
-    }
     const problem = checkFuse()
     if (problem) {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)

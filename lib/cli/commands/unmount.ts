@@ -22,7 +22,14 @@ export const unmountCommand: Command = {
   summary: 'flush and unmount a mounted store',
   positionals: 'DIR',
   flags: [
-    { name: 'timeout', type: 'number', value: 'SECONDS', default: 120, description: 'how long to wait for the flush' }
+    {
+      name: 'timeout',
+      type: 'number',
+      value: 'SECONDS',
+      min: 0,
+      default: 120,
+      description: 'how long to wait for the flush'
+    }
   ],
   async run(args, ctx) {
     requirePositionals(args, 1, 'DIR')
