@@ -144,6 +144,12 @@ export const CONTROL_CALL_TIMEOUT_MS = 30_000
 /** How long connecting to a control socket may take: a local socket answers at once, or nobody listens. */
 const CONNECT_TIMEOUT_MS = 5_000
 
+/** PEERSTORE_CONTROL_TIMEOUT_MS replaces every control call's timeout (tests of a stuck process use a short one). */
+function timeoutOverride(): number | undefined {
+  const n = Number(process.env.PEERSTORE_CONTROL_TIMEOUT_MS)
+  return Number.isFinite(n) && n > 0 ? n : undefined
+}
+
 export class ControlClient {
   private nextId = 1
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
@@ -190,7 +196,7 @@ export class ControlClient {
     opts: { timeoutMs?: number } = {}
   ): Promise<T> {
     const id = this.nextId++
-    const timeoutMs = opts.timeoutMs ?? CONTROL_CALL_TIMEOUT_MS
+    const timeoutMs = timeoutOverride() ?? opts.timeoutMs ?? CONTROL_CALL_TIMEOUT_MS
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id)
