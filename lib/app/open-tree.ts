@@ -3,6 +3,9 @@
 // node running for the home without a mount (`peerstore serve`, or a mount
 // that is still starting) holds the store but no Volume: the verb is refused
 // at once with a message that says so, never left waiting for that node.
+// Opened here, the Volume needs the ring this home has been in: with none of
+// its machines answering, the verb fails rather than report success from
+// this machine's copies alone (open-value-store.ts, requireRing).
 
 import { codedError } from '../common/errors'
 import { ControlClient, controlSocketPath } from '../node/control'
@@ -35,6 +38,6 @@ export async function openTree(home: string, opts: { notice?: (line: string) => 
         'and it holds the store: stop it, or try again once the mount is up'
     )
   }
-  const opened = await openVolume(home, {}, { notice: opts.notice })
+  const opened = await openVolume(home, {}, { notice: opts.notice, requireRing: true })
   return { tree: localTree(opened.volume), via: 'here', close: () => opened.close() }
 }

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { type ConfigOverrides, effectiveConfig, type NodeConfig } from '../node/config'
+import { type ConfigOverrides, effectiveConfig, formatHostPort, type NodeConfig } from '../node/config'
 import { controlServerFor } from './node-api'
 import { ControlClient, controlSocketPath } from '../node/control'
 import { codedError } from '../common/errors'
@@ -31,6 +31,13 @@ export interface OpenValueStoreOptions extends ConfigOverrides {
   log?: (line: string) => void
   /** One-line notices for the user (the mount prints them), unlike the node's log. */
   notice?: (line: string) => void
+  /**
+   * Fail (EUNAVAILABLE) instead of working offline when no other member of a
+   * ring this home has been in answers: a one-shot verb (`ls`, `backup`) must
+   * not report success from this machine's copies alone. A home never in a
+   * ring with others still works alone: it may be the network's first machine.
+   */
+  requireRing?: boolean
 }
 
 const DEFAULT_JOIN_TIMEOUT_MS = 15_000
@@ -88,6 +95,13 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
       if (!joined) {
         // A home whose node has been in the ring before is offline now, not the first machine of a network (ring-join.ts).
         const before = fs.existsSync(path.join(home, RING_JOINED_FILE))
+        if (before && opts.requireRing) {
+          const via = config.bootstrap.map(formatHostPort).join(', ')
+          throw codedError(
+            'EUNAVAILABLE',
+            `no other machine of this network answered within ${(opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS) / 1000} s (bootstrap ${via}): the ring is unreachable from here (a mount of this home works offline meanwhile)`
+          )
+        }
         opts.notice?.(
           before
             ? 'no other node of this network answered: working offline from what this computer has seen; changes wait until the ring is back'

@@ -87,3 +87,22 @@ test('an unreachable ring: status says so, non-zero, in bounded time', { timeout
   t.ok(res.stderr.includes('connecting to the ring…'), res.stderr)
   t.ok(res.stderr.includes('no node of this network answered'), res.stderr)
 })
+
+test('an unreachable ring: ls and backup of a home that has been in it fail clearly, in bounded time', {
+  timeout: 120_000
+}, async (t) => {
+  const home = tempDir(t, 'home')
+  t.is((await runPeerstore(['init', '--home', home, '--bootstrap', '127.0.0.1:9'])).code, 0)
+  // What the node leaves once it has been in a ring with another machine (lib/node/isolation.ts).
+  fs.writeFileSync(path.join(home, 'ring-joined'), '')
+  for (const args of [
+    ['ls', '/'],
+    ['backup', tempDir(t, 'src')]
+  ]) {
+    const res = await timed([...args, '--home', home], 60_000)
+    t.is(res.code, 1, `${args[0]}: exit 1`)
+    t.ok(res.ms < 45_000, `${args[0]} gave up in ${res.ms} ms`)
+    t.ok(res.stderr.includes('connecting to the ring…'), res.stderr)
+    t.ok(res.stderr.includes('the ring is unreachable'), res.stderr)
+  }
+})
