@@ -39,7 +39,9 @@ export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {
 /**
  * What ends a long-running command gracefully: Ctrl-C, `kill`, and the
  * terminal closing (SIGHUP, whose default would end the process without the
- * leave, the flush or the unmount).
+ * leave, the flush or the unmount). Node resets every signal to its default
+ * at start, even one `nohup` ignored, so a listener here changes a sudden
+ * end into a graceful one and never undoes a nohup.
  */
 export const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
