@@ -36,7 +36,7 @@ export const blockCommand: Command = {
       home: ctx.home,
       config,
       host: args.flags.host as string | undefined,
-      opening: <V>(w: Promise<V>) => announceSlow(ctx, 'block', w)
+      opening: <V>(w: Promise<V>) => announceSlow(ctx, 'block', w, config.bootstrap.length > 0)
     }
     return withNode(opts, async (api) => {
       if (bytes) {

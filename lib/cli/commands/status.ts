@@ -17,7 +17,7 @@ export const statusCommand: Command = {
         home: ctx.home,
         config,
         host: args.flags.host as string | undefined,
-        opening: (w) => announceSlow(ctx, 'status', w)
+        opening: (w) => announceSlow(ctx, 'status', w, config.bootstrap.length > 0)
       },
       async (api, via) => ({ status: await api.status(), via })
     )
