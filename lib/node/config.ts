@@ -55,8 +55,13 @@ export function parseNetworkKey(hex: string): Buffer {
   return Buffer.from(hex, 'hex')
 }
 
+/** The most copies of each value a network may ask for. */
+export const MAX_REPLICAS = 16
+
 export function parseReplicas(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw configError('--replicas must be a whole number from 1 to 16')
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
+    throw configError(`--replicas must be a whole number from 1 to ${MAX_REPLICAS}`)
+  }
   return n
 }
 

@@ -38,3 +38,10 @@ export function runPeerstore(
     })
   })
 }
+
+/** Makes `home` a PeerStore home (`peerstore init`): verbs other than init, join and mount refuse a directory that is not one. */
+export async function initHome(home: string): Promise<string> {
+  const res = await runPeerstore(['init', '--home', home])
+  if (res.code !== 0) throw new Error(`peerstore init --home ${home} failed: ${res.stderr}`)
+  return home
+}

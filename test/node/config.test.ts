@@ -53,6 +53,7 @@ test('bad input: damaged token, bad network key, bad bootstrap address', async (
   const addr = await runPeerstore(['init', '--home', home, '--bootstrap', 'nohost'])
   t.is(addr.code, 1)
   t.ok(addr.stderr.includes('HOST:PORT'))
+  t.is((await runPeerstore(['init', '--home', home])).code, 0)
   const lone = await runPeerstore(['invite', '--home', home])
   t.is(lone.code, 1, 'no token for a network nobody can find')
   t.ok(lone.stderr.includes('no bootstrap address'), lone.stderr)

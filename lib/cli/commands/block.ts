@@ -3,6 +3,7 @@ import { parseKey, withNode } from '../../app/node-api'
 import { MAX_VALUE_BYTES } from '../../storage'
 import { type Command, usageError } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { announceSlow } from '../waiting'
 
 export const blockCommand: Command = {
   name: 'block',
@@ -31,7 +32,12 @@ export const blockCommand: Command = {
       key = parseKey(arg)
     }
     const config = configFromFlags(ctx.home, args)
-    const opts = { home: ctx.home, config, host: args.flags.host as string | undefined }
+    const opts = {
+      home: ctx.home,
+      config,
+      host: args.flags.host as string | undefined,
+      opening: <V>(w: Promise<V>) => announceSlow(ctx, 'block', w, config.bootstrap.length > 0)
+    }
     return withNode(opts, async (api) => {
       if (bytes) {
         ctx.stdout.write(`${(await api.blockPut(bytes)).toString('hex')}\n`)

@@ -2,6 +2,7 @@ import path from 'node:path'
 import { keyPairFromSeed, loadOrCreateSeed, randomBytes } from '../../crypto'
 import {
   DEFAULT_REPLICAS,
+  MAX_REPLICAS,
   parseBootstrapList,
   parseNetworkKey,
   parseReplicas,
@@ -12,6 +13,7 @@ import { type Command, requirePositionals } from '../command'
 
 export const initCommand: Command = {
   name: 'init',
+  home: 'creates',
   summary: 'create this home: node identity and a new network (or the one given)',
   flags: [
     {
@@ -21,7 +23,16 @@ export const initCommand: Command = {
       description: 'join this network key (64 hex) instead of a new one'
     },
     { name: 'bootstrap', type: 'string', value: 'HOST:PORT,...', description: 'DHT bootstrap nodes of the network' },
-    { name: 'replicas', type: 'number', value: 'K', description: 'copies of each value', default: DEFAULT_REPLICAS },
+    {
+      name: 'replicas',
+      type: 'number',
+      value: 'K',
+      integer: true,
+      min: 1,
+      max: MAX_REPLICAS,
+      description: 'copies of each value',
+      default: DEFAULT_REPLICAS
+    },
     { name: 'json', type: 'boolean', description: 'print JSON' }
   ],
   async run(args, ctx) {

@@ -11,12 +11,13 @@ import { checkFuse } from '../../fuse/prerequisites'
 import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
 import { openVolume } from '../../app/open-volume'
-import { startShareControl } from '../../app/share-control'
+import { runningMount, startShareControl } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
-import { type Command, parseArgs, requirePositionals, usageError } from '../command'
+import { type Command, parseArgs, requirePositionals } from '../command'
 import { guardProcess } from '../process-guard'
-import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { hasUserIdentity, homeExists, newIdentityNotice } from '../home'
+import { configFromFlags, NETWORK_FLAGS, STOP_SIGNALS } from '../node-flags'
 
 const MiB = 1024 * 1024
 
@@ -25,6 +26,7 @@ const MiB = 1024 * 1024
 
 export const mountCommand: Command = {
   name: 'mount',
+  home: 'creates',
   summary: 'mount your encrypted store as a directory (foreground; Ctrl-C unmounts)',
   positionals: 'DIR',
   flags: [
@@ -43,6 +45,7 @@ export const mountCommand: Command = {
       name: 'sync-interval',
       type: 'number',
       value: 'MS',
+      min: 0,
       description:
         'how often to poll for changes made on your other computers (default 1000; while the ring pushes them, every 10 s or MS if longer; 0: never)'
     },
@@ -51,13 +54,13 @@ export const mountCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 1, 'DIR')
     const mountpoint = path.resolve(args.positionals[0])
+    // Asked first: reading the flags below writes a fresh home's config.
+    const newHome = !homeExists(ctx.home)
+    const hadIdentity = hasUserIdentity(ctx.home)
     // Parsed before anything is mounted, so a bad flag is a usage error, not a half-started mount.
     const config = configFromFlags(ctx.home, args)
     const clientOnly = Boolean(args.flags['client-only'])
     const syncIntervalMs = args.flags['sync-interval'] === undefined ? undefined : Number(args.flags['sync-interval'])
-    if (syncIntervalMs !== undefined && !(Number.isFinite(syncIntervalMs) && syncIntervalMs >= 0)) {
-      throw usageError('--sync-interval takes milliseconds (0 turns it off)')
-    }
     const problem = checkFuse()
     if (problem) {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
@@ -69,6 +72,15 @@ export const mountCommand: Command = {
     if (existing && isPeerstoreFs(existing) && !isStaleMount(mountpoint)) {
       const pid = findMount(mountpoint, mountDirOfArgs)?.pid ?? findMountProcesses(mountpoint, mountDirOfArgs)[0]
       ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted${pid ? ` by pid ${pid}` : ''}\n`)
+      return 1
+    }
+    // One process per home owns its Volume: a second mount of the home says where the first one is.
+    const other = await runningMount(ctx.home)
+    if (other) {
+      ctx.stderr.write(
+        `peerstore mount: ${ctx.home} is already mounted at ${other.mountpoint}${other.pid ? ` (pid ${other.pid})` : ''}; ` +
+          `'peerstore unmount ${other.mountpoint}' first, or use that mount\n`
+      )
       return 1
     }
     // From here on an error we did not foresee is logged; it never ends the mount (ENOTCONN for every program).
@@ -89,6 +101,8 @@ export const mountCommand: Command = {
       }
     )
     const volume = opened.volume
+    if (newHome) ctx.stderr.write(`peerstore mount: created a new PeerStore home at ${ctx.home}\n`)
+    if (!hadIdentity && hasUserIdentity(ctx.home)) ctx.stderr.write(`peerstore mount: ${newIdentityNotice(ctx.home)}\n`)
     // Shares other users gave this one, read-only under DIR/@shared (docs/volume.md, "Sharing").
     const shares = new SharedView({
       home: ctx.home,
@@ -113,7 +127,7 @@ export const mountCommand: Command = {
     let control: Awaited<ReturnType<typeof startShareControl>> | null = null
     let prepared = false
     try {
-      control = await startShareControl(ctx.home, volume)
+      control = await startShareControl(ctx.home, volume, { mountpoint })
       // With the home locked: no other mount of this home can be running.
       prepareMountpoint({
         mountpoint,
@@ -162,11 +176,9 @@ export const mountCommand: Command = {
         resolve(sig)
         // A second signal means "now": exit without waiting for the flush.
         const force = () => process.exit(1)
-        process.once('SIGINT', force)
-        process.once('SIGTERM', force)
+        for (const s of STOP_SIGNALS) process.once(s, force)
       }
-      process.once('SIGINT', () => onSignal('SIGINT'))
-      process.once('SIGTERM', () => onSignal('SIGTERM'))
+      for (const s of STOP_SIGNALS) process.once(s, () => onSignal(s))
     })
     if (tty) ctx.stdout.write('\n')
     ctx.stdout.write(`peerstore: ${reason}: flushing and unmounting ${mountpoint}\n`)

@@ -4,6 +4,7 @@ import { ago } from '../../volume/chunks/chunk-store'
 import type { NodeStatus } from '../../node/ring-node'
 import { type Command, requirePositionals } from '../command'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { announceSlow } from '../waiting'
 
 export const statusCommand: Command = {
   name: 'status',
@@ -13,7 +14,12 @@ export const statusCommand: Command = {
     requirePositionals(args, 0, '')
     const config = configFromFlags(ctx.home, args)
     const { status, via } = await withNode(
-      { home: ctx.home, config, host: args.flags.host as string | undefined },
+      {
+        home: ctx.home,
+        config,
+        host: args.flags.host as string | undefined,
+        opening: (w) => announceSlow(ctx, 'status', w, config.bootstrap.length > 0)
+      },
       async (api, via) => ({ status: await api.status(), via })
     )
     if (args.flags.json) {
