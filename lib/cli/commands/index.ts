@@ -13,6 +13,7 @@ import { inviteCommand } from './invite'
 import { joinCommand } from './join'
 import { lsCommand } from './ls'
 import { mountCommand } from './mount'
+import { recoveryCommand } from './recovery'
 import { serveCommand } from './serve'
 import { shareCommand, sharesCommand, unshareCommand } from './share'
 import { simCommand } from './sim'
@@ -28,6 +29,7 @@ export const commands: Command[] = [
   lsCommand,
   checkCommand,
   whoamiCommand,
+  recoveryCommand,
   shareCommand,
   acceptCommand,
   unshareCommand,
