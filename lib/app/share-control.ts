@@ -3,7 +3,7 @@
 // process per home). The mount therefore answers them on a control socket of
 // its own, <home>/mount-control/control.sock (owner only), with the same
 // JSON-lines protocol as the node's control socket; with no mount running
-// the CLI opens the Volume itself. `peerstore check` uses the same socket.
+// the CLI opens the Volume itself. `peerstore check` and `devices` use the same socket.
 
 import fs from 'node:fs'
 import path from 'node:path'
@@ -11,12 +11,14 @@ import { ControlClient, ControlServer, controlSocketPath } from '../node/control
 import { openVolume } from './open-volume'
 import { listGrants, shareWith, unshareWith } from '../volume/sharing/share'
 import type { Volume } from '../volume/volume'
+import { deviceKeyOf } from '../volume/devices/device-identity'
+import { readDevices } from '../volume/devices/device-list'
 
 function controlDir(home: string): string {
   return path.join(home, 'mount-control')
 }
 
-export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check'
+export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check' | 'devices'
 
 async function runLocal(volume: Volume, method: ShareMethod, params: Record<string, unknown>): Promise<unknown> {
   const to = Buffer.from(String(params.to ?? ''), 'hex')
@@ -27,6 +29,10 @@ async function runLocal(volume: Volume, method: ShareMethod, params: Record<stri
     // Repairs are in the store before the answer, as a share is.
     if (report.repaired.length > 0) await volume.sync()
     return report
+  }
+  if (method === 'devices') {
+    const self = deviceKeyOf(volume.home)?.toString('hex')
+    return (await readDevices(volume.store, volume.keys)).map((d) => ({ ...d, thisComputer: d.key === self }))
   }
   return listGrants(volume)
 }
@@ -39,7 +45,8 @@ export async function startShareControl(home: string, volume: Volume): Promise<C
     share: run('share'),
     unshare: run('unshare'),
     grants: run('grants'),
-    check: run('check')
+    check: run('check'),
+    devices: run('devices')
   })
   await server.ready()
   return server

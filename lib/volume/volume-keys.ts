@@ -17,6 +17,8 @@ const NS_SYNC_BEACON = namespace('volume/sync-beacon')
 const NS_SYNC_BEACON_KEY = namespace('volume/sync-beacon-key')
 const NS_SHARE_OUTBOX = namespace('volume/share-outbox')
 const NS_SHARE_OUTBOX_KEY = namespace('volume/share-outbox-key')
+const NS_DEVICE_LIST = namespace('volume/device-list')
+const NS_DEVICE_LIST_KEY = namespace('volume/device-list-key')
 
 /** The user identity's seed in a home (mode 0600). */
 export const USER_SEED_FILE = 'user.seed'
@@ -81,6 +83,15 @@ export class VolumeKeys {
 
   get shareOutboxKey(): Buffer {
     return blake2b([NS_SHARE_OUTBOX_KEY], this.master)
+  }
+
+  /** The record listing this user's computers (devices/device-list.ts, docs/devices.md). */
+  get deviceListName(): Buffer {
+    return blake2b([NS_DEVICE_LIST], this.master)
+  }
+
+  get deviceListKey(): Buffer {
+    return blake2b([NS_DEVICE_LIST_KEY], this.master)
   }
 
   /** Encrypts the local metadata journal, so that the cache dir holds ciphertext only. */

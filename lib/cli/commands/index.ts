@@ -7,6 +7,7 @@ import { backupCommand } from './backup'
 import { blockCommand } from './block'
 import { bootstrapCommand } from './bootstrap'
 import { checkCommand } from './check'
+import { devicesCommand } from './devices'
 import { getCommand } from './get'
 import { initCommand } from './init'
 import { inviteCommand } from './invite'
@@ -30,6 +31,7 @@ export const commands: Command[] = [
   checkCommand,
   whoamiCommand,
   recoveryCommand,
+  devicesCommand,
   shareCommand,
   acceptCommand,
   unshareCommand,

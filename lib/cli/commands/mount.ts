@@ -12,6 +12,8 @@ import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
 import { openVolume } from '../../app/open-volume'
 import { startShareControl } from '../../app/share-control'
+import { type DevicePresence, startDevicePresence } from '../../app/device-presence'
+import { checkDeviceName } from '../../volume/devices/device-identity'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
 import { type Command, parseArgs, requirePositionals, usageError } from '../command'
@@ -46,6 +48,12 @@ export const mountCommand: Command = {
       description:
         'how often to poll for changes made on your other computers (default 1000; while the ring pushes them, every 10 s or MS if longer; 0: never)'
     },
+    {
+      name: 'device-name',
+      type: 'string',
+      value: 'NAME',
+      description: "this computer's name in 'peerstore devices' (kept for later mounts; default: the host name)"
+    },
     { name: 'debug', type: 'boolean', description: 'print every FUSE request (libfuse debug)' }
   ],
   async run(args, ctx) {
@@ -58,6 +66,8 @@ export const mountCommand: Command = {
     if (syncIntervalMs !== undefined && !(Number.isFinite(syncIntervalMs) && syncIntervalMs >= 0)) {
       throw usageError('--sync-interval takes milliseconds (0 turns it off)')
     }
+    const deviceName = args.flags['device-name'] === undefined ? undefined : String(args.flags['device-name'])
+    if (deviceName !== undefined) checkDeviceName(deviceName)
     const problem = checkFuse()
     if (problem) {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
@@ -111,9 +121,15 @@ export const mountCommand: Command = {
     })
     // `peerstore share` / `unshare` from another shell reach this mount's Volume here.
     let control: Awaited<ReturnType<typeof startShareControl>> | null = null
+    let presence: DevicePresence | null = null
     let prepared = false
     try {
       control = await startShareControl(ctx.home, volume)
+      // This computer in the user's device list ('peerstore devices'), refreshed while mounted.
+      presence = startDevicePresence(volume, {
+        name: deviceName,
+        notice: (line) => ctx.stderr.write(`\npeerstore mount: ${line}\n`)
+      })
       // With the home locked: no other mount of this home can be running.
       prepareMountpoint({
         mountpoint,
@@ -124,6 +140,7 @@ export const mountCommand: Command = {
       await mount.ready()
     } catch (err) {
       if (prepared) mountEnded(ctx.home)
+      await presence?.stop()
       await control?.close()
       await opened.close()
       throw err
@@ -173,6 +190,7 @@ export const mountCommand: Command = {
     const started = Date.now()
     let unmounted = started
     try {
+      await presence.stop()
       await control.close()
       await mount.close()
       unmounted = Date.now()

@@ -38,7 +38,7 @@ interface WireGrant {
   t: InodeType
 }
 
-async function fetchVerified(store: ValueStore, owner: Buffer, name: Buffer): Promise<SignedRecord | null> {
+export async function fetchVerified(store: ValueStore, owner: Buffer, name: Buffer): Promise<SignedRecord | null> {
   const key = recordKey(owner, name)
   const rec = await store.getRecord(key)
   if (!rec) return null
@@ -48,9 +48,10 @@ async function fetchVerified(store: ValueStore, owner: Buffer, name: Buffer): Pr
 
 /**
  * Read-modify-write of one of our records by compare-and-swap: `change`
- * gets the current value (null if none) and returns the new one.
+ * gets the current value (null if none) and returns the new one. Also the
+ * device list's (devices/device-list.ts).
  */
-async function updateRecord(
+export async function updateRecord(
   store: ValueStore,
   keys: VolumeKeys,
   name: Buffer,
