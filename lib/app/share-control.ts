@@ -13,12 +13,13 @@ import { listGrants, shareWith, unshareWith } from '../volume/sharing/share'
 import type { Volume } from '../volume/volume'
 import { deviceKeyOf } from '../volume/devices/device-identity'
 import { readDevices } from '../volume/devices/device-list'
+import { revokeDevice } from '../volume/devices/revoke'
 
 function controlDir(home: string): string {
   return path.join(home, 'mount-control')
 }
 
-export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check' | 'devices'
+export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check' | 'devices' | 'revoke-device'
 
 async function runLocal(volume: Volume, method: ShareMethod, params: Record<string, unknown>): Promise<unknown> {
   const to = Buffer.from(String(params.to ?? ''), 'hex')
@@ -34,6 +35,9 @@ async function runLocal(volume: Volume, method: ShareMethod, params: Record<stri
     const self = deviceKeyOf(volume.home)?.toString('hex')
     return (await readDevices(volume.store, volume.keys)).map((d) => ({ ...d, thisComputer: d.key === self }))
   }
+  if (method === 'revoke-device') {
+    return revokeDevice(volume.store, volume.keys, String(params.device), deviceKeyOf(volume.home))
+  }
   return listGrants(volume)
 }
 
@@ -46,7 +50,8 @@ export async function startShareControl(home: string, volume: Volume): Promise<C
     unshare: run('unshare'),
     grants: run('grants'),
     check: run('check'),
-    devices: run('devices')
+    devices: run('devices'),
+    'revoke-device': run('revoke-device')
   })
   await server.ready()
   return server

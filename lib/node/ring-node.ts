@@ -19,6 +19,7 @@ import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
 import { hasOtherMember, Isolation } from './isolation'
 import { RingClient } from './ring-client'
+import { DeviceRevocations } from './device-revocations'
 import { chordRouter, type Router } from './router'
 import { WatchService } from './watch-service'
 
@@ -169,6 +170,7 @@ export class RingNode extends ReadyResource {
         replicas: opts.config.replicas,
         latest: (key) => this.client.getRecord(key, { exclude: self }),
         acceptsRecordWrites: () => !this.isolation.isolated,
+        revocations: new DeviceRevocations((key) => this.client.getRecord(key)),
         onRecordStored: (key) => watches.noteStored(key),
         log: this.log
       })

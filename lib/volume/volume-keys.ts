@@ -5,7 +5,9 @@
 
 import path from 'node:path'
 import { blake2b, namespace } from '../crypto/hash'
+import { createDeviceCertificate, type DeviceSigner } from '../crypto/device-certificate'
 import { type KeyPair, keyPairFromSeed, loadOrCreateSeed } from '../crypto/keys'
+import type { RecordSigner } from '../crypto/record'
 import { curveKeyPair } from '../crypto/share-keys'
 
 const NS_MASTER = namespace('volume/master-key')
@@ -34,6 +36,7 @@ export const ADOPTED_IDENTITY_FILE = 'user.adopted'
 export class VolumeKeys {
   readonly keyPair: KeyPair
   private readonly master: Buffer
+  private device: DeviceSigner | null = null
 
   constructor(seed: Buffer) {
     this.keyPair = keyPairFromSeed(seed)
@@ -46,6 +49,21 @@ export class VolumeKeys {
 
   get publicKey(): Buffer {
     return this.keyPair.publicKey
+  }
+
+  /**
+   * Signs this home's records from now on with its own device key, under a
+   * certificate the user key makes for it here (docs/devices.md), so that
+   * storage nodes can refuse this computer alone once it is revoked.
+   */
+  useDevice(device: { keyPair: KeyPair; name: string; createdAt: number }): void {
+    const certificate = createDeviceCertificate(this.keyPair, device.keyPair.publicKey, device.name, device.createdAt)
+    this.device = { keyPair: device.keyPair, certificate }
+  }
+
+  /** What signs this home's records: its device key once useDevice() ran, else the user key. */
+  get signer(): RecordSigner {
+    return this.device ?? this.keyPair
   }
 
   /** Encrypts one inode record's value; one key per inode so a share can hand out exactly one. */

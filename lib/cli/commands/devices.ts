@@ -5,7 +5,7 @@
 
 import { onOwnVolume } from '../../app/share-control'
 import type { DeviceEntry } from '../../volume/devices/device-list'
-import { type Command, usageError } from '../command'
+import { type Command, type CommandContext, type ParsedArgs, usageError } from '../command'
 
 type ListedDevice = DeviceEntry & { thisComputer: boolean }
 
@@ -13,10 +13,11 @@ const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(
 
 export const devicesCommand: Command = {
   name: 'devices',
-  summary: 'list your computers (name, first and last seen)',
-  positionals: '',
+  summary: "list your computers (name, first and last seen); 'devices revoke NAME' cuts one off",
+  positionals: '[revoke NAME]',
   flags: [{ name: 'json', type: 'boolean', description: 'print JSON' }],
   async run(args, ctx) {
+    if (args.positionals[0] === 'revoke') return revoke(args, ctx)
     if (args.positionals.length > 0) throw usageError(`unknown devices subcommand '${args.positionals[0]}'`)
     const devices = await onOwnVolume<ListedDevice[]>(ctx.home, 'devices', {})
     if (args.flags.json) {
@@ -36,4 +37,19 @@ export const devicesCommand: Command = {
     }
     return 0
   }
+}
+
+/** `peerstore devices revoke NAME`: storage nodes refuse what that computer signs from now on. */
+async function revoke(args: ParsedArgs, ctx: CommandContext): Promise<number> {
+  if (args.positionals.length !== 2) throw usageError('usage: peerstore devices revoke NAME (or the start of its key)')
+  const device = await onOwnVolume<DeviceEntry>(ctx.home, 'revoke-device', { device: args.positionals[1] })
+  if (args.flags.json) {
+    ctx.stdout.write(`${JSON.stringify({ revoked: device })}\n`)
+    return 0
+  }
+  ctx.stdout.write(
+    `revoked '${device.name}' (${device.key.slice(0, 16)}): storage nodes refuse its writes within seconds.\n` +
+      'What it could read before stays readable to it: the files it had, and what was in the ring until now.\n'
+  )
+  return 0
 }

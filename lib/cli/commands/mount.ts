@@ -13,7 +13,7 @@ import { ago } from '../../volume/chunks/chunk-store'
 import { openVolume } from '../../app/open-volume'
 import { startShareControl } from '../../app/share-control'
 import { type DevicePresence, startDevicePresence } from '../../app/device-presence'
-import { checkDeviceName } from '../../volume/devices/device-identity'
+import { checkDeviceName, deviceIdentity } from '../../volume/devices/device-identity'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
 import { type Command, parseArgs, requirePositionals, usageError } from '../command'
@@ -83,6 +83,8 @@ export const mountCommand: Command = {
     }
     // From here on an error we did not foresee is logged; it never ends the mount (ENOTCONN for every program).
     const unguard = guardProcess((line) => ctx.stderr.write(`\n${line}\n`))
+    // Kept before the Volume opens, so that the certificate it makes for this computer has the name.
+    if (deviceName !== undefined) deviceIdentity(ctx.home, deviceName)
     // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
     const { PeerstoreMount } = await import('../../fuse/mount')
     const opened = await openVolume(

@@ -9,13 +9,15 @@ import { type KeyPair, keyPairFromSeed, loadOrCreateSeed, writeFileAtomic } from
 import { codedError } from '../../common/errors'
 
 export const DEVICE_SEED_FILE = 'device.seed'
-/** `{ "name": … }`: the name given once with --device-name, kept for later starts. */
+/** `{ "name": …, "createdAt": … }`: the name given once with --device-name, kept for later starts, and when the device key was made. */
 const DEVICE_FILE = 'device.json'
 const MAX_NAME_BYTES = 64
 
 export interface DeviceIdentity {
   keyPair: KeyPair
   name: string
+  /** ms since the epoch: when this home first became a device (its certificate says so). */
+  createdAt: number
 }
 
 export function checkDeviceName(name: string): string {
@@ -33,18 +35,21 @@ export function checkDeviceName(name: string): string {
 export function deviceIdentity(home: string, nameFlag?: string): DeviceIdentity {
   const keyPair = keyPairFromSeed(loadOrCreateSeed(path.join(home, DEVICE_SEED_FILE)))
   const file = path.join(home, DEVICE_FILE)
-  if (nameFlag !== undefined) {
-    const name = checkDeviceName(nameFlag)
-    writeFileAtomic(file, Buffer.from(`${JSON.stringify({ name })}\n`), 0o600)
-    return { keyPair, name }
-  }
+  let kept: { name?: unknown; createdAt?: unknown } = {}
   try {
-    const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown }
-    if (typeof kept.name === 'string') return { keyPair, name: checkDeviceName(kept.name) }
+    kept = JSON.parse(fs.readFileSync(file, 'utf8'))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  return { keyPair, name: checkDeviceName(os.hostname() || 'computer') }
+  const createdAt = typeof kept.createdAt === 'number' ? kept.createdAt : Date.now()
+  const keptName = typeof kept.name === 'string' ? kept.name : undefined
+  const given = nameFlag !== undefined ? checkDeviceName(nameFlag) : undefined
+  if (kept.createdAt !== createdAt || (given !== undefined && given !== keptName)) {
+    writeFileAtomic(file, Buffer.from(`${JSON.stringify({ name: given ?? keptName, createdAt })}\n`), 0o600)
+  }
+  const name =
+    given ?? (keptName !== undefined ? checkDeviceName(keptName) : checkDeviceName(os.hostname() || 'computer'))
+  return { keyPair, name, createdAt }
 }
 
 /** This home's device public key, or null when it never registered as a device. */
