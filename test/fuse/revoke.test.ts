@@ -18,7 +18,7 @@ const PORT = 45_000 + Math.floor(Math.random() * 1000)
 test('devices revoke: the revoked computer can no longer write; the other still can', {
   timeout: 300_000
 }, async (t) => {
-  const { a, b, homeA, homeB } = await startTwoDevices(t, {
+  const { a, b, homeA } = await startTwoDevices(t, {
     port: PORT,
     prefix: 'revoke',
     argsA: ['--device-name', 'laptop'],
