@@ -14,6 +14,7 @@ import type { Volume } from '../volume/volume'
 import { deviceKeyOf } from '../volume/devices/device-identity'
 import { readDevices } from '../volume/devices/device-list'
 import { revokeDevice } from '../volume/devices/revoke'
+import { resignRecordsOf } from '../volume/devices/resign'
 
 function controlDir(home: string): string {
   return path.join(home, 'mount-control')
@@ -36,7 +37,9 @@ async function runLocal(volume: Volume, method: ShareMethod, params: Record<stri
     return (await readDevices(volume.store, volume.keys)).map((d) => ({ ...d, thisComputer: d.key === self }))
   }
   if (method === 'revoke-device') {
-    return revokeDevice(volume.store, volume.keys, String(params.device), deviceKeyOf(volume.home))
+    const device = await revokeDevice(volume.store, volume.keys, String(params.device), deviceKeyOf(volume.home))
+    const resigned = await resignRecordsOf(volume, Buffer.from(device.key, 'hex'))
+    return { ...device, resigned }
   }
   return listGrants(volume)
 }

@@ -49,6 +49,9 @@ test('devices revoke: the revoked computer can no longer write; the other still 
   const revoke = await runPeerstore(['devices', 'revoke', 'stolen', '--home', homeA])
   t.is(revoke.code, 0, revoke.stderr)
   t.ok(revoke.stdout.includes("revoked 'stolen'"), revoke.stdout)
+  // B wrote before.txt and the folder listing it last: both are signed again, by A.
+  const resigned = Number(/(\d+) files and folders it wrote last/.exec(revoke.stdout)?.[1])
+  t.is(resigned, 2, 'the records B wrote last are re-signed by A')
   const listed = JSON.parse((await runPeerstore(['devices', '--json', '--home', homeA])).stdout) as { name: string }[]
   t.alike(
     listed.map((d) => d.name),
