@@ -14,7 +14,9 @@ import type { Volume } from '../volume/volume'
 import { deviceKeyOf } from '../volume/devices/device-identity'
 import { readDevices } from '../volume/devices/device-list'
 import { revokeDevice } from '../volume/devices/revoke'
-import { resignRecordsOf } from '../volume/devices/resign'
+import { resignFixedRecordsOf, resignRecordsOf } from '../volume/devices/resign'
+import { REVOCATION_CACHE_MS } from '../node/device-revocations'
+import { sleep } from '../common/retry'
 
 function controlDir(home: string): string {
   return path.join(home, 'mount-control')
@@ -38,8 +40,14 @@ async function runLocal(volume: Volume, method: ShareMethod, params: Record<stri
   }
   if (method === 'revoke-device') {
     const device = await revokeDevice(volume.store, volume.keys, String(params.device), deviceKeyOf(volume.home))
-    const resigned = await resignRecordsOf(volume, Buffer.from(device.key, 'hex'))
-    return { ...device, resigned }
+    const key = Buffer.from(device.key, 'hex')
+    // Until every storage node has dropped the list it held before, one may
+    // still take the revoked device's writes; what this computer re-signs
+    // after that can no longer be overwritten by it.
+    await sleep(REVOCATION_CACHE_MS + 1000)
+    const resigned = await resignRecordsOf(volume, key)
+    const resignedOther = await resignFixedRecordsOf(volume, key)
+    return { ...device, resigned, resignedOther }
   }
   return listGrants(volume)
 }

@@ -9,7 +9,13 @@
 import { codedError } from '../common/errors'
 import { decodeRevocations, isRevocationList, recordKey, revocationListName, type SignedRecord } from '../crypto'
 
-const DEFAULT_TTL_MS = 10_000
+/**
+ * How long a node keeps a user's list before it fetches it again: the
+ * longest a node may still take a revoked device's writes after the
+ * revocation is stored (`devices revoke` waits this long before it
+ * re-signs what that device wrote).
+ */
+export const REVOCATION_CACHE_MS = 10_000
 const MAX_USERS = 4096
 
 interface Cached {
@@ -24,7 +30,7 @@ export class DeviceRevocations {
   constructor(
     /** The newest version of a record in the ring, null when it has none. */
     private readonly fetchRecord: (key: Buffer) => Promise<SignedRecord | null>,
-    private readonly ttlMs = DEFAULT_TTL_MS
+    private readonly ttlMs = REVOCATION_CACHE_MS
   ) {}
 
   /** Throws when `record` must not be stored because of who signed it. */

@@ -42,16 +42,21 @@ export const devicesCommand: Command = {
 /** `peerstore devices revoke NAME`: storage nodes refuse what that computer signs from now on. */
 async function revoke(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   if (args.positionals.length !== 2) throw usageError('usage: peerstore devices revoke NAME (or the start of its key)')
-  const device = await onOwnVolume<DeviceEntry & { resigned: number }>(ctx.home, 'revoke-device', {
-    device: args.positionals[1]
-  })
+  ctx.stderr.write('revoking; waiting about 11 s for every storage node to learn it, then re-signing what it wrote…\n')
+  const device = await onOwnVolume<DeviceEntry & { resigned: number; resignedOther: number }>(
+    ctx.home,
+    'revoke-device',
+    {
+      device: args.positionals[1]
+    }
+  )
   if (args.flags.json) {
     ctx.stdout.write(`${JSON.stringify({ revoked: device })}\n`)
     return 0
   }
   ctx.stdout.write(
-    `revoked '${device.name}' (${device.key.slice(0, 16)}): storage nodes refuse its writes within seconds.\n` +
-      `${device.resigned} files and folders it wrote last are now signed by this computer.\n` +
+    `revoked '${device.name}' (${device.key.slice(0, 16)}): storage nodes refuse its writes.\n` +
+      `${device.resigned} files and folders it wrote last (and ${device.resignedOther} other records) are now signed by this computer.\n` +
       'What it could read before stays readable to it: the files it had, and what was in the ring until now.\n'
   )
   return 0
