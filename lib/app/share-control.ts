@@ -3,7 +3,7 @@
 // process per home). The mount therefore answers them on a control socket of
 // its own, <home>/mount-control/control.sock (owner only), with the same
 // JSON-lines protocol as the node's control socket; with no mount running
-// the CLI opens the Volume itself. `peerstore check` uses the same socket,
+// the CLI opens the Volume itself. `peerstore check` and `devices` use the same socket,
 // and so do `ls`, `get` and `backup` (tree-access.ts) and a second `mount`
 // of the home, which asks where this one is mounted.
 
@@ -15,12 +15,18 @@ import { errorCode } from '../common/errors'
 import { treeHandlers } from './tree-access'
 import { listGrants, shareWith, unshareWith } from '../volume/sharing/share'
 import type { Volume } from '../volume/volume'
+import { deviceKeyOf } from '../volume/devices/device-identity'
+import { readDevices } from '../volume/devices/device-list'
+import { revokeDevice } from '../volume/devices/revoke'
+import { resignFixedRecordsOf, resignRecordsOf } from '../volume/devices/resign'
+import { REVOCATION_CACHE_MS } from '../node/device-revocations'
+import { sleep } from '../common/retry'
 
 function controlDir(home: string): string {
   return path.join(home, 'mount-control')
 }
 
-export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check'
+export type ShareMethod = 'share' | 'unshare' | 'grants' | 'check' | 'devices' | 'revoke-device'
 
 /** Re-keying a big tree or checking it can take long; still bounded, so a stuck mount never hangs the CLI. */
 const SHARE_CALL_TIMEOUT_MS = 10 * 60_000
@@ -41,6 +47,21 @@ async function runLocal(volume: Volume, method: ShareMethod, params: Record<stri
     if (report.repaired.length > 0) await volume.sync()
     return report
   }
+  if (method === 'devices') {
+    const self = deviceKeyOf(volume.home)?.toString('hex')
+    return (await readDevices(volume.store, volume.keys)).map((d) => ({ ...d, thisComputer: d.key === self }))
+  }
+  if (method === 'revoke-device') {
+    const device = await revokeDevice(volume.store, volume.keys, String(params.device), deviceKeyOf(volume.home))
+    const key = Buffer.from(device.key, 'hex')
+    // Until every storage node has dropped the list it held before, one may
+    // still take the revoked device's writes; what this computer re-signs
+    // after that can no longer be overwritten by it.
+    await sleep(REVOCATION_CACHE_MS + 1000)
+    const resigned = await resignRecordsOf(volume, key)
+    const resignedOther = await resignFixedRecordsOf(volume, key)
+    return { ...device, resigned, resignedOther }
+  }
   return listGrants(volume)
 }
 
@@ -59,6 +80,8 @@ export async function startShareControl(
     grants: run('grants'),
     check: run('check'),
     'mount.info': async () => mountInfo,
+    devices: run('devices'),
+    'revoke-device': run('revoke-device'),
     ...treeHandlers(volume)
   })
   await server.ready()

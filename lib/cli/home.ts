@@ -29,6 +29,6 @@ export function newIdentityNotice(home: string): string {
   return (
     `created your user identity; its secret key is ${path.join(home, USER_SEED_FILE)} (owner-only). ` +
     'Keep it private and keep a copy: whoever has it can read and change all your files, ' +
-    'and without it (or another computer of yours) they cannot be read again.'
+    'and without it (or another computer of yours, or your recovery phrase) they cannot be read again.'
   )
 }

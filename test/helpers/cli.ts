@@ -14,13 +14,20 @@ export interface CliResult {
 /** Runs the real `peerstore` CLI as a child process, the way a user does. */
 export function runPeerstore(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}
+  opts: {
+    env?: NodeJS.ProcessEnv
+    timeoutMs?: number
+    /** Written to its stdin, which then ends. */
+    input?: string
+  } = {}
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PEERSTORE_BIN, ...args], {
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['pipe', 'pipe', 'pipe']
     })
+    // Ended at once: with no input the command sees an empty stdin, as with 'ignore'.
+    child.stdin.end(opts.input ?? '')
     const out: Buffer[] = []
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => {

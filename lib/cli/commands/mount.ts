@@ -12,6 +12,8 @@ import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
 import { openVolume } from '../../app/open-volume'
 import { runningMount, startShareControl } from '../../app/share-control'
+import { type DevicePresence, startDevicePresence } from '../../app/device-presence'
+import { checkDeviceName, deviceIdentity } from '../../volume/devices/device-identity'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
 import { type Command, parseArgs, requirePositionals } from '../command'
@@ -49,6 +51,12 @@ export const mountCommand: Command = {
       description:
         'how often to poll for changes made on your other computers (default 1000; while the ring pushes them, every 10 s or MS if longer; 0: never)'
     },
+    {
+      name: 'device-name',
+      type: 'string',
+      value: 'NAME',
+      description: "this computer's name in 'peerstore devices' (kept for later mounts; default: the host name)"
+    },
     { name: 'debug', type: 'boolean', description: 'print every FUSE request (libfuse debug)' }
   ],
   async run(args, ctx) {
@@ -61,6 +69,8 @@ export const mountCommand: Command = {
     const config = configFromFlags(ctx.home, args)
     const clientOnly = Boolean(args.flags['client-only'])
     const syncIntervalMs = args.flags['sync-interval'] === undefined ? undefined : Number(args.flags['sync-interval'])
+    const deviceName = args.flags['device-name'] === undefined ? undefined : String(args.flags['device-name'])
+    if (deviceName !== undefined) checkDeviceName(deviceName)
     const problem = checkFuse()
     if (problem) {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
@@ -85,6 +95,8 @@ export const mountCommand: Command = {
     }
     // From here on an error we did not foresee is logged; it never ends the mount (ENOTCONN for every program).
     const unguard = guardProcess((line) => ctx.stderr.write(`\n${line}\n`))
+    // Kept before the Volume opens, so that the certificate it makes for this computer has the name.
+    if (deviceName !== undefined) deviceIdentity(ctx.home, deviceName)
     // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
     const { PeerstoreMount } = await import('../../fuse/mount')
     const opened = await openVolume(
@@ -125,9 +137,15 @@ export const mountCommand: Command = {
     })
     // `peerstore share` / `unshare` from another shell reach this mount's Volume here.
     let control: Awaited<ReturnType<typeof startShareControl>> | null = null
+    let presence: DevicePresence | null = null
     let prepared = false
     try {
       control = await startShareControl(ctx.home, volume, { mountpoint })
+      // This computer in the user's device list ('peerstore devices'), refreshed while mounted.
+      presence = startDevicePresence(volume, {
+        name: deviceName,
+        notice: (line) => ctx.stderr.write(`\npeerstore mount: ${line}\n`)
+      })
       // With the home locked: no other mount of this home can be running.
       prepareMountpoint({
         mountpoint,
@@ -138,6 +156,7 @@ export const mountCommand: Command = {
       await mount.ready()
     } catch (err) {
       if (prepared) mountEnded(ctx.home)
+      await presence?.stop()
       await control?.close()
       await opened.close()
       throw err
@@ -185,6 +204,7 @@ export const mountCommand: Command = {
     const started = Date.now()
     let unmounted = started
     try {
+      await presence.stop()
       await control.close()
       await mount.close()
       unmounted = Date.now()
