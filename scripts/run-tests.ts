@@ -38,6 +38,9 @@ const PURE = [
   'chord/ring.test',
   'chord/sim.test', // one `peerstore sim` child: a simulated network, no sockets
   'cli/cli.test', // the CLI on homes with no bootstrap address: no sockets
+  'cli/home.test', // verbs refused before any node starts, and whoami: no sockets
+  'cli/input.test', // flag checks before any node starts, get on a home with no bootstrap: no sockets
+  'cli/wedged.test', // a stand-in control socket of its own home that never answers: no network
   'cli/device.test',
   'cli/share.test',
   'cli/tokens.test',

@@ -2,9 +2,9 @@
 // socket of the node running for this home, or through a temporary node the
 // command starts itself (and closes when done).
 
-import { codedError } from '../common/errors'
+import { codedError, errorCode } from '../common/errors'
 import { ControlClient, ControlServer, controlSocketPath } from '../node/control'
-import { isNetworked, type NodeConfig } from '../node/config'
+import { discoveryWhere, isNetworked, type NodeConfig } from '../node/config'
 import { type MountStatus, type NodeStatus, RingNode } from '../node/ring-node'
 import { userKeyPair } from './ring-value-store'
 
@@ -55,17 +55,21 @@ export function controlServerFor(node: RingNode, opts: { mountStatus?: () => Mou
   })
 }
 
+/** A block put, get or rm asks the ring (k machines, retries): longer than the control socket's default. */
+const BLOCK_CALL_TIMEOUT_MS = 120_000
+
 function controlApi(client: ControlClient): NodeApi {
+  const block = { timeoutMs: BLOCK_CALL_TIMEOUT_MS }
   return {
     status: () => client.call<NodeStatus>('status'),
     blockPut: async (bytes) =>
-      Buffer.from(await client.call<string>('blockPut', { bytes: bytes.toString('base64') }), 'hex'),
+      Buffer.from(await client.call<string>('blockPut', { bytes: bytes.toString('base64') }, block), 'hex'),
     async blockGet(key) {
-      const b64 = await client.call<string | null>('blockGet', { key: key.toString('hex') })
+      const b64 = await client.call<string | null>('blockGet', { key: key.toString('hex') }, block)
       return b64 === null ? null : Buffer.from(b64, 'base64')
     },
     async blockRm(key) {
-      await client.call('blockRm', { key: key.toString('hex') })
+      await client.call('blockRm', { key: key.toString('hex') }, block)
     }
   }
 }
@@ -83,6 +87,8 @@ export interface WithNodeOptions {
   host?: string
   /** How long a temporary client waits for a member of the ring. */
   waitMs?: number
+  /** Wraps the start of a temporary node (the CLI says "connecting to the ring…" when it is slow). */
+  opening?: <V>(started: Promise<V>) => Promise<V>
 }
 
 /**
@@ -104,9 +110,23 @@ export async function withNode<T>(
   }
   const clientOnly = isNetworked(opts.config)
   const node = new RingNode({ home: opts.home, config: opts.config, host: opts.host, clientOnly })
+  const opening = opts.opening ?? ((started) => started)
   try {
-    await node.ready()
-    await node.waitForGateway(opts.waitMs ?? 15_000)
+    const waitMs = opts.waitMs ?? 15_000
+    await opening(
+      (async () => {
+        await node.ready()
+        try {
+          await node.waitForGateway(waitMs)
+        } catch (err) {
+          if (errorCode(err) !== 'EUNAVAILABLE') throw err
+          throw codedError(
+            'EUNAVAILABLE',
+            `no node of this network answered within ${waitMs / 1000} s (${discoveryWhere(opts.config)}): is the ring up, and this machine online?`
+          )
+        }
+      })()
+    )
     return await job(localApi(node), 'temporary')
   } finally {
     await node.close()

@@ -5,8 +5,10 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { type ConfigOverrides, effectiveConfig, isNetworked, type NodeConfig } from '../node/config'
+import { type ConfigOverrides, discoveryWhere, effectiveConfig, isNetworked, type NodeConfig } from '../node/config'
 import { controlServerFor } from './node-api'
+import { ControlClient, controlSocketPath } from '../node/control'
+import { codedError } from '../common/errors'
 import { type MountStatus, RingNode } from '../node/ring-node'
 import { RingValueStore } from './ring-value-store'
 import { MemberValueStore } from './member-value-store'
@@ -29,6 +31,13 @@ export interface OpenValueStoreOptions extends ConfigOverrides {
   log?: (line: string) => void
   /** One-line notices for the user (the mount prints them), unlike the node's log. */
   notice?: (line: string) => void
+  /**
+   * Fail (EUNAVAILABLE) instead of working offline when no other member of a
+   * ring this home has been in answers: a one-shot verb (`ls`, `backup`) must
+   * not report success from this machine's copies alone. A home never in a
+   * ring with others still works alone: it may be the network's first machine.
+   */
+  requireRing?: boolean
 }
 
 const DEFAULT_JOIN_TIMEOUT_MS = 15_000
@@ -51,12 +60,21 @@ export interface OpenedValueStore {
 
 export async function openValueStore(home: string, opts: OpenValueStoreOptions = {}): Promise<OpenedValueStore> {
   const config = opts.config ?? effectiveConfig(home, opts)
+  // Asked before the node is built: building it opens its store and sockets,
+  // which then keep a refused process alive (issue 16: a second ls hung).
+  await refuseIfNodeRuns(home)
   const node = new RingNode({ home, config, host: opts.host, clientOnly: opts.clientOnly, log: opts.log })
   // The control socket makes `peerstore status` and `block` reach this node, and
   // refuses (EBUSY) a second node for the same home before it touches the store.
   let mountStatus: (() => MountStatus) | null = null
   const control = controlServerFor(node, { mountStatus: () => mountStatus?.() ?? null })
-  await control.ready()
+  try {
+    await control.ready()
+  } catch (err) {
+    // Another node took the home between the check above and now.
+    await node.destroy()
+    throw err
+  }
   try {
     await node.ready()
     if (opts.clientOnly) {
@@ -77,6 +95,12 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
       if (!joined) {
         // A home whose node has been in the ring before is offline now, not the first machine of a network (ring-join.ts).
         const before = fs.existsSync(path.join(home, RING_JOINED_FILE))
+        if (before && opts.requireRing) {
+          throw codedError(
+            'EUNAVAILABLE',
+            `no other machine of this network answered within ${(opts.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS) / 1000} s (${discoveryWhere(config)}): the ring is unreachable from here (a mount of this home works offline meanwhile)`
+          )
+        }
         opts.notice?.(
           before
             ? 'no other node of this network answered: working offline from what this computer has seen; changes wait until the ring is back'
@@ -108,4 +132,15 @@ export async function openValueStore(home: string, opts: OpenValueStoreOptions =
       }
     }
   }
+}
+
+/** EBUSY when a node already runs for this home (its control socket answers). */
+async function refuseIfNodeRuns(home: string): Promise<void> {
+  const client = await ControlClient.connect(controlSocketPath(home))
+  if (!client) return
+  client.close()
+  throw codedError(
+    'EBUSY',
+    `a peerstore node is already running for ${home} ('peerstore serve', or a mount still starting): stop it first`
+  )
 }

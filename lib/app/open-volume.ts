@@ -6,7 +6,8 @@ import path from 'node:path'
 import { recordCopyStoreFor } from './record-copy-store'
 import { type OpenValueStoreOptions, openValueStore } from './open-value-store'
 import { Volume, type VolumeOptions } from '../volume/volume'
-import { ADOPTED_IDENTITY_FILE } from '../volume/volume-keys'
+import { ADOPTED_IDENTITY_FILE, VolumeKeys } from '../volume/volume-keys'
+import { deviceIdentity } from '../volume/devices/device-identity'
 
 /** How long the first mount of an identity from another computer looks for its tree. */
 const ADOPT_ROOT_TIMEOUT_MS = 120_000
@@ -24,7 +25,11 @@ export async function openVolume(
   const opened = await openValueStore(home, storeOpts)
   const adopted = path.join(home, ADOPTED_IDENTITY_FILE)
   const adopting = fs.existsSync(adopted)
+  // This home writes as one of its user's devices, with a key of its own (docs/devices.md).
+  const keys = VolumeKeys.fromHome(home)
+  keys.useDevice(deviceIdentity(home))
   const volume = new Volume({
+    keys,
     home,
     store: opened.store,
     recordCopy: recordCopyStoreFor(home),

@@ -14,6 +14,10 @@ export interface FlagSpec {
   default?: string | number | boolean
   /** Shown in help instead of the type, e.g. 'HOST:PORT,...'. */
   value?: string
+  /** A number flag: whole numbers only, and its bounds (inclusive); anything else is a usage error. */
+  integer?: boolean
+  min?: number
+  max?: number
 }
 
 export interface CommandContext {
@@ -30,6 +34,11 @@ export interface Command {
   /** Positional arguments as shown in help, e.g. 'DIR' or 'FILE'. */
   positionals?: string
   flags: FlagSpec[]
+  /**
+   * 'creates': may make the home (init, join, mount); 'unused': needs none.
+   * Absent: the home must exist (home.ts, homeExists), or the CLI refuses.
+   */
+  home?: 'creates' | 'unused'
   run(args: ParsedArgs, ctx: CommandContext): Promise<number>
 }
 
@@ -89,9 +98,7 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
     }
     if (Array.isArray(raw)) throw usageError(`--${spec.name} given more than once`)
     if (spec.type === 'number') {
-      const n = Number(raw)
-      if (!Number.isFinite(n)) throw usageError(`--${spec.name} must be a number, got '${raw}'`)
-      flags[spec.name] = n
+      flags[spec.name] = checkedNumber(spec, raw)
     } else if (spec.type === 'boolean') {
       flags[spec.name] = Boolean(raw)
     } else {
@@ -99,6 +106,28 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
     }
   }
   return { positionals: parsed._.map(String), flags }
+}
+
+function checkedNumber(spec: FlagSpec, raw: unknown): number {
+  const text = String(raw).trim()
+  // Number('') and Number(' ') are 0, Number('0x10') is 16: only plain decimal text is a number here.
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : Number.NaN
+  const whole = spec.integer ? 'a whole number' : 'a number'
+  const range =
+    spec.min !== undefined && spec.max !== undefined
+      ? ` from ${spec.min} to ${spec.max}`
+      : spec.min !== undefined
+        ? ` of at least ${spec.min}`
+        : spec.max !== undefined
+          ? ` of at most ${spec.max}`
+          : ''
+  const ok =
+    Number.isFinite(n) &&
+    (!spec.integer || Number.isInteger(n)) &&
+    (spec.min === undefined || n >= spec.min) &&
+    (spec.max === undefined || n <= spec.max)
+  if (!ok) throw usageError(`--${spec.name} must be ${whole}${range}, got '${text}'`)
+  return n
 }
 
 export function formatHelp(cmd: Command): string {

@@ -4,7 +4,8 @@
 import { hasCode } from '../common/errors'
 import { type Command, type CommandContext, formatHelp, parseArgs } from './command'
 import { commands } from './commands'
-import { resolveHome } from './home'
+import { homeExists, resolveHome } from './home'
+import { watchOutput } from './closed-output'
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2
@@ -36,6 +37,8 @@ export async function runCli(argv: string[], io = { stdout: process.stdout, stde
     io.stderr.write(`peerstore: unknown command '${name}'\n\n${mainHelp()}`)
     return 2
   }
+  // Listened to for the whole run (the process ends after it): a reader that goes away never crashes a command.
+  const output = watchOutput([io.stdout, io.stderr])
   try {
     const args = parseArgs(rest, cmd.flags)
     if (args.flags.help) {
@@ -43,8 +46,16 @@ export async function runCli(argv: string[], io = { stdout: process.stdout, stde
       return 0
     }
     const ctx: CommandContext = { ...io, home: resolveHome(args.flags.home as string | undefined) }
+    if (cmd.home === undefined && !homeExists(ctx.home)) {
+      io.stderr.write(
+        `peerstore ${cmd.name}: no PeerStore home at ${ctx.home}; run 'peerstore init' (or 'peerstore join TOKEN') first, or give the right --home\n`
+      )
+      return 1
+    }
     return await cmd.run(args, ctx)
   } catch (err) {
+    // The reader of our output went away (`| head`): what it wanted it had; nothing to say, and nowhere to say it.
+    if (output.isClosedOutputError(err)) return 0
     if (hasCode(err, 'EUSAGE')) {
       io.stderr.write(`peerstore ${cmd.name}: ${(err as Error).message}\n\n${formatHelp(cmd)}`)
       return 2

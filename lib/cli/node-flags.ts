@@ -1,7 +1,7 @@
 // Flags shared by every command that runs or reaches a node.
 
 import type { FlagSpec, ParsedArgs } from './command'
-import { DHT_BOOTSTRAP_ENV, effectiveConfig, type NodeConfig } from '../node/config'
+import { DHT_BOOTSTRAP_ENV, effectiveConfig, MAX_REPLICAS, type NodeConfig } from '../node/config'
 
 export const NETWORK_FLAGS: FlagSpec[] = [
   { name: 'network', type: 'string', value: 'KEY', description: 'network key, 64 hex (default: from config.json)' },
@@ -23,7 +23,15 @@ export const NETWORK_FLAGS: FlagSpec[] = [
     value: 'ADDR',
     description: 'bind the DHT socket to ADDR (default 127.0.0.1 when every bootstrap is loopback)'
   },
-  { name: 'replicas', type: 'number', value: 'K', description: 'copies of each value (default: from config.json, 3)' }
+  {
+    name: 'replicas',
+    type: 'number',
+    value: 'K',
+    integer: true,
+    min: 1,
+    max: MAX_REPLICAS,
+    description: 'copies of each value (default: from config.json, 3)'
+  }
 ]
 
 export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {
@@ -35,7 +43,16 @@ export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {
   })
 }
 
-/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+/**
+ * What ends a long-running command gracefully: Ctrl-C, `kill`, and the
+ * terminal closing (SIGHUP, whose default would end the process without the
+ * leave, the flush or the unmount). Node resets every signal to its default
+ * at start, even one `nohup` ignored, so a listener here changes a sudden
+ * end into a graceful one and never undoes a nohup.
+ */
+export const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/** Resolves on the first stop signal; a second one exits at once. */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let seen = false
@@ -44,7 +61,6 @@ export function untilSignal(): Promise<NodeJS.Signals> {
       seen = true
       resolve(sig)
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    for (const sig of STOP_SIGNALS) process.on(sig, onSignal)
   })
 }

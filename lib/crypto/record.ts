@@ -5,10 +5,20 @@
 
 import c from 'compact-encoding'
 import { namespace, sha256 } from './hash'
+import {
+  type DeviceCertificate,
+  type DeviceSigner,
+  deviceCertificateEncoding,
+  verifyDeviceCertificate
+} from './device-certificate'
 import { type KeyPair, SIGNATURE_BYTES, sign, verify } from './keys'
 
 const NS_RECORD_KEY = namespace('record-key')
 const NS_RECORD_SIG = namespace('record-signature')
+const NS_RECORD_SIG_DEVICE = namespace('record-signature/device')
+
+/** Who signs a record: the owner's own key pair, or one of the owner's devices with its certificate. */
+export type RecordSigner = KeyPair | DeviceSigner
 
 export interface SignedRecord {
   /** Ed25519 public key of the writer. */
@@ -22,8 +32,22 @@ export interface SignedRecord {
   /** Opaque to storage nodes; encrypted by the client. */
   value: Buffer
   signature: Buffer
+  /**
+   * Set when one of the owner's devices signed it (docs/devices.md): the
+   * owner's certificate for that device, whose key made `signature`.
+   * Absent in records signed by the owner key itself, and in every record
+   * from before devices.
+   */
+  signer?: DeviceCertificate
 }
 
+/**
+ * A whole encoded record (never a field inside another message): the
+ * optional certificate is its tail, so a record without one is byte for
+ * byte what it was before devices. A node of an older build decodes a
+ * record with one as one without; its canonical-encoding check and the
+ * owner's signature then both refuse it: it fails closed.
+ */
 export const recordEncoding = {
   preencode(state: c.State, r: SignedRecord) {
     c.fixed32.preencode(state, r.owner)
@@ -32,6 +56,7 @@ export const recordEncoding = {
     c.bool.preencode(state, r.deleted)
     c.buffer.preencode(state, r.value)
     c.fixed64.preencode(state, r.signature)
+    if (r.signer) deviceCertificateEncoding.preencode(state, r.signer)
   },
   encode(state: c.State, r: SignedRecord) {
     c.fixed32.encode(state, r.owner)
@@ -40,9 +65,10 @@ export const recordEncoding = {
     c.bool.encode(state, r.deleted)
     c.buffer.encode(state, r.value)
     c.fixed64.encode(state, r.signature)
+    if (r.signer) deviceCertificateEncoding.encode(state, r.signer)
   },
   decode(state: c.State): SignedRecord {
-    return {
+    const r: SignedRecord = {
       owner: c.fixed32.decode(state) as Buffer,
       name: c.fixed32.decode(state) as Buffer,
       version: c.uint.decode(state),
@@ -50,6 +76,8 @@ export const recordEncoding = {
       value: (c.buffer.decode(state) as Buffer | null) ?? Buffer.alloc(0),
       signature: c.fixed64.decode(state) as Buffer
     }
+    if (state.start < state.end) r.signer = deviceCertificateEncoding.decode(state)
+    return r
   }
 }
 
@@ -66,16 +94,22 @@ export function isRecordKeyPreimage(bytes: Uint8Array): boolean {
   return bytes.byteLength === 96 && NS_RECORD_KEY.equals(bytes.subarray(0, 32))
 }
 
+/**
+ * What is signed. A device's signature covers its own key under another
+ * namespace, so it can be neither replayed as the owner's nor moved under
+ * another device's certificate.
+ */
 function signable(r: Omit<SignedRecord, 'signature'>): Buffer {
   const header = Buffer.alloc(9)
   header.writeUIntBE(Math.floor(r.version / 2 ** 32), 0, 4)
   header.writeUInt32BE(r.version >>> 0, 4)
   header[8] = r.deleted ? 1 : 0
+  if (r.signer) return sha256(NS_RECORD_SIG_DEVICE, r.owner, r.signer.device, r.name, header, sha256(r.value))
   return sha256(NS_RECORD_SIG, r.owner, r.name, header, sha256(r.value))
 }
 
 export function createRecord(
-  keyPair: KeyPair,
+  signer: RecordSigner,
   name: Buffer,
   version: number,
   value: Buffer,
@@ -83,8 +117,13 @@ export function createRecord(
 ): SignedRecord {
   if (name.byteLength !== 32) throw new Error('record name must be 32 bytes')
   if (!Number.isSafeInteger(version) || version < 0) throw new Error('record version must be a non-negative integer')
-  const unsigned = { owner: keyPair.publicKey, name, version, deleted, value }
-  return { ...unsigned, signature: sign(signable(unsigned), keyPair.secretKey) }
+  if ('certificate' in signer) {
+    const cert = signer.certificate
+    const unsigned = { owner: cert.user, name, version, deleted, value, signer: cert }
+    return { ...unsigned, signature: sign(signable(unsigned), signer.keyPair.secretKey) }
+  }
+  const unsigned = { owner: signer.publicKey, name, version, deleted, value }
+  return { ...unsigned, signature: sign(signable(unsigned), signer.secretKey) }
 }
 
 export function encodeRecord(r: SignedRecord): Buffer {
@@ -106,15 +145,22 @@ export function decodeRecord(bytes: Uint8Array): SignedRecord {
 const verified = new Map<string, true>()
 const MAX_VERIFIED = 8192
 
-/** True when the owner signed exactly this record and it belongs at `key`. */
+/**
+ * True when the owner signed exactly this record, or one of its devices did
+ * under the owner's certificate, and it belongs at `key`. Whether that device
+ * has since been revoked is the storage nodes' check on writes
+ * (lib/node/device-revocations.ts), not this one: a record a device wrote
+ * before it was revoked still reads.
+ */
 export function verifyRecord(r: SignedRecord, key?: Uint8Array): boolean {
   if (r.signature.byteLength !== SIGNATURE_BYTES) return false
   if (key && !recordKey(r.owner, r.name).equals(key)) return false
+  if (r.signer && !(r.signer.user.equals(r.owner) && verifyDeviceCertificate(r.signer))) return false
   const digest = signable(r)
   const sig = r.signature
   const memo = digest.toString('latin1') + Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('latin1')
   if (verified.has(memo)) return true
-  if (!verify(r.signature, digest, r.owner)) return false
+  if (!verify(r.signature, digest, r.signer ? r.signer.device : r.owner)) return false
   if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value as string)
   verified.set(memo, true)
   return true

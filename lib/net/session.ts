@@ -56,6 +56,16 @@ export interface SessionsOptions {
 const MIN_STREAM_TIMEOUT_MS = 7_500
 // How long a rejected peer's stream may take to end gracefully before we destroy it.
 const REJECT_GRACE_MS = 1_000
+/**
+ * A connection we dialed that has received nothing this long after it opened
+ * never reached the peer. hyperdht opens a dialed stream as soon as the
+ * handshake (relayed through the DHT) is done, before the first packet crosses;
+ * measured on a 4-node loopback ring under load, 1 in 3 newcomers' first
+ * packets were never answered and every such connection sat out the full
+ * proof timeout (10 s) before hyperswarm dialed again. Closed early, without
+ * holding it against the peer, the redial comes 6 s sooner.
+ */
+const FIRST_REPLY_MS = 4_000
 
 export class Sessions {
   private readonly networkKey: Buffer
@@ -171,9 +181,18 @@ export class Sessions {
     const proofTimer = setTimeout(() => {
       if (!session.authenticated) this.reject(session, 'no capability proof in time')
     }, this.connectionTimeoutMs)
+    const silentTimer = conn.isInitiator
+      ? setTimeout(
+          () => {
+            if (!session.authenticated && conn.rawBytesRead === 0) conn.destroy()
+          },
+          Math.min(FIRST_REPLY_MS, this.connectionTimeoutMs / 2)
+        )
+      : null
 
     rpc.on('open', (remoteProof: unknown) => {
       clearTimeout(proofTimer)
+      if (silentTimer) clearTimeout(silentTimer)
       if (!verifyCapability(remoteProof, conn.isInitiator, this.networkKey, conn.handshakeHash)) {
         this.reject(session, 'invalid capability')
         return
@@ -183,6 +202,7 @@ export class Sessions {
     })
     conn.on('close', () => {
       clearTimeout(proofTimer)
+      if (silentTimer) clearTimeout(silentTimer)
       if (session.destroyTimer) clearTimeout(session.destroyTimer)
       this.onClosed(session)
     })

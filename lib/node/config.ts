@@ -73,8 +73,13 @@ export function parseNetworkKey(hex: string): Buffer {
   return Buffer.from(hex, 'hex')
 }
 
+/** The most copies of each value a network may ask for. */
+export const MAX_REPLICAS = 16
+
 export function parseReplicas(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 16) throw configError('--replicas must be a whole number from 1 to 16')
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
+    throw configError(`--replicas must be a whole number from 1 to ${MAX_REPLICAS}`)
+  }
   return n
 }
 
@@ -124,6 +129,14 @@ export function networkBootstrap(config: NodeConfig): HostPort[] | undefined {
   if (mode === 'alone') return []
   if (mode === 'private') return config.bootstrap
   return config.dhtBootstrap
+}
+
+/** Where the node looks for the others, for messages: 'bootstrap A, B', 'the DHT via A' or 'the public DHT'. */
+export function discoveryWhere(config: NodeConfig): string {
+  const mode = discoveryOf(config)
+  if (mode === 'alone') return 'alone: no discovery'
+  if (mode === 'private') return `bootstrap ${config.bootstrap.map(formatHostPort).join(', ')}`
+  return config.dhtBootstrap ? `the DHT via ${config.dhtBootstrap.map(formatHostPort).join(', ')}` : 'the public DHT'
 }
 
 export function writeConfig(home: string, config: NodeConfig): void {

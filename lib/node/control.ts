@@ -139,6 +139,17 @@ function remoteError(error: { message: string; code?: string }): Error {
   return error.code ? codedError(error.code, error.message) : new Error(error.message)
 }
 
+/** How long a control call waits for its answer unless the caller says otherwise. */
+export const CONTROL_CALL_TIMEOUT_MS = 30_000
+/** How long connecting to a control socket may take: a local socket answers at once, or nobody listens. */
+const CONNECT_TIMEOUT_MS = 5_000
+
+/** PEERSTORE_CONTROL_TIMEOUT_MS replaces every control call's timeout (tests of a stuck process use a short one). */
+function timeoutOverride(): number | undefined {
+  const n = Number(process.env.PEERSTORE_CONTROL_TIMEOUT_MS)
+  return Number.isFinite(n) && n > 0 ? n : undefined
+}
+
 export class ControlClient {
   private nextId = 1
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
@@ -159,19 +170,50 @@ export class ControlClient {
     socket.on('error', () => {})
   }
 
-  /** Connects to a running node, or returns null when none is listening there. */
-  static connect(socketPath: string): Promise<ControlClient | null> {
+  /** Connects to a running node, or returns null when none is listening there (or it does not accept in time). */
+  static connect(socketPath: string, opts: { timeoutMs?: number } = {}): Promise<ControlClient | null> {
     return new Promise((resolve) => {
       const socket = net.connect(socketPath)
-      socket.once('connect', () => resolve(new ControlClient(socket)))
-      socket.once('error', () => resolve(null))
+      const timer = setTimeout(() => {
+        socket.destroy()
+        resolve(null)
+      }, opts.timeoutMs ?? CONNECT_TIMEOUT_MS)
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        resolve(new ControlClient(socket))
+      })
+      socket.once('error', () => {
+        clearTimeout(timer)
+        resolve(null)
+      })
     })
   }
 
-  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+  /** Fails with ETIMEDOUT when the node has not answered within `timeoutMs` (a wedged node never hangs the caller). */
+  call<T = unknown>(
+    method: string,
+    params: Record<string, unknown> = {},
+    opts: { timeoutMs?: number } = {}
+  ): Promise<T> {
     const id = this.nextId++
+    const timeoutMs = timeoutOverride() ?? opts.timeoutMs ?? CONTROL_CALL_TIMEOUT_MS
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      const timer = setTimeout(() => {
+        this.waiting.delete(id)
+        reject(
+          codedError(
+            'ETIMEDOUT',
+            `the peerstore process running for this home did not answer '${method}' within ${timeoutMs / 1000} s (is it stuck?)`
+          )
+        )
+      }, timeoutMs)
+      const done =
+        <V>(fn: (v: V) => void) =>
+        (v: V) => {
+          clearTimeout(timer)
+          fn(v)
+        }
+      this.waiting.set(id, { resolve: done(resolve as (v: unknown) => void), reject: done(reject) })
       this.socket.write(`${JSON.stringify({ id, method, params })}\n`)
     })
   }

@@ -42,6 +42,7 @@ import {
 import { fileKindOf, type Router } from './router'
 import { codedError } from '../common/errors'
 import { isRecordNotStored, recordNotStored, replicate } from './replication'
+import type { DeviceRevocations } from './device-revocations'
 
 const SERVED_METHODS = [
   METHODS.GetFile,
@@ -68,6 +69,8 @@ export interface FileServiceOptions {
   log?: (line: string) => void
   /** False while this machine is cut off from the rest of the ring (isolation.ts): compare-and-swaps are refused. */
   acceptsRecordWrites?: () => boolean
+  /** Refuses records signed by a revoked device of their user (docs/devices.md); none: no check. */
+  revocations?: DeviceRevocations
 }
 
 /**
@@ -94,6 +97,7 @@ export class FileService {
   private readonly onRecordStored: (key: Buffer) => void
   private readonly log: (line: string) => void
   private readonly acceptsRecordWrites: () => boolean
+  private readonly revocations: DeviceRevocations | undefined
   /** Aborted by close(): a replication waiting to try again gives up. */
   private readonly closed = new AbortController()
 
@@ -107,6 +111,24 @@ export class FileService {
     this.onRecordStored = opts.onRecordStored ?? (() => {})
     this.log = opts.log ?? (() => {})
     this.acceptsRecordWrites = opts.acceptsRecordWrites ?? (() => true)
+    this.revocations = opts.revocations
+  }
+
+  /**
+   * A record a writer (or a repair) asks us to store: refused when a revoked
+   * device of its user signed it. Bytes that do not decode are left to the
+   * store, which refuses them with its own error.
+   */
+  private async checkSigner(bytes: Buffer): Promise<SignedRecord | null> {
+    if (!this.revocations) return null
+    let record: SignedRecord
+    try {
+      record = decodeRecord(bytes)
+    } catch {
+      return null
+    }
+    await this.revocations.check(record)
+    return record
   }
 
   /** Serves the file and repair RPCs until close(). */
@@ -171,9 +193,11 @@ export class FileService {
       }
       if (req.claim.deleted) throw codedError('EBADSIG', 'the claim of a PostFile is a delete')
     }
+    const record = req.kind === FileKind.Record ? await this.checkSigner(req.bytes) : null
     try {
       if (!req.replicate) {
         await this.storeLocally(req.key, req.kind, req.bytes, true, req.claim, req.knownHash)
+        if (record) this.revocations?.noteStored(record)
         return { ok: true }
       }
       // The local write and the copies to the replicas run at once: every replica
@@ -184,6 +208,7 @@ export class FileService {
       ])
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
       if (failed) throw failed.reason
+      if (record) this.revocations?.noteStored(record)
       return { ok: true }
     } catch (err) {
       if (isRecordNotStored(err)) return { ok: false, current: err.current }
@@ -199,9 +224,11 @@ export class FileService {
         'this machine is cut off from the rest of the ring: the change waits with its writer'
       )
     }
+    const record = await this.checkSigner(req.record)
     await this.catchUp(req.key, req.expectedVersion)
     try {
       await this.store.putRecord(req.key, req.record, req.expectedVersion)
+      if (record) this.revocations?.noteStored(record)
     } catch (err) {
       const e = err as { code?: string; current?: { bytes?: Buffer } | SignedRecord }
       if (e.code === 'ECONFLICT') {
@@ -273,6 +300,7 @@ export class FileService {
     }
     if (!tombstone.deleted) throw codedError('EBADRECORD', 'the delete proof is not a tombstone')
     if (!verifyRecord(tombstone, req.key)) throw codedError('EBADSIG', 'the tombstone is not signed by the owner')
+    await this.revocations?.check(tombstone)
     try {
       await this.store.putRecord(req.key, req.proof)
       this.onRecordStored(req.key)
@@ -307,8 +335,11 @@ export class FileService {
         unclaimed: copy.unclaimed ?? claims.length === 0
       })
     } else {
+      // Any member may send a repair copy: a revoked device is refused here too.
+      const record = await this.checkSigner(copy.bytes)
       try {
         await this.storeLocally(copy.key, FileKind.Record, copy.bytes)
+        if (record) this.revocations?.noteStored(record)
       } catch (err) {
         if (!isRecordNotStored(err)) throw err
       }

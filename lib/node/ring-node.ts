@@ -22,6 +22,7 @@ import { hasOtherMember, Isolation } from './isolation'
 import { KnownPeers } from './known-peers'
 import { Reachability } from './reachability'
 import { RingClient } from './ring-client'
+import { DeviceRevocations } from './device-revocations'
 import { chordRouter, type Router } from './router'
 import { WatchService } from './watch-service'
 
@@ -141,6 +142,7 @@ export class RingNode extends ReadyResource {
         replicas: opts.config.replicas,
         latest: (key) => this.client.getRecord(key, { exclude: self }),
         acceptsRecordWrites: () => !this.isolation.isolated,
+        revocations: new DeviceRevocations((key) => this.client.getRecord(key)),
         onRecordStored: (key) => watches.noteStored(key),
         log: this.log
       })

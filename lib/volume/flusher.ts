@@ -208,7 +208,7 @@ export class Flusher {
         if (inode.deleted) {
           buried = inode.version === 0
           if (buried) break
-          const tomb = createRecord(keys.keyPair, inode.id, nextVersion(inode), Buffer.alloc(0), true)
+          const tomb = createRecord(keys.signer, inode.id, nextVersion(inode), Buffer.alloc(0), true)
           try {
             await store.putRecord(tomb, inode.version)
             remote.markChanged()
@@ -245,7 +245,7 @@ export class Flusher {
         if (state.file) await ctx.chunks.whenUploaded(state.file.chunks)
         // Entries carry their children's keys: a share of this directory reaches everything below (share.ts).
         const value = encryptState(state, inode.id, keys.inodeKey(inode.id), table.entryKeyOf)
-        const record = createRecord(keys.keyPair, inode.id, nextVersion(inode), value)
+        const record = createRecord(keys.signer, inode.id, nextVersion(inode), value)
         try {
           await store.putRecord(record, inode.version)
         } catch (err) {

@@ -282,7 +282,7 @@ export class RemoteSync<T extends Watched> extends ReadyResource {
       const expected = this.known
       const value = encrypt(Buffer.from(JSON.stringify({ at: Date.now() })), keys.syncBeaconKey, name)
       try {
-        await store.putRecord(createRecord(keys.keyPair, name, expected + 1, value), expected)
+        await store.putRecord(createRecord(keys.signer, name, expected + 1, value), expected)
         this.stats.beaconBumps++
         this.known = Math.max(this.known, expected + 1)
         return

@@ -102,7 +102,7 @@ export async function loadRoot(ctx: VolumeContext, opts: RootOptions): Promise<I
     const value = encrypt(root.id, keys.rootPointerKey, name)
     const version = pointer ? pointer.version + 1 : 1
     try {
-      await ctx.store.putRecord(createRecord(keys.keyPair, name, version, value), pointer?.version ?? 0)
+      await ctx.store.putRecord(createRecord(keys.signer, name, version, value), pointer?.version ?? 0)
       root.name = '/'
       return root
     } catch (err) {

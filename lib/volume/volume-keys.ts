@@ -5,7 +5,9 @@
 
 import path from 'node:path'
 import { blake2b, namespace } from '../crypto/hash'
+import { createDeviceCertificate, type DeviceSigner } from '../crypto/device-certificate'
 import { type KeyPair, keyPairFromSeed, loadOrCreateSeed } from '../crypto/keys'
+import type { RecordSigner } from '../crypto/record'
 import { curveKeyPair } from '../crypto/share-keys'
 
 const NS_MASTER = namespace('volume/master-key')
@@ -17,6 +19,8 @@ const NS_SYNC_BEACON = namespace('volume/sync-beacon')
 const NS_SYNC_BEACON_KEY = namespace('volume/sync-beacon-key')
 const NS_SHARE_OUTBOX = namespace('volume/share-outbox')
 const NS_SHARE_OUTBOX_KEY = namespace('volume/share-outbox-key')
+const NS_DEVICE_LIST = namespace('volume/device-list')
+const NS_DEVICE_LIST_KEY = namespace('volume/device-list-key')
 
 /** The user identity's seed in a home (mode 0600). */
 export const USER_SEED_FILE = 'user.seed'
@@ -32,6 +36,7 @@ export const ADOPTED_IDENTITY_FILE = 'user.adopted'
 export class VolumeKeys {
   readonly keyPair: KeyPair
   private readonly master: Buffer
+  private device: DeviceSigner | null = null
 
   constructor(seed: Buffer) {
     this.keyPair = keyPairFromSeed(seed)
@@ -44,6 +49,21 @@ export class VolumeKeys {
 
   get publicKey(): Buffer {
     return this.keyPair.publicKey
+  }
+
+  /**
+   * Signs this home's records from now on with its own device key, under a
+   * certificate the user key makes for it here (docs/devices.md), so that
+   * storage nodes can refuse this computer alone once it is revoked.
+   */
+  useDevice(device: { keyPair: KeyPair; name: string; createdAt: number }): void {
+    const certificate = createDeviceCertificate(this.keyPair, device.keyPair.publicKey, device.name, device.createdAt)
+    this.device = { keyPair: device.keyPair, certificate }
+  }
+
+  /** What signs this home's records: its device key once useDevice() ran, else the user key. */
+  get signer(): RecordSigner {
+    return this.device ?? this.keyPair
   }
 
   /** Encrypts one inode record's value; one key per inode so a share can hand out exactly one. */
@@ -81,6 +101,15 @@ export class VolumeKeys {
 
   get shareOutboxKey(): Buffer {
     return blake2b([NS_SHARE_OUTBOX_KEY], this.master)
+  }
+
+  /** The record listing this user's computers (devices/device-list.ts, docs/devices.md). */
+  get deviceListName(): Buffer {
+    return blake2b([NS_DEVICE_LIST], this.master)
+  }
+
+  get deviceListKey(): Buffer {
+    return blake2b([NS_DEVICE_LIST_KEY], this.master)
   }
 
   /** Encrypts the local metadata journal, so that the cache dir holds ciphertext only. */

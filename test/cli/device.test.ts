@@ -8,7 +8,7 @@ import path from 'node:path'
 import test, { type Test } from 'brittle'
 import { randomBytes } from '../../lib/crypto'
 import { encodeInvite } from '../../lib/node/invite-token'
-import { runPeerstore } from '../helpers/cli'
+import { initHome, runPeerstore } from '../helpers/cli'
 import { tempDir } from '../helpers/temp-dir'
 
 const BOOT = '127.0.0.1:49737'
@@ -23,7 +23,7 @@ async function deviceToken(t: Test, home: string): Promise<string> {
 }
 
 test('invite --device / join: the second home gets the same user.seed, mode 0600', async (t) => {
-  const a = tempDir(t, 'home')
+  const a = await initHome(tempDir(t, 'home'))
   const b = tempDir(t, 'home')
   const token = await deviceToken(t, a)
   const seedA = fs.readFileSync(path.join(a, 'user.seed'))
@@ -48,7 +48,7 @@ test('invite --device / join: the second home gets the same user.seed, mode 0600
 })
 
 test('join refuses to replace another user identity unless --force', async (t) => {
-  const a = tempDir(t, 'home')
+  const a = await initHome(tempDir(t, 'home'))
   const c = tempDir(t, 'home')
   const token = await deviceToken(t, a)
   // c is already in the same network, with its own user.

@@ -5,13 +5,13 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
-import { runPeerstore } from '../helpers/cli'
+import { initHome, runPeerstore } from '../helpers/cli'
 import { tempDir } from '../helpers/temp-dir'
 
 test('share, accept and unshare from the CLI with no mount running', { timeout: 120_000 }, async (t) => {
-  const homeA = tempDir(t, 'cli-share-a')
-  const homeB = tempDir(t, 'cli-share-b')
-  const homeC = tempDir(t, 'cli-share-c')
+  const homeA = await initHome(tempDir(t, 'cli-share-a'))
+  const homeB = await initHome(tempDir(t, 'cli-share-b'))
+  const homeC = await initHome(tempDir(t, 'cli-share-c'))
   const src = tempDir(t, 'cli-share-src')
   fs.writeFileSync(path.join(src, 'a.txt'), 'hello\n')
   const backup = await runPeerstore(['backup', src, '--to', '/docs', '--home', homeA])

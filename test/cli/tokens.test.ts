@@ -10,7 +10,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import test, { type Test } from 'brittle'
-import { type CliResult, runPeerstore } from '../helpers/cli'
+import { type CliResult, initHome, runPeerstore } from '../helpers/cli'
 import { tempDir } from '../helpers/temp-dir'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -131,8 +131,8 @@ test('invite and device tokens of the first, unchecked formats are refused: ask 
 
 test('share tokens: every damaged copy is refused and accepts nothing; the token is accepted', async (t) => {
   t.timeout(180_000)
-  const homeA = tempDir(t, 'tokens-share-a')
-  const homeB = tempDir(t, 'tokens-share-b')
+  const homeA = await initHome(tempDir(t, 'tokens-share-a'))
+  const homeB = await initHome(tempDir(t, 'tokens-share-b'))
   const src = tempDir(t, 'tokens-share-src')
   fs.writeFileSync(path.join(src, 'a.txt'), 'hello\n')
   t.is((await runPeerstore(['backup', src, '--to', '/docs', '--home', homeA])).code, 0)

@@ -27,13 +27,20 @@ export interface CliResult {
 /** Runs the real `peerstore` CLI as a child process, the way a user does. */
 export function runPeerstore(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}
+  opts: {
+    env?: NodeJS.ProcessEnv
+    timeoutMs?: number
+    /** Written to its stdin, which then ends. */
+    input?: string
+  } = {}
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PEERSTORE_BIN, ...args], {
       env: childEnv(opts.env),
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['pipe', 'pipe', 'pipe']
     })
+    // Ended at once: with no input the command sees an empty stdin, as with 'ignore'.
+    child.stdin.end(opts.input ?? '')
     const out: Buffer[] = []
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => {
@@ -50,4 +57,11 @@ export function runPeerstore(
       resolve({ code, stdout: stdoutBytes.toString(), stdoutBytes, stderr })
     })
   })
+}
+
+/** Makes `home` a PeerStore home (`peerstore init`): verbs other than init, join and mount refuse a directory that is not one. */
+export async function initHome(home: string): Promise<string> {
+  const res = await runPeerstore(['init', '--home', home])
+  if (res.code !== 0) throw new Error(`peerstore init --home ${home} failed: ${res.stderr}`)
+  return home
 }

@@ -30,7 +30,15 @@ export interface TwoDevices {
  */
 export async function startTwoDevices(
   t: Test,
-  opts: { port: number; prefix: string; args?: string[]; envB?: NodeJS.ProcessEnv }
+  opts: {
+    port: number
+    prefix: string
+    args?: string[]
+    /** Added to A's or B's mount only (after `args`). */
+    argsA?: string[]
+    argsB?: string[]
+    envB?: NodeJS.ProcessEnv
+  }
 ): Promise<TwoDevices> {
   await startBootstrap(t, opts.port)
   const homeA = tempDir(t, `${opts.prefix}-a`)
@@ -42,9 +50,14 @@ export async function startTwoDevices(
   t.is(join.code, 0, join.stderr)
   const args = ['--host', '127.0.0.1', ...(opts.args ?? [])]
   // A is the first member: it waits for the ring (15 s) and then goes on alone.
-  const a = await startMount(t, { home: homeA, args, readyTimeoutMs: 60_000 })
+  const a = await startMount(t, { home: homeA, args: [...args, ...(opts.argsA ?? [])], readyTimeoutMs: 60_000 })
   // B's identity came from A: its first mount waits (up to 120 s) to find A's tree in the ring.
-  const b = await startMount(t, { home: homeB, args, readyTimeoutMs: 150_000, env: opts.envB })
+  const b = await startMount(t, {
+    home: homeB,
+    args: [...args, ...(opts.argsB ?? [])],
+    readyTimeoutMs: 150_000,
+    env: opts.envB
+  })
   await waitForPeers([homeA, homeB], 1)
   return { a, b, homeA, homeB }
 }

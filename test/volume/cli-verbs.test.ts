@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import test from 'brittle'
 import { randomBytes } from '../../lib/crypto'
-import { runPeerstore } from '../helpers/cli'
+import { initHome, runPeerstore } from '../helpers/cli'
 import { tempDir } from '../helpers/temp-dir'
 
 test('backup a tree, list it, get it back identical', async (t) => {
@@ -17,7 +17,7 @@ test('backup a tree, list it, get it back identical', async (t) => {
   fs.writeFileSync(path.join(src, 'sub', 'big.bin'), randomBytes(2_500_000))
   fs.writeFileSync(path.join(src, 'sub', 'deeper', 'empty'), '')
   fs.symlinkSync('a.txt', path.join(src, 'link'))
-  const home = path.join(root, 'home')
+  const home = await initHome(path.join(root, 'home'))
 
   const b = await runPeerstore(['backup', src, '--to', '/backups/src', '--home', home])
   t.is(b.code, 0, b.stderr)

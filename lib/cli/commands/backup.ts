@@ -1,14 +1,16 @@
 // `peerstore backup LOCALDIR [--to PATH]`: copies a folder tree into the
 // store without FUSE, streaming each file in chunk-sized pieces (bounded
-// memory), with a progress bar on a terminal.
+// memory), with a progress bar on a terminal; through the home's running
+// mount when there is one (open-tree.ts).
 
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Volume } from '../../volume/volume'
-import { openVolume } from '../../app/open-volume'
+import { openTree } from '../../app/open-tree'
+import { TREE_PIECE, type TreeAccess } from '../../app/tree-access'
 import { type Command, requirePositionals, usageError } from '../command'
+import { announceSlow } from '../waiting'
 
-const PIECE = 1024 * 1024
+const PIECE = TREE_PIECE
 const MiB = 1024 * 1024
 
 export const backupCommand: Command = {
@@ -34,13 +36,14 @@ export const backupCommand: Command = {
       }
     })
     const progress = new Progress(ctx.stderr, totals)
-    const opened = await openVolume(ctx.home)
+    const notice = (line: string) => ctx.stderr.write(`peerstore backup: ${line}\n`)
+    const opened = await announceSlow(ctx, 'backup', openTree(ctx.home, { notice }))
     try {
-      const v = opened.volume
-      await mkdirs(v, dest)
-      await copyTree(v, src, dest, progress)
+      const tree = opened.tree
+      await tree.mkdirs(dest, 0o755)
+      await copyTree(tree, src, dest, progress)
       progress.finish()
-      await v.sync()
+      await tree.sync()
     } finally {
       await opened.close()
     }
@@ -64,35 +67,19 @@ function walk(dir: string, fn: (p: string, s: fs.Stats) => void): void {
   }
 }
 
-async function mkdirs(v: Volume, p: string): Promise<void> {
-  let cur = ''
-  for (const part of p.split('/').filter(Boolean)) {
-    cur += `/${part}`
-    try {
-      const inode = await v.resolve(cur)
-      if (inode.type !== 'dir') throw new Error(`${cur} exists in the store and is not a folder`)
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') throw err
-      await v.mkdir(cur, 0o755)
-    }
-  }
-}
-
-async function copyTree(v: Volume, src: string, dest: string, progress: Progress): Promise<void> {
+async function copyTree(tree: TreeAccess, src: string, dest: string, progress: Progress): Promise<void> {
   for (const name of fs.readdirSync(src).sort()) {
     const from = path.join(src, name)
     const to = `${dest === '/' ? '' : dest}/${name}`
     const s = fs.lstatSync(from)
     if (s.isDirectory()) {
-      await mkdirs(v, to)
-      await copyTree(v, from, to, progress)
-      v.chmod(await v.resolve(to), s.mode)
+      await tree.mkdirs(to, 0o755)
+      await copyTree(tree, from, to, progress)
+      await tree.chmod(to, s.mode)
     } else if (s.isSymbolicLink()) {
-      await removeIfFile(v, to)
-      await v.symlink(fs.readlinkSync(from), to)
+      await tree.symlink(to, fs.readlinkSync(from))
     } else if (s.isFile()) {
-      await removeIfFile(v, to)
-      const inode = await v.create(to, s.mode)
+      await tree.createFile(to, s.mode)
       const fd = fs.openSync(from, 'r')
       try {
         const buf = Buffer.alloc(PIECE)
@@ -100,29 +87,18 @@ async function copyTree(v: Volume, src: string, dest: string, progress: Progress
         for (;;) {
           const n = fs.readSync(fd, buf, 0, PIECE, pos)
           if (n === 0) break
-          await v.write(inode, Buffer.from(buf.subarray(0, n)), pos)
+          await tree.write(to, pos, Buffer.from(buf.subarray(0, n)))
           pos += n
           progress.add(0, n)
         }
       } finally {
         fs.closeSync(fd)
       }
-      await v.closeFile(inode)
       // To the nanosecond: atimeMs and mtimeMs are floating-point milliseconds.
       const ns = fs.lstatSync(from, { bigint: true })
-      v.utimens(inode, ns.atimeNs, ns.mtimeNs)
+      await tree.finishFile(to, ns.atimeNs, ns.mtimeNs)
       progress.add(1, 0)
     }
-  }
-}
-
-async function removeIfFile(v: Volume, p: string): Promise<void> {
-  try {
-    const inode = await v.resolve(p)
-    if (inode.type === 'dir') throw new Error(`${p} is a folder in the store`)
-    await v.unlink(p)
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw err
   }
 }
 

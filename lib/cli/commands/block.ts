@@ -2,7 +2,9 @@ import fs from 'node:fs'
 import { parseKey, withNode } from '../../app/node-api'
 import { MAX_VALUE_BYTES } from '../../storage'
 import { type Command, usageError } from '../command'
+import { isNetworked } from '../../node/config'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { announceSlow } from '../waiting'
 
 export const blockCommand: Command = {
   name: 'block',
@@ -31,7 +33,12 @@ export const blockCommand: Command = {
       key = parseKey(arg)
     }
     const config = configFromFlags(ctx.home, args)
-    const opts = { home: ctx.home, config, host: args.flags.host as string | undefined }
+    const opts = {
+      home: ctx.home,
+      config,
+      host: args.flags.host as string | undefined,
+      opening: <V>(w: Promise<V>) => announceSlow(ctx, 'block', w, isNetworked(config))
+    }
     return withNode(opts, async (api) => {
       if (bytes) {
         ctx.stdout.write(`${(await api.blockPut(bytes)).toString('hex')}\n`)

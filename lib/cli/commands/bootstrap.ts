@@ -4,9 +4,18 @@ import { untilSignal } from '../node-flags'
 
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
+  home: 'unused',
   summary: 'run a DHT bootstrap node for a private or offline network',
   flags: [
-    { name: 'port', type: 'number', value: 'PORT', description: 'UDP port to listen on (required)' },
+    {
+      name: 'port',
+      type: 'number',
+      value: 'PORT',
+      integer: true,
+      min: 1,
+      max: 65535,
+      description: 'UDP port to listen on (required)'
+    },
     {
       name: 'host',
       type: 'string',

@@ -9,6 +9,7 @@
 import type { TreeReport } from '../../volume/volume'
 import { onOwnVolume } from '../../app/share-control'
 import { type Command, requirePositionals } from '../command'
+import { announceSlow } from '../waiting'
 
 export const checkCommand: Command = {
   name: 'check',
@@ -24,7 +25,7 @@ export const checkCommand: Command = {
   async run(args, ctx) {
     requirePositionals(args, 0, '')
     const repair = args.flags.repair === true
-    const report = await onOwnVolume<TreeReport>(ctx.home, 'check', { repair })
+    const report = await onOwnVolume<TreeReport>(ctx.home, 'check', { repair }, (p) => announceSlow(ctx, 'check', p))
     const left = (report.remaining ?? report.problems).length
     if (args.flags.json) ctx.stdout.write(`${JSON.stringify(report)}\n`)
     else {

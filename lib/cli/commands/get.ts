@@ -1,34 +1,47 @@
 // `peerstore get PATH DEST`: restores one file, or a folder recursively, from
-// the store without FUSE, streaming chunk by chunk.
+// the store without FUSE, streaming chunk by chunk; through the home's
+// running mount when there is one (open-tree.ts). What it would write is
+// listed first, so a refusal (an existing file without --force) leaves DEST
+// as it was.
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { codedError } from '../../common/errors'
 import { isSpecialType } from '../../volume/inode'
-import { timeNs } from '../../volume/times'
-import type { Inode, Volume } from '../../volume/volume'
-import { openVolume } from '../../app/open-volume'
+import { openTree } from '../../app/open-tree'
+import { TREE_PIECE, type TreeAccess, type TreeEntry } from '../../app/tree-access'
 import { type Command, requirePositionals } from '../command'
+import { announceSlow } from '../waiting'
 
-const PIECE = 1024 * 1024
+/** One thing to restore: where it is in the store and where it goes. */
+interface Step {
+  from: string
+  entry: TreeEntry
+  dest: string
+}
 
 export const getCommand: Command = {
   name: 'get',
   summary: 'restore a file or folder from the store to DEST, without mounting',
   positionals: 'PATH DEST',
-  flags: [],
+  flags: [{ name: 'force', type: 'boolean', description: 'overwrite files that already exist in DEST' }],
   async run(args, ctx) {
     requirePositionals(args, 2, 'PATH DEST')
     const [from, destArg] = args.positionals
-    const opened = await openVolume(ctx.home)
+    const notice = (line: string) => ctx.stderr.write(`peerstore get: ${line}\n`)
+    const opened = await announceSlow(ctx, 'get', openTree(ctx.home, { notice }))
     let count = 0
     try {
-      const v = opened.volume
-      const inode = await v.resolve(from)
-      let dest = path.resolve(destArg)
-      if (fs.statSync(dest, { throwIfNoEntry: false })?.isDirectory() && inode.type !== 'dir') {
-        dest = path.join(dest, path.basename(from))
+      const tree = opened.tree
+      const entry = await tree.entry(from)
+      const dest = destination(from, entry, destArg)
+      const plan = await planRestore(tree, from, entry, dest)
+      if (!args.flags.force) refuseOverwrites(plan)
+      for (const step of plan) count += await restore(tree, step)
+      // Deepest first, so a read-only folder is filled before it becomes read-only.
+      for (const step of [...plan].reverse()) {
+        if (step.entry.type === 'dir') fs.chmodSync(step.dest, step.entry.mode & 0o7777)
       }
-      count = await restore(v, from, inode, dest)
     } finally {
       await opened.close()
     }
@@ -37,37 +50,69 @@ export const getCommand: Command = {
   }
 }
 
-async function restore(v: Volume, from: string, inode: Inode, dest: string): Promise<number> {
-  const st = v.stat(inode)
-  if (inode.type === 'dir') {
+/**
+ * Where the restored item goes: into DEST when DEST is a folder (or is
+ * written as one, `dir/`, made if missing), else at DEST itself.
+ */
+function destination(from: string, entry: TreeEntry, destArg: string): string {
+  const dest = path.resolve(destArg)
+  if (entry.type === 'dir') return dest
+  const asFolder = destArg.endsWith('/') || destArg.endsWith(path.sep)
+  if (asFolder) fs.mkdirSync(dest, { recursive: true })
+  const isFolder = fs.statSync(dest, { throwIfNoEntry: false })?.isDirectory() === true
+  return isFolder ? path.join(dest, path.basename(from)) : dest
+}
+
+async function planRestore(tree: TreeAccess, from: string, entry: TreeEntry, dest: string): Promise<Step[]> {
+  const steps: Step[] = [{ from, entry, dest }]
+  if (entry.type !== 'dir') return steps
+  for (const child of await tree.list(from)) {
+    steps.push(
+      ...(await planRestore(tree, `${from.replace(/\/+$/, '')}/${child.name}`, child, path.join(dest, child.name)))
+    )
+  }
+  return steps
+}
+
+function refuseOverwrites(plan: Step[]): void {
+  const existing = plan.filter(
+    (s) => s.entry.type !== 'dir' && !isSpecialType(s.entry.type) && fs.lstatSync(s.dest, { throwIfNoEntry: false })
+  )
+  if (existing.length === 0) return
+  const what =
+    existing.length > 1
+      ? `${existing[0].dest} and ${existing.length - 1} more already exist`
+      : `${existing[0].dest} already exists`
+  throw codedError('EEXIST', `${what}: nothing restored (add --force to overwrite)`)
+}
+
+/** Restores one step; folders come before their contents (and get their own mode once those are in). */
+async function restore(tree: TreeAccess, { from, entry, dest }: Step): Promise<number> {
+  if (entry.type === 'dir') {
     fs.mkdirSync(dest, { recursive: true })
-    let n = 0
-    for (const { name, inode: child } of await v.list(from)) {
-      n += await restore(v, `${from.replace(/\/+$/, '')}/${name}`, child, path.join(dest, name))
-    }
-    fs.chmodSync(dest, st.mode & 0o7777)
-    return n
+    // Writable by us until filled.
+    fs.chmodSync(dest, (entry.mode & 0o7777) | 0o700)
+    return 0
   }
   // Fifos, sockets and device nodes have no content, and Node cannot make them: left out.
-  if (isSpecialType(inode.type)) return 0
-  if (inode.type === 'symlink') {
-    fs.rmSync(dest, { force: true })
-    fs.symlinkSync(inode.state.target ?? '', dest)
+  if (isSpecialType(entry.type)) return 0
+  fs.rmSync(dest, { force: true })
+  if (entry.type === 'symlink') {
+    fs.symlinkSync(entry.target ?? '', dest)
     return 1
   }
-  const fd = fs.openSync(dest, 'w', st.mode & 0o7777)
+  const fd = fs.openSync(dest, 'w', entry.mode & 0o7777)
   try {
-    const buf = Buffer.alloc(PIECE)
-    for (let pos = 0; pos < inode.size; ) {
-      const n = await v.read(inode, buf, PIECE, pos)
-      if (n === 0) break
-      fs.writeSync(fd, buf, 0, n)
-      pos += n
+    for (let pos = 0; pos < entry.size; ) {
+      const piece = await tree.read(from, pos, TREE_PIECE)
+      if (piece.length === 0) break
+      fs.writeSync(fd, piece)
+      pos += piece.length
     }
   } finally {
     fs.closeSync(fd)
   }
   // Node takes seconds as a Number (and libuv keeps microseconds): not the stored nanosecond.
-  fs.utimesSync(dest, Number(timeNs(st, 'atime')) / 1e9, Number(timeNs(st, 'mtime')) / 1e9)
+  fs.utimesSync(dest, Number(BigInt(entry.atimeNs)) / 1e9, Number(BigInt(entry.mtimeNs)) / 1e9)
   return 1
 }

@@ -7,12 +7,14 @@ import { backupCommand } from './backup'
 import { blockCommand } from './block'
 import { bootstrapCommand } from './bootstrap'
 import { checkCommand } from './check'
+import { devicesCommand } from './devices'
 import { getCommand } from './get'
 import { initCommand } from './init'
 import { inviteCommand } from './invite'
 import { joinCommand } from './join'
 import { lsCommand } from './ls'
 import { mountCommand } from './mount'
+import { recoveryCommand } from './recovery'
 import { serveCommand } from './serve'
 import { shareCommand, sharesCommand, unshareCommand } from './share'
 import { simCommand } from './sim'
@@ -28,6 +30,8 @@ export const commands: Command[] = [
   lsCommand,
   checkCommand,
   whoamiCommand,
+  recoveryCommand,
+  devicesCommand,
   shareCommand,
   acceptCommand,
   unshareCommand,

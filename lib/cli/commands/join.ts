@@ -16,6 +16,7 @@ import { type Command, requirePositionals } from '../command'
 
 export const joinCommand: Command = {
   name: 'join',
+  home: 'creates',
   summary: "store an invite token from 'peerstore invite' (or 'invite --device') so this machine joins that network",
   positionals: 'TOKEN',
   flags: [

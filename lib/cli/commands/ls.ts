@@ -1,9 +1,11 @@
-// `peerstore ls PATH`: lists a folder of the store (or one file) without FUSE.
+// `peerstore ls PATH`: lists a folder of the store (or one file) without FUSE,
+// through the home's running mount when there is one (open-tree.ts).
 
-import { openVolume } from '../../app/open-volume'
-import { type InodeType, TYPE_CODE } from '../../volume/inode'
-import type { Stat } from '../../volume/volume'
+import { openTree } from '../../app/open-tree'
+import type { TreeEntry } from '../../app/tree-access'
+import { TYPE_CODE } from '../../volume/inode'
 import { type Command, requirePositionals } from '../command'
+import { announceSlow } from '../waiting'
 
 export const lsCommand: Command = {
   name: 'ls',
@@ -13,42 +15,37 @@ export const lsCommand: Command = {
   async run(args, ctx) {
     if (args.positionals.length === 0) args.positionals.push('/')
     requirePositionals(args, 1, 'PATH')
-    const opened = await openVolume(ctx.home)
+    const p = args.positionals[0]
+    const notice = (line: string) => ctx.stderr.write(`peerstore ls: ${line}\n`)
+    const opened = await announceSlow(ctx, 'ls', openTree(ctx.home, { notice }))
+    let rows: TreeEntry[]
     try {
-      const v = opened.volume
-      const target = await v.resolve(args.positionals[0])
-      const rows =
-        target.type === 'dir'
-          ? (await v.list(args.positionals[0])).map(({ name, inode }) => ({
-              name,
-              type: inode.type,
-              stat: v.stat(inode)
-            }))
-          : [{ name: args.positionals[0], type: target.type, stat: v.stat(target) }]
-      rows.sort((a, b) => a.name.localeCompare(b.name))
-      for (const r of rows) {
-        if (args.flags.json) {
-          ctx.stdout.write(
-            `${JSON.stringify({ name: r.name, type: r.type, size: r.stat.size, mode: r.stat.mode & 0o7777, mtime: r.stat.mtime })}\n`
-          )
-        } else {
-          ctx.stdout.write(`${line(r.type, r.stat)} ${r.name}${r.type === 'dir' ? '/' : ''}\n`)
-        }
-      }
+      const target = await opened.tree.entry(p)
+      rows = target.type === 'dir' ? await opened.tree.list(p) : [target]
     } finally {
       await opened.close()
+    }
+    rows.sort((a, b) => a.name.localeCompare(b.name))
+    for (const r of rows) {
+      if (args.flags.json) {
+        ctx.stdout.write(
+          `${JSON.stringify({ name: r.name, type: r.type, size: r.size, mode: r.mode & 0o7777, mtime: r.mtime })}\n`
+        )
+      } else {
+        ctx.stdout.write(`${line(r)} ${r.name}${r.type === 'dir' ? '/' : ''}\n`)
+      }
     }
     return 0
   }
 }
 
-function line(type: InodeType, s: Stat): string {
+function line(e: TreeEntry): string {
   // The letter `ls -l` shows: the record's type code, except a regular file's '-'.
-  const t = type === 'file' ? '-' : TYPE_CODE[type]
+  const t = e.type === 'file' ? '-' : TYPE_CODE[e.type]
   const perms = [6, 3, 0].map((sh) => {
-    const b = (s.mode >> sh) & 7
+    const b = (e.mode >> sh) & 7
     return `${b & 4 ? 'r' : '-'}${b & 2 ? 'w' : '-'}${b & 1 ? 'x' : '-'}`
   })
-  const when = new Date(s.mtime).toISOString().replace('T', ' ').slice(0, 16)
-  return `${t}${perms.join('')} ${String(s.size).padStart(12)} ${when}`
+  const when = new Date(e.mtime).toISOString().replace('T', ' ').slice(0, 16)
+  return `${t}${perms.join('')} ${String(e.size).padStart(12)} ${when}`
 }

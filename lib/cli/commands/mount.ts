@@ -11,12 +11,15 @@ import { checkFuse } from '../../fuse/prerequisites'
 import { offlineNote } from '../../volume/offline-note'
 import { ago } from '../../volume/chunks/chunk-store'
 import { openVolume } from '../../app/open-volume'
-import { startShareControl } from '../../app/share-control'
+import { runningMount, startShareControl } from '../../app/share-control'
+import { type DevicePresence, startDevicePresence } from '../../app/device-presence'
+import { checkDeviceName, deviceIdentity } from '../../volume/devices/device-identity'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { SharedView } from '../../volume/sharing/view'
-import { type Command, parseArgs, requirePositionals, usageError } from '../command'
+import { type Command, parseArgs, requirePositionals } from '../command'
 import { guardProcess } from '../process-guard'
-import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { hasUserIdentity, homeExists, newIdentityNotice } from '../home'
+import { configFromFlags, NETWORK_FLAGS, STOP_SIGNALS } from '../node-flags'
 
 const MiB = 1024 * 1024
 
@@ -25,6 +28,7 @@ const MiB = 1024 * 1024
 
 export const mountCommand: Command = {
   name: 'mount',
+  home: 'creates',
   summary: 'mount your encrypted store as a directory (foreground; Ctrl-C unmounts)',
   positionals: 'DIR',
   flags: [
@@ -43,21 +47,30 @@ export const mountCommand: Command = {
       name: 'sync-interval',
       type: 'number',
       value: 'MS',
+      min: 0,
       description:
         'how often to poll for changes made on your other computers (default 1000; while the ring pushes them, every 10 s or MS if longer; 0: never)'
+    },
+    {
+      name: 'device-name',
+      type: 'string',
+      value: 'NAME',
+      description: "this computer's name in 'peerstore devices' (kept for later mounts; default: the host name)"
     },
     { name: 'debug', type: 'boolean', description: 'print every FUSE request (libfuse debug)' }
   ],
   async run(args, ctx) {
     requirePositionals(args, 1, 'DIR')
     const mountpoint = path.resolve(args.positionals[0])
+    // Asked first: reading the flags below writes a fresh home's config.
+    const newHome = !homeExists(ctx.home)
+    const hadIdentity = hasUserIdentity(ctx.home)
     // Parsed before anything is mounted, so a bad flag is a usage error, not a half-started mount.
     const config = configFromFlags(ctx.home, args)
     const clientOnly = Boolean(args.flags['client-only'])
     const syncIntervalMs = args.flags['sync-interval'] === undefined ? undefined : Number(args.flags['sync-interval'])
-    if (syncIntervalMs !== undefined && !(Number.isFinite(syncIntervalMs) && syncIntervalMs >= 0)) {
-      throw usageError('--sync-interval takes milliseconds (0 turns it off)')
-    }
+    const deviceName = args.flags['device-name'] === undefined ? undefined : String(args.flags['device-name'])
+    if (deviceName !== undefined) checkDeviceName(deviceName)
     const problem = checkFuse()
     if (problem) {
       ctx.stderr.write(`peerstore mount: ${problem}\n`)
@@ -71,8 +84,19 @@ export const mountCommand: Command = {
       ctx.stderr.write(`peerstore mount: ${mountpoint} is already mounted${pid ? ` by pid ${pid}` : ''}\n`)
       return 1
     }
+    // One process per home owns its Volume: a second mount of the home says where the first one is.
+    const other = await runningMount(ctx.home)
+    if (other) {
+      ctx.stderr.write(
+        `peerstore mount: ${ctx.home} is already mounted at ${other.mountpoint}${other.pid ? ` (pid ${other.pid})` : ''}; ` +
+          `'peerstore unmount ${other.mountpoint}' first, or use that mount\n`
+      )
+      return 1
+    }
     // From here on an error we did not foresee is logged; it never ends the mount (ENOTCONN for every program).
     const unguard = guardProcess((line) => ctx.stderr.write(`\n${line}\n`))
+    // Kept before the Volume opens, so that the certificate it makes for this computer has the name.
+    if (deviceName !== undefined) deviceIdentity(ctx.home, deviceName)
     // Loaded only now: requiring fuse-native fails where libfuse2 is missing.
     const { PeerstoreMount } = await import('../../fuse/mount')
     const opened = await openVolume(
@@ -89,6 +113,8 @@ export const mountCommand: Command = {
       }
     )
     const volume = opened.volume
+    if (newHome) ctx.stderr.write(`peerstore mount: created a new PeerStore home at ${ctx.home}\n`)
+    if (!hadIdentity && hasUserIdentity(ctx.home)) ctx.stderr.write(`peerstore mount: ${newIdentityNotice(ctx.home)}\n`)
     // Shares other users gave this one, read-only under DIR/@shared (docs/volume.md, "Sharing").
     const shares = new SharedView({
       home: ctx.home,
@@ -111,9 +137,15 @@ export const mountCommand: Command = {
     })
     // `peerstore share` / `unshare` from another shell reach this mount's Volume here.
     let control: Awaited<ReturnType<typeof startShareControl>> | null = null
+    let presence: DevicePresence | null = null
     let prepared = false
     try {
-      control = await startShareControl(ctx.home, volume)
+      control = await startShareControl(ctx.home, volume, { mountpoint })
+      // This computer in the user's device list ('peerstore devices'), refreshed while mounted.
+      presence = startDevicePresence(volume, {
+        name: deviceName,
+        notice: (line) => ctx.stderr.write(`\npeerstore mount: ${line}\n`)
+      })
       // With the home locked: no other mount of this home can be running.
       prepareMountpoint({
         mountpoint,
@@ -124,6 +156,7 @@ export const mountCommand: Command = {
       await mount.ready()
     } catch (err) {
       if (prepared) mountEnded(ctx.home)
+      await presence?.stop()
       await control?.close()
       await opened.close()
       throw err
@@ -162,17 +195,16 @@ export const mountCommand: Command = {
         resolve(sig)
         // A second signal means "now": exit without waiting for the flush.
         const force = () => process.exit(1)
-        process.once('SIGINT', force)
-        process.once('SIGTERM', force)
+        for (const s of STOP_SIGNALS) process.once(s, force)
       }
-      process.once('SIGINT', () => onSignal('SIGINT'))
-      process.once('SIGTERM', () => onSignal('SIGTERM'))
+      for (const s of STOP_SIGNALS) process.once(s, () => onSignal(s))
     })
     if (tty) ctx.stdout.write('\n')
     ctx.stdout.write(`peerstore: ${reason}: flushing and unmounting ${mountpoint}\n`)
     const started = Date.now()
     let unmounted = started
     try {
+      await presence.stop()
       await control.close()
       await mount.close()
       unmounted = Date.now()

@@ -11,8 +11,24 @@ export const serveCommand: Command = {
   summary: 'run a headless storage node: stores and routes, no mount (Ctrl-C leaves gracefully)',
   flags: [
     ...NETWORK_FLAGS,
-    { name: 'port', type: 'number', value: 'PORT', description: 'UDP port of the DHT socket (default: any)' },
-    { name: 'repair-interval', type: 'number', value: 'MS', description: 'anti-entropy period', default: 10_000 }
+    {
+      name: 'port',
+      type: 'number',
+      value: 'PORT',
+      integer: true,
+      min: 0,
+      max: 65535,
+      description: 'UDP port of the DHT socket (default or 0: any)'
+    },
+    {
+      name: 'repair-interval',
+      type: 'number',
+      value: 'MS',
+      integer: true,
+      min: 100,
+      description: 'anti-entropy period',
+      default: 10_000
+    }
   ],
   async run(args, ctx) {
     requirePositionals(args, 0, '')

@@ -8,6 +8,7 @@ import { onOwnVolume } from '../../app/share-control'
 import { SHARED_DIR_NAME } from '../../volume/sharing/names'
 import { decodeUserId, encodeUserId } from '../../volume/sharing/token'
 import { type Command, requirePositionals } from '../command'
+import { announceSlow } from '../waiting'
 
 export const shareCommand: Command = {
   name: 'share',
@@ -18,7 +19,9 @@ export const shareCommand: Command = {
     requirePositionals(args, 2, 'PATH USERID')
     const [p, user] = args.positionals
     const to = decodeUserId(user)
-    const res = await onOwnVolume<ShareResult>(ctx.home, 'share', { path: p, to: to.toString('hex') })
+    const res = await onOwnVolume<ShareResult>(ctx.home, 'share', { path: p, to: to.toString('hex') }, (w) =>
+      announceSlow(ctx, 'share', w)
+    )
     if (args.flags.json) {
       ctx.stdout.write(`${JSON.stringify(res)}\n`)
       return 0
@@ -41,7 +44,9 @@ export const unshareCommand: Command = {
     requirePositionals(args, 2, 'PATH USERID')
     const [p, user] = args.positionals
     const to = decodeUserId(user)
-    const res = await onOwnVolume<UnshareResult>(ctx.home, 'unshare', { path: p, to: to.toString('hex') })
+    const res = await onOwnVolume<UnshareResult>(ctx.home, 'unshare', { path: p, to: to.toString('hex') }, (w) =>
+      announceSlow(ctx, 'unshare', w)
+    )
     if (args.flags.json) {
       ctx.stdout.write(`${JSON.stringify(res)}\n`)
       return 0
@@ -58,7 +63,9 @@ export const sharesCommand: Command = {
   flags: [{ name: 'json', type: 'boolean', description: 'print JSON' }],
   async run(args, ctx) {
     requirePositionals(args, 0, '')
-    const given = await onOwnVolume<{ to: string; name: string; type: string }[]>(ctx.home, 'grants', {})
+    const given = await onOwnVolume<{ to: string; name: string; type: string }[]>(ctx.home, 'grants', {}, (w) =>
+      announceSlow(ctx, 'shares', w)
+    )
     const accepted = [...readAccepted(ctx.home)].flatMap(([owner, caps]) =>
       caps.map((cap) => ({
         from: encodeUserId(Buffer.from(owner, 'hex')),

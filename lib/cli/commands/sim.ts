@@ -8,6 +8,7 @@ import { type Command, usageError } from '../command'
 
 export const simCommand: Command = {
   name: 'sim',
+  home: 'unused',
   summary: 'simulate a Chord ring of N nodes and print lookup figures',
   flags: [
     { name: 'nodes', type: 'number', value: 'N', description: 'machines in the ring', default: 1000 },

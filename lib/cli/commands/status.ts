@@ -4,7 +4,9 @@ import { ago } from '../../volume/chunks/chunk-store'
 import type { NodeStatus } from '../../node/ring-node'
 import { type Command, requirePositionals } from '../command'
 import { discoveryText } from '../discovery-text'
+import { isNetworked } from '../../node/config'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
+import { announceSlow } from '../waiting'
 
 export const statusCommand: Command = {
   name: 'status',
@@ -14,7 +16,12 @@ export const statusCommand: Command = {
     requirePositionals(args, 0, '')
     const config = configFromFlags(ctx.home, args)
     const { status, via } = await withNode(
-      { home: ctx.home, config, host: args.flags.host as string | undefined },
+      {
+        home: ctx.home,
+        config,
+        host: args.flags.host as string | undefined,
+        opening: (w) => announceSlow(ctx, 'status', w, isNetworked(config))
+      },
       async (api, via) => ({ status: await api.status(), via })
     )
     if (args.flags.json) {

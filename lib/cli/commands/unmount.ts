@@ -18,10 +18,18 @@ import { mountDirOfArgs } from './mount'
 
 export const unmountCommand: Command = {
   name: 'unmount',
+  home: 'unused',
   summary: 'flush and unmount a mounted store',
   positionals: 'DIR',
   flags: [
-    { name: 'timeout', type: 'number', value: 'SECONDS', default: 120, description: 'how long to wait for the flush' }
+    {
+      name: 'timeout',
+      type: 'number',
+      value: 'SECONDS',
+      min: 0,
+      default: 120,
+      description: 'how long to wait for the flush'
+    }
   ],
   async run(args, ctx) {
     requirePositionals(args, 1, 'DIR')

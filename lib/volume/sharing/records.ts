@@ -13,7 +13,7 @@
 import { codedError } from '../../common/errors'
 import { decrypt, encrypt } from '../../crypto/aead'
 import { blake2b, namespace } from '../../crypto/hash'
-import { createRecord, recordKey, type SignedRecord, verifyRecord } from '../../crypto/record'
+import { createRecord, type RecordSigner, recordKey, type SignedRecord, verifyRecord } from '../../crypto/record'
 import { curvePublicKey, openSealed, seal, sharedSecret } from '../../crypto/share-keys'
 import type { InodeType } from '../inode'
 import { type Capability, decodeInbox, encodeInbox } from './token'
@@ -38,7 +38,7 @@ interface WireGrant {
   t: InodeType
 }
 
-async function fetchVerified(store: ValueStore, owner: Buffer, name: Buffer): Promise<SignedRecord | null> {
+export async function fetchVerified(store: ValueStore, owner: Buffer, name: Buffer): Promise<SignedRecord | null> {
   const key = recordKey(owner, name)
   const rec = await store.getRecord(key)
   if (!rec) return null
@@ -48,20 +48,23 @@ async function fetchVerified(store: ValueStore, owner: Buffer, name: Buffer): Pr
 
 /**
  * Read-modify-write of one of our records by compare-and-swap: `change`
- * gets the current value (null if none) and returns the new one.
+ * gets the current value (null if none) and returns the new one. Also the
+ * device list's and the revocation list's (lib/volume/devices/), which the
+ * user key itself signs (`signer`).
  */
-async function updateRecord(
+export async function updateRecord(
   store: ValueStore,
   keys: VolumeKeys,
   name: Buffer,
-  change: (current: SignedRecord | null) => Buffer
+  change: (current: SignedRecord | null) => Buffer,
+  signer: RecordSigner = keys.signer
 ): Promise<void> {
   let current = await fetchVerified(store, keys.publicKey, name)
   for (let attempt = 0; ; attempt++) {
     const live = current && !current.deleted ? current : null
     const version = (current?.version ?? 0) + 1
     try {
-      await store.putRecord(createRecord(keys.keyPair, name, version, change(live)), current?.version ?? 0)
+      await store.putRecord(createRecord(signer, name, version, change(live)), current?.version ?? 0)
       return
     } catch (err) {
       if (!isConflict(err) || attempt >= MAX_RETRIES) throw err
