@@ -117,6 +117,7 @@ test('the alone default binds no socket; a DHT node that reaches no bootstrap sa
   t.timeout(180_000)
   // A fresh home: alone, a ring of one. Not a single UDP socket.
   const lone = tempDir(t, 'dht-lone')
+  t.is((await runPeerstore(['init', '--home', lone])).code, 0)
   const alone = startDaemon(t, ['serve', '--home', lone])
   await alone.waitFor('serving node')
   t.is(udpSocketsOf(alone.child.pid!), 0, 'no UDP socket bound')
@@ -128,6 +129,7 @@ test('the alone default binds no socket; a DHT node that reaches no bootstrap sa
   // A token of a DHT network, joined on a machine whose DHT does not answer (here: nothing listens
   // at NO_DHT, the test helpers' default, standing in for a public DHT out of reach).
   const inviter = tempDir(t, 'dht-inviter')
+  t.is((await runPeerstore(['init', '--home', inviter])).code, 0)
   const token = (await runPeerstore(['invite', '--home', inviter])).stdout.trim()
   const home = tempDir(t, 'dht-unreachable')
   t.is((await runPeerstore(['join', '--home', home, token])).code, 0)
