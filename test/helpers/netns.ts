@@ -79,13 +79,40 @@ function configureRouter(ns: string, opts: { firewall: boolean }): void {
   }
 }
 
+const NS_PREFIX = 'pst'
+const OWN_NAME = new RegExp(`^(${NS_PREFIX}(\\d+)-(pub|r\\d+|h\\d+))\\b`)
+
+/**
+ * Deletes namespaces this helper made in a run whose process is gone (the
+ * test runner SIGKILLs a file that runs too long, and then no teardown or
+ * exit handler runs). Only names of this helper's own shape whose pid is dead.
+ */
+function sweepStale(): void {
+  const res = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+  for (const line of (res.stdout ?? '').split('\n')) {
+    const m = OWN_NAME.exec(line)
+    if (!m || Number(m[2]) === process.pid || pidAlive(Number(m[2]))) continue
+    spawnSync('ip', ['netns', 'del', m[1]])
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /**
  * Builds the public namespace and `homes` NATed homes, deleted in teardown
  * (order 100: after the processes running in them, which teardown kills at
  * order 0). `firewall: false` leaves routers with MASQUERADE alone.
  */
 export function natTopology(t: Test, opts: { homes: number; firewall?: boolean }): NatTopology {
-  const prefix = `pst${process.pid}`
+  sweepStale()
+  const prefix = `${NS_PREFIX}${process.pid}`
   const made: string[] = []
   const addNs = (name: string): string => {
     const ns = `${prefix}-${name}`

@@ -56,10 +56,15 @@ test('a public server and two NATed homes form one ring from an invite token, an
   const net = natTopology(t, { homes: 2 })
   const [home1, home2] = net.homes
 
-  const dht = startDaemon(t, ['--host', PUBLIC_ADDR, '--port', String(DHT_PORT), '--nodes', '5'], {}, {
-    netns: net.pub.ns,
-    script: path.join(__dirname, '..', 'helpers', 'testnet-process.js')
-  })
+  const dht = startDaemon(
+    t,
+    ['--host', PUBLIC_ADDR, '--port', String(DHT_PORT), '--nodes', '5'],
+    {},
+    {
+      netns: net.pub.ns,
+      script: path.join(__dirname, '..', 'helpers', 'testnet-process.js')
+    }
+  )
   await dht.waitFor('testnet listening', 30_000)
 
   // The network, from one invite token; home 2's mount is the same user as home 1's (a device token).
@@ -112,15 +117,22 @@ test('a public server and two NATed homes form one ring from an invite token, an
 
   // Which connections exist: each node's peers, and flows between the two routers' public addresses.
   const allHomes = [serveHome, ...serveHomes, ...mountHomes]
-  await waitFor('every node to see the four others', async () => (await Promise.all(allHomes.map(peersOf))).every((p) => p >= 4), {
-    timeoutMs: 30_000,
-    failOnTimeout: false
-  })
+  await waitFor(
+    'every node to see the four others',
+    async () => (await Promise.all(allHomes.map(peersOf))).every((p) => p >= 4),
+    {
+      timeoutMs: 30_000,
+      failOnTimeout: false
+    }
+  )
   const peers = await Promise.all(allHomes.map(peersOf))
   t.comment(`peers seen (public serve, home 1 serve, home 2 serve, home 1 mount, home 2 mount): ${peers.join(', ')}`)
   const punched = homeToHomeFlows(net.flows(home1), home2.router.wanAddr)
   t.comment(`home 1's router: ${punched.length} UDP flow(s) to home 2's public address`)
-  t.ok(punched.some((l) => l.includes('ASSURED')), 'a holepunched flow runs directly between the two homes')
+  t.ok(
+    punched.some((l) => l.includes('ASSURED')),
+    'a holepunched flow runs directly between the two homes'
+  )
 
   // Home 1's NAT maps it anew; every flow through it dies.
   const changedAt = Date.now()
@@ -133,10 +145,23 @@ test('a public server and two NATed homes form one ring from an invite token, an
   const to2 = await untilReadable(path.join(second.m.dir, 'after-change-1.bin'), sha256(payload2), 90_000)
   const to1 = await untilReadable(path.join(first.m.dir, 'after-change-2.bin'), sha256(payload3), 90_000)
   t.pass('after the mapping change, new files cross both ways byte-exact')
-  t.comment(`after the mapping change: home 1 → home 2 in ${to2} ms, home 2 → home 1 ${Date.now() - changedAt} ms after the change (${to1} ms more)`)
+  t.comment(
+    `after the mapping change: home 1 → home 2 in ${to2} ms, home 2 → home 1 ${Date.now() - changedAt} ms after the change (${to1} ms more)`
+  )
+  // The router forgot every flow: one to home 2 now is a new punch from the new address.
+  const repunched = await waitFor(
+    'a new direct flow between the homes',
+    () => homeToHomeFlows(net.flows(home1), home2.router.wanAddr).some((l) => l.includes('ASSURED')),
+    { timeoutMs: 30_000, intervalMs: 250, failOnTimeout: false }
+  )
+  t.ok(repunched >= 0, 'home 1 holepunches home 2 again from its new public address')
   const again = await Promise.all(allHomes.map(peersOf))
   t.comment(`peers seen after the change: ${again.join(', ')}`)
-  t.is(sha256(fs.readFileSync(path.join(second.m.dir, 'from-home1.bin'))), sha256(payload1), 'the first file still reads')
+  t.is(
+    sha256(fs.readFileSync(path.join(second.m.dir, 'from-home1.bin'))),
+    sha256(payload1),
+    'the first file still reads'
+  )
 
   t.is(await first.m.stop(), 0, 'home 1 unmounts cleanly')
   t.is(await second.m.stop(), 0, 'home 2 unmounts cleanly')
