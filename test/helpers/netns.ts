@@ -12,7 +12,7 @@
 // there stay visible to the test process.
 
 import { spawnSync } from 'node:child_process'
-import type { Test } from 'brittle'
+import type { HasTeardown } from './temp-dir'
 
 export const PUBLIC_SUBNET = '10.77.0'
 /** Where the public namespace's DHT and server live. */
@@ -110,7 +110,7 @@ function pidAlive(pid: number): boolean {
  * (order 100: after the processes running in them, which teardown kills at
  * order 0). `firewall: false` leaves routers with MASQUERADE alone.
  */
-export function natTopology(t: Test, opts: { homes: number; firewall?: boolean }): NatTopology {
+export function natTopology(t: HasTeardown, opts: { homes: number; firewall?: boolean }): NatTopology {
   sweepStale()
   const prefix = `${NS_PREFIX}${process.pid}`
   const made: string[] = []
