@@ -28,6 +28,8 @@ const argv = minimist(process.argv.slice(2), { string: ['firewall'], default: { 
 const RUNS = Number(argv.runs)
 const DHT = `${PUBLIC_ADDR}:49737`
 const PEERS_TIMEOUT_MS = 60_000
+/** How long a run waits for every peer (the homes never see each other without the routers' firewall). */
+const ALL_PEERS_TIMEOUT_MS = argv.firewall === 'false' ? 20_000 : 60_000
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-join-nat-'))
 const teardowns: (() => unknown)[] = []
 const children = new Set<ChildProcess>()
@@ -108,11 +110,14 @@ async function main(): Promise<void> {
   const t0 = Date.now()
   // Before its control socket exists, `status` would start a temporary node on the home and hold it.
   await until(() => ring.every((p) => p.output().includes('serving node')), t0, 60_000)
-  const settled = await until(() => ringHomes.every((h) => peers(h) >= 2), t0, 120_000)
-  console.log(`3 serve nodes (public, home 1, home 2) connected in ${settled === null ? 'never' : `${settled} ms`}`)
+  const settled = await until(() => ringHomes.every((h) => peers(h) >= 2), t0, ALL_PEERS_TIMEOUT_MS)
+  const seen = ringHomes.map(peers).join(', ')
+  console.log(`3 serve nodes: all connected in ${settled === null ? 'never' : `${settled} ms`} (peers: ${seen})`)
 
   const mounted: (number | null)[] = []
+  const mountFirst: (number | null)[] = []
   const mountPeers: (number | null)[] = []
+  const serveFirst: (number | null)[] = []
   const servePeers: (number | null)[] = []
   const at = (i: number): Home => net.homes[i % 2]
   for (let i = 0; i < RUNS; i++) {
@@ -122,7 +127,8 @@ async function main(): Promise<void> {
     const t = Date.now()
     const p = start(['mount', dir, '--home', home, '--host', at(i).addr], at(i).ns)
     mounted.push(await until(() => p.output().includes('mounted'), t, PEERS_TIMEOUT_MS))
-    mountPeers.push(await until(() => peers(home) >= 3, t, PEERS_TIMEOUT_MS))
+    mountFirst.push(await until(() => peers(home) >= 1, t, PEERS_TIMEOUT_MS))
+    mountPeers.push(await until(() => peers(home) >= 3, t, ALL_PEERS_TIMEOUT_MS))
     await stop(p.child)
     spawnSync('fusermount', ['-uz', dir])
   }
@@ -132,6 +138,7 @@ async function main(): Promise<void> {
     const p = serve(home, at(i))
     const seen: string[] = []
     await until(() => p.output().includes('serving node'), t, PEERS_TIMEOUT_MS)
+    serveFirst.push(await until(() => peers(home) >= 1, t, PEERS_TIMEOUT_MS))
     servePeers.push(
       await until(
         () => {
@@ -140,7 +147,7 @@ async function main(): Promise<void> {
           return n >= 3
         },
         t,
-        PEERS_TIMEOUT_MS
+        ALL_PEERS_TIMEOUT_MS
       )
     )
     if (process.env.BENCH_JOIN_DEBUG) console.log(`serve run ${i}: peers at ms ${seen.join(' ')}\n${p.output()}`)
@@ -151,7 +158,9 @@ async function main(): Promise<void> {
 
   console.log(`routers: MASQUERADE${argv.firewall === 'false' ? ' alone' : ' + stateful firewall'}`)
   console.log(summary('mount in a NATed home: mounted', mounted))
+  console.log(summary('mount in a NATed home: sees a first peer', mountFirst))
   console.log(summary('mount in a NATed home: sees the 3 serve nodes', mountPeers))
+  console.log(summary('serve in a NATed home: sees a first peer', serveFirst))
   console.log(summary('serve in a NATed home: sees the 3 others', servePeers))
 }
 
@@ -162,6 +171,12 @@ async function cleanup(): Promise<void> {
   }
   for (const fn of teardowns.reverse()) await fn()
   fs.rmSync(root, { recursive: true, force: true })
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanup().finally(() => process.exit(130))
+  })
 }
 
 main()
