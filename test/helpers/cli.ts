@@ -16,6 +16,22 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, PEERSTORE_DHT_BOOTSTRAP: process.env.PEERSTORE_DHT_BOOTSTRAP ?? NO_DHT, ...extra }
 }
 
+/**
+ * The command that runs `script` (the CLI by default) with `args`, inside the
+ * network namespace `netns` when given (test/helpers/netns.ts). nsenter
+ * changes only the network namespace and then execs node, so the child's pid
+ * is node's own, and a FUSE mount it makes is visible to the test process
+ * (`ip netns exec` would unshare the mount namespace too).
+ */
+export function nodeCommand(
+  args: string[],
+  opts: { netns?: string; script?: string } = {}
+): { file: string; argv: string[] } {
+  const argv = [opts.script ?? PEERSTORE_BIN, ...args]
+  if (!opts.netns) return { file: process.execPath, argv }
+  return { file: 'nsenter', argv: [`--net=/run/netns/${opts.netns}`, '--', process.execPath, ...argv] }
+}
+
 export interface CliResult {
   code: number | null
   stdout: string
@@ -32,10 +48,13 @@ export function runPeerstore(
     timeoutMs?: number
     /** Written to its stdin, which then ends. */
     input?: string
+    /** Run inside this network namespace (test/helpers/netns.ts). */
+    netns?: string
   } = {}
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PEERSTORE_BIN, ...args], {
+    const cmd = nodeCommand(args, { netns: opts.netns })
+    const child = spawn(cmd.file, cmd.argv, {
       env: childEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe']
     })

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Test } from 'brittle'
-import { childEnv, PEERSTORE_BIN } from './cli'
+import { childEnv, nodeCommand } from './cli'
 import { isMounted, tempDir } from './temp-dir'
 import { waitFor } from './wait'
 
@@ -33,10 +33,21 @@ function forceUnmount(dir: string): void {
   if (isMounted(dir)) spawnSync('fusermount', ['-uz', dir])
 }
 
-/** Starts `peerstore mount` on `dir` (a fresh one by default) with `home`, registering teardown on `t`. */
+/**
+ * Starts `peerstore mount` on `dir` (a fresh one by default) with `home`,
+ * registering teardown on `t`; in the network namespace `netns` when given
+ * (its FUSE mount stays visible here: cli.ts, nodeCommand).
+ */
 export async function startMount(
   t: Test,
-  opts: { home?: string; dir?: string; args?: string[]; readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}
+  opts: {
+    home?: string
+    dir?: string
+    args?: string[]
+    readyTimeoutMs?: number
+    env?: NodeJS.ProcessEnv
+    netns?: string
+  } = {}
 ): Promise<Mount> {
   const home = opts.home ?? tempDir(t, 'home')
   const dir = opts.dir ?? path.join(tempDir(t, 'mnt'), 'mnt')
@@ -46,7 +57,8 @@ export async function startMount(
     // A dead mount left by a crash: the mount clears it itself.
     if ((err as NodeJS.ErrnoException).code !== 'ENOTCONN') throw err
   }
-  const child = spawn(process.execPath, [PEERSTORE_BIN, 'mount', dir, '--home', home, ...(opts.args ?? [])], {
+  const cmd = nodeCommand(['mount', dir, '--home', home, ...(opts.args ?? [])], { netns: opts.netns })
+  const child = spawn(cmd.file, cmd.argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv(opts.env)
   })

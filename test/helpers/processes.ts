@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Test } from 'brittle'
-import { childEnv, PEERSTORE_BIN } from './cli'
+import { childEnv, nodeCommand } from './cli'
 
 export interface Daemon {
   child: ChildProcess
@@ -10,9 +10,19 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts a long-running `peerstore` command (serve, bootstrap, mount); killed in teardown. */
-export function startDaemon(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const child = spawn(process.execPath, [PEERSTORE_BIN, ...args], {
+/**
+ * Starts a long-running `peerstore` command (serve, bootstrap, mount); killed
+ * in teardown. `opts.netns` runs it in a network namespace, `opts.script`
+ * runs another node script than the CLI (cli.ts, nodeCommand).
+ */
+export function startDaemon(
+  t: Test,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  opts: { netns?: string; script?: string } = {}
+): Daemon {
+  const cmd = nodeCommand(args, opts)
+  const child = spawn(cmd.file, cmd.argv, {
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,4 +1,4 @@
-import { startBootstrapNode } from '../../net/bootstrap-node'
+import { DEFAULT_BOOTSTRAP_DHT_NODES, startBootstrapNode } from '../../net/bootstrap-node'
 import { type Command, requirePositionals, usageError } from '../command'
 import { untilSignal } from '../node-flags'
 
@@ -22,6 +22,16 @@ export const bootstrapCommand: Command = {
       value: 'ADDR',
       description: 'IPv4 address to bind and announce',
       default: '127.0.0.1'
+    },
+    {
+      name: 'dht-nodes',
+      type: 'number',
+      value: 'N',
+      integer: true,
+      min: 1,
+      max: 64,
+      description: 'DHT nodes to run, at PORT and the N-1 ports after it (all must be reachable)',
+      default: DEFAULT_BOOTSTRAP_DHT_NODES
     }
   ],
   async run(args, ctx) {
@@ -34,9 +44,14 @@ export const bootstrapCommand: Command = {
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host === '0.0.0.0') {
       throw usageError('--host must be a specific IPv4 address')
     }
-    const node = await startBootstrapNode(port, host)
+    const node = await startBootstrapNode(port, host, Number(args.flags['dht-nodes']))
     const addr = node.address()
-    ctx.stdout.write(`bootstrap node listening on ${addr.host}:${addr.port}\n`)
+    const ports = node.ports()
+    ctx.stdout.write(
+      `bootstrap node listening on ${addr.host}:${addr.port}` +
+        (ports.length > 1 ? ` (a DHT of ${ports.length} nodes: UDP ports ${ports.join(', ')})` : '') +
+        '\n'
+    )
     ctx.stdout.write(`give other nodes: --bootstrap ${addr.host}:${addr.port}\n`)
     await untilSignal()
     await node.close()
