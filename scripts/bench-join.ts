@@ -8,7 +8,7 @@
 //
 // --mode private (the default): the homes name a `peerstore bootstrap` process
 // (init --bootstrap). --mode dht: the homes are joined with a token without
-// bootstrap addresses and find each other on a testnet DHT of 3 nodes in a
+// bootstrap addresses and find each other on a testnet DHT of 5 nodes in a
 // process of its own (PEERSTORE_DHT_BOOTSTRAP), standing in for the public DHT.
 //
 // Measured, each `--runs` times with a fresh home (joined with the invite token):
@@ -49,7 +49,7 @@ const env: NodeJS.ProcessEnv = { ...process.env }
 /** The DHT the homes find each other on: a bootstrap process, or a testnet; restartable at the same address. */
 async function startDht(): Promise<{ bootstrap: string; stop(): Promise<void> }> {
   if (MODE === 'dht') {
-    const testnet = await spawnTestnet(3, PORT)
+    const testnet = await spawnTestnet(5, PORT)
     env.PEERSTORE_DHT_BOOTSTRAP = testnet.bootstrap
     return { bootstrap: testnet.bootstrap, stop: () => testnet.close() }
   }
