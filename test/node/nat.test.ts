@@ -25,12 +25,13 @@ const DHT_PORT = 49_737
 const DHT_BOOTSTRAP = `${PUBLIC_ADDR}:${DHT_PORT}`
 
 /**
- * How the machines find each other. 'bootstrap': the invite token names the
- * public DHT node (works today). 'dht': the token names none and every
+ * How the machines find each other. 'dht' (the default since DHT discovery,
+ * docs/architecture.md "Discovery"): the token names no bootstrap and every
  * process is pointed at the namespace DHT instead of hyperswarm's public one
- * (the DHT-discovery branch: PEERSTORE_DHT_BOOTSTRAP). Switching is this line.
+ * (PEERSTORE_DHT_BOOTSTRAP). 'bootstrap': a private network whose invite
+ * token names the public namespace's DHT node. Switching is this line.
  */
-const DISCOVERY = 'bootstrap' as 'bootstrap' | 'dht'
+const DISCOVERY = 'dht' as 'bootstrap' | 'dht'
 const INIT_ARGS = DISCOVERY === 'bootstrap' ? ['--bootstrap', DHT_BOOTSTRAP] : []
 const ENV: NodeJS.ProcessEnv = DISCOVERY === 'dht' ? { PEERSTORE_DHT_BOOTSTRAP: DHT_BOOTSTRAP } : {}
 
