@@ -47,6 +47,7 @@ const PURE = [
   'common/common.test',
   'crypto/checked-token.test',
   'crypto/crypto.test',
+  'crypto/device-records.test',
   'net/chord-messages.test',
   'net/messages.test',
   'net/watch-messages.test',
@@ -96,7 +97,8 @@ const ALONGSIDE = [
   'fuse/posix.test',
   'fuse/errno.test',
   'fuse/allow-other.test',
-  'fuse/owner-files.test'
+  'fuse/owner-files.test',
+  'fuse/first-mount.test'
 ]
 
 const root = path.join(__dirname, '..', 'test')
