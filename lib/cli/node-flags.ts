@@ -3,6 +3,20 @@
 import type { FlagSpec, ParsedArgs } from './command'
 import { DHT_BOOTSTRAP_ENV, effectiveConfig, MAX_REPLICAS, type NodeConfig } from '../node/config'
 
+/** `--replicas K`, with the bounds every command checks it against. */
+export function replicasFlag(description: string, defaultValue?: number): FlagSpec {
+  return {
+    name: 'replicas',
+    type: 'number',
+    value: 'K',
+    integer: true,
+    min: 1,
+    max: MAX_REPLICAS,
+    description,
+    ...(defaultValue === undefined ? {} : { default: defaultValue })
+  }
+}
+
 export const NETWORK_FLAGS: FlagSpec[] = [
   { name: 'network', type: 'string', value: 'KEY', description: 'network key, 64 hex (default: from config.json)' },
   {
@@ -23,15 +37,7 @@ export const NETWORK_FLAGS: FlagSpec[] = [
     value: 'ADDR',
     description: 'bind the DHT socket to ADDR (default 127.0.0.1 when every bootstrap is loopback)'
   },
-  {
-    name: 'replicas',
-    type: 'number',
-    value: 'K',
-    integer: true,
-    min: 1,
-    max: MAX_REPLICAS,
-    description: 'copies of each value (default: from config.json, 3)'
-  }
+  replicasFlag('copies of each value (default: from config.json, 3)')
 ]
 
 export function configFromFlags(home: string, args: ParsedArgs): NodeConfig {

@@ -4,7 +4,6 @@ import { keyPairFromSeed, loadOrCreateSeed, randomBytes, writeFileAtomic } from 
 import { phraseToSeed, seedToPhrase } from '../../crypto/recovery-phrase'
 import {
   DEFAULT_REPLICAS,
-  MAX_REPLICAS,
   parseBootstrapList,
   parseNetworkKey,
   parseReplicas,
@@ -15,6 +14,7 @@ import { HomeLock } from '../../volume/home-lock'
 import { encodeUserId } from '../../volume/sharing/token'
 import { ADOPTED_IDENTITY_FILE, USER_SEED_FILE } from '../../volume/volume-keys'
 import { hasUserIdentity, newIdentityNotice } from '../home'
+import { replicasFlag } from '../node-flags'
 import { type Command, type CommandContext, type ParsedArgs, requirePositionals, usageError } from '../command'
 import { phraseBlock, readPhrase } from '../recovery-io'
 
@@ -36,16 +36,7 @@ export const initCommand: Command = {
       description:
         "a private network's bootstrap nodes (default: none; alone until the first 'invite' moves it to the DHT)"
     },
-    {
-      name: 'replicas',
-      type: 'number',
-      value: 'K',
-      integer: true,
-      min: 1,
-      max: MAX_REPLICAS,
-      description: 'copies of each value',
-      default: DEFAULT_REPLICAS
-    },
+    replicasFlag('copies of each value', DEFAULT_REPLICAS),
     {
       name: 'recover',
       type: 'boolean',
