@@ -7,6 +7,7 @@ import { ControlClient, ControlServer, controlSocketPath } from '../node/control
 import { discoveryWhere, isNetworked, type NodeConfig } from '../node/config'
 import { type MountStatus, type NodeStatus, RingNode } from '../node/ring-node'
 import { userKeyPair } from './ring-value-store'
+import { withStoreOnDisk } from './store-on-disk'
 
 export interface NodeApi {
   status(): Promise<NodeStatus>
@@ -127,7 +128,8 @@ export async function withNode<T>(
         }
       })()
     )
-    return await job(localApi(node), 'temporary')
+    const api = localApi(node)
+    return await job({ ...api, status: async () => withStoreOnDisk(await api.status(), opts.home) }, 'temporary')
   } finally {
     await node.close()
   }

@@ -37,11 +37,13 @@ export class Dispatcher {
   private readonly publicKey: Buffer
   private readonly sessions: Sessions
   private readonly responders = new Map<string, Responder>()
+  private readonly heard: (hex: string) => void
 
-  /** `publicKey`: this node's, the peer a call to itself comes from. */
-  constructor(publicKey: Buffer, sessions: Sessions) {
+  /** `publicKey`: this node's, the peer a call to itself comes from; `heard` is told of every remote request. */
+  constructor(publicKey: Buffer, sessions: Sessions, heard: (hex: string) => void = () => {}) {
     this.publicKey = publicKey
     this.sessions = sessions
+    this.heard = heard
   }
 
   /** See PeerNetwork.respond(). */
@@ -111,6 +113,7 @@ export class Dispatcher {
   private async serve(session: Session, method: string, raw: Buffer): Promise<Buffer> {
     // protomux never delivers a request before the proof (see session.ts); this guards against a regression.
     if (!session.authenticated) throw toWireError(netError('EPEERUNREACHABLE', 'not authenticated'))
+    this.heard(session.hex)
     try {
       return await session.limiter.run(() => this.runHandler(method, raw, { publicKey: session.publicKey }))
     } catch (err) {

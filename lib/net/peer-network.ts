@@ -81,6 +81,8 @@ export class PeerNetwork extends EventEmitter {
   private readonly sessions: Sessions
   private readonly dialer: Dialer
   private readonly addresses: AddressBook
+  /** When each peer (hex) was last heard from: status shows it as "last seen". */
+  private readonly heard = new Map<string, number>()
   private readonly dispatch: Dispatcher
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
@@ -103,6 +105,7 @@ export class PeerNetwork extends EventEmitter {
       events: {
         attach: (session) => this.dispatch.attach(session),
         authenticated: (session, first) => {
+          this.heard.set(session.hex, Date.now())
           if (first) {
             this.emit('peer-add', session.publicKey)
             this.addresses.learnFrom(session.publicKey, session.conn.rawStream?.remoteHost)
@@ -118,7 +121,7 @@ export class PeerNetwork extends EventEmitter {
         gone: (publicKey) => this.emit('peer-remove', publicKey)
       }
     })
-    this.dispatch = new Dispatcher(this.publicKey, this.sessions)
+    this.dispatch = new Dispatcher(this.publicKey, this.sessions, (hex) => this.heard.set(hex, Date.now()))
     this.addresses = new AddressBook({
       publicKey: this.publicKey,
       ownAddress: () => this.address(),
@@ -248,6 +251,16 @@ export class PeerNetwork extends EventEmitter {
     return this.sessions.wireBytes()
   }
 
+  /** When a message last came from this peer (a request, an answer, a handshake; ms since the epoch), or null. */
+  lastHeard(peerKey: Buffer): number | null {
+    return this.heard.get(peerKey.toString('hex')) ?? null
+  }
+
+  /** The DHT address this node knows the peer by, or null. */
+  dhtAddressOf(peerKey: Buffer): DhtAddress | null {
+    return this.addresses.get(peerKey) ?? null
+  }
+
   isConnected(peerKey: Buffer): boolean {
     return this.sessions.current(peerKey.toString('hex')) !== null
   }
@@ -333,6 +346,7 @@ export class PeerNetwork extends EventEmitter {
     } catch (err) {
       throw fromRpcError(err, method)
     }
+    this.heard.set(session.hex, Date.now())
     return decodeOrThrow(responseEncoding, raw, `${method} response`)
   }
 

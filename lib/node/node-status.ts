@@ -1,8 +1,14 @@
 // What `peerstore status` shows of a node (RingNode.status()) and of a mount running on it.
 
 import type { DiscoveryMode } from './config'
+import type { MachineStatus, ReplicationStatus } from './ring-machines'
+
+/** The version of PeerStore this node runs (package.json; dist/lib/node → the package root). */
+export const NODE_VERSION: string = require('../../../package.json').version
 
 export interface NodeStatus {
+  /** Optional: older nodes leave out version, ringSize, machines, replication and storeOnDisk. */
+  version?: string
   nodeKey: string
   id: string
   address: string | null
@@ -27,8 +33,16 @@ export interface NodeStatus {
   keys: number
   bytes: number
   replicas: number
+  /** Keys held here under target: all of them when the ring has fewer machines than k, else those missing copies. */
   underReplicated: number
   repairRounds: number
+  /** Ring members as this node sees them (machines, not virtual nodes). */
+  ringSize?: number
+  /** This machine first, then the others it knows of (ring-machines.ts). */
+  machines?: MachineStatus[]
+  replication?: ReplicationStatus
+  /** keys/bytes were read from the store on disk: no node runs for this home (a temporary node asked). */
+  storeOnDisk?: boolean
   /** When a mount runs on this node: what it has not stored yet and why (set by lib/app/open-value-store.ts). */
   mount?: MountStatus
 }

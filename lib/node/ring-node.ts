@@ -14,8 +14,10 @@ import { PeerNetwork } from '../net'
 import { NodeStore } from '../storage'
 import { NetChordTransport } from './chord-transport'
 import { discoveryOf, formatHostPort, isNetworked, networkBootstrap, type NodeConfig } from './config'
-import type { NodeStatus } from './node-status'
+import { NODE_VERSION, type NodeStatus } from './node-status'
 import { FileService } from './file-service'
+import { serveMachineStats } from './machine-stats'
+import { ringMachines, replicationStatus } from './ring-machines'
 import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
 import { hasOtherMember, Isolation } from './isolation'
@@ -159,6 +161,7 @@ export class RingNode extends ReadyResource {
         log: this.log
       })
       this.repair.syncKeys.start()
+      serveMachineStats(this.network, this.store, () => this.chord.isMember)
       this.chord.beforeLeave = (handoffs) => this.handOff(handoffs.map((h) => h.successor))
       this.chord.on('range-changed', () => {
         this.repair?.trigger()
@@ -321,7 +324,21 @@ export class RingNode extends ReadyResource {
     const stats = this.store ? await this.store.stats() : { keys: 0, bytes: 0 }
     const addr = this.network.address()
     const hex = (n: NodeRef) => `${idToBuffer(n.id).toString('hex')}@${n.address}`
+    const member = this.chord.isMember
+    const machines = await ringMachines(this.chord, this.network, {
+      member,
+      keys: this.store ? stats.keys : null,
+      bytes: this.store ? stats.bytes : null
+    })
+    const ringSize = machines.filter((m) => m.role === 'member').length
+    const replication = replicationStatus({
+      target: this.config.replicas,
+      ringSize,
+      keysHeld: stats.keys,
+      repair: this.repair?.stats ?? null
+    })
     return {
+      version: NODE_VERSION,
       nodeKey: this.publicKey.toString('hex'),
       id: idToBuffer(this.chord.id).toString('hex'),
       address: addr ? formatHostPort(addr) : null,
@@ -346,8 +363,11 @@ export class RingNode extends ReadyResource {
       keys: stats.keys,
       bytes: stats.bytes,
       replicas: this.config.replicas,
-      underReplicated: this.repair?.stats.underReplicated ?? 0,
-      repairRounds: this.repair?.stats.rounds ?? 0
+      underReplicated: replication.underTarget,
+      repairRounds: replication.repairRounds,
+      ringSize,
+      machines,
+      replication
     }
   }
 

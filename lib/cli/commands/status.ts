@@ -7,6 +7,7 @@ import { discoveryText } from '../discovery-text'
 import { isNetworked } from '../../node/config'
 import { configFromFlags, NETWORK_FLAGS } from '../node-flags'
 import { announceSlow } from '../waiting'
+import { ringLines } from '../ring-text'
 
 export const statusCommand: Command = {
   name: 'status',
@@ -37,8 +38,9 @@ export const statusCommand: Command = {
       `predecessor  ${status.predecessor ?? '-'}`,
       `successors   ${status.successors.length ? status.successors.join('\n             ') : '-'}`,
       `peers        ${status.peers}`,
-      `stored       ${status.keys} keys, ${status.bytes} bytes`,
-      `replication  target ${status.replicas}; ${status.underReplicated} keys under target in the last repair round (${status.repairRounds} rounds)`
+      `stored       ${status.keys} keys, ${status.bytes} bytes${status.storeOnDisk ? '  (on disk; this node is not running)' : ''}`,
+      ...ringLines(status),
+      `version      ${status.version ?? 'unknown (an older node)'}`
     ]
     const m = status.mount
     if (m) {
