@@ -21,7 +21,9 @@ export async function withStoreOnDisk(status: NodeStatus, home: string): Promise
   } finally {
     await store.close()
   }
-  const machines = status.machines?.map((m) => (m.self ? { ...m, keys: stats.keys, bytes: stats.bytes } : m))
+  const machines = status.machines?.map((m) =>
+    m.self ? { ...m, role: 'stopped' as const, keys: stats.keys, bytes: stats.bytes } : m
+  )
   const replication = status.replication
     ? replicationStatus({
         target: status.replication.target,

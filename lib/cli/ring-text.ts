@@ -13,20 +13,23 @@ export function ringLines(status: NodeStatus): string[] {
     ]
   }
   const plural = r.ringSize === 1 ? 'machine' : 'machines'
-  const lines = [`ring         ${r.ringSize} ${plural}${r.ringSize < r.target ? ` (fewer than the ${r.target} copies wanted)` : ''}`]
+  const lines = [
+    `ring         ${r.ringSize} ${plural}${r.ringSize < r.target ? ` (fewer than the ${r.target} copies wanted)` : ''}`
+  ]
   lines.push(`machines     ${row(['id', 'address', 'role', 'keys', 'bytes', 'last seen'])}`)
   for (const m of status.machines) {
     const role = `${m.role === 'unknown' ? 'peer' : m.role}${m.self ? ' (this)' : m.connected ? '' : ', not connected'}`
-    const seen = m.self ? 'now' : m.lastSeen ? ago(m.lastSeen) : 'never'
+    const seen = m.self ? '-' : m.lastSeen ? `${ago(m.lastSeen)} ago` : 'never'
     lines.push(`             ${row([m.short, m.address ?? '-', role, num(m.keys), num(m.bytes), seen])}`)
   }
-  const under = r.underTarget > 0 || r.reason
-    ? `${r.underTarget} keys held here under target${r.reason ? `: ${r.reason}` : ''}`
-    : 'every key held here has its copies'
+  const under =
+    r.underTarget > 0 || r.reason
+      ? `${r.underTarget} keys held here under target${r.reason ? `: ${r.reason}` : ''}`
+      : 'every key held here has its copies'
   lines.push(`replication  target ${r.target} copies; ${under}`)
-  const last = r.lastRepairAt > 0 ? `last ${ago(r.lastRepairAt)}` : 'none yet'
+  const last = r.lastRepairAt > 0 ? `last ${ago(r.lastRepairAt)} ago` : 'none yet'
   lines.push(
-    `repair       ${r.repairRounds} rounds (${last}); ${r.missingCopies} copies missing in the last round; ${r.repaired} values moved`
+    `repair       ${r.repairRounds} rounds (${last}); ${r.missingCopies} keys missing a copy in the last round; ${r.repaired} values copied or handed off`
   )
   return lines
 }

@@ -73,7 +73,10 @@ export function serveMachineStats(network: PeerNetwork, store: NodeStore, isMemb
 }
 
 /** Each machine's answer, or null for one that did not answer in time (or predates the method). */
-export async function askMachineStats(network: PeerNetwork, machines: string[]): Promise<Map<string, MachineStats | null>> {
+export async function askMachineStats(
+  network: PeerNetwork,
+  machines: string[]
+): Promise<Map<string, MachineStats | null>> {
   const answers = await Promise.all(
     machines.map((hex) =>
       network

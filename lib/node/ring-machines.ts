@@ -8,8 +8,10 @@ import type { ChordNode } from '../chord'
 import type { PeerNetwork } from '../net'
 import { formatHostPort } from './config'
 import { askMachineStats } from './machine-stats'
+import type { RepairStats } from './repair'
 
-export type MachineRole = 'member' | 'client' | 'unknown'
+/** 'stopped': this home's own node, not running (status read its store from disk). */
+export type MachineRole = 'member' | 'client' | 'stopped' | 'unknown'
 
 export interface MachineStatus {
   /** The machine's public key (hex); `short` is its first 8 characters. */
@@ -53,7 +55,13 @@ export async function ringMachines(
   const list: MachineStatus[] = [{ ...own$, keys: own.keys, bytes: own.bytes, lastSeen: null }]
   for (const hex of others.sort()) {
     const answer = answers.get(hex) ?? null
-    const role: MachineRole = answer ? (answer.member ? 'member' : 'client') : neighbours.has(hex) ? 'member' : 'unknown'
+    const role: MachineRole = answer
+      ? answer.member
+        ? 'member'
+        : 'client'
+      : neighbours.has(hex)
+        ? 'member'
+        : 'unknown'
     list.push({
       ...machine(network, hex, { self: false, connected: connected.has(hex), role }),
       keys: answer?.keys ?? null,
@@ -71,6 +79,28 @@ function machine(
 ): Omit<MachineStatus, 'keys' | 'bytes' | 'lastSeen'> {
   const at = m.self ? network.address() : network.dhtAddressOf(Buffer.from(hex, 'hex'))
   return { key: hex, short: hex.slice(0, 8), address: at ? formatHostPort(at) : null, ...m }
+}
+
+/** The machines, the ring's size (its members) and replication measured against it. */
+export async function ringHealth(
+  chord: ChordNode,
+  network: PeerNetwork,
+  opts: { ownStore: { keys: number; bytes: number } | null; target: number; repair: RepairStats | null }
+): Promise<{ machines: MachineStatus[]; ringSize: number; replication: ReplicationStatus }> {
+  const own = opts.ownStore
+  const machines = await ringMachines(chord, network, {
+    member: chord.isMember,
+    keys: own?.keys ?? null,
+    bytes: own?.bytes ?? null
+  })
+  const ringSize = machines.filter((m) => m.role === 'member').length
+  const replication = replicationStatus({
+    target: opts.target,
+    ringSize,
+    keysHeld: own?.keys ?? 0,
+    repair: opts.repair
+  })
+  return { machines, ringSize, replication }
 }
 
 /** Replication measured against what the ring can hold (docs/ring-node.md, "Status"). */
@@ -96,7 +126,7 @@ export function replicationStatus(opts: {
   target: number
   ringSize: number
   keysHeld: number
-  repair: { underReplicated: number; rounds: number; lastRoundAt: number; pushed: number; pulled: number; handedOff: number } | null
+  repair: RepairStats | null
 }): ReplicationStatus {
   const { target, ringSize, keysHeld, repair } = opts
   const missing = repair?.underReplicated ?? 0

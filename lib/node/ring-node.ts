@@ -17,7 +17,7 @@ import { discoveryOf, formatHostPort, isNetworked, networkBootstrap, type NodeCo
 import { NODE_VERSION, type NodeStatus } from './node-status'
 import { FileService } from './file-service'
 import { serveMachineStats } from './machine-stats'
-import { ringMachines, replicationStatus } from './ring-machines'
+import { ringHealth } from './ring-machines'
 import { Repairer } from './repair'
 import { RecordWatcher } from './record-watcher'
 import { hasOtherMember, Isolation } from './isolation'
@@ -324,17 +324,9 @@ export class RingNode extends ReadyResource {
     const stats = this.store ? await this.store.stats() : { keys: 0, bytes: 0 }
     const addr = this.network.address()
     const hex = (n: NodeRef) => `${idToBuffer(n.id).toString('hex')}@${n.address}`
-    const member = this.chord.isMember
-    const machines = await ringMachines(this.chord, this.network, {
-      member,
-      keys: this.store ? stats.keys : null,
-      bytes: this.store ? stats.bytes : null
-    })
-    const ringSize = machines.filter((m) => m.role === 'member').length
-    const replication = replicationStatus({
+    const { machines, ringSize, replication } = await ringHealth(this.chord, this.network, {
+      ownStore: this.store ? stats : null,
       target: this.config.replicas,
-      ringSize,
-      keysHeld: stats.keys,
       repair: this.repair?.stats ?? null
     })
     return {

@@ -52,6 +52,8 @@ export const statusCommand: Command = {
         ? `; uploads failing for ${ago(m.uploadFailure.since)} (${m.uploadFailure.code}: ${m.uploadFailure.message}), retried with backoff`
         : ''
       lines.push(`mount        ${m.offline ? 'offline; ' : ''}${waiting}${failing}${offlineNote(m)}`)
+    } else {
+      lines.push('mount        none on this node')
     }
     ctx.stdout.write(`${lines.join('\n')}\n`)
     return 0
