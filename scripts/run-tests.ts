@@ -52,6 +52,7 @@ const PURE = [
   'net/messages.test',
   'net/watch-messages.test',
   'node/config.test',
+  'node/machine-stats.test',
   'node/repair-messages.test',
   'storage/claims.test',
   'storage/crash.test', // a writer child of its own, SIGKILLed on a local store
