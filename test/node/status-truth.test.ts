@@ -10,6 +10,7 @@ import { randomBytes } from '../../lib/crypto'
 import type { NodeStatus } from '../../lib/node/ring-node'
 import { runPeerstore } from '../helpers/cli'
 import { waitForOneRing } from '../helpers/peers'
+import { sh, startMount } from '../helpers/mount'
 import { startServeRing } from '../helpers/serve-ring'
 import { tempDir } from '../helpers/temp-dir'
 import { waitFor } from '../helpers/wait'
@@ -53,6 +54,24 @@ test('status on a ring of one machine with k=3: its keys are under target, and i
   t.ok(/^ring {9}1 machine\b/m.test(text), text)
   t.ok(text.includes('2 keys held here under target: ring of 1 machine cannot hold 3 copies'), text)
   t.absent(text.includes('0 keys under target'), 'never "0 keys under target" on a ring of one')
+})
+
+test('a mount on a one-machine home: status agrees with the file xattr (1/3 copies: under target)', async (t) => {
+  t.timeout(120_000)
+  const m = await startMount(t)
+  const file = path.join(m.dir, 'a.bin')
+  fs.writeFileSync(file, randomBytes(100_000))
+  sh(`sync ${file}`)
+  await waitFor('the file stored', async () => (await statusOf(m.home)).mount?.pendingChunks === 0, 30_000)
+  const xattr = sh(`python3 -c "import os;print(os.getxattr('${file}','user.peerstore.status').decode())"`).trim()
+  t.ok(xattr.startsWith('replicas=1/3'), xattr)
+  const s = await statusOf(m.home)
+  t.is(s.ringSize, 1)
+  t.ok(s.keys > 0 && s.underReplicated === s.keys, `all ${s.keys} keys under target, as the xattr says`)
+  const text = await statusText(m.home)
+  t.ok(text.includes('ring of 1 machine cannot hold 3 copies'), text)
+  t.ok(/^mount {8}everything stored/m.test(text), text)
+  t.is(await m.stop(), 0)
 })
 
 test('status on a ring of four: four machines with their bytes; two killed: two machines, keys under target; a stopped node shows its store', async (t) => {
