@@ -1,6 +1,7 @@
 // Progress of a long transfer (`backup`, `get`) on stderr: on a terminal one
 // line redrawn in place; otherwise (a log, cron mail) a plain line every few
 // seconds, so short runs print none; nothing at all when quiet.
+// PEERSTORE_PROGRESS_MS overrides both intervals (tests set it low to see the lines).
 
 const MiB = 1024 * 1024
 const REDRAW_MS = 200
@@ -50,7 +51,7 @@ export class Progress {
     this.done.bytes += bytes
     if (this.quiet) return
     const now = Date.now()
-    if (now - this.lastShown < (this.tty ? REDRAW_MS : LOG_EVERY_MS)) return
+    if (now - this.lastShown < this.interval()) return
     this.lastShown = now
     this.show()
   }
@@ -71,6 +72,12 @@ export class Progress {
       `${formatMiB(this.done.bytes)}/${formatMiB(this.total.bytes)}, ` +
       `${(rate / MiB).toFixed(1)} MiB/s, ETA ${eta}`
     )
+  }
+
+  private interval(): number {
+    const set = Number(process.env.PEERSTORE_PROGRESS_MS)
+    if (Number.isFinite(set) && set >= 0 && process.env.PEERSTORE_PROGRESS_MS !== '') return set
+    return this.tty ? REDRAW_MS : LOG_EVERY_MS
   }
 
   private show(): void {

@@ -138,3 +138,35 @@ test('backup --dry-run changes nothing; --exclude leaves paths out; --delete rem
   t.absent((await listing(home, '/b')).some((l) => l.includes('photos')))
   t.ok((await listing(home, '/b-sibling')).some((l) => l.startsWith('/b-sibling/photos/2024/p0.jpg ')))
 })
+
+test('backup and get show progress with an ETA on stderr, none with --quiet; the summary is always printed', {
+  timeout: 120_000
+}, async (t) => {
+  const root = tempDir(t, 'backup-progress')
+  const src = path.join(root, 'src')
+  fs.mkdirSync(src)
+  for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), randomBytes(3 * 1024 * 1024))
+  const home = await initHome(path.join(root, 'home'))
+  // Not a terminal: a line every PEERSTORE_PROGRESS_MS (every few seconds by default).
+  const env = { PEERSTORE_PROGRESS_MS: '0' }
+  const line = /(backup|get): \d+\/3 files, [\d.]+ MiB\/9\.0 MiB, [\d.]+ MiB\/s, ETA /
+
+  const quiet = await runPeerstore(['backup', src, '--to', '/q', '--home', home, '--quiet'], { env })
+  t.is(quiet.code, 0, quiet.stderr)
+  t.absent(line.test(quiet.stderr), 'no progress with --quiet')
+  t.ok(counts(quiet.stdout), quiet.stdout.trim())
+
+  const backup = await runPeerstore(['backup', src, '--to', '/p', '--home', home], { env })
+  t.is(backup.code, 0, backup.stderr)
+  t.ok(line.test(backup.stderr), backup.stderr.split('\n').slice(-2).join(' | '))
+  t.ok(backup.stderr.includes('backup: 3/3 files, 9.0 MiB/9.0 MiB'), 'the last line says all is done')
+  t.alike(counts(backup.stdout), { uploaded: 3, skipped: 0, deleted: 0 }, backup.stdout.trim())
+
+  const get = await runPeerstore(['get', '/p', path.join(root, 'out'), '--home', home], { env })
+  t.is(get.code, 0, get.stderr)
+  t.ok(line.test(get.stderr), get.stderr.split('\n').slice(-2).join(' | '))
+  t.ok(get.stderr.includes('get: 3/3 files, 9.0 MiB/9.0 MiB'), 'the last line says all is done')
+  const getQuiet = await runPeerstore(['get', '/p', path.join(root, 'out2'), '--home', home, '-q'], { env })
+  t.is(getQuiet.code, 0, getQuiet.stderr)
+  t.absent(line.test(getQuiet.stderr), 'no progress with --quiet')
+})
