@@ -2,7 +2,8 @@
 // path.matchesGlob, but it prints an ExperimentalWarning on every run, and
 // no glob library is a dependency. Supported: `*` (any run of characters
 // within one path segment), `**` (any number of whole segments, also none),
-// `?` (one character other than `/`); everything else matches itself.
+// `?` (one character other than `/`); everything else matches itself. A
+// trailing `/` is dropped, so `cache/` leaves out a folder named cache.
 
 function segmentPattern(glob: string): string {
   let out = ''
@@ -16,7 +17,10 @@ function segmentPattern(glob: string): string {
 
 /** The glob as an anchored regular expression over a '/'-separated relative path. */
 export function globToRegExp(glob: string): RegExp {
-  const parts = glob.split('/').filter((p, i, all) => p !== '' || i === all.length - 1)
+  const parts = glob
+    .replace(/\/+$/, '')
+    .split('/')
+    .filter((p) => p !== '')
   let re = ''
   parts.forEach((part, i) => {
     const last = i === parts.length - 1

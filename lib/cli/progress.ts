@@ -66,7 +66,8 @@ export class Progress {
     const secs = Math.max(0.001, this.elapsed())
     const rate = this.done.bytes / secs
     const left = this.total.bytes - this.done.bytes
-    const eta = rate > 0 ? formatDuration(left / rate) : '?'
+    // The first second's rate says little (startup, a first small file).
+    const eta = rate > 0 && secs >= 1 ? formatDuration(left / rate) : '?'
     return (
       `${this.label}: ${this.done.files}/${this.total.files} files, ` +
       `${formatMiB(this.done.bytes)}/${formatMiB(this.total.bytes)}, ` +
@@ -82,7 +83,9 @@ export class Progress {
 
   private show(): void {
     if (this.tty) {
-      this.out.write(`\r\x1b[K${this.line()}`)
+      // Cut to the terminal's width: a wrapped line would not be redrawn in place.
+      const columns = (this.out as NodeJS.WriteStream).columns || 80
+      this.out.write(`\r\x1b[K${this.line().slice(0, columns - 1)}`)
       this.drawn = true
     } else {
       this.out.write(`${this.line()}\n`)
