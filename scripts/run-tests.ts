@@ -61,6 +61,7 @@ const PURE = [
   'storage/node-store.test',
   'storage/tombstones.test',
   'volume/chunk-crypto.test',
+  'volume/backup.test',
   'volume/cli-verbs.test',
   'volume/gc.test',
   'volume/lifecycle.test',

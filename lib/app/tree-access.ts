@@ -39,6 +39,8 @@ export interface TreeAccess {
   /** Replaces a file or link at `p` with a symlink. */
   symlink(p: string, target: string): Promise<void>
   chmod(p: string, mode: number): Promise<void>
+  /** Removes a file, a link or an empty folder. */
+  remove(p: string): Promise<void>
   /** Everything written so far is in the store. */
   sync(): Promise<void>
 }
@@ -112,6 +114,7 @@ export function localTree(v: Volume): TreeAccess {
     finishFile: naming(tree.finishFile),
     symlink: naming(tree.symlink),
     chmod: naming(tree.chmod),
+    remove: naming(tree.remove),
     sync: tree.sync
   }
 }
@@ -167,6 +170,10 @@ function pathTree(v: Volume): TreeAccess {
     async chmod(p, mode) {
       v.chmod(await v.resolve(p), mode)
     },
+    async remove(p) {
+      const inode = await v.resolve(p)
+      await (inode.type === 'dir' ? v.rmdir(p) : v.unlink(p))
+    },
     sync: () => v.sync()
   }
 }
@@ -186,6 +193,7 @@ export function treeHandlers(v: Volume): Record<string, ControlHandler> {
     'tree.finishFile': async (q) => t.finishFile(path(q), BigInt(String(q.atimeNs)), BigInt(String(q.mtimeNs))),
     'tree.symlink': async (q) => t.symlink(path(q), String(q.target)),
     'tree.chmod': async (q) => t.chmod(path(q), Number(q.mode)),
+    'tree.remove': async (q) => t.remove(path(q)),
     'tree.sync': async () => t.sync()
   }
 }
@@ -230,6 +238,7 @@ export function controlTree(client: ControlClient): TreeAccess {
       call('finishFile', { path, atimeNs: atimeNs.toString(), mtimeNs: mtimeNs.toString() }),
     symlink: (path, target) => call('symlink', { path, target }),
     chmod: (path, mode) => call('chmod', { path, mode }),
+    remove: (path) => call('remove', { path }),
     sync: () => call('sync', {}, SYNC_TIMEOUT_MS)
   }
 }

@@ -18,6 +18,8 @@ export interface FlagSpec {
   integer?: boolean
   min?: number
   max?: number
+  /** A string flag that may be given more than once: its values are in ParsedArgs.lists, in order. */
+  repeatable?: boolean
 }
 
 export interface CommandContext {
@@ -45,6 +47,8 @@ export interface Command {
 export interface ParsedArgs {
   positionals: string[]
   flags: Record<string, string | number | boolean | undefined>
+  /** Every value of each repeatable flag (FlagSpec.repeatable), empty when not given. */
+  lists?: Record<string, string[]>
 }
 
 /** A command line the command cannot run: the CLI prints the help and exits 2 (code EUSAGE). */
@@ -88,8 +92,15 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
   if (unknown.length > 0) throw usageError(`unknown flag ${unknown[0]}`)
 
   const flags: ParsedArgs['flags'] = {}
+  const lists: Record<string, string[]> = {}
   for (const spec of all) {
     const raw = parsed[spec.name]
+    if (spec.repeatable) {
+      const values = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String)
+      if (values.includes('')) throw usageError(`--${spec.name} needs a value`)
+      lists[spec.name] = values
+      continue
+    }
     if (raw === undefined || raw === '') {
       if (spec.type === 'boolean') flags[spec.name] = raw === true || (spec.default as boolean | undefined) === true
       else flags[spec.name] = spec.default
@@ -105,7 +116,7 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
       flags[spec.name] = String(raw)
     }
   }
-  return { positionals: parsed._.map(String), flags }
+  return { positionals: parsed._.map(String), flags, lists }
 }
 
 function checkedNumber(spec: FlagSpec, raw: unknown): number {

@@ -53,6 +53,41 @@ test('ls, get, backup and a second mount beside a running mount of the same home
   t.is(await m.stop(), 0)
 })
 
+test('backup beside a running mount is incremental, and --delete goes through the mount', {
+  timeout: 120_000
+}, async (t) => {
+  const m = await startMount(t)
+  const src = tempDir(t, 'src')
+  fs.mkdirSync(path.join(src, 'sub'))
+  fs.writeFileSync(path.join(src, 'a.bin'), Buffer.alloc(2 * 1024 * 1024, 1))
+  fs.writeFileSync(path.join(src, 'sub', 'b.txt'), 'b')
+  fs.writeFileSync(path.join(src, 'sub', 'c.txt'), 'c')
+  const args = ['backup', src, '--to', '/bk', '--home', m.home]
+
+  const first = await timed(args)
+  t.is(first.code, 0, first.stderr)
+  t.ok(first.stdout.includes('3 uploaded, 0 skipped, 0 deleted'), first.stdout.trim())
+  const second = await timed(args)
+  t.is(second.code, 0, second.stderr)
+  t.ok(second.stdout.includes('0 uploaded, 3 skipped, 0 deleted'), second.stdout.trim())
+  t.comment(`through the mount: first ${first.ms} ms, second ${second.ms} ms`)
+
+  const later = new Date(Date.now() + 5_000)
+  fs.utimesSync(path.join(src, 'sub', 'b.txt'), later, later)
+  fs.rmSync(path.join(src, 'sub', 'c.txt'))
+  const dry = await timed([...args, '--delete', '--dry-run'])
+  t.ok(dry.stdout.includes('would delete /bk/sub/c.txt'), dry.stdout.trim())
+  t.ok(fs.existsSync(path.join(m.dir, 'bk', 'sub', 'c.txt')), 'the dry run removed nothing')
+  const third = await timed([...args, '--delete'])
+  t.is(third.code, 0, third.stderr)
+  t.ok(third.stdout.includes('1 uploaded, 1 skipped, 1 deleted'), third.stdout.trim())
+  // The running mount shows the result at once: its own Volume did the work.
+  t.alike(fs.readdirSync(path.join(m.dir, 'bk', 'sub')), ['b.txt'])
+  t.alike(fs.readFileSync(path.join(m.dir, 'bk', 'a.bin')), fs.readFileSync(path.join(src, 'a.bin')))
+
+  t.is(await m.stop(), 0)
+})
+
 test('beside a running serve of the same home, the tree verbs refuse at once', { timeout: 60_000 }, async (t) => {
   const home = tempDir(t, 'home')
   t.is((await runPeerstore(['init', '--home', home])).code, 0)

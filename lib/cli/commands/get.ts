@@ -11,6 +11,7 @@ import { isSpecialType } from '../../volume/inode'
 import { openTree } from '../../app/open-tree'
 import { TREE_PIECE, type TreeAccess, type TreeEntry } from '../../app/tree-access'
 import { type Command, requirePositionals } from '../command'
+import { Progress } from '../progress'
 import { announceSlow } from '../waiting'
 
 /** One thing to restore: where it is in the store and where it goes. */
@@ -24,7 +25,10 @@ export const getCommand: Command = {
   name: 'get',
   summary: 'restore a file or folder from the store to DEST, without mounting',
   positionals: 'PATH DEST',
-  flags: [{ name: 'force', type: 'boolean', description: 'overwrite files that already exist in DEST' }],
+  flags: [
+    { name: 'force', type: 'boolean', description: 'overwrite files that already exist in DEST' },
+    { name: 'quiet', type: 'boolean', alias: 'q', description: 'no progress lines' }
+  ],
   async run(args, ctx) {
     requirePositionals(args, 2, 'PATH DEST')
     const [from, destArg] = args.positionals
@@ -37,7 +41,14 @@ export const getCommand: Command = {
       const dest = destination(from, entry, destArg)
       const plan = await planRestore(tree, from, entry, dest)
       if (!args.flags.force) refuseOverwrites(plan)
-      for (const step of plan) count += await restore(tree, step)
+      const files = plan.filter((s) => s.entry.type === 'file')
+      const total = { files: files.length, bytes: files.reduce((n, s) => n + s.entry.size, 0) }
+      const progress = new Progress(ctx.stderr, 'get', total, args.flags.quiet === true)
+      try {
+        for (const step of plan) count += await restore(tree, step, progress)
+      } finally {
+        progress.finish()
+      }
       // Deepest first, so a read-only folder is filled before it becomes read-only.
       for (const step of [...plan].reverse()) {
         if (step.entry.type === 'dir') fs.chmodSync(step.dest, step.entry.mode & 0o7777)
@@ -87,7 +98,7 @@ function refuseOverwrites(plan: Step[]): void {
 }
 
 /** Restores one step; folders come before their contents (and get their own mode once those are in). */
-async function restore(tree: TreeAccess, { from, entry, dest }: Step): Promise<number> {
+async function restore(tree: TreeAccess, { from, entry, dest }: Step, progress: Progress): Promise<number> {
   if (entry.type === 'dir') {
     fs.mkdirSync(dest, { recursive: true })
     // Writable by us until filled.
@@ -108,11 +119,13 @@ async function restore(tree: TreeAccess, { from, entry, dest }: Step): Promise<n
       if (piece.length === 0) break
       fs.writeSync(fd, piece)
       pos += piece.length
+      progress.add(0, piece.length)
     }
   } finally {
     fs.closeSync(fd)
   }
   // Node takes seconds as a Number (and libuv keeps microseconds): not the stored nanosecond.
   fs.utimesSync(dest, Number(BigInt(entry.atimeNs)) / 1e9, Number(BigInt(entry.mtimeNs)) / 1e9)
+  progress.add(1, 0)
   return 1
 }
