@@ -7,6 +7,7 @@
 import c from 'compact-encoding'
 import type { PeerNetwork } from '../net'
 import type { NodeStore } from '../storage'
+import { reservedFlags } from './watch-messages'
 
 export const NODE_STATS_METHOD = 'NodeStats'
 
@@ -19,47 +20,34 @@ export interface MachineStats {
   bytes: number
 }
 
-/** A flags uint no version defines bits of yet; read and ignored. */
-const flags = {
-  preencode(state: c.State) {
-    c.uint.preencode(state, 0)
-  },
-  encode(state: c.State) {
-    c.uint.encode(state, 0)
-  },
-  decode(state: c.State): number {
-    return c.uint.decode(state)
-  }
-}
-
 export const NodeStatsRequest = {
   preencode(state: c.State, _m: Record<string, never>) {
-    flags.preencode(state)
+    reservedFlags.preencode(state)
   },
   encode(state: c.State, _m: Record<string, never>) {
-    flags.encode(state)
+    reservedFlags.encode(state)
   },
   decode(state: c.State): Record<string, never> {
-    flags.decode(state)
+    reservedFlags.decode(state)
     return {}
   }
 }
 
 export const NodeStatsResponse = {
   preencode(state: c.State, m: MachineStats) {
-    flags.preencode(state)
+    reservedFlags.preencode(state)
     c.bool.preencode(state, m.member)
     c.uint.preencode(state, m.keys)
     c.uint.preencode(state, m.bytes)
   },
   encode(state: c.State, m: MachineStats) {
-    flags.encode(state)
+    reservedFlags.encode(state)
     c.bool.encode(state, m.member)
     c.uint.encode(state, m.keys)
     c.uint.encode(state, m.bytes)
   },
   decode(state: c.State): MachineStats {
-    flags.decode(state)
+    reservedFlags.decode(state)
     return { member: c.bool.decode(state), keys: c.uint.decode(state), bytes: c.uint.decode(state) }
   }
 }

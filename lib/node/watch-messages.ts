@@ -43,7 +43,7 @@ export interface WatchEvent {
 }
 
 /** A flags uint no version defines bits of yet; read and ignored, so later bits stay compatible. */
-const flags = {
+export const reservedFlags = {
   preencode(state: c.State) {
     c.uint.preencode(state, 0)
   },
@@ -57,15 +57,15 @@ const flags = {
 
 const keyOnly = {
   preencode(state: c.State, m: { key: Buffer }) {
-    flags.preencode(state)
+    reservedFlags.preencode(state)
     key.preencode(state, m.key)
   },
   encode(state: c.State, m: { key: Buffer }) {
-    flags.encode(state)
+    reservedFlags.encode(state)
     key.encode(state, m.key)
   },
   decode(state: c.State): { key: Buffer } {
-    flags.decode(state)
+    reservedFlags.decode(state)
     return { key: key.decode(state) }
   }
 }
@@ -75,47 +75,47 @@ export const UnwatchRequest = keyOnly
 
 export const WatchResponse = {
   preencode(state: c.State, m: WatchResponse) {
-    flags.preencode(state)
+    reservedFlags.preencode(state)
     c.uint.preencode(state, m.version)
   },
   encode(state: c.State, m: WatchResponse) {
-    flags.encode(state)
+    reservedFlags.encode(state)
     c.uint.encode(state, m.version)
   },
   decode(state: c.State): WatchResponse {
-    flags.decode(state)
+    reservedFlags.decode(state)
     return { version: c.uint.decode(state) }
   }
 }
 
 export const UnwatchResponse = {
   preencode(state: c.State, m: UnwatchResponse) {
-    flags.preencode(state)
+    reservedFlags.preencode(state)
     c.bool.preencode(state, m.ok)
   },
   encode(state: c.State, m: UnwatchResponse) {
-    flags.encode(state)
+    reservedFlags.encode(state)
     c.bool.encode(state, m.ok)
   },
   decode(state: c.State): UnwatchResponse {
-    flags.decode(state)
+    reservedFlags.decode(state)
     return { ok: c.bool.decode(state) }
   }
 }
 
 export const WatchEvent = {
   preencode(state: c.State, m: WatchEvent) {
-    flags.preencode(state)
+    reservedFlags.preencode(state)
     key.preencode(state, m.key)
     c.uint.preencode(state, m.version)
   },
   encode(state: c.State, m: WatchEvent) {
-    flags.encode(state)
+    reservedFlags.encode(state)
     key.encode(state, m.key)
     c.uint.encode(state, m.version)
   },
   decode(state: c.State): WatchEvent {
-    flags.decode(state)
+    reservedFlags.decode(state)
     return { key: key.decode(state), version: c.uint.decode(state) }
   }
 }
