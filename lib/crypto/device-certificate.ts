@@ -6,7 +6,7 @@
 
 import c from 'compact-encoding'
 import { namespace, sha256 } from './hash'
-import { type KeyPair, SIGNATURE_BYTES, sign, verify } from './keys'
+import { type KeyPair, SIGNATURE_BYTES, sign, VerifiedSignatures } from './keys'
 
 const NS_DEVICE_CERTIFICATE = namespace('device-certificate')
 export const MAX_DEVICE_NAME_BYTES = 64
@@ -72,18 +72,11 @@ export function createDeviceCertificate(
   return { ...unsigned, signature: sign(signable(unsigned), user.secretKey) }
 }
 
-/** Certificates found valid lately (by their signature): one per device, on every record it signs. */
-const verified = new Set<string>()
-const MAX_VERIFIED = 1024
+/** Certificates found valid lately: one per device, carried on every record it signs. */
+const verified = new VerifiedSignatures(1024)
 
 /** True when the user key in the certificate signed it. */
 export function verifyDeviceCertificate(d: DeviceCertificate): boolean {
   if (d.signature.byteLength !== SIGNATURE_BYTES || Buffer.byteLength(d.name) > MAX_DEVICE_NAME_BYTES) return false
-  const digest = signable(d)
-  const memo = digest.toString('latin1') + d.signature.toString('latin1')
-  if (verified.has(memo)) return true
-  if (!verify(d.signature, digest, d.user)) return false
-  if (verified.size >= MAX_VERIFIED) verified.delete(verified.values().next().value as string)
-  verified.add(memo)
-  return true
+  return verified.verify(d.signature, signable(d), d.user)
 }

@@ -11,7 +11,7 @@ import {
   deviceCertificateEncoding,
   verifyDeviceCertificate
 } from './device-certificate'
-import { type KeyPair, SIGNATURE_BYTES, sign, verify } from './keys'
+import { type KeyPair, SIGNATURE_BYTES, sign, VerifiedSignatures } from './keys'
 
 const NS_RECORD_KEY = namespace('record-key')
 const NS_RECORD_SIG = namespace('record-signature')
@@ -135,15 +135,12 @@ export function decodeRecord(bytes: Uint8Array): SignedRecord {
 }
 
 /**
- * Signatures found valid lately, by signed digest (which covers the owner)
- * and signature. One record read by a mount is checked by every layer it
- * passes (ring client, the node's own store, the record copy, the Volume):
- * four Ed25519 checks of about 70 µs each were a third of a cold `ls -l`
- * (docs/benchmarks.md, "Listing a big directory"). A hit means this very
- * signature on this very digest verified before, so the answer is the same.
+ * Signatures found valid lately. One record read by a mount is checked by
+ * every layer it passes (ring client, the node's own store, the record copy,
+ * the Volume): four Ed25519 checks were a third of a cold `ls -l`
+ * (docs/benchmarks.md, "Listing a big directory").
  */
-const verified = new Map<string, true>()
-const MAX_VERIFIED = 8192
+const verified = new VerifiedSignatures(8192)
 
 /**
  * True when the owner signed exactly this record, or one of its devices did
@@ -156,12 +153,5 @@ export function verifyRecord(r: SignedRecord, key?: Uint8Array): boolean {
   if (r.signature.byteLength !== SIGNATURE_BYTES) return false
   if (key && !recordKey(r.owner, r.name).equals(key)) return false
   if (r.signer && !(r.signer.user.equals(r.owner) && verifyDeviceCertificate(r.signer))) return false
-  const digest = signable(r)
-  const sig = r.signature
-  const memo = digest.toString('latin1') + Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('latin1')
-  if (verified.has(memo)) return true
-  if (!verify(r.signature, digest, r.signer ? r.signer.device : r.owner)) return false
-  if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value as string)
-  verified.set(memo, true)
-  return true
+  return verified.verify(r.signature, signable(r), r.signer ? r.signer.device : r.owner)
 }
