@@ -4,6 +4,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { LRUCache } from 'lru-cache'
 import sodium from 'sodium-native'
 
 export interface KeyPair {
@@ -46,19 +47,20 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
  * every layer checks again (a record, a device certificate on each record of
  * a device) costs one Ed25519 check, about 70 µs, not one per layer. A hit is
  * the same signature, message and key that verified before, so the answer is
- * the same; failures are not kept. At most `max` entries, oldest out first.
+ * the same; failures are not kept. At most `max` entries, least recently used out first.
  */
 export class VerifiedSignatures {
-  private readonly seen = new Set<string>()
+  private readonly seen: LRUCache<string, true>
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.seen = new LRUCache({ max })
+  }
 
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
     const memo = latin1(message) + latin1(signature) + latin1(publicKey)
     if (this.seen.has(memo)) return true
     if (!verify(signature, message, publicKey)) return false
-    if (this.seen.size >= this.max) this.seen.delete(this.seen.values().next().value as string)
-    this.seen.add(memo)
+    this.seen.set(memo, true)
     return true
   }
 }

@@ -6,6 +6,7 @@
 // the write (closed): a revoked device must not write during a partition.
 // Only the user key signs a list: one a device signed is refused.
 
+import { LRUCache } from 'lru-cache'
 import { codedError } from '../common/errors'
 import { decodeRevocations, isRevocationList, recordKey, revocationListName, type SignedRecord } from '../crypto'
 
@@ -20,18 +21,19 @@ const MAX_USERS = 4096
 
 interface Cached {
   revoked: Map<string, string>
-  fetchedAt: number
 }
 
 export class DeviceRevocations {
-  private readonly cache = new Map<string, Cached>()
+  private readonly cache: LRUCache<string, Cached>
   private readonly inflight = new Map<string, Promise<Cached>>()
 
   constructor(
     /** The newest version of a record in the ring, null when it has none. */
     private readonly fetchRecord: (key: Buffer) => Promise<SignedRecord | null>,
-    private readonly ttlMs = REVOCATION_CACHE_MS
-  ) {}
+    ttlMs = REVOCATION_CACHE_MS
+  ) {
+    this.cache = new LRUCache({ max: MAX_USERS, ttl: ttlMs })
+  }
 
   /** Throws when `record` must not be stored because of who signed it. */
   async check(record: SignedRecord): Promise<void> {
@@ -57,7 +59,7 @@ export class DeviceRevocations {
   private async listOf(user: Buffer): Promise<Cached> {
     const id = user.toString('hex')
     const cached = this.cache.get(id)
-    if (cached && Date.now() - cached.fetchedAt < this.ttlMs) return cached
+    if (cached) return cached
     let pending = this.inflight.get(id)
     if (!pending) {
       pending = this.fetch(user).finally(() => this.inflight.delete(id))
@@ -78,11 +80,7 @@ export class DeviceRevocations {
     }
     // A list a device signed is no list (the ring refuses to store one; a forged answer is ignored).
     const list = record && !record.signer ? decodeRevocations(record) : []
-    const entry: Cached = {
-      revoked: new Map(list.map((r) => [r.device.toString('hex'), r.name])),
-      fetchedAt: Date.now()
-    }
-    if (this.cache.size >= MAX_USERS) this.cache.delete(this.cache.keys().next().value as string)
+    const entry: Cached = { revoked: new Map(list.map((r) => [r.device.toString('hex'), r.name])) }
     this.cache.set(user.toString('hex'), entry)
     return entry
   }
