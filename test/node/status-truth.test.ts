@@ -62,7 +62,15 @@ test('a mount on a one-machine home: status agrees with the file xattr (1/3 copi
   const file = path.join(m.dir, 'a.bin')
   fs.writeFileSync(file, randomBytes(100_000))
   sh(`sync ${file}`)
-  await waitFor('the file stored', async () => (await statusOf(m.home)).mount?.pendingChunks === 0, 30_000)
+  // Its chunks and its records (the file's, its folder's): the text below says "everything stored" only then.
+  await waitFor(
+    'the file stored',
+    async () => {
+      const mount = (await statusOf(m.home)).mount
+      return mount?.pendingChunks === 0 && mount.unsaved === 0
+    },
+    30_000
+  )
   const xattr = sh(`python3 -c "import os;print(os.getxattr('${file}','user.peerstore.status').decode())"`).trim()
   t.ok(xattr.startsWith('replicas=1/3'), xattr)
   const s = await statusOf(m.home)
